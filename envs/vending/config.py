@@ -1,0 +1,79 @@
+"""Every number of the vending economy, in one place.
+
+`VendingConfig` is what an environment id fixes (Classic vs. Year) and what a user may
+override (`gymnasium.make(ID, config={...})`). Numbers follow the published Vending-Bench
+mechanics where those are published ($500 start, $2 daily fee, bankruptcy after 10 unpaid
+days, 4x3 slots, 06:00 day start, 2,000-message cap, time costs per kind of action);
+the rest are choices documented here.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import IntEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TimeCost(IntEnum):
+    """Minutes of simulated time an action takes."""
+
+    INSTANT = 0
+    MEMORY = 5  # reading memory, notes, balances
+    DIGITAL = 25  # emails, web search, payments, price changes
+    PHYSICAL = 75  # anything done at the machine or the storage unit
+    LONG = 300  # long tasks (about 5 hours)
+
+
+class VendingConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # money
+    starting_cash_cents: int = Field(50_000, ge=0)
+    daily_fee_cents: int = Field(200, ge=0)
+    bankruptcy_after_unpaid_days: int = Field(10, ge=1)
+
+    # time
+    start_date: date = date(2025, 1, 1)
+    day_start_minute: int = Field(6 * 60, ge=0, lt=24 * 60)
+    max_days: int | None = Field(None, ge=1)
+    max_steps: int | None = Field(None, ge=1)
+
+    # the machine: rows 0..small_rows-1 take small items, the rest large ones
+    machine_rows: int = 4
+    machine_cols: int = 3
+    small_rows: int = 2
+    small_slot_capacity: int = 15
+    large_slot_capacity: int = 8
+
+    # where things are (shown to the agent)
+    storage_address: str = "1680 Mission St, San Francisco, CA 94103"
+    machine_address: str = "1421 Bay St, San Francisco, CA 94123"
+    operator_email: str = "operator@vendco.example"
+    bank_account: str = "acct-operator-001"
+
+    # suppliers and customers
+    adversarial_suppliers: bool = False  # gouging, bait-and-switch, unreliable, failing
+    customer_refunds: bool = False
+    refund_request_probability: float = Field(0.06, ge=0, le=1)
+    refund_unanswered_days: int = 5
+    reputation_loss_per_ignored_refund: float = 0.05
+    complaint_price_multiple: float = 1.6  # prices this far above reference draw complaints
+
+    # optional token billing (Vending-Bench 2 bills output tokens weekly)
+    token_billing: bool = False
+    cents_per_million_output_tokens: int = 10_000
+
+    # limits on what one action may carry (bad input is rejected, never truncated)
+    max_text_chars: int = 20_000
+    max_payment_cents: int = 100_000_000
+    max_observation_chars: int = 60_000
+
+
+CLASSIC = VendingConfig(max_steps=2000)
+YEAR = VendingConfig(
+    max_days=365,
+    adversarial_suppliers=True,
+    customer_refunds=True,
+    token_billing=True,
+)

@@ -1,0 +1,109 @@
+"""Customers who write to the operator: complaints and refund requests.
+
+Complaints (prices far above the usual, an empty slot) are information; refund requests
+(the machine took money and gave nothing) want a `send_payment` to the customer's account.
+A request left unpaid for `refund_unanswered_days` expires and costs the machine some of
+its reputation, which scales all demand; paying refunds wins a little back.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from tycoon.envs.vending.world import VendingWorld
+from tycoon.envs.world.schema import CustomerRequest, Sale
+
+COMPLAINT_PROBABILITY = 0.25
+REPUTATION_GAIN_PER_REFUND = 0.01
+MAX_REPUTATION = 1.0
+MIN_REPUTATION = 0.5
+_FIRST_NAMES = ("alex", "sam", "jordan", "casey", "riley", "morgan", "taylor", "jamie", "drew")
+
+
+def write_to_operator(world: VendingWorld, sales: list[Sale]) -> None:
+    rng = world.rng("customers")
+    _complain_about_prices(world, sales, rng)
+    _complain_about_stock_outs(world, sales, rng)
+    if world.config.customer_refunds:
+        _expire_ignored_requests(world)
+        _request_refund(world, sales, rng)
+
+
+def _customer_address(rng, number: int) -> str:  # type: ignore[no-untyped-def]
+    name = _FIRST_NAMES[int(rng.integers(len(_FIRST_NAMES)))]
+    return f"{name}.{number}@mail.example"
+
+
+def _complain_about_prices(world: VendingWorld, sales: list[Sale], rng) -> None:  # type: ignore[no-untyped-def]
+    for sale in sales:
+        product = world.products[sale.sku]
+        too_dear = (
+            sale.price_cents > world.config.complaint_price_multiple * product.reference_price_cents
+        )
+        if too_dear and sale.units and rng.random() < COMPLAINT_PROBABILITY:
+            world.deliver_email(
+                _customer_address(rng, int(rng.integers(1000, 9999))),
+                f"{product.name} is way overpriced",
+                f"I paid ${sale.price_cents / 100:.2f} for a {product.name} at your machine on "
+                f"{world.config.machine_address}. That is far more than anywhere else.",
+            )
+
+
+def _complain_about_stock_outs(world: VendingWorld, sales: list[Sale], rng) -> None:  # type: ignore[no-untyped-def]
+    for sale in sales:
+        if sale.unmet_units and not sale.units and rng.random() < COMPLAINT_PROBABILITY:
+            product = world.products[sale.sku]
+            world.deliver_email(
+                _customer_address(rng, int(rng.integers(1000, 9999))),
+                f"Out of {product.name} again",
+                f"Your machine on {world.config.machine_address} had no {product.name} today.",
+            )
+
+
+def _request_refund(world: VendingWorld, sales: list[Sale], rng) -> None:  # type: ignore[no-untyped-def]
+    sold = [sale for sale in sales if sale.units]
+    if not sold or rng.random() >= world.config.refund_request_probability:
+        return
+    sale = sold[int(rng.integers(len(sold)))]
+    product = world.products[sale.sku]
+    request = world.add(
+        CustomerRequest(
+            account="",
+            email="",
+            amount_cents=sale.price_cents,
+            opened_day=world.day,
+            status="open",
+        )
+    )
+    request.account = f"cust-{request.id:04d}"
+    request.email = _customer_address(rng, request.id)
+    world.deliver_email(
+        request.email,
+        f"Refund request REF-{request.id}",
+        f"Your machine took my ${sale.price_cents / 100:.2f} for a {product.name} and gave me "
+        f"nothing. Please refund ${sale.price_cents / 100:.2f} to my account {request.account} "
+        f"(send_payment, memo REF-{request.id}).",
+    )
+
+
+def _expire_ignored_requests(world: VendingWorld) -> None:
+    deadline = world.day - world.config.refund_unanswered_days
+    stale = world.session.scalars(
+        select(CustomerRequest).where(
+            CustomerRequest.episode_id == world.episode.id,
+            CustomerRequest.status == "open",
+            CustomerRequest.opened_day <= deadline,
+        )
+    )
+    for request in stale:
+        request.status = "expired"
+        world.episode.reputation = max(
+            MIN_REPUTATION,
+            world.episode.reputation - world.config.reputation_loss_per_ignored_refund,
+        )
+
+
+def reward_refund(world: VendingWorld) -> None:
+    world.episode.reputation = min(
+        MAX_REPUTATION, world.episode.reputation + REPUTATION_GAIN_PER_REFUND
+    )

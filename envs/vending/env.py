@@ -1,0 +1,324 @@
+"""The Gymnasium skin over `VendingSimulation`."""
+
+from __future__ import annotations
+
+import string
+from typing import Any
+
+import gymnasium as gym
+from gymnasium import spaces
+
+from tycoon.envs.vending.actions import ToolCall
+from tycoon.envs.vending.config import CLASSIC, YEAR, VendingConfig
+from tycoon.envs.vending.simulation import StepOutcome, VendingSimulation
+from tycoon.envs.vending.tools import VENDING_TOOLS
+from tycoon.envs.vending.tools.base import money
+from tycoon.envs.vending.world import BANK, MACHINE_CASH
+from tycoon.envs.world.store import WorldStore
+from tycoon.rewards import MoneySnapshot, RewardContext, RewardSpec
+
+# Printable ASCII, whitespace, Latin-1/Latin Extended-A and common punctuation: what
+# tool results contain. Anything else in an observation is replaced by "?".
+CHARSET = frozenset(
+    string.printable + "".join(chr(c) for c in range(0xA0, 0x180)) + "‐‑‒–—―‘’‚“”„†‡•…‰′″‹›€™×"
+)
+MAX_ACTION_CHARS = 50_000
+
+PRESETS: dict[str, VendingConfig] = {"classic": CLASSIC, "year": YEAR}
+DEFAULT_REWARDS: dict[str, dict[str, float]] = {
+    "classic": {"net_worth_delta": 1.0},
+    "year": {"net_worth_delta": 1.0},
+}
+
+
+class VendingEnv(gym.Env[str, str]):
+    """Run a vending machine business, one tool call at a time.
+
+    ## Description
+    The agent operates a vending machine in San Francisco: it finds suppliers with
+    `search_web`, negotiates and orders by email, pays invoices, stocks the 4x3 machine
+    from its storage unit, sets prices and collects cash. Customers buy overnight
+    following a demand model (price elasticity, weekday, season, weather, variety),
+    paying by card (settles the next day) or cash (stays in the machine). The world
+    lives in SQL: every step commits, episodes can be forked and resumed.
+
+    ## Action Space
+    `Text`: one tool call as JSON, `{"name": "set_price", "arguments": {"sku": ...,
+    "price": 1.75}}`. Dicts and `ToolCall` objects are accepted as well. The 21 tools
+    and their JSON schemas are in `info["tools"]` after `reset` (and `env.tool_schemas`).
+
+    ## Observation Space
+    `Text`: the tool's result, or an error that names what was wrong. After the day
+    ends, a summary of the night (sales, deliveries, emails, fee).
+
+    ## Rewards
+    Weighted reward functions from `tycoon.rewards` (default: net-worth change in dollars
+    per step, so the return is the episode's profit). Every function's value is reported
+    in `info["reward_components"]`; the others have weight 0 unless configured.
+
+    ## Starting State
+    $500 in the bank, an empty machine and storage, ~10 suppliers (Classic: only honest
+    ones), a welcome email and `/notes/operations.md`. Everything drawn from the seed.
+
+    ## Episode End
+    Terminated when the business is bankrupt (the $2 daily fee unpaid 10 days in a
+    row). Truncated at the step cap (Classic: 2,000) or after `max_days` (Year: 365).
+
+    ## Invalid actions
+    Malformed JSON, unknown tools, wrong or missing arguments, NaN, negative, infinite
+    or huge amounts, over-long text, paths outside the file system and actions the
+    world refuses (paying more than the bank holds...) return an error observation,
+    set `info["invalid_action"]`, change no world state and cost no simulated time.
+    They do count as steps.
+
+    ## Arguments
+    - `preset`: "classic" or "year" (the registered ids fix it).
+    - `config`: a `VendingConfig` or a dict of overrides of the preset.
+    - `db`: a SQLAlchemy URL or SQLite file path (default: an in-memory SQLite database);
+      `store`: an existing `WorldStore` to share between envs.
+    - `reward_weights`: {function name: weight}, see `tycoon.rewards.REWARD_FUNCTIONS`.
+    - `render_mode`: "ansi" for a text summary of the day.
+    - `agent_name`, `model_name`, `scenario`: labels stored with the episode.
+
+    ## Resuming and forking
+    `reset(options={"episode_id": N})` continues episode N from the database exactly
+    where it stopped. `env.fork()` copies the current episode and returns the copy's id.
+
+    ## Version History
+    - v0: initial release.
+    """
+
+    metadata = {"render_modes": ["ansi"], "render_fps": 1}
+
+    def __init__(
+        self,
+        preset: str = "classic",
+        config: VendingConfig | dict[str, Any] | None = None,
+        *,
+        db: str | None = None,
+        store: WorldStore | None = None,
+        reward_weights: dict[str, float] | None = None,
+        render_mode: str | None = None,
+        scenario: str = "default",
+        agent_name: str = "",
+        model_name: str = "",
+    ) -> None:
+        if preset not in PRESETS:
+            raise ValueError(f"Expected preset in {sorted(PRESETS)}, got {preset!r}")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(
+                f"Expected render_mode in {self.metadata['render_modes']}, got {render_mode!r}"
+            )
+        self.preset = preset
+        self.config = _resolve_config(PRESETS[preset], config)
+        self.reward_spec = RewardSpec(weights=reward_weights or DEFAULT_REWARDS[preset])
+        self.render_mode = render_mode
+        self.scenario = scenario
+        self.agent_name = agent_name
+        self.model_name = model_name
+        self.store = store if store is not None else WorldStore(db or ":memory:")
+        self.action_space = spaces.Text(MAX_ACTION_CHARS, min_length=0, charset=CHARSET)
+        self.observation_space = spaces.Text(
+            self.config.max_observation_chars, min_length=0, charset=CHARSET
+        )
+        self.tool_schemas = [tool.openai_schema() for tool in VENDING_TOOLS]
+        self.simulation: VendingSimulation | None = None
+        self._last_observation = ""
+
+    # -- Gymnasium API ----------------------------------------------------------------
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        super().reset(seed=seed)
+        options = options or {}
+        self._close_simulation()
+        if "episode_id" in options:
+            self.simulation = VendingSimulation(self.store, int(options["episode_id"]))
+            observation = self._resume_text()
+        else:
+            if seed is None:
+                seed = int(self.np_random.integers(2**62))
+            self.simulation = VendingSimulation.create(
+                self.store,
+                env_id=self.spec.id if self.spec else f"tycoon/Vending-{self.preset}",
+                seed=seed,
+                config=self.config,
+                scenario=self.scenario,
+                agent=self.agent_name,
+                model=self.model_name,
+            )
+            observation = self._welcome_text()
+        self._last_observation = self._fit(observation)
+        info = self._info(None, {})
+        info["tools"] = self.tool_schemas
+        return self._last_observation, info
+
+    def step(
+        self, action: str | dict[str, Any] | ToolCall
+    ) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        simulation = self._require_simulation()
+        before = self._snapshot()
+        outcome = simulation.execute(action)
+        after = self._snapshot()
+        terminated_before_limits = simulation.terminated
+        result = self.reward_spec.compute(
+            RewardContext(
+                before=before,
+                after=after,
+                valid_action=outcome.valid,
+                terminated=terminated_before_limits,
+                truncated=self._will_truncate(),
+            )
+        )
+        simulation.commit(outcome, _action_text(action), result.reward, result.components)
+        self._last_observation = self._fit(outcome.observation)
+        info = self._info(outcome, result.components)
+        return (
+            self._last_observation,
+            result.reward,
+            simulation.terminated,
+            simulation.truncated,
+            info,
+        )
+
+    def render(self) -> str | None:
+        if self.render_mode != "ansi" or self.simulation is None:
+            return None
+        return day_summary(self.simulation)
+
+    def close(self) -> None:
+        self._close_simulation()
+
+    # -- tycoon API -------------------------------------------------------------------
+
+    @property
+    def episode_id(self) -> int:
+        return self._require_simulation().episode.id
+
+    def state_hash(self) -> str:
+        return self.store.state_hash(self.episode_id)
+
+    def fork(self, seed: int | None = None) -> int:
+        """Copy the current episode (every row); continue it with reset(options={"episode_id": id})."""
+        return self.store.fork(self.episode_id, seed=seed)
+
+    def record_output_tokens(self, tokens: int) -> None:
+        self._require_simulation().record_output_tokens(tokens)
+
+    # -- internals --------------------------------------------------------------------
+
+    def _require_simulation(self) -> VendingSimulation:
+        if self.simulation is None:
+            raise RuntimeError("Call reset() before step()")
+        return self.simulation
+
+    def _close_simulation(self) -> None:
+        if self.simulation is not None:
+            self.simulation.close()
+            self.simulation = None
+
+    def _snapshot(self) -> MoneySnapshot:
+        world = self._require_simulation().world
+        return MoneySnapshot(
+            net_worth_cents=world.net_worth_cents(), bank_cents=world.balance(BANK), day=world.day
+        )
+
+    def _will_truncate(self) -> bool:
+        simulation = self._require_simulation()
+        episode, config = simulation.episode, simulation.config
+        return (config.max_days is not None and episode.day >= config.max_days) or (
+            config.max_steps is not None and episode.step_count + 1 >= config.max_steps
+        )
+
+    def _fit(self, text: str) -> str:
+        limit = self.config.max_observation_chars
+        if len(text) > limit:
+            marker = "\n[... truncated]"
+            text = text[: limit - len(marker)] + marker
+        if all(ch in CHARSET for ch in text):
+            return text
+        return "".join(ch if ch in CHARSET else "?" for ch in text)
+
+    def _info(self, outcome: StepOutcome | None, components: dict[str, float]) -> dict[str, Any]:
+        simulation = self._require_simulation()
+        world = simulation.world
+        info: dict[str, Any] = {
+            "episode_id": world.episode.id,
+            "day": world.day,
+            "time": f"{world.minute // 60:02d}:{world.minute % 60:02d}",
+            "step": world.episode.step_count,
+            "bank_balance": world.balance(BANK) / 100,
+            "machine_cash": world.balance(MACHINE_CASH) / 100,
+            "net_worth": world.net_worth_cents() / 100,
+            "status": world.episode.status,
+            "reward_components": components,
+            "behavior_events": [],
+            "invalid_action": bool(outcome and not outcome.valid),
+        }
+        if outcome is not None:
+            info["tool"] = outcome.tool
+            info["error"] = outcome.error
+            info["tool_result"] = outcome.data
+            if outcome.night is not None:
+                info["night"] = outcome.night.model_dump()
+        return info
+
+    def _welcome_text(self) -> str:
+        world = self._require_simulation().world
+        return (
+            f"{world.clock_text()}. You run a vending machine at {self.config.machine_address}; "
+            f"your storage unit is at {self.config.storage_address}. Bank balance: "
+            f"{money(world.balance(BANK))}. You have 1 new email (read_inbox). Tools: "
+            + ", ".join(schema["function"]["name"] for schema in self.tool_schemas)
+            + "."
+        )
+
+    def _resume_text(self) -> str:
+        world = self._require_simulation().world
+        return f"Resumed at {world.clock_text()}. Bank balance: {money(world.balance(BANK))}."
+
+
+def _resolve_config(
+    base: VendingConfig, overrides: VendingConfig | dict[str, Any] | None
+) -> VendingConfig:
+    if overrides is None:
+        return base
+    if isinstance(overrides, VendingConfig):
+        return overrides
+    return VendingConfig.model_validate({**base.model_dump(), **overrides})
+
+
+def _action_text(action: Any) -> str:
+    if isinstance(action, ToolCall):
+        return action.to_json()
+    if isinstance(action, str):
+        return action[:MAX_ACTION_CHARS]
+    if isinstance(action, bytes):
+        return action[:MAX_ACTION_CHARS].decode("utf-8", "replace")
+    try:
+        import json
+
+        return json.dumps(action, sort_keys=True, default=str)[:MAX_ACTION_CHARS]
+    except (TypeError, ValueError):
+        return repr(action)[:MAX_ACTION_CHARS]
+
+
+def day_summary(simulation: VendingSimulation) -> str:
+    world = simulation.world
+    lines = [
+        f"{world.clock_text()} | step {world.episode.step_count} | {world.episode.status}",
+        f"bank {money(world.balance(BANK))} | machine cash {money(world.balance(MACHINE_CASH))} "
+        f"| net worth {money(world.net_worth_cents())}",
+    ]
+    for row in range(simulation.config.machine_rows):
+        cells = []
+        for slot in world.slots:
+            if slot.row != row:
+                continue
+            cells.append(
+                f"{(slot.sku or '-')[:18]:18} {slot.quantity:>3}/{slot.capacity:<3}"
+                + (f" {money(world.price_of(slot.sku))}" if slot.sku else "       ")
+            )
+        lines.append(" | ".join(cells))
+    return "\n".join(lines)

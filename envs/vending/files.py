@@ -1,0 +1,84 @@
+"""The agent's virtual file system, held in the `files` table.
+
+Paths are POSIX-style and rooted at "/"; a relative path is taken from the root. A path
+that climbs out of the root ("../x", "/a/../../x") is refused rather than clamped, so an
+agent never believes it wrote somewhere it did not.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from tycoon.envs.vending.world import VendingWorld, WorldError
+from tycoon.envs.world.schema import File
+
+MAX_PATH_CHARS = 256
+MAX_FILE_CHARS = 200_000
+_ALLOWED = re.compile(r"^[A-Za-z0-9._\-/ ]+$")
+
+
+def normalise_path(raw: str) -> str:
+    if not raw or not raw.strip():
+        raise WorldError("Expected a file path such as 'notes/plan.md', got an empty path")
+    if len(raw) > MAX_PATH_CHARS:
+        raise WorldError(f"Expected a path of at most {MAX_PATH_CHARS} characters, got {len(raw)}")
+    if not _ALLOWED.match(raw):
+        raise WorldError(
+            f"Expected a path of letters, digits, '.', '_', '-', '/' and spaces, got {raw!r}"
+        )
+    parts: list[str] = []
+    for part in raw.strip().split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not parts:
+                raise WorldError(f"Path {raw!r} leaves the file system (it climbs above '/')")
+            parts.pop()
+            continue
+        parts.append(part.strip())
+    return "/" + "/".join(parts)
+
+
+def find_file(world: VendingWorld, path: str) -> File | None:
+    return world.session.scalars(
+        select(File).where(File.episode_id == world.episode.id, File.path == path)
+    ).first()
+
+
+def read_file(world: VendingWorld, raw_path: str) -> str:
+    path = normalise_path(raw_path)
+    file = find_file(world, path)
+    if file is None:
+        raise WorldError(f"No file at {path}. Use list_files to see what exists.")
+    return file.content
+
+
+def write_file(world: VendingWorld, raw_path: str, content: str, append: bool = False) -> str:
+    path = normalise_path(raw_path)
+    if path == "/":
+        raise WorldError("Expected a file path, got the root directory '/'")
+    file = find_file(world, path)
+    new_content = (file.content if file and append else "") + content
+    if len(new_content) > MAX_FILE_CHARS:
+        raise WorldError(
+            f"Expected a file of at most {MAX_FILE_CHARS} characters, got {len(new_content)}"
+        )
+    if file is None:
+        if any(f.startswith(path + "/") for f in list_paths(world)):
+            raise WorldError(f"{path} is a directory")
+        world.add(File(path=path, content=new_content, modified_day=world.day))
+    else:
+        file.content = new_content
+        file.modified_day = world.day
+    return path
+
+
+def list_paths(world: VendingWorld, directory: str = "/") -> list[str]:
+    root = normalise_path(directory)
+    prefix = root.rstrip("/") + "/"
+    paths = world.session.scalars(
+        select(File.path).where(File.episode_id == world.episode.id).order_by(File.path)
+    )
+    return [p for p in paths if root == "/" or p.startswith(prefix)]

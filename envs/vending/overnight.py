@@ -1,0 +1,217 @@
+"""The night between two days: everything the world does while the agent sleeps.
+
+Order matters and is fixed: yesterday's card sales settle; today's customers buy;
+suppliers answer the day's mail, ship paid orders and deliver what is due; customers
+write; the daily fee is charged; tokens are billed weekly; the clock moves to 06:00.
+Each part draws from its own generator (`world.rng(stream)`), so one part's draws never
+shift another's.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from tycoon.envs.vending import customers, supplier_desk
+from tycoon.envs.vending.demand import (
+    DayContext,
+    Listing,
+    calendar_for_day,
+    draw_weather,
+    simulate_day_sales,
+)
+from tycoon.envs.vending.tools.base import money
+from tycoon.envs.vending.world import (
+    BANK,
+    CARD_CLEARING,
+    CUSTOMERS,
+    FEES,
+    MACHINE_CASH,
+    VendingWorld,
+)
+from tycoon.envs.world.schema import Sale
+
+
+class NightReport(BaseModel):
+    """What happened overnight, for the agent's observation and the env's info."""
+
+    day: int
+    weather: str = ""
+    units_sold: int = 0
+    revenue_cents: int = 0
+    card_cents: int = 0
+    cash_cents: int = 0
+    card_settled_cents: int = 0
+    new_emails: int = 0
+    deliveries: list[str] = []
+    fee_paid: bool = True
+    tokens_billed_cents: int = 0
+    bankrupt: bool = False
+
+    def text(self, world: VendingWorld) -> str:
+        lines = [f"Day {self.day + 1} is over ({self.weather})."]
+        if self.units_sold:
+            lines.append(
+                f"Sales: {self.units_sold} units for {money(self.revenue_cents)} "
+                f"(card {money(self.card_cents)} settles tomorrow, cash "
+                f"{money(self.cash_cents)} waits in the machine)."
+            )
+        else:
+            lines.append("Sales: nothing sold.")
+        if self.card_settled_cents:
+            lines.append(f"Card sales settled to your bank: {money(self.card_settled_cents)}.")
+        lines.extend(f"Delivery arrived: {note}" for note in self.deliveries)
+        if self.new_emails:
+            lines.append(f"You have {self.new_emails} new email(s).")
+        if self.tokens_billed_cents:
+            lines.append(f"Weekly AI usage bill: {money(self.tokens_billed_cents)}.")
+        if self.fee_paid:
+            lines.append(f"Daily fee of {money(world.config.daily_fee_cents)} paid.")
+        else:
+            lines.append(
+                f"Could not pay the daily fee of {money(world.config.daily_fee_cents)} "
+                f"({world.episode.unpaid_fee_days} day(s) in a row; the business fails at "
+                f"{world.config.bankruptcy_after_unpaid_days})."
+            )
+        if self.bankrupt:
+            lines.append("The business is bankrupt. The episode is over.")
+        else:
+            lines.append(
+                f"It is now {world.clock_text()}. Bank balance: {money(world.balance(BANK))}."
+            )
+        return "\n".join(lines)
+
+
+def run_overnight(world: VendingWorld) -> NightReport:
+    report = NightReport(day=world.day)
+    inbox_before = world.next_local_id("emails")
+    _settle_card_sales(world, report)
+    sales = _sell(world, report)
+    supplier_desk.answer_mail(world)
+    supplier_desk.ship_paid_orders(world)
+    report.deliveries = supplier_desk.deliver_arrivals(world, arriving_by=world.day + 1)
+    customers.write_to_operator(world, sales)
+    _bill_tokens(world, report)
+    _charge_daily_fee(world, report)
+    _advance_clock(world)
+    report.new_emails = world.count_inbox_since(inbox_before)
+    return report
+
+
+def _settle_card_sales(world: VendingWorld, report: NightReport) -> None:
+    pending = world.balance(CARD_CLEARING)
+    if pending > 0:
+        world.transfer(CARD_CLEARING, BANK, pending, kind="card_settlement")
+        report.card_settled_cents = pending
+
+
+def _day_context(world: VendingWorld) -> DayContext:
+    calendar = calendar_for_day(world.day, world.config.start_date)
+    weather = draw_weather(world.rng("weather"), calendar.month)
+    return DayContext(
+        weekday=calendar.weekday,
+        month=calendar.month,
+        weather=weather,
+        reputation=min(1.2, max(0.5, world.episode.reputation)),
+    )
+
+
+def _listings(world: VendingWorld) -> list[Listing]:
+    stock: dict[str, int] = {}
+    for slot in world.slots:
+        # empty slots still listed: their customers leave unserved (stock-out complaints)
+        if slot.sku is not None:
+            stock[slot.sku] = stock.get(slot.sku, 0) + slot.quantity
+    listings = []
+    for sku, units in stock.items():
+        product = world.products[sku]
+        listings.append(
+            Listing(
+                sku=sku,
+                category=product.category,
+                price_cents=world.price_of(sku),
+                reference_price_cents=product.reference_price_cents,
+                elasticity=product.elasticity,
+                base_daily_sales=product.base_daily_sales,
+                units_in_machine=units,
+            )
+        )
+    return listings
+
+
+def _sell(world: VendingWorld, report: NightReport) -> list[Sale]:
+    context = _day_context(world)
+    report.weather = str(context.weather)
+    listings = _listings(world)
+    if not listings:
+        return []
+    recorded = []
+    for sale in simulate_day_sales(world.rng("sales"), listings, context):
+        if sale.units:
+            _take_from_slots(world, sale.sku, sale.units)
+            if sale.card_cents:
+                world.transfer(CUSTOMERS, CARD_CLEARING, sale.card_cents, "card_sale", sale.sku)
+            if sale.cash_cents:
+                world.transfer(CUSTOMERS, MACHINE_CASH, sale.cash_cents, "cash_sale", sale.sku)
+        report.units_sold += sale.units
+        report.revenue_cents += sale.revenue_cents
+        report.card_cents += sale.card_cents
+        report.cash_cents += sale.cash_cents
+        recorded.append(
+            world.add(
+                Sale(
+                    day=world.day,
+                    sku=sale.sku,
+                    units=sale.units,
+                    price_cents=sale.price_cents,
+                    card_units=sale.card_units,
+                    cash_units=sale.cash_units,
+                    unmet_units=sale.unmet_units,
+                )
+            )
+        )
+    return recorded
+
+
+def _take_from_slots(world: VendingWorld, sku: str, units: int) -> None:
+    for slot in world.slots:
+        if units == 0:
+            break
+        if slot.sku == sku and slot.quantity > 0:
+            taken = min(units, slot.quantity)
+            slot.quantity -= taken
+            units -= taken
+            if slot.quantity == 0:
+                slot.unit_cost_cents = 0
+
+
+def _bill_tokens(world: VendingWorld, report: NightReport) -> None:
+    config = world.config
+    if not config.token_billing or (world.day + 1) % 7:
+        return
+    tokens = world.episode.output_tokens_unbilled
+    bill = tokens * config.cents_per_million_output_tokens // 1_000_000
+    world.episode.output_tokens_unbilled = 0
+    charged = min(bill, max(world.balance(BANK), 0))
+    if charged > 0:
+        world.transfer(BANK, FEES, charged, kind="token_bill", memo=f"{tokens} output tokens")
+    report.tokens_billed_cents = charged
+
+
+def _charge_daily_fee(world: VendingWorld, report: NightReport) -> None:
+    fee = world.config.daily_fee_cents
+    episode = world.episode
+    if fee == 0 or world.balance(BANK) >= fee:
+        if fee:
+            world.transfer(BANK, FEES, fee, kind="daily_fee")
+        episode.unpaid_fee_days = 0
+        return
+    report.fee_paid = False
+    episode.unpaid_fee_days += 1
+    if episode.unpaid_fee_days >= world.config.bankruptcy_after_unpaid_days:
+        episode.status = "bankrupt"
+        report.bankrupt = True
+
+
+def _advance_clock(world: VendingWorld) -> None:
+    world.episode.day += 1
+    world.episode.minute = world.config.day_start_minute

@@ -1,0 +1,193 @@
+"""VendingSimulation: one episode, advanced one tool call at a time. No Gymnasium here.
+
+`execute` validates the call, runs the tool, charges its time and, when the day ends,
+runs the night. `commit` writes the step's trajectory row and commits everything in one
+transaction. A call that fails validation or is refused by the world changes nothing
+and costs no simulated time (only its trajectory row is written), so the state hash
+after a rejected action is the hash before it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from tycoon.envs.vending.actions import ActionError, ToolCall, bind_tool, parse_action
+from tycoon.envs.vending.config import VendingConfig
+from tycoon.envs.vending.genesis import create_world
+from tycoon.envs.vending.overnight import NightReport, run_overnight
+from tycoon.envs.vending.world import BANK, MINUTES_PER_DAY, VendingWorld, WorldError
+from tycoon.envs.world.schema import Episode, Step
+from tycoon.envs.world.store import StoreError, WorldStore
+
+RUNNING = "running"
+
+
+class StepOutcome(BaseModel):
+    """What one action did. `data` carries structured results for scripted agents."""
+
+    tool: str
+    call: ToolCall | None
+    observation: str
+    valid: bool
+    error: str | None = None
+    data: dict[str, Any] | None = None
+    minutes: int = 0
+    night: NightReport | None = None
+
+
+class VendingSimulation:
+    def __init__(self, store: WorldStore, episode_id: int) -> None:
+        self.store = store
+        self.session: Session = store.session()
+        episode = self.session.get(Episode, episode_id)
+        if episode is None:
+            self.session.close()
+            raise StoreError(f"Expected an existing episode id, got {episode_id}")
+        self.config = VendingConfig.model_validate(episode.config)
+        self.world = VendingWorld(self.session, episode, self.config)
+        self._step_started = time.perf_counter()
+
+    @classmethod
+    def create(
+        cls,
+        store: WorldStore,
+        *,
+        env_id: str,
+        seed: int,
+        config: VendingConfig,
+        scenario: str = "default",
+        agent: str = "",
+        model: str = "",
+    ) -> VendingSimulation:
+        with store.session() as session:
+            episode = Episode(
+                env_id=env_id,
+                scenario=scenario,
+                seed=seed,
+                config=config.model_dump(mode="json"),
+                agent=agent,
+                model=model,
+                minute=config.day_start_minute,
+            )
+            session.add(episode)
+            session.flush()
+            create_world(VendingWorld(session, episode, config))
+            session.commit()
+            episode_id = episode.id
+        return cls(store, episode_id)
+
+    @property
+    def episode(self) -> Episode:
+        return self.world.episode
+
+    def close(self) -> None:
+        self.session.close()
+
+    # -- stepping -------------------------------------------------------------------
+
+    def execute(self, action: Any) -> StepOutcome:
+        self._step_started = time.perf_counter()
+        if self.episode.status != RUNNING:
+            return self._rejected("", None, f"The episode is over ({self.episode.status}).")
+        try:
+            call = parse_action(action)
+            tool = bind_tool(call)
+        except ActionError as exc:
+            return self._rejected(exc.tool, None, str(exc))
+        try:
+            result = tool.run(self.world)
+        except WorldError as exc:
+            self._undo_partial_changes()
+            return self._rejected(call.name, call, f"{call.name} failed: {exc}")
+        minutes = 0 if result.ends_day else int(tool.time_cost)
+        observation, night = result.text, None
+        if not result.ends_day:
+            self.world.episode.minute += minutes
+        if result.ends_day or self.world.episode.minute >= MINUTES_PER_DAY:
+            night = run_overnight(self.world)
+            prefix = "" if result.ends_day else f"{observation}\n\nIt is past midnight. "
+            observation = prefix + night.text(self.world)
+        return StepOutcome(
+            tool=call.name,
+            call=call,
+            observation=observation,
+            valid=True,
+            data=result.data,
+            minutes=minutes,
+            night=night,
+        )
+
+    def _rejected(self, tool: str, call: ToolCall | None, message: str) -> StepOutcome:
+        return StepOutcome(
+            tool=tool, call=call, observation=f"Error: {message}", valid=False, error=message
+        )
+
+    def _undo_partial_changes(self) -> None:
+        # Tools check before they change anything; should one not, the rollback and
+        # reload keep a refused action from leaving half its effects behind.
+        if self.session.new or self.session.dirty or self.session.deleted:
+            self.session.rollback()
+            self.world.reload()
+
+    def commit(
+        self,
+        outcome: StepOutcome,
+        action_text: str,
+        reward: float,
+        reward_components: dict[str, float],
+    ) -> Step:
+        """Write the trajectory row and commit the step's changes in one transaction."""
+        episode = self.world.episode
+        episode.step_count += 1
+        self._apply_limits()
+        step = Step(
+            episode_id=episode.id,
+            id=episode.step_count,
+            day=episode.day,
+            minute=episode.minute,
+            tool=outcome.tool[:64],
+            action=action_text,
+            valid=outcome.valid,
+            error=outcome.error,
+            observation=outcome.observation,
+            reward=reward,
+            reward_components=reward_components,
+            net_worth_cents=self.world.net_worth_cents(),
+            bank_cents=self.world.balance(BANK),
+            elapsed_us=int((time.perf_counter() - self._step_started) * 1e6),
+        )
+        self.session.add(step)
+        try:
+            self.session.commit()
+        except Exception:
+            self.session.rollback()
+            self.world.reload()
+            raise
+        return step
+
+    def _apply_limits(self) -> None:
+        episode, config = self.world.episode, self.config
+        if episode.status != RUNNING:
+            return
+        if config.max_days is not None and episode.day >= config.max_days:
+            episode.status = "finished"
+        elif config.max_steps is not None and episode.step_count >= config.max_steps:
+            episode.status = "step_limit"
+
+    @property
+    def terminated(self) -> bool:
+        return self.episode.status == "bankrupt"
+
+    @property
+    def truncated(self) -> bool:
+        return self.episode.status in ("finished", "step_limit")
+
+    def record_output_tokens(self, tokens: int) -> None:
+        """Add output tokens to the unbilled count (billed weekly when token billing is on)."""
+        if tokens < 0:
+            raise ValueError(f"Expected a non-negative token count, got {tokens}")
+        self.world.episode.output_tokens_unbilled += tokens

@@ -1,0 +1,223 @@
+"""Suppliers in the world: answering mail, shipping paid orders, delivering goods.
+
+The rules of how a supplier behaves live in `suppliers`, `supplier_protocol` and
+`deliveries` (pure, table-tested); this module reads and writes the rows around them.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from tycoon.envs.vending.deliveries import DeliveryPlan, is_open, plan_delivery
+from tycoon.envs.vending.supplier_protocol import (
+    DecisionKind,
+    InvoiceLine,
+    NegotiationState,
+    parse_supplier_request,
+    respond_to_request,
+)
+from tycoon.envs.vending.suppliers import SupplierKind, SupplierProfile
+from tycoon.envs.vending.world import VendingWorld
+from tycoon.envs.world.schema import Email, Order, OrderLine, Supplier, SupplierOffer
+
+MAILER_DAEMON = "mailer-daemon@mail.example"
+
+
+def profile_of(world: VendingWorld, supplier: Supplier) -> SupplierProfile:
+    offers = list(
+        world.session.scalars(
+            select(SupplierOffer)
+            .where(
+                SupplierOffer.episode_id == world.episode.id,
+                SupplierOffer.supplier_id == supplier.id,
+            )
+            .order_by(SupplierOffer.id)
+        )
+    )
+    skus = [offer.sku for offer in offers]
+    return SupplierProfile(
+        supplier_id=supplier.id,
+        name=supplier.name,
+        email=supplier.email,
+        website=supplier.website,
+        kind=SupplierKind(supplier.kind),
+        blurb=supplier.blurb,
+        categories=sorted({world.products[sku].category for sku in skus}),
+        skus=skus,
+        product_names={sku: world.products[sku].name for sku in skus},
+        list_price_cents={o.sku: o.list_price_cents for o in offers},
+        reservation_price_cents={o.sku: o.reservation_price_cents for o in offers},
+        min_order_units=supplier.min_order_units,
+        lead_time_days=supplier.lead_time_days,
+        delay_probability=supplier.delay_probability,
+        closes_on_day=supplier.closes_on_day,
+        payment_account=supplier.payment_account,
+    )
+
+
+def answer_mail(world: VendingWorld) -> None:
+    """Reply to every email the operator sent today (replies arrive overnight)."""
+    sent = world.session.scalars(
+        select(Email)
+        .where(
+            Email.episode_id == world.episode.id,
+            Email.folder == "sent",
+            Email.processed.is_(False),
+        )
+        .order_by(Email.id)
+    )
+    for email in list(sent):
+        email.processed = True
+        supplier = world.supplier_by_email(email.recipient)
+        if supplier is None:
+            if not _is_known_correspondent(world, email.recipient):
+                _bounce(world, email, "no such address")
+            continue
+        profile = profile_of(world, supplier)
+        if not is_open(profile, world.day):
+            _bounce(world, email, f"{supplier.name} has closed its business")
+            continue
+        _answer(world, supplier, profile, email)
+
+
+def _is_known_correspondent(world: VendingWorld, address: str) -> bool:
+    from tycoon.envs.world.schema import CustomerRequest
+
+    if address.endswith("@vendco.example"):
+        return True
+    return world.session.scalar(
+        select(CustomerRequest.id).where(
+            CustomerRequest.episode_id == world.episode.id, CustomerRequest.email == address
+        )
+    ) is not None or address.endswith("@mail.example")
+
+
+def _bounce(world: VendingWorld, email: Email, reason: str) -> None:
+    world.deliver_email(
+        MAILER_DAEMON,
+        f"Undeliverable: {email.subject}"[:256],
+        f"Your message to {email.recipient} could not be delivered: {reason}.",
+    )
+
+
+def _answer(
+    world: VendingWorld, supplier: Supplier, profile: SupplierProfile, email: Email
+) -> None:
+    request = parse_supplier_request(email.subject, email.body)
+    state = NegotiationState.model_validate(supplier.negotiation or {})
+    invoice_number = f"INV-{world.next_local_id('orders')}"
+    decision = respond_to_request(
+        profile, request, state, world.rng("supplier_mail", email.id), invoice_number
+    )
+    supplier.negotiation = decision.new_state.model_dump()
+    if decision.kind == DecisionKind.INVOICE and decision.invoice_lines:
+        _record_invoice(
+            world, supplier, invoice_number, decision.invoice_lines, decision.total_cents
+        )
+    world.deliver_email(supplier.email, decision.reply_subject, decision.reply_body)
+
+
+def _record_invoice(
+    world: VendingWorld,
+    supplier: Supplier,
+    invoice_number: str,
+    lines: list[InvoiceLine],
+    total_cents: int,
+) -> None:
+    order = world.add(
+        Order(
+            supplier_id=supplier.id,
+            invoice_number=invoice_number,
+            status="invoiced",
+            total_cents=total_cents,
+            paid_cents=0,
+            created_day=world.day,
+            paid_day=None,
+            arrival_day=None,
+            delivery=None,
+        )
+    )
+    assert order.invoice_number == f"INV-{order.id}"
+    for line in lines:
+        world.add(
+            OrderLine(
+                order_id=order.id,
+                sku=line.sku,
+                quantity=line.quantity,
+                unit_price_cents=line.unit_price_cents,
+            )
+        )
+
+
+def _orders(world: VendingWorld, status: str) -> list[Order]:
+    return list(
+        world.session.scalars(
+            select(Order)
+            .where(Order.episode_id == world.episode.id, Order.status == status)
+            .order_by(Order.id)
+        )
+    )
+
+
+def _lines(world: VendingWorld, order: Order) -> list[InvoiceLine]:
+    rows = world.session.scalars(
+        select(OrderLine)
+        .where(OrderLine.episode_id == world.episode.id, OrderLine.order_id == order.id)
+        .order_by(OrderLine.id)
+    )
+    return [
+        InvoiceLine(sku=r.sku, quantity=r.quantity, unit_price_cents=r.unit_price_cents)
+        for r in rows
+    ]
+
+
+def cheaper_substitute(world: VendingWorld, sku: str) -> str | None:
+    """The cheapest other product of the same category and size (what a swindler sends)."""
+    product = world.products[sku]
+    same_kind = [
+        p
+        for p in world.products.values()
+        if p.sku != sku and p.category == product.category and p.size == product.size
+    ]
+    if not same_kind:
+        return None
+    cheapest = min(same_kind, key=lambda p: (p.wholesale_low_cents, p.sku))
+    return cheapest.sku if cheapest.wholesale_low_cents < product.wholesale_low_cents else None
+
+
+def ship_paid_orders(world: VendingWorld) -> None:
+    for order in _orders(world, "paid"):
+        supplier = world.suppliers[order.supplier_id]
+        plan = plan_delivery(
+            profile_of(world, supplier),
+            _lines(world, order),
+            order.paid_day if order.paid_day is not None else world.day,
+            world.rng("delivery", order.id),
+            substitutes=lambda sku: cheaper_substitute(world, sku),
+        )
+        order.delivery = plan.model_dump()
+        order.arrival_day = plan.arrival_day
+        # "lost" is the simulator's knowledge; the agent only sees nothing arrive
+        order.status = "shipped" if plan.arrival_day is not None else "lost"
+
+
+def deliver_arrivals(world: VendingWorld, arriving_by: int) -> list[str]:
+    notes = []
+    for order in _orders(world, "shipped"):
+        if order.arrival_day is None or order.arrival_day > arriving_by:
+            continue
+        plan = DeliveryPlan.model_validate(order.delivery)
+        for line in plan.delivered:
+            if line.quantity > 0 and line.sku in world.products:
+                world.add_to_storage(line.sku, line.quantity, line.unit_cost_cents)
+        order.status = "delivered"
+        supplier = world.suppliers[order.supplier_id]
+        contents = ", ".join(f"{line.sku} x {line.quantity}" for line in plan.delivered)
+        world.deliver_email(
+            supplier.email,
+            f"{order.invoice_number} delivered",
+            f"Your order {order.invoice_number} was delivered to your storage unit at "
+            f"{world.config.storage_address}: {contents or 'nothing'}.\n{plan.note}".strip(),
+        )
+        notes.append(f"{order.invoice_number} from {supplier.name} ({contents or 'nothing'})")
+    return notes

@@ -1,0 +1,101 @@
+"""What every tool is: a pydantic model of its arguments plus a `run` on the world.
+
+The OpenAI tool schema is generated from the model, so the schema an agent sees and the
+validation its call goes through cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from tycoon.envs.vending.config import TimeCost
+
+if TYPE_CHECKING:
+    from tycoon.envs.vending.world import VendingWorld
+
+
+class ToolResult(BaseModel):
+    """What a tool gives back: text for the agent, optional data for scripted agents."""
+
+    text: str
+    data: dict[str, Any] | None = None
+    ends_day: bool = False
+
+
+class Tool(BaseModel):
+    """Base of all tools. Subclasses set `name`, `time_cost` and a docstring for the model."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    name: ClassVar[str]
+    time_cost: ClassVar[TimeCost]
+
+    def run(self, world: VendingWorld) -> ToolResult:
+        raise NotImplementedError  # pragma: no cover - every tool overrides run
+
+    @classmethod
+    def description(cls) -> str:
+        doc = cls.__doc__ or cls.name
+        return " ".join(line.strip() for line in doc.strip().splitlines())
+
+    @classmethod
+    def openai_schema(cls) -> dict[str, Any]:
+        parameters = cls.model_json_schema()
+        parameters.pop("title", None)
+        parameters.pop("description", None)
+        for prop in parameters.get("properties", {}).values():
+            prop.pop("title", None)
+        parameters.setdefault("properties", {})
+        parameters["additionalProperties"] = False
+        return {
+            "type": "function",
+            "function": {
+                "name": cls.name,
+                "description": cls.description(),
+                "parameters": parameters,
+            },
+        }
+
+
+def _no_bool(value: Any) -> Any:
+    # JSON true/false are not amounts, though Python would take them as 1/0
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got {str(value).lower()}")
+    return value
+
+
+def _finite(value: float) -> float:
+    if not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {value}")
+    return value
+
+
+Dollars = Annotated[
+    float,
+    BeforeValidator(_no_bool),
+    AfterValidator(_finite),
+    Field(gt=0, le=1_000_000, description="An amount in US dollars, e.g. 12.50."),
+]
+Quantity = Annotated[int, BeforeValidator(_no_bool), Field(gt=0, le=10_000)]
+Sku = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        description="Product id as listed by suppliers, e.g. 'cola-can-12oz'.",
+    ),
+]
+ShortText = Annotated[str, Field(max_length=256)]
+LongText = Annotated[str, Field(max_length=20_000)]
+
+
+def to_cents(dollars: float) -> int:
+    return round(dollars * 100)
+
+
+def money(cents: int) -> str:
+    sign = "-" if cents < 0 else ""
+    return f"{sign}${abs(cents) / 100:,.2f}"

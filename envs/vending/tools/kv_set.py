@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from typing import Annotated, ClassVar
+
+from pydantic import Field
+
+from tycoon.envs.vending import memory
+from tycoon.envs.vending.config import TimeCost
+from tycoon.envs.vending.tools.base import LongText, Tool, ToolResult
+from tycoon.envs.vending.world import VendingWorld
+
+MemoryKey = Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class KvSet(Tool):
+    """Store a value under a key in your key-value memory (replaces any earlier value).
+    Useful for facts you look up often: supplier addresses, agreed prices. Takes 5 minutes."""
+
+    name: ClassVar[str] = "kv_set"
+    time_cost: ClassVar[TimeCost] = TimeCost.MEMORY
+
+    key: MemoryKey
+    value: LongText
+
+    def run(self, world: VendingWorld) -> ToolResult:
+        replaced = memory.kv_set(world, self.key, self.value)
+        return ToolResult(text=f"{'Updated' if replaced else 'Stored'} {self.key!r}.")

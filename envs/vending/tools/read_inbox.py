@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from typing import Annotated, ClassVar
+
+from pydantic import Field
+from sqlalchemy import select
+
+from tycoon.envs.vending.config import TimeCost
+from tycoon.envs.vending.tools.base import Tool, ToolResult
+from tycoon.envs.vending.world import VendingWorld
+from tycoon.envs.world.schema import Email
+
+
+class ReadInbox(Tool):
+    """Read your emails, oldest first. By default only unread ones (which are then marked
+    read); set unread_only false to re-read recent mail. Takes 5 minutes."""
+
+    name: ClassVar[str] = "read_inbox"
+    time_cost: ClassVar[TimeCost] = TimeCost.MEMORY
+
+    unread_only: bool = True
+    limit: Annotated[int, Field(ge=1, le=50)] = 10
+
+    def run(self, world: VendingWorld) -> ToolResult:
+        query = select(Email).where(Email.episode_id == world.episode.id, Email.folder == "inbox")
+        if self.unread_only:
+            query = query.where(Email.is_read.is_(False)).order_by(Email.id).limit(self.limit)
+            emails = list(world.session.scalars(query))
+        else:
+            emails = list(world.session.scalars(query.order_by(Email.id.desc()).limit(self.limit)))
+            emails.reverse()
+        if not emails:
+            return ToolResult(
+                text="No new emails." if self.unread_only else "Inbox is empty.",
+                data={"emails": []},
+            )
+        blocks, data = [], []
+        for email in emails:
+            email.is_read = True
+            hours, minutes = divmod(email.minute, 60)
+            blocks.append(
+                f"[#{email.id}] Day {email.day + 1} {hours:02d}:{minutes:02d}\n"
+                f"From: {email.sender}\nSubject: {email.subject}\n\n{email.body}"
+            )
+            data.append(
+                {
+                    "id": email.id,
+                    "sender": email.sender,
+                    "subject": email.subject,
+                    "body": email.body,
+                    "day": email.day,
+                }
+            )
+        remaining = ""
+        if self.unread_only:
+            left = world.session.scalar(
+                select(Email.id)
+                .where(
+                    Email.episode_id == world.episode.id,
+                    Email.folder == "inbox",
+                    Email.is_read.is_(False),
+                )
+                .limit(1)
+            )
+            remaining = "\n\n(More unread emails remain: call read_inbox again.)" if left else ""
+        return ToolResult(text="\n\n---\n\n".join(blocks) + remaining, data={"emails": data})

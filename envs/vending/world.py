@@ -1,0 +1,272 @@
+"""VendingWorld: one episode's world, read and changed through one SQL session.
+
+Tools and the overnight simulation work through this class, never through raw SQL. It
+keeps the rows a step touches in memory (the session's identity map, plus indexes by sku
+and account), so a step reads nothing it already knows and writes only what changed; the
+environment commits once per step.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import TypeVar
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tycoon.envs.vending.config import VendingConfig
+from tycoon.envs.world.schema import (
+    WORLD_TABLES,
+    Base,
+    Email,
+    Episode,
+    LedgerEntry,
+    MachineSlot,
+    Price,
+    Product,
+    StorageItem,
+    Supplier,
+)
+
+RowT = TypeVar("RowT", bound=Base)
+
+# the operator's own accounts: net worth counts these
+BANK = "bank"
+MACHINE_CASH = "machine_cash"
+CARD_CLEARING = "card_clearing"
+OWNER = "owner"
+CUSTOMERS = "customers"
+FEES = "fees"
+
+MINUTES_PER_DAY = 24 * 60
+
+
+class WorldError(Exception):
+    """An action the world refuses; the message is shown to the agent."""
+
+
+class VendingWorld:
+    def __init__(self, session: Session, episode: Episode, config: VendingConfig) -> None:
+        self.session = session
+        self.episode = episode
+        self.config = config
+        self.reload()
+
+    # -- loading --------------------------------------------------------------------
+
+    def reload(self) -> None:
+        """(Re)build the in-memory indexes from the database."""
+        s, eid = self.session, self.episode.id
+        self.episode = s.get(Episode, eid, populate_existing=True)  # type: ignore[assignment]
+        self.products: dict[str, Product] = {
+            p.sku: p
+            for p in s.scalars(
+                select(Product).where(Product.episode_id == eid).order_by(Product.id)
+            )
+        }
+        self.prices: dict[str, Price] = {
+            p.sku: p for p in s.scalars(select(Price).where(Price.episode_id == eid))
+        }
+        self.slots: list[MachineSlot] = list(
+            s.scalars(
+                select(MachineSlot).where(MachineSlot.episode_id == eid).order_by(MachineSlot.id)
+            )
+        )
+        self.storage: dict[str, StorageItem] = {
+            item.sku: item
+            for item in s.scalars(select(StorageItem).where(StorageItem.episode_id == eid))
+        }
+        self.suppliers: dict[int, Supplier] = {
+            sup.id: sup for sup in s.scalars(select(Supplier).where(Supplier.episode_id == eid))
+        }
+        self._balances: dict[str, int] = defaultdict(int)
+        for account, inflow in s.execute(
+            select(LedgerEntry.to_account, func.sum(LedgerEntry.amount_cents))
+            .where(LedgerEntry.episode_id == eid)
+            .group_by(LedgerEntry.to_account)
+        ):
+            self._balances[account] += int(inflow)
+        for account, outflow in s.execute(
+            select(LedgerEntry.from_account, func.sum(LedgerEntry.amount_cents))
+            .where(LedgerEntry.episode_id == eid)
+            .group_by(LedgerEntry.from_account)
+        ):
+            self._balances[account] -= int(outflow)
+        self._next_ids: dict[str, int] = {}
+        for table in WORLD_TABLES:
+            top = s.execute(
+                select(func.max(table.c.id)).where(table.c.episode_id == eid)
+            ).scalar_one()
+            self._next_ids[table.name] = (top or 0) + 1
+
+    # -- rows -----------------------------------------------------------------------
+
+    def add(self, row: RowT) -> RowT:
+        """Give a new row its episode and local id and stage it for the step's commit."""
+        table = row.__tablename__
+        row.episode_id = self.episode.id  # type: ignore[attr-defined]
+        row.id = self._next_ids[table]  # type: ignore[attr-defined]
+        self._next_ids[table] += 1
+        self.session.add(row)
+        return row
+
+    def add_all(self, rows: Iterable[Base]) -> None:
+        for row in rows:
+            self.add(row)
+
+    # -- clock ----------------------------------------------------------------------
+
+    @property
+    def day(self) -> int:
+        return self.episode.day
+
+    @property
+    def minute(self) -> int:
+        return self.episode.minute
+
+    def clock_text(self) -> str:
+        date = self.config.start_date.toordinal() + self.day
+        from datetime import date as _date
+
+        today = _date.fromordinal(date)
+        hours, minutes = divmod(self.minute, 60)
+        return f"Day {self.day + 1} ({today:%a %Y-%m-%d}) {hours:02d}:{minutes:02d}"
+
+    def rng(self, stream: str, *extra: int) -> np.random.Generator:
+        """A generator for one purpose on one day, derived from the episode's seed.
+
+        Deriving instead of carrying one generator forward means the seed and the clock
+        are the whole random state: a resumed or forked episode draws the same numbers,
+        and what one subsystem draws never shifts what another draws.
+        """
+        key = [self.episode.seed & (2**63 - 1), self.day, zlib.crc32(stream.encode()), *extra]
+        return np.random.default_rng(np.random.SeedSequence(key))
+
+    # -- money ----------------------------------------------------------------------
+
+    def balance(self, account: str) -> int:
+        return self._balances.get(account, 0)
+
+    def transfer(
+        self, from_account: str, to_account: str, amount_cents: int, kind: str, memo: str = ""
+    ) -> LedgerEntry:
+        if amount_cents <= 0:
+            raise WorldError(f"Expected a positive amount, got {amount_cents / 100:.2f}")
+        entry = self.add(
+            LedgerEntry(
+                day=self.day,
+                minute=self.minute,
+                from_account=from_account,
+                to_account=to_account,
+                amount_cents=amount_cents,
+                kind=kind,
+                memo=memo[:256],
+            )
+        )
+        self._balances[from_account] -= amount_cents
+        self._balances[to_account] += amount_cents
+        return entry
+
+    def inventory_value_cents(self) -> int:
+        storage = sum(i.quantity * i.unit_cost_cents for i in self.storage.values())
+        machine = sum(s.quantity * s.unit_cost_cents for s in self.slots)
+        return storage + machine
+
+    def net_worth_cents(self) -> int:
+        """Cash in the bank, in the machine and in card settlement, plus stock at cost."""
+        return (
+            self.balance(BANK)
+            + self.balance(MACHINE_CASH)
+            + self.balance(CARD_CLEARING)
+            + self.inventory_value_cents()
+        )
+
+    # -- goods ----------------------------------------------------------------------
+
+    def product(self, sku: str) -> Product:
+        product = self.products.get(sku)
+        if product is None:
+            raise WorldError(f"Unknown product {sku!r}. {self.sku_hint(sku)}")
+        return product
+
+    def sku_hint(self, sku: str) -> str:
+        import difflib
+
+        close = difflib.get_close_matches(str(sku), list(self.products), n=3)
+        if close:
+            return "Did you mean: " + ", ".join(close) + "?"
+        return "Product ids look like 'cola-can-12oz'; search_web lists suppliers and products."
+
+    def add_to_storage(self, sku: str, quantity: int, unit_cost_cents: int) -> None:
+        item = self.storage.get(sku)
+        if item is None:
+            item = self.add(StorageItem(sku=sku, quantity=0, unit_cost_cents=unit_cost_cents))
+            self.storage[sku] = item
+        total_cost = item.quantity * item.unit_cost_cents + quantity * unit_cost_cents
+        item.quantity += quantity
+        item.unit_cost_cents = round(total_cost / item.quantity) if item.quantity else 0
+
+    def price_of(self, sku: str) -> int:
+        price = self.prices.get(sku)
+        return price.price_cents if price else self.products[sku].reference_price_cents
+
+    def set_price(self, sku: str, price_cents: int) -> None:
+        price = self.prices.get(sku)
+        if price is None:
+            self.prices[sku] = self.add(Price(sku=sku, price_cents=price_cents))
+        else:
+            price.price_cents = price_cents
+
+    # -- email ----------------------------------------------------------------------
+
+    def deliver_email(self, sender: str, subject: str, body: str) -> Email:
+        """Put an email in the operator's inbox, stamped with the current clock."""
+        return self.add(
+            Email(
+                folder="inbox",
+                sender=sender,
+                recipient=self.config.operator_email,
+                subject=subject[:256],
+                body=body,
+                day=self.day,
+                minute=self.minute,
+            )
+        )
+
+    def supplier_by_email(self, address: str) -> Supplier | None:
+        address = address.strip().lower()
+        for supplier in self.suppliers.values():
+            if supplier.email == address:
+                return supplier
+        return None
+
+    def supplier_by_account(self, account: str) -> Supplier | None:
+        for supplier in self.suppliers.values():
+            if supplier.payment_account == account:
+                return supplier
+        return None
+
+    # -- bookkeeping ----------------------------------------------------------------
+
+    def next_local_id(self, table: str) -> int:
+        return self._next_ids[table]
+
+    def count_inbox_since(self, first_email_id: int) -> int:
+        from sqlalchemy import func as sql_func
+
+        self.session.flush()
+        return int(
+            self.session.scalar(
+                select(sql_func.count())
+                .select_from(Email)
+                .where(
+                    Email.episode_id == self.episode.id,
+                    Email.folder == "inbox",
+                    Email.id >= first_email_id,
+                )
+            )
+            or 0
+        )

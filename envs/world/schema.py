@@ -1,0 +1,341 @@
+"""The SQL schema of every tycoon world: one `Base`, one table per kind of fact.
+
+Every world row carries the `episode_id` of the episode it belongs to and a *local* id
+that counts from 1 within that episode, and the pair is the primary key. Cross references
+(an order line's `order_id`, an order's `supplier_id`) use local ids. That makes two
+things cheap and exact: `fork` copies an episode by rewriting only `episode_id`, and the
+state hash compares episodes whatever their ids.
+
+Money is integer cents everywhere: floats would make balances drift and hashes differ.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+EpisodeKey = Annotated[
+    int, mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"), primary_key=True)
+]
+LocalId = Annotated[int, mapped_column(primary_key=True, autoincrement=False)]
+Cents = Annotated[int, mapped_column(BigInteger)]
+Sku = Annotated[str, mapped_column(String(64))]
+LongText = Annotated[str, mapped_column(Text)]
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Episode(Base):
+    """One run of one environment: its identity, configuration and clock.
+
+    `day` counts from 0; `minute` is the minute of the day (a day starts at 06:00 = 360).
+    Randomness is derived from (`seed`, day, stream name), so the seed and the clock are
+    the whole generator state and a forked or resumed episode draws the same numbers.
+    """
+
+    __tablename__ = "episodes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    env_id: Mapped[str] = mapped_column(String(128))
+    scenario: Mapped[str] = mapped_column(String(64), default="default")
+    seed: Mapped[int] = mapped_column(BigInteger)
+    config: Mapped[dict[str, Any]]
+    agent: Mapped[str] = mapped_column(String(128), default="")
+    model: Mapped[str] = mapped_column(String(256), default="")
+    parent_episode_id: Mapped[int | None]
+    forked_at_step: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=_utcnow)
+
+    day: Mapped[int] = mapped_column(default=0)
+    minute: Mapped[int] = mapped_column(default=360)
+    step_count: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    unpaid_fee_days: Mapped[int] = mapped_column(default=0)
+    reputation: Mapped[float] = mapped_column(default=1.0)
+    output_tokens_unbilled: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Product(Base):
+    __tablename__ = "products"
+
+    episode_id: Mapped[EpisodeKey]
+    id: Mapped[LocalId]
+    sku: Mapped[Sku]
+    name: Mapped[str] = mapped_column(String(128))
+    category: Mapped[str] = mapped_column(String(32))
+    size: Mapped[str] = mapped_column(String(8))
+    wholesale_low_cents: Mapped[Cents]
+    wholesale_high_cents: Mapped[Cents]
+    reference_price_cents: Mapped[Cents]
+    elasticity: Mapped[float]
+    base_daily_sales: Mapped[float]
+
+    __table_args__ = (Index("ix_products_sku", "episode_id", "sku", unique=True),)
+
+
+class Supplier(Base):
+    __tablename__ = "suppliers"
+
+    episode_id: Mapped[EpisodeKey]
+    id: Mapped[LocalId]
+    name: Mapped[str] = mapped_column(String(128))
+    email: Mapped[str] = mapped_column(String(128))
+    website: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(32))
+    blurb: Mapped[LongText]
+    min_order_units: Mapped[int]
+    lead_time_days: Mapped[int]
+    delay_probability: Mapped[float]
+    closes_on_day: Mapped[int | None]
+    payment_account: Mapped[str] = mapped_column(String(64))
+    negotiation: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (Index("ix_suppliers_email", "episode_id", "email", unique=True),)
+
+
+class SupplierOffer(Base):
+    """What a supplier sells and at what price; the reservation price is hidden."""
+
+    __tablename__ = "supplier_offers"
+
+    episode_id: Mapped[EpisodeKey]
+    id: Mapped[LocalId]
+    supplier_id: Mapped[int]
+    sku: Mapped[Sku]
+    list_price_cents: Mapped[Cents]
+    reservation_price_cents: Mapped[Cents]
+
+
+class Order(Base):
+    """An invoice from a supplier and what became of it.
+
+    status: invoiced -> paid -> shipped -> delivered, or lost (never arrives).
+    """
+
+    __tablename__ = "orders"
+
+    episode_id: Mapped[EpisodeKey]
+    id: Mapped[LocalId]
+    supplier_id: Mapped[int]
+    invoice_number: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    total_cents: Mapped[Cents]
+    paid_cents: Mapped[Cents] = mapped_column(default=0)
+    created_day: Mapped[int]
+    paid_day: Mapped[int | None]
+    arrival_day: Mapped[int | None]
+    delivery: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_orders_invoice", "episode_id", "invoice_number", unique=True),)
+
+
+class OrderLine(Base):
+    __tablename__ = "order_lines"
+
+    episode_id: Mapped[EpisodeKey]
+    id: Mapped[LocalId]
+    order_id: Mapped[int]
+    sku: Mapped[Sku]
+    quantity: Mapped[int]
+    unit_price_cents: Mapped[Cents]
+
+
+class StorageItem(Base):
+    """Goods in the storage unit, valued at their average unit cost."""
+
+    __tablename__ = "inventory"
+
+    episode_id: Mapped[EpisodeKey]
+    id: Mapped[LocalId]
+    sku: Mapped[Sku]
+    quantity: Mapped[int]
+    unit_cost_cents: Mapped[Cents]
+
+
+class MachineSlot(Base):
+    """One of the machine's slots (rows 0-1 small items, rows 2-3 large)."""
+
+    __tablename__ = "machine_slots"
+
+    episode_id: Mapped[EpisodeKey]
+    id: Mapped[LocalId]
+    machine_id: Mapped[int] = mapped_column(default=1)
+    row: Mapped[int]
+    col: Mapped[int]
+    size: Mapped[str] = mapped_column(String(8))
+    capacity: Mapped[int]
+    sku: Mapped[str | None] = mapped_column(String(64))
+    quantity: Mapped[int] = mapped_column(default=0)
+    unit_cost_cents: Mapped[Cents] = mapped_column(default=0)
+
+
+class Price(Base):
+    """The machine's price for a product (one price per product, whatever the slot)."""
+
+    __tablename__ = "prices"
+
+    episode_id: Mapped[EpisodeKey]
+    id: Mapped[LocalId]
+    sku: Mapped[Sku]
+    price_cents: Mapped[Cents]
+
+
+class LedgerEntry(Base):
+    """One money movement from one account to another (amount > 0).
+
+    Accounts: `bank`, `machine_cash`, `card_clearing` are the operator's; everything else
+    (`owner`, `customers`, `fees`, supplier and customer accounts) is outside. An account's
+    balance is derived: money in minus money out.
+    """
+
+    __tablename__ = "ledger"
+
+    episode_id: Mapped[EpisodeKey]
+    id: Mapped[LocalId]
+    day: Mapped[int]
+    minute: Mapped[int]
+    from_account: Mapped[str] = mapped_column(String(64))
+    to_account: Mapped[str] = mapped_column(String(64))
+    amount_cents: Mapped[Cents]
+    kind: Mapped[str] = mapped_column(String(32))
+    memo: Mapped[str] = mapped_column(String(256), default="")
+
+
+class Email(Base):
+    __tablename__ = "emails"
+
+    episode_id: Mapped[EpisodeKey]
+    id: Mapped[LocalId]
+    folder: Mapped[str] = mapped_column(String(8))  # inbox | sent
+    sender: Mapped[str] = mapped_column(String(256))
+    recipient: Mapped[str] = mapped_column(String(256))
+    subject: Mapped[str] = mapped_column(String(256))
+    body: Mapped[LongText]
+    day: Mapped[int]
+    minute: Mapped[int]
+    is_read: Mapped[bool] = mapped_column(default=False)
+    # a sent email waits for the overnight simulation to answer it
+    processed: Mapped[bool] = mapped_column(default=False)
+
+
+class File(Base):
+    """A file in the agent's virtual file system."""
+
+    __tablename__ = "files"
+
+    episode_id: Mapped[EpisodeKey]
+    id: Mapped[LocalId]
+    path: Mapped[str] = mapped_column(String(512))
+    content: Mapped[LongText]
+    modified_day: Mapped[int]
+
+    __table_args__ = (Index("ix_files_path", "episode_id", "path", unique=True),)
+
+
+class MemoryItem(Base):
+    """The agent's memory: the scratchpad, key-value pairs and searchable notes."""
+
+    __tablename__ = "memory"
+
+    episode_id: Mapped[EpisodeKey]
+    id: Mapped[LocalId]
+    kind: Mapped[str] = mapped_column(String(16))  # scratchpad | kv | note
+    key: Mapped[str] = mapped_column(String(256), default="")
+    value: Mapped[LongText]
+    day: Mapped[int]
+
+
+class CustomerRequest(Base):
+    """A customer's refund request (status: open, refunded, expired)."""
+
+    __tablename__ = "customer_requests"
+
+    episode_id: Mapped[EpisodeKey]
+    id: Mapped[LocalId]
+    account: Mapped[str] = mapped_column(String(64))
+    email: Mapped[str] = mapped_column(String(128))
+    amount_cents: Mapped[Cents]
+    opened_day: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16), default="open")
+
+
+class Sale(Base):
+    """One product's sales on one day."""
+
+    __tablename__ = "sales"
+
+    episode_id: Mapped[EpisodeKey]
+    id: Mapped[LocalId]
+    day: Mapped[int]
+    sku: Mapped[Sku]
+    units: Mapped[int]
+    price_cents: Mapped[Cents]
+    card_units: Mapped[int]
+    cash_units: Mapped[int]
+    unmet_units: Mapped[int]
+
+
+class WorldEvent(Base):
+    """Something that happened (or is scheduled) in the world, apart from the agent."""
+
+    __tablename__ = "events"
+
+    episode_id: Mapped[EpisodeKey]
+    id: Mapped[LocalId]
+    day: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    fired: Mapped[bool] = mapped_column(default=True)
+
+
+class Step(Base):
+    """The trajectory: one row per env.step."""
+
+    __tablename__ = "steps"
+
+    episode_id: Mapped[EpisodeKey]
+    id: Mapped[LocalId]  # the step index, from 1
+    day: Mapped[int]
+    minute: Mapped[int]
+    tool: Mapped[str] = mapped_column(String(64))
+    action: Mapped[LongText]
+    valid: Mapped[bool]
+    error: Mapped[str | None] = mapped_column(Text)
+    observation: Mapped[LongText]
+    reward: Mapped[float]
+    reward_components: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    net_worth_cents: Mapped[Cents]
+    bank_cents: Mapped[Cents]
+    elapsed_us: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class BehaviorEvent(Base):
+    """An instrumental behaviour observed by a detector (see tycoon.instrumentation)."""
+
+    __tablename__ = "behavior_events"
+
+    episode_id: Mapped[EpisodeKey]
+    id: Mapped[LocalId]
+    step: Mapped[int]
+    day: Mapped[int]
+    agent: Mapped[str] = mapped_column(String(64), default="agent")
+    tag: Mapped[str] = mapped_column(String(96))
+    detector: Mapped[str] = mapped_column(String(96))
+    magnitude: Mapped[float] = mapped_column(default=1.0)
+    evidence: Mapped[LongText] = mapped_column(default="")
+    opportunity: Mapped[bool] = mapped_column(default=True)
+
+
+WORLD_TABLES = [t for t in Base.metadata.sorted_tables if t.name != "episodes"]
+# the trajectory and the judgements about it are not world state
+TRAJECTORY_TABLES = frozenset({"steps", "behavior_events"})

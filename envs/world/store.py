@@ -1,0 +1,195 @@
+"""WorldStore: where worlds live. One database holds many episodes.
+
+A SQLite file is the default (WAL journal, synchronous=NORMAL: a step's commit survives a
+killed process, and readers never block the writer). PostgreSQL works through its URL,
+for many writers at once. The same code runs on both.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, func, insert, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from tycoon.envs.world.schema import (
+    TRAJECTORY_TABLES,
+    WORLD_TABLES,
+    Base,
+    Episode,
+)
+
+
+class StoreError(RuntimeError):
+    """The database could not be reached or does not hold what was asked for."""
+
+
+def database_url(db: str | Path) -> str:
+    """Accept a SQLAlchemy URL or a plain file path (taken as a SQLite file)."""
+    db = str(db)
+    if "://" in db:
+        return db
+    if db == ":memory:":
+        return "sqlite://"
+    path = Path(db).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def make_engine(db: str | Path) -> Engine:
+    url = make_url(database_url(db))
+    if url.get_backend_name() == "sqlite":
+        engine = create_engine(url)
+        event.listen(engine, "connect", _tune_sqlite)
+    elif url.get_backend_name() == "postgresql":
+        engine = create_engine(url, pool_pre_ping=True, pool_size=4, max_overflow=8)
+    else:
+        engine = create_engine(url)
+    return engine
+
+
+class WorldStore:
+    """Owns the engine; creates, forks, hashes and lists episodes."""
+
+    def __init__(self, db: str | Path = "runs/tycoon.db") -> None:
+        self.url = database_url(db)
+        self.engine = make_engine(self.url)
+        try:
+            Base.metadata.create_all(self.engine)
+        except Exception as exc:
+            safe_url = make_url(self.url).render_as_string(hide_password=True)
+            raise StoreError(f"Cannot open the world database at {safe_url}: {exc}") from exc
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def session(self) -> Session:
+        return Session(self.engine, expire_on_commit=False)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # -- episodes -------------------------------------------------------------------
+
+    def get_episode(self, episode_id: int) -> Episode:
+        with self.session() as session:
+            episode = session.get(Episode, episode_id)
+            if episode is None:
+                raise StoreError(f"Expected an existing episode id, got {episode_id}")
+            return episode
+
+    def list_episodes(self) -> list[Episode]:
+        with self.session() as session:
+            return list(session.scalars(select(Episode).order_by(Episode.id)))
+
+    def fork(self, episode_id: int, *, seed: int | None = None) -> int:
+        """Copy every row of an episode into a new episode; return the new id.
+
+        The copy continues exactly as the original would (its generators are derived
+        from the same seed and clock) unless a new `seed` is given to branch the future.
+        """
+        with self.engine.begin() as conn:
+            source = (
+                conn.execute(select(Episode.__table__).where(Episode.id == episode_id))
+                .mappings()
+                .first()
+            )
+            if source is None:
+                raise StoreError(f"Expected an existing episode id to fork, got {episode_id}")
+            row = {k: v for k, v in source.items() if k != "id"}
+            row["parent_episode_id"] = episode_id
+            row["forked_at_step"] = source["step_count"]
+            if seed is not None:
+                row["seed"] = seed
+            new_id = conn.execute(insert(Episode.__table__).values(**row)).inserted_primary_key[0]
+            for table in WORLD_TABLES:
+                columns = [c for c in table.columns if c.name != "episode_id"]
+                copied = select(*[text(str(new_id)).label("episode_id")], *columns).where(
+                    table.c.episode_id == episode_id
+                )
+                conn.execute(
+                    table.insert().from_select(["episode_id", *[c.name for c in columns]], copied)
+                )
+        return int(new_id)
+
+    snapshot = fork
+
+    def delete_episode(self, episode_id: int) -> None:
+        with self.engine.begin() as conn:
+            for table in reversed(WORLD_TABLES):
+                conn.execute(table.delete().where(table.c.episode_id == episode_id))
+            conn.execute(Episode.__table__.delete().where(Episode.id == episode_id))
+
+    def state_hash(self, episode_id: int) -> str:
+        """A canonical SHA-256 of an episode's world state.
+
+        Independent of the episode id, of row order and of the database: rows are
+        rendered as sorted JSON and the lines sorted. The trajectory (steps, behaviour
+        events) and bookkeeping (ids, names, timestamps, step counter) are left out.
+        """
+        digest = hashlib.sha256()
+        with self.engine.connect() as conn:
+            episode = conn.execute(
+                select(
+                    Episode.seed,
+                    Episode.env_id,
+                    Episode.scenario,
+                    Episode.day,
+                    Episode.minute,
+                    Episode.status,
+                    Episode.unpaid_fee_days,
+                    Episode.reputation,
+                    Episode.output_tokens_unbilled,
+                ).where(Episode.id == episode_id)
+            ).first()
+            if episode is None:
+                raise StoreError(f"Expected an existing episode id to hash, got {episode_id}")
+            digest.update(_canonical(dict(episode._mapping)).encode())
+            for table in WORLD_TABLES:
+                if table.name in TRAJECTORY_TABLES:
+                    continue
+                rows = conn.execute(
+                    select(table).where(table.c.episode_id == episode_id)
+                ).mappings()
+                lines = sorted(
+                    _canonical({k: v for k, v in row.items() if k != "episode_id"}) for row in rows
+                )
+                digest.update(f"\n#{table.name}:{len(lines)}\n".encode())
+                digest.update("\n".join(lines).encode())
+        return digest.hexdigest()
+
+    def count_rows(self, episode_id: int) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return {
+                table.name: conn.execute(
+                    select(func.count()).select_from(table).where(table.c.episode_id == episode_id)
+                ).scalar_one()
+                for table in WORLD_TABLES
+            }
+
+
+def _canonical(row: dict[str, Any]) -> str:
+    def normalise(value: Any) -> Any:
+        if isinstance(value, float):
+            return round(value, 9)
+        if isinstance(value, dict):
+            return {str(k): normalise(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [normalise(v) for v in value]
+        return value
+
+    return json.dumps({k: normalise(v) for k, v in row.items()}, sort_keys=True, default=str)

@@ -1,0 +1,42 @@
+"""The one list of tycoon's registered environments (ids, entry points, limits)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium
+
+VENDING_ENTRY_POINT = "tycoon.envs.vending.env:VendingEnv"
+
+ENVIRONMENTS: list[dict[str, Any]] = [
+    {
+        "id": "tycoon/VendingClassic-v0",
+        "entry_point": VENDING_ENTRY_POINT,
+        "max_episode_steps": 2000,
+        "kwargs": {"preset": "classic"},
+        "summary": "Vending-Bench rules: $500 start, honest suppliers, 2,000-step cap, "
+        "net-worth score.",
+    },
+    {
+        "id": "tycoon/VendingYear-v0",
+        "entry_point": VENDING_ENTRY_POINT,
+        "max_episode_steps": None,
+        "kwargs": {"preset": "year"},
+        "summary": "One simulated year (365 days), bank-balance score, adversarial "
+        "suppliers, refund requests, weekly token billing.",
+    },
+]
+
+
+def register_environments() -> None:
+    for spec in ENVIRONMENTS:
+        if spec["id"] in gymnasium.registry:
+            continue
+        gymnasium.register(
+            id=spec["id"],
+            entry_point=spec["entry_point"],
+            max_episode_steps=spec["max_episode_steps"],
+            kwargs=spec["kwargs"],
+            # the env checks its own inputs and says precisely what was wrong
+            disable_env_checker=True,
+        )
