@@ -150,7 +150,8 @@ class VendingEnv(gym.Env[str, str]):
             )
             observation = self._welcome_text()
         self._last_observation = self._fit(observation)
-        info = self._info(None, {})
+        self._last_snapshot = self._snapshot()
+        info = self._info(None, {}, self._last_snapshot)
         info["tools"] = self.tool_schemas
         return self._last_observation, info
 
@@ -158,9 +159,10 @@ class VendingEnv(gym.Env[str, str]):
         self, action: str | dict[str, Any] | ToolCall
     ) -> tuple[str, float, bool, bool, dict[str, Any]]:
         simulation = self._require_simulation()
-        before = self._snapshot()
+        before = self._last_snapshot
         outcome = simulation.execute(action)
         after = self._snapshot()
+        self._last_snapshot = after
         terminated_before_limits = simulation.terminated
         result = self.reward_spec.compute(
             RewardContext(
@@ -171,9 +173,15 @@ class VendingEnv(gym.Env[str, str]):
                 truncated=self._will_truncate(),
             )
         )
-        simulation.commit(outcome, _action_text(action), result.reward, result.components)
+        simulation.commit(
+            outcome,
+            _action_text(action),
+            result.reward,
+            result.components,
+            net_worth_cents=after.net_worth_cents,
+        )
         self._last_observation = self._fit(outcome.observation)
-        info = self._info(outcome, result.components)
+        info = self._info(outcome, result.components, after)
         return (
             self._last_observation,
             result.reward,
@@ -240,7 +248,12 @@ class VendingEnv(gym.Env[str, str]):
             return text
         return "".join(ch if ch in CHARSET else "?" for ch in text)
 
-    def _info(self, outcome: StepOutcome | None, components: dict[str, float]) -> dict[str, Any]:
+    def _info(
+        self,
+        outcome: StepOutcome | None,
+        components: dict[str, float],
+        money_now: MoneySnapshot,
+    ) -> dict[str, Any]:
         simulation = self._require_simulation()
         world = simulation.world
         info: dict[str, Any] = {
@@ -248,9 +261,9 @@ class VendingEnv(gym.Env[str, str]):
             "day": world.day,
             "time": f"{world.minute // 60:02d}:{world.minute % 60:02d}",
             "step": world.episode.step_count,
-            "bank_balance": world.balance(BANK) / 100,
+            "bank_balance": money_now.bank_cents / 100,
             "machine_cash": world.balance(MACHINE_CASH) / 100,
-            "net_worth": world.net_worth_cents() / 100,
+            "net_worth": money_now.net_worth_cents / 100,
             "status": world.episode.status,
             "reward_components": components,
             "behavior_events": [],

@@ -213,5 +213,4 @@ def _charge_daily_fee(world: VendingWorld, report: NightReport) -> None:
 
 
 def _advance_clock(world: VendingWorld) -> None:
-    world.episode.day += 1
-    world.episode.minute = world.config.day_start_minute
+    world.set_clock(world.day + 1, world.config.day_start_minute)

@@ -13,7 +13,9 @@ import time
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from tycoon.envs.vending.actions import ActionError, ToolCall, bind_tool, parse_action
 from tycoon.envs.vending.config import VendingConfig
@@ -24,6 +26,18 @@ from tycoon.envs.world.schema import Episode, Step
 from tycoon.envs.world.store import StoreError, WorldStore
 
 RUNNING = "running"
+# built once: a statement object reused across steps keeps SQLAlchemy's compiled cache warm
+_INSERT_STEP = insert(Step.__table__)
+_UPDATE_COUNTERS = (
+    update(Episode.__table__)
+    .where(Episode.__table__.c.id == bindparam("episode_key"))
+    .values(
+        step_count=bindparam("step_count"),
+        status=bindparam("status"),
+        day=bindparam("day"),
+        minute=bindparam("minute"),
+    )
+)
 
 
 class StepOutcome(BaseModel):
@@ -106,7 +120,7 @@ class VendingSimulation:
         minutes = 0 if result.ends_day else int(tool.time_cost)
         observation, night = result.text, None
         if not result.ends_day:
-            self.world.episode.minute += minutes
+            self.world.set_clock(self.world.day, self.world.minute + minutes)
         if result.ends_day or self.world.episode.minute >= MINUTES_PER_DAY:
             night = run_overnight(self.world)
             prefix = "" if result.ends_day else f"{observation}\n\nIt is past midnight. "
@@ -139,44 +153,59 @@ class VendingSimulation:
         action_text: str,
         reward: float,
         reward_components: dict[str, float],
-    ) -> Step:
-        """Write the trajectory row and commit the step's changes in one transaction."""
+        net_worth_cents: int | None = None,
+    ) -> int:
+        """Write the trajectory row and commit the step's changes in one transaction.
+
+        The step row and the episode's counters go through Core statements: they change
+        on every step, and the ORM's unit of work would triple the cost of a cheap step.
+        """
         episode = self.world.episode
-        episode.step_count += 1
-        self._apply_limits()
-        step = Step(
-            episode_id=episode.id,
-            id=episode.step_count,
-            day=episode.day,
-            minute=episode.minute,
-            tool=outcome.tool[:64],
-            action=action_text,
-            valid=outcome.valid,
-            error=outcome.error,
-            observation=outcome.observation,
-            reward=reward,
-            reward_components=reward_components,
-            net_worth_cents=self.world.net_worth_cents(),
-            bank_cents=self.world.balance(BANK),
-            elapsed_us=int((time.perf_counter() - self._step_started) * 1e6),
-        )
-        self.session.add(step)
+        step_id = episode.step_count + 1
+        status = self._status_after_limits(step_id)
+        counters = {"step_count": step_id, "status": status, "day": episode.day,
+                    "minute": episode.minute}
+        step_row = {
+            "episode_id": episode.id,
+            "id": step_id,
+            "day": episode.day,
+            "minute": episode.minute,
+            "tool": outcome.tool[:64],
+            "action": action_text,
+            "valid": outcome.valid,
+            "error": outcome.error,
+            "observation": outcome.observation,
+            "reward": reward,
+            "reward_components": reward_components,
+            "net_worth_cents": (
+                self.world.net_worth_cents() if net_worth_cents is None else net_worth_cents
+            ),
+            "bank_cents": self.world.balance(BANK),
+            "elapsed_us": int((time.perf_counter() - self._step_started) * 1e6),
+        }
         try:
+            self.session.flush()  # whatever the tool changed through the ORM
+            connection = self.session.connection()
+            connection.execute(_INSERT_STEP, step_row)
+            connection.execute(_UPDATE_COUNTERS, {"episode_key": episode.id, **counters})
             self.session.commit()
         except Exception:
             self.session.rollback()
             self.world.reload()
             raise
-        return step
+        for key, value in counters.items():
+            set_committed_value(episode, key, value)
+        return step_id
 
-    def _apply_limits(self) -> None:
+    def _status_after_limits(self, step_count: int) -> str:
         episode, config = self.world.episode, self.config
         if episode.status != RUNNING:
-            return
+            return episode.status
         if config.max_days is not None and episode.day >= config.max_days:
-            episode.status = "finished"
-        elif config.max_steps is not None and episode.step_count >= config.max_steps:
-            episode.status = "step_limit"
+            return "finished"
+        if config.max_steps is not None and step_count >= config.max_steps:
+            return "step_limit"
+        return RUNNING
 
     @property
     def terminated(self) -> bool:

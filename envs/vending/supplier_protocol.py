@@ -13,6 +13,7 @@ Examples:
     OFFER: SODA-COLA x 48 @ 0.55
 
 Rules:
+- sku is the supplier's product code, as in its quotes; letter case does not matter.
 - The sku comes first, then "x" and the quantity: "SODA-COLA x 48" ("x", "X", "*" or
   "×"; spaces optional). "48 x SODA-COLA" is not accepted.
 - qty is a whole number from 1 to 10000. price is dollars per unit with at most two
@@ -141,6 +142,7 @@ def _parse_lines(numbered: Iterable[tuple[str, str]]) -> SupplierRequest:
         else:
             continue
 
+        assert kind is not None  # set by the keyword line that opened this payload
         for item in re.split(r"[,;]", payload):
             if not item.strip():
                 continue
@@ -346,7 +348,9 @@ def _quote(
     paragraphs += _not_carried(profile, unknown) + _problem_notes(request.problems)
     if not rows:
         return _clarify(profile, state, rng, paragraphs)
-    paragraphs.append("To buy, reply with a line such as: ORDER: " + f"{skus[0]} x 24")
+    paragraphs.append(
+        f"To buy, reply with a line such as: ORDER: {skus[0]} x {profile.min_order_units}"
+    )
     return _decision(profile, rng, DecisionKind.QUOTE, "Price quote", paragraphs, state)
 
 

@@ -16,6 +16,7 @@ from typing import TypeVar
 import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from tycoon.envs.vending.config import VendingConfig
 from tycoon.envs.world.schema import (
@@ -126,6 +127,12 @@ class VendingWorld:
     @property
     def minute(self) -> int:
         return self.episode.minute
+
+    def set_clock(self, day: int, minute: int) -> None:
+        """Move the clock. Written by the step's commit (a Core UPDATE with the other
+        counters), so the ORM is told the value is already persisted."""
+        set_committed_value(self.episode, "day", day)
+        set_committed_value(self.episode, "minute", minute)
 
     def clock_text(self) -> str:
         date = self.config.start_date.toordinal() + self.day

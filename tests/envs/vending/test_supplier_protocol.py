@@ -95,7 +95,7 @@ PARSE_TABLE = [
     ("ORDER: SODA-COLA x -5", ORDER, [], ["line 1: quantity -5 must be at least 1"]),
     ("ORDER: SODA-COLA x 10001", ORDER, [], ["quantity 10001 is above the maximum of 10000"]),
     ("ORDER: SODA-COLA x " + "9" * 150, ORDER, [], ["is above the maximum of 10000"]),
-    ("ORDER: SODA-COLA x " + "9" * 5000, ORDER, [], ["is too long (5019 characters)"]),
+    ("ORDER: SODA-COLA x " + "9" * 5000, ORDER, [], ["is too long (5012 characters)"]),
     ("ORDER: SODA-COLA x ５", ORDER, [], ["quantity '５' is not a whole number"]),
     ("ORDER: 48 x SODA-COLA", ORDER, [], ["write the sku first: 'SODA-COLA x 48'"]),
     ("ORDER: SODA-COLA", ORDER, [], ["ORDER item 'SODA-COLA' has no quantity"]),
@@ -131,7 +131,11 @@ PARSE_TABLE = [
 ]
 
 
-@pytest.mark.parametrize(("body", "kind", "lines", "problems"), PARSE_TABLE)
+@pytest.mark.parametrize(
+    ("body", "kind", "lines", "problems"),
+    PARSE_TABLE,
+    ids=[repr(row[0])[:50] for row in PARSE_TABLE],
+)
 def test_parse_table(body: str, kind: RequestKind, lines: list, problems: list[str]) -> None:
     request = parse_supplier_request("", body)
     assert request.kind is kind
@@ -158,7 +162,8 @@ HUGE_BODIES = {
     "100 KB of letters": "x" * 100_000,
     "100 KB of newlines": "\n" * 100_000,
     "100 KB item": "ORDER: " + "1x" * 50_000,
-    "many items": "ORDER: " + "SODA-COLA x 1, " * 7_000,
+    "many items": "ORDER: " + ", ".join(f"SKU-{i} x 1" for i in range(7_000)),
+    "many repeats": "ORDER: " + "SODA-COLA x 1, " * 7_000,
     "many bad items": "ORDER: " + "?," * 50_000,
     "many bad lines": "ORDER: ? x ?\n" * 8_000,
     "unicode soup": "OFFER: " + "ü@€×x*;," * 12_000,
@@ -182,7 +187,7 @@ def test_too_many_items_is_named() -> None:
 
 def test_random_bodies_never_raise_and_stay_in_range() -> None:
     rng = np.random.default_rng(0)
-    alphabet = list("ORDEQUTFoderqutf :,;@x×*$.-0123456789\n> ABCü🥤") + ["nan", "inf", "1e9"]
+    alphabet = [*"ORDEQUTFoderqutf :,;@x×*$.-0123456789\n> ABCü🥤", "nan", "inf", "1e9"]
     for _ in range(1000):
         body = "".join(rng.choice(alphabet, size=int(rng.integers(0, 80))))
         request = parse_supplier_request("", body)

@@ -1,0 +1,98 @@
+"""Flags shared by the commands that run episodes, and building env and agent from them."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+import gymnasium
+
+import tycoon
+from tycoon.envs.world.store import StoreError, WorldStore
+
+DEFAULT_ENV = "tycoon/VendingClassic-v0"
+DEFAULT_DB = "runs/tycoon.db"
+
+
+class UsageError(Exception):
+    """A bad flag or combination; printed as `tycoon: error: ...`, exit status 2."""
+
+
+def add_episode_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--env", default=DEFAULT_ENV, help=f"environment id (default {DEFAULT_ENV})")
+    parser.add_argument("--agent", default="baseline", help="baseline, random, idle, replay or openai")
+    parser.add_argument("--model", default="", help="model name for --agent openai")
+    parser.add_argument("--base-url", default=None, help="OpenAI-compatible server URL")
+    parser.add_argument(
+        "--api-key-env", default="OPENAI_API_KEY",
+        help="name of the environment variable holding the API key (never stored)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="episode seed (default 0)")
+    parser.add_argument("--max-days", type=_positive_int, default=None, help="end after N days")
+    parser.add_argument("--max-steps", type=_positive_int, default=None, help="end after N steps")
+    parser.add_argument("--db", default=DEFAULT_DB, help=f"SQLite file or SQLAlchemy URL (default {DEFAULT_DB})")
+    parser.add_argument("--scenario", default="default", help="scenario name (default: default)")
+    parser.add_argument("--out", default=None, help="write the summary as JSON to this file")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from exc
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
+    return value
+
+
+def open_store(db: str) -> WorldStore:
+    try:
+        return WorldStore(db)
+    except StoreError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def make_env(args: argparse.Namespace, store: WorldStore) -> Any:
+    known = [spec["id"] for spec in tycoon.ENVIRONMENTS]
+    if args.env not in gymnasium.registry or not args.env.startswith("tycoon/"):
+        raise UsageError(f"unknown environment {args.env!r}; expected one of {', '.join(known)}")
+    overrides: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {}
+    if args.max_days is not None:
+        overrides["max_days"] = args.max_days
+    if args.max_steps is not None:
+        overrides["max_steps"] = args.max_steps
+        kwargs["max_episode_steps"] = args.max_steps
+    return gymnasium.make(
+        args.env,
+        store=store,
+        config=overrides or None,
+        scenario=args.scenario,
+        agent_name=args.agent,
+        model_name=args.model,
+        **kwargs,
+    )
+
+
+def make_agent(args: argparse.Namespace, store: WorldStore) -> Any:
+    from tycoon.agents import AGENTS
+
+    if args.agent not in AGENTS:
+        raise UsageError(f"unknown agent {args.agent!r}; expected one of {', '.join(AGENTS)}")
+    if args.agent == "replay":
+        source = getattr(args, "replay_episode", None)
+        if source is None:
+            raise UsageError("--agent replay needs --replay-episode N (an episode in --db)")
+        return AGENTS["replay"].from_episode(store, source)
+    if args.agent == "random":
+        return AGENTS["random"](seed=args.seed)
+    if args.agent == "openai":
+        if not args.model:
+            raise UsageError("--agent openai needs --model")
+        if args.api_key_env and args.api_key_env not in os.environ and not args.base_url:
+            raise UsageError(
+                f"--agent openai reads the API key from ${args.api_key_env}, which is not set"
+            )
+    return AGENTS[args.agent]()

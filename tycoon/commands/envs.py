@@ -1,0 +1,19 @@
+"""`tycoon envs`: the registered environments, one line each."""
+
+from __future__ import annotations
+
+import argparse
+
+import tycoon
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser("envs", help="list the registered environments")
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    width = max(len(spec["id"]) for spec in tycoon.ENVIRONMENTS)
+    for spec in tycoon.ENVIRONMENTS:
+        print(f"{spec['id']:<{width}}  {spec['summary']}")
+    return 0

@@ -1,0 +1,45 @@
+"""`tycoon show EPISODE`: an episode's summary and its last steps, from the database."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from sqlalchemy import select
+
+from tycoon.commands.common import DEFAULT_DB, UsageError, open_store
+from tycoon.envs.world.schema import Step
+from tycoon.envs.world.store import StoreError
+from tycoon.summary import summarise_episode
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser("show", help="show an episode from the database")
+    parser.add_argument("episode", type=int, help="episode id")
+    parser.add_argument("--db", default=DEFAULT_DB, help=f"database (default {DEFAULT_DB})")
+    parser.add_argument("--steps", type=int, default=10, help="how many last steps to show")
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    try:
+        store = open_store(args.db)
+        summary = summarise_episode(store, args.episode)
+    except (UsageError, StoreError) as exc:
+        print(f"tycoon: error: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(summary.lines()))
+    with store.session() as session:
+        steps = list(
+            session.scalars(
+                select(Step)
+                .where(Step.episode_id == args.episode)
+                .order_by(Step.id.desc())
+                .limit(max(args.steps, 0))
+            )
+        )
+    for step in reversed(steps):
+        flag = "" if step.valid else "  [invalid]"
+        first_line = step.observation.splitlines()[0] if step.observation else ""
+        print(f"#{step.id:>5} day {step.day + 1:>3} {step.tool or '?':<22}{flag} {first_line[:80]}")
+    return 0
