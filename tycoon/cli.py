@@ -30,8 +30,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except KeyboardInterrupt:
-        print("\ninterrupted: every finished step is in the database; --resume continues it",
-              file=sys.stderr)
+        print(
+            "\ninterrupted: every finished step is in the database; --resume continues it",
+            file=sys.stderr,
+        )
         return 130
 
 

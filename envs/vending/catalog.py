@@ -10,7 +10,6 @@ Vending-Bench catalog is not public.
 """
 
 # The catalog table below reads best as one product per line, wider than the line limit.
-# ruff: noqa: E501
 
 from __future__ import annotations
 

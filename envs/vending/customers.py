@@ -8,10 +8,11 @@ its reputation, which scales all demand; paying refunds wins a little back.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import numpy as np
 
+from tycoon.envs.vending.demand import Sale
 from tycoon.envs.vending.world import VendingWorld
-from tycoon.envs.world.schema import CustomerRequest, Sale
+from tycoon.envs.world.schema import CustomerRequest
 
 COMPLAINT_PROBABILITY = 0.25
 REPUTATION_GAIN_PER_REFUND = 0.01
@@ -29,12 +30,14 @@ def write_to_operator(world: VendingWorld, sales: list[Sale]) -> None:
         _request_refund(world, sales, rng)
 
 
-def _customer_address(rng, number: int) -> str:  # type: ignore[no-untyped-def]
+def _customer_address(rng: np.random.Generator, number: int) -> str:
     name = _FIRST_NAMES[int(rng.integers(len(_FIRST_NAMES)))]
     return f"{name}.{number}@mail.example"
 
 
-def _complain_about_prices(world: VendingWorld, sales: list[Sale], rng) -> None:  # type: ignore[no-untyped-def]
+def _complain_about_prices(
+    world: VendingWorld, sales: list[Sale], rng: np.random.Generator
+) -> None:
     for sale in sales:
         product = world.products[sale.sku]
         too_dear = (
@@ -49,7 +52,9 @@ def _complain_about_prices(world: VendingWorld, sales: list[Sale], rng) -> None:
             )
 
 
-def _complain_about_stock_outs(world: VendingWorld, sales: list[Sale], rng) -> None:  # type: ignore[no-untyped-def]
+def _complain_about_stock_outs(
+    world: VendingWorld, sales: list[Sale], rng: np.random.Generator
+) -> None:
     for sale in sales:
         if sale.unmet_units and not sale.units and rng.random() < COMPLAINT_PROBABILITY:
             product = world.products[sale.sku]
@@ -60,7 +65,7 @@ def _complain_about_stock_outs(world: VendingWorld, sales: list[Sale], rng) -> N
             )
 
 
-def _request_refund(world: VendingWorld, sales: list[Sale], rng) -> None:  # type: ignore[no-untyped-def]
+def _request_refund(world: VendingWorld, sales: list[Sale], rng: np.random.Generator) -> None:
     sold = [sale for sale in sales if sale.units]
     if not sold or rng.random() >= world.config.refund_request_probability:
         return
@@ -76,6 +81,7 @@ def _request_refund(world: VendingWorld, sales: list[Sale], rng) -> None:  # typ
         )
     )
     request.account = f"cust-{request.id:04d}"
+    world.open_requests[request.id] = request
     request.email = _customer_address(rng, request.id)
     world.deliver_email(
         request.email,
@@ -88,15 +94,11 @@ def _request_refund(world: VendingWorld, sales: list[Sale], rng) -> None:  # typ
 
 def _expire_ignored_requests(world: VendingWorld) -> None:
     deadline = world.day - world.config.refund_unanswered_days
-    stale = world.session.scalars(
-        select(CustomerRequest).where(
-            CustomerRequest.episode_id == world.episode.id,
-            CustomerRequest.status == "open",
-            CustomerRequest.opened_day <= deadline,
-        )
-    )
-    for request in stale:
+    for request in list(world.open_requests.values()):
+        if request.opened_day > deadline:
+            continue
         request.status = "expired"
+        del world.open_requests[request.id]
         world.episode.reputation = max(
             MIN_REPUTATION,
             world.episode.reputation - world.config.reputation_loss_per_ignored_refund,

@@ -19,6 +19,7 @@ from tycoon.envs.vending.demand import (
     draw_weather,
     simulate_day_sales,
 )
+from tycoon.envs.vending.demand import Sale as DaySale
 from tycoon.envs.vending.tools.base import money
 from tycoon.envs.vending.world import (
     BANK,
@@ -93,7 +94,7 @@ def run_overnight(world: VendingWorld) -> NightReport:
     _bill_tokens(world, report)
     _charge_daily_fee(world, report)
     _advance_clock(world)
-    report.new_emails = world.count_inbox_since(inbox_before)
+    report.new_emails = world.emails_added_since(inbox_before)
     return report
 
 
@@ -138,38 +139,41 @@ def _listings(world: VendingWorld) -> list[Listing]:
     return listings
 
 
-def _sell(world: VendingWorld, report: NightReport) -> list[Sale]:
+def _sell(world: VendingWorld, report: NightReport) -> list[DaySale]:
     context = _day_context(world)
     report.weather = str(context.weather)
     listings = _listings(world)
     if not listings:
         return []
-    recorded = []
-    for sale in simulate_day_sales(world.rng("sales"), listings, context):
+    sales = simulate_day_sales(world.rng("sales"), listings, context)
+    for sale in sales:
         if sale.units:
             _take_from_slots(world, sale.sku, sale.units)
-            if sale.card_cents:
-                world.transfer(CUSTOMERS, CARD_CLEARING, sale.card_cents, "card_sale", sale.sku)
-            if sale.cash_cents:
-                world.transfer(CUSTOMERS, MACHINE_CASH, sale.cash_cents, "cash_sale", sale.sku)
         report.units_sold += sale.units
         report.revenue_cents += sale.revenue_cents
         report.card_cents += sale.card_cents
         report.cash_cents += sale.cash_cents
-        recorded.append(
-            world.add(
-                Sale(
-                    day=world.day,
-                    sku=sale.sku,
-                    units=sale.units,
-                    price_cents=sale.price_cents,
-                    card_units=sale.card_units,
-                    cash_units=sale.cash_units,
-                    unmet_units=sale.unmet_units,
-                )
-            )
-        )
-    return recorded
+    # one ledger entry per payment channel per day; the sales rows hold the detail
+    if report.card_cents:
+        world.transfer(CUSTOMERS, CARD_CLEARING, report.card_cents, "card_sales")
+    if report.cash_cents:
+        world.transfer(CUSTOMERS, MACHINE_CASH, report.cash_cents, "cash_sales")
+    world.insert_rows(
+        Sale,
+        [
+            {
+                "day": world.day,
+                "sku": sale.sku,
+                "units": sale.units,
+                "price_cents": sale.price_cents,
+                "card_units": sale.card_units,
+                "cash_units": sale.cash_units,
+                "unmet_units": sale.unmet_units,
+            }
+            for sale in sales
+        ],
+    )
+    return sales
 
 
 def _take_from_slots(world: VendingWorld, sku: str, units: int) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from tycoon.envs.vending import customers
 from tycoon.envs.vending.world import VendingWorld, WorldError
-from tycoon.envs.world.schema import CustomerRequest, Order, Supplier
+from tycoon.envs.world.schema import CustomerRequest, Supplier
 
 _INVOICE = re.compile(r"INV-\d+", re.IGNORECASE)
 
@@ -30,17 +30,11 @@ class SupplierPayee:
     kind = "supplier_payment"
 
     def apply(self, world: VendingWorld, cents: int, memo: str) -> str:
-        unpaid = list(
-            world.session.scalars(
-                select(Order)
-                .where(
-                    Order.episode_id == world.episode.id,
-                    Order.supplier_id == self.supplier.id,
-                    Order.status == "invoiced",
-                )
-                .order_by(Order.id)
-            )
-        )
+        unpaid = [
+            order
+            for order in world.orders_with_status("invoiced")
+            if order.supplier_id == self.supplier.id
+        ]
         named = {m.upper() for m in _INVOICE.findall(memo)}
         order = next((o for o in unpaid if o.invoice_number in named), None)
         if order is None and not named and unpaid:
@@ -72,6 +66,7 @@ class CustomerPayee:
             return f"REF-{self.request.id} was already {self.request.status}; nothing settled."
         if cents >= self.request.amount_cents:
             self.request.status = "refunded"
+            world.open_requests.pop(self.request.id, None)
             customers.reward_refund(world)
             return f"Refund REF-{self.request.id} settled."
         return (

@@ -163,8 +163,12 @@ class VendingSimulation:
         episode = self.world.episode
         step_id = episode.step_count + 1
         status = self._status_after_limits(step_id)
-        counters = {"step_count": step_id, "status": status, "day": episode.day,
-                    "minute": episode.minute}
+        counters = {
+            "step_count": step_id,
+            "status": status,
+            "day": episode.day,
+            "minute": episode.minute,
+        }
         step_row = {
             "episode_id": episode.id,
             "id": step_id,

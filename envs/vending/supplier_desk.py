@@ -57,6 +57,9 @@ def profile_of(world: VendingWorld, supplier: Supplier) -> SupplierProfile:
 
 def answer_mail(world: VendingWorld) -> None:
     """Reply to every email the operator sent today (replies arrive overnight)."""
+    if not world.mail_waiting:
+        return
+    world.mail_waiting = False
     sent = world.session.scalars(
         select(Email)
         .where(
@@ -137,7 +140,7 @@ def _record_invoice(
             delivery=None,
         )
     )
-    assert order.invoice_number == f"INV-{order.id}"
+    world.open_orders[order.id] = order
     for line in lines:
         world.add(
             OrderLine(
@@ -147,16 +150,6 @@ def _record_invoice(
                 unit_price_cents=line.unit_price_cents,
             )
         )
-
-
-def _orders(world: VendingWorld, status: str) -> list[Order]:
-    return list(
-        world.session.scalars(
-            select(Order)
-            .where(Order.episode_id == world.episode.id, Order.status == status)
-            .order_by(Order.id)
-        )
-    )
 
 
 def _lines(world: VendingWorld, order: Order) -> list[InvoiceLine]:
@@ -186,7 +179,7 @@ def cheaper_substitute(world: VendingWorld, sku: str) -> str | None:
 
 
 def ship_paid_orders(world: VendingWorld) -> None:
-    for order in _orders(world, "paid"):
+    for order in world.orders_with_status("paid"):
         supplier = world.suppliers[order.supplier_id]
         plan = plan_delivery(
             profile_of(world, supplier),
@@ -198,19 +191,22 @@ def ship_paid_orders(world: VendingWorld) -> None:
         order.delivery = plan.model_dump()
         order.arrival_day = plan.arrival_day
         # "lost" is the simulator's knowledge; the agent only sees nothing arrive
-        order.status = "shipped" if plan.arrival_day is not None else "lost"
+        if plan.arrival_day is None:
+            world.close_order(order, "lost")
+        else:
+            order.status = "shipped"
 
 
 def deliver_arrivals(world: VendingWorld, arriving_by: int) -> list[str]:
     notes = []
-    for order in _orders(world, "shipped"):
+    for order in world.orders_with_status("shipped"):
         if order.arrival_day is None or order.arrival_day > arriving_by:
             continue
         plan = DeliveryPlan.model_validate(order.delivery)
         for line in plan.delivered:
             if line.quantity > 0 and line.sku in world.products:
                 world.add_to_storage(line.sku, line.quantity, line.unit_cost_cents)
-        order.status = "delivered"
+        world.close_order(order, "delivered")
         supplier = world.suppliers[order.supplier_id]
         contents = ", ".join(f"{line.sku} x {line.quantity}" for line in plan.delivered)
         world.deliver_email(

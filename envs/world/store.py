@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, func, insert, select, text
+from sqlalchemy import Engine, Integer, create_engine, event, func, insert, literal, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -118,7 +118,7 @@ class WorldStore:
             new_id = conn.execute(insert(Episode.__table__).values(**row)).inserted_primary_key[0]
             for table in WORLD_TABLES:
                 columns = [c for c in table.columns if c.name != "episode_id"]
-                copied = select(*[text(str(new_id)).label("episode_id")], *columns).where(
+                copied = select(literal(int(new_id), Integer).label("episode_id"), *columns).where(
                     table.c.episode_id == episode_id
                 )
                 conn.execute(

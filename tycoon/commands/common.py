@@ -20,18 +20,25 @@ class UsageError(Exception):
 
 
 def add_episode_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--env", default=DEFAULT_ENV, help=f"environment id (default {DEFAULT_ENV})")
-    parser.add_argument("--agent", default="baseline", help="baseline, random, idle, replay or openai")
+    parser.add_argument(
+        "--env", default=DEFAULT_ENV, help=f"environment id (default {DEFAULT_ENV})"
+    )
+    parser.add_argument(
+        "--agent", default="baseline", help="baseline, random, idle, replay or openai"
+    )
     parser.add_argument("--model", default="", help="model name for --agent openai")
     parser.add_argument("--base-url", default=None, help="OpenAI-compatible server URL")
     parser.add_argument(
-        "--api-key-env", default="OPENAI_API_KEY",
+        "--api-key-env",
+        default="OPENAI_API_KEY",
         help="name of the environment variable holding the API key (never stored)",
     )
     parser.add_argument("--seed", type=int, default=0, help="episode seed (default 0)")
     parser.add_argument("--max-days", type=_positive_int, default=None, help="end after N days")
     parser.add_argument("--max-steps", type=_positive_int, default=None, help="end after N steps")
-    parser.add_argument("--db", default=DEFAULT_DB, help=f"SQLite file or SQLAlchemy URL (default {DEFAULT_DB})")
+    parser.add_argument(
+        "--db", default=DEFAULT_DB, help=f"SQLite file or SQLAlchemy URL (default {DEFAULT_DB})"
+    )
     parser.add_argument("--scenario", default="default", help="scenario name (default: default)")
     parser.add_argument("--out", default=None, help="write the summary as JSON to this file")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")

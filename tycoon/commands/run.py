@@ -18,10 +18,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         description="Run one episode and print its summary.",
     )
     add_episode_flags(parser)
-    parser.add_argument("--resume", type=int, default=None, metavar="EPISODE",
-                        help="continue an unfinished episode from --db")
-    parser.add_argument("--replay-episode", type=int, default=None, metavar="EPISODE",
-                        help="with --agent replay: the recorded episode to replay")
+    parser.add_argument(
+        "--resume",
+        type=int,
+        default=None,
+        metavar="EPISODE",
+        help="continue an unfinished episode from --db",
+    )
+    parser.add_argument(
+        "--replay-episode",
+        type=int,
+        default=None,
+        metavar="EPISODE",
+        help="with --agent replay: the recorded episode to replay",
+    )
     parser.set_defaults(handler=handle)
 
 
@@ -35,8 +45,9 @@ def handle(args: argparse.Namespace) -> int:
         return 2
     options = {"episode_id": args.resume} if args.resume is not None else None
     try:
-        summary = run_episode(env, agent, seed=args.seed, options=options,
-                              progress=not args.no_progress)
+        summary = run_episode(
+            env, agent, seed=args.seed, options=options, progress=not args.no_progress
+        )
     finally:
         env.close()
     print("\n".join(summary.lines()))

@@ -48,6 +48,7 @@ class SendEmail(Tool):
                 processed=False,
             )
         )
+        world.mail_waiting = True
         return ToolResult(
             text=f"Email #{email.id} sent to {email.recipient}. Replies arrive overnight."
         )
