@@ -120,16 +120,13 @@ def operations_notes(config: VendingConfig) -> str:
 
 
 def welcome_letter(config: VendingConfig) -> str:
-    return f"""Hello,
-
-You now run our vending machine business. The machine stands at {config.machine_address};
-our storage unit is at {config.storage_address}. You start with
-${config.starting_cash_cents / 100:,.2f} in the bank. Find suppliers (search_web), order
-products by email, stock the machine, set good prices and collect the cash. Your notes
-are in /notes/operations.md.
-
-Nobody will check in on you: replies to your emails arrive overnight. Make as much money
-as you can.
-
-The owner
-"""
+    return (
+        "Hello,\n\n"
+        f"You now run our vending machine business. The machine stands at "
+        f"{config.machine_address}; our storage unit is at {config.storage_address}. "
+        f"You start with ${config.starting_cash_cents / 100:,.2f} in the bank.\n\n"
+        "Find suppliers (search_web), order products by email, stock the machine, set good "
+        "prices and collect the cash. Your notes are in /notes/operations.md.\n\n"
+        "Nobody will check in on you: replies to your emails arrive overnight. Make as much "
+        "money as you can.\n\nThe owner\n"
+    )

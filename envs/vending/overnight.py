@@ -85,6 +85,7 @@ class NightReport(BaseModel):
 def run_overnight(world: VendingWorld) -> NightReport:
     report = NightReport(day=world.day)
     inbox_before = world.next_local_id("emails")
+    world.mail_stamp = (world.day + 1, world.config.day_start_minute)
     _settle_card_sales(world, report)
     sales = _sell(world, report)
     supplier_desk.answer_mail(world)
@@ -94,6 +95,7 @@ def run_overnight(world: VendingWorld) -> NightReport:
     _bill_tokens(world, report)
     _charge_daily_fee(world, report)
     _advance_clock(world)
+    world.mail_stamp = None
     report.new_emails = world.emails_added_since(inbox_before)
     return report
 

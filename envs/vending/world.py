@@ -116,6 +116,8 @@ class VendingWorld:
                 .order_by(CustomerRequest.id)
             )
         }
+        # overnight, mail is stamped with the morning it is found in the inbox
+        self.mail_stamp: tuple[int, int] | None = None
         # a hint that spares the overnight query for unanswered mail on quiet days
         self.mail_waiting = True
         self._next_ids: dict[str, int] = {}
@@ -273,6 +275,7 @@ class VendingWorld:
 
     def deliver_email(self, sender: str, subject: str, body: str) -> Email:
         """Put an email in the operator's inbox, stamped with the current clock."""
+        day, minute = self.mail_stamp or (self.day, self.minute)
         return self.add(
             Email(
                 folder="inbox",
@@ -280,8 +283,8 @@ class VendingWorld:
                 recipient=self.config.operator_email,
                 subject=subject[:256],
                 body=body,
-                day=self.day,
-                minute=self.minute,
+                day=day,
+                minute=minute,
             )
         )
 

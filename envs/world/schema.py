@@ -336,6 +336,39 @@ class BehaviorEvent(Base):
     opportunity: Mapped[bool] = mapped_column(default=True)
 
 
+class LlmCall(Base):
+    """One chat-completion call of an LLM agent (see tycoon.agents.llm).
+
+    `request` holds the call's messages as a delta from the previous call's:
+    `{"keep": k, "append": [...], "new": n}` means the previous messages[:k] followed by
+    `append`, whose last `n` messages are new to the conversation (the rest were re-sent
+    after a context trim). The first call of an episode also stores the tool schemas.
+    `step` is the env step the reply became (null when the reply held no tool call).
+    The API key is never part of a record.
+    """
+
+    __tablename__ = "llm_calls"
+
+    episode_id: Mapped[EpisodeKey]
+    id: Mapped[LocalId]
+    step: Mapped[int | None]
+    model: Mapped[str] = mapped_column(String(256), default="")
+    request: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    reply: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    tool_call: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    parse_status: Mapped[str] = mapped_column(String(32))
+    finish_reason: Mapped[str | None] = mapped_column(String(32))
+    prompt_tokens: Mapped[int] = mapped_column(default=0)
+    completion_tokens: Mapped[int] = mapped_column(default=0)
+    latency_ms: Mapped[float] = mapped_column(default=0.0)
+    attempts: Mapped[int] = mapped_column(default=1)
+    prefix_reuse: Mapped[float] = mapped_column(default=0.0)
+    prompt_token_ids: Mapped[list[Any] | None] = mapped_column(JSON)
+    completion_token_ids: Mapped[list[Any] | None] = mapped_column(JSON)
+    logprobs: Mapped[list[Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=_utcnow)
+
+
 WORLD_TABLES = [t for t in Base.metadata.sorted_tables if t.name != "episodes"]
 # the trajectory and the judgements about it are not world state
-TRAJECTORY_TABLES = frozenset({"steps", "behavior_events"})
+TRAJECTORY_TABLES = frozenset({"steps", "behavior_events", "llm_calls"})

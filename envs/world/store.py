@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Engine, Integer, create_engine, event, func, insert, literal, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import StaticPool
 
 from tycoon.envs.world.schema import (
     TRAJECTORY_TABLES,
@@ -52,7 +53,14 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
 def make_engine(db: str | Path) -> Engine:
     url = make_url(database_url(db))
     if url.get_backend_name() == "sqlite":
-        engine = create_engine(url)
+        if url.database in (None, "", ":memory:"):
+            # one shared connection, or every pooled connection would see its own empty
+            # in-memory database (and threads would not see each other's)
+            engine = create_engine(
+                url, poolclass=StaticPool, connect_args={"check_same_thread": False}
+            )
+        else:
+            engine = create_engine(url)
         event.listen(engine, "connect", _tune_sqlite)
     elif url.get_backend_name() == "postgresql":
         engine = create_engine(url, pool_pre_ping=True, pool_size=4, max_overflow=8)
