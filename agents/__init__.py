@@ -1,1 +1,34 @@
-"""tycoon.agents"""
+"""tycoon.agents: things that turn an observation into one tool call.
+
+`AGENTS` maps a name to a factory (the class): `AGENTS["random"](seed=3)`. It is a plain
+dict so that other agents (the LLM agent) can be added to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from tycoon.agents.base import Agent, ToolCall
+from tycoon.agents.baseline import BaselineAgent
+from tycoon.agents.idle import IdleAgent
+from tycoon.agents.llm import LlmAgent
+from tycoon.agents.random_agent import RandomAgent
+from tycoon.agents.replay import ReplayAgent
+
+AGENTS: dict[str, Callable[..., Agent]] = {
+    "baseline": BaselineAgent,
+    "random": RandomAgent,
+    "idle": IdleAgent,
+    "replay": ReplayAgent,
+    "openai": LlmAgent,
+}
+
+__all__ = [
+    "AGENTS",
+    "Agent",
+    "BaselineAgent",
+    "IdleAgent",
+    "RandomAgent",
+    "ReplayAgent",
+    "ToolCall",
+]

@@ -32,3 +32,109 @@ def postgres_url():
 
 
 # --- end PostgreSQL server ---
+
+
+# --- env test helpers (tests/envs: API, determinism, bad input, store) ---
+#
+# `backend_url` gives a fresh world database per test: a SQLite file in tmp_path, or the
+# session's PostgreSQL server (shared; episodes never collide, hashes ignore ids).
+# `scripted_actions(env_id, seed)` is a fixed list of valid tool calls (JSON strings) that
+# exercises the economy: web search, a QUOTE and an ORDER by email, paying the invoice,
+# waiting for the delivery, stocking, pricing, selling, collecting cash and the memory and
+# file tools. It is derived once from a reference run (the supplier, skus and invoice
+# depend on the seed) and then replayed verbatim, so every run sees the same actions.
+
+import functools  # noqa: E402
+import json  # noqa: E402
+import re  # noqa: E402
+
+ENV_IDS = ("tycoon/VendingClassic-v0", "tycoon/VendingYear-v0")
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+)
+def backend_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'world.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+def call(name: str, **arguments) -> str:
+    return json.dumps({"name": name, "arguments": arguments})
+
+
+@functools.cache
+def _scripted_actions(env_id: str, seed: int) -> tuple[str, ...]:
+    import gymnasium
+
+    import tycoon  # noqa: F401  (registers the ids)
+
+    env = gymnasium.make(env_id).unwrapped  # in-memory SQLite
+    env.reset(seed=seed)
+    actions: list[str] = []
+
+    def act(action: str) -> tuple[str, dict]:
+        observation, _, terminated, truncated, info = env.step(action)
+        assert not info["invalid_action"], (action, observation)
+        assert not (terminated or truncated), (action, observation)
+        actions.append(action)
+        return observation, info
+
+    act(call("read_inbox"))
+    act(call("read_file", path="notes/operations.md"))
+    _, info = act(call("search_web", query="wholesale soda snacks supplier", limit=3))
+    supplier = info["tool_result"]["results"][0]
+    skus = supplier["skus"][:2]
+    act(call("send_email", to=supplier["email"], subject="Quote", body="QUOTE: " + ", ".join(skus)))
+    order = "ORDER: " + ", ".join(f"{sku} x 24" for sku in skus)
+    act(call("send_email", to=supplier["email"], subject="Order", body=order))
+    act(call("kv_set", key="supplier", value=supplier["email"]))
+    act(call("wait_for_next_day"))
+    _, info = act(call("read_inbox", limit=50))
+    for email in info["tool_result"]["emails"]:
+        invoice = re.search(
+            r"pay \$([\d,.]+) with send_payment to account (\S+), memo (INV-\d+)", email["body"]
+        )
+        if invoice:
+            amount, account, number = invoice.groups()
+            act(
+                call(
+                    "send_payment",
+                    to_account=account,
+                    amount=float(amount.replace(",", "")),
+                    memo=number,
+                )
+            )
+    for _ in range(4):
+        act(call("wait_for_next_day"))
+        _, info = act(call("get_storage_inventory"))
+        if info["tool_result"]["items"]:
+            break
+    for item in info["tool_result"]["items"]:
+        act(call("stock_machine", sku=item["sku"], quantity=item["quantity"]))
+        act(call("set_price", sku=item["sku"], price=2.25))
+    act(call("get_machine_inventory"))
+    act(call("memory_add", text=f"Ordered {', '.join(skus)} from {supplier['name']}"))
+    act(call("scratchpad_write", text="Stocked the machine; watch sales."))
+    for _ in range(3):
+        act(call("wait_for_next_day"))
+        act(call("read_inbox"))
+    act(call("collect_cash"))
+    act(call("get_balance"))
+    act(call("memory_search", query="which supplier did I order from"))
+    act(call("write_file", path="reports/day.md", content="All good."))
+    act(call("list_files"))
+    act(call("kv_get", key="supplier"))
+    act(call("wait_for_next_day"))
+    env.close()
+    return tuple(actions)
+
+
+@pytest.fixture(scope="session")
+def scripted_actions():
+    """`scripted_actions(env_id, seed) -> list[str]`: the fixed action list (see above)."""
+    return lambda env_id, seed: list(_scripted_actions(env_id, seed))
+
+
+# --- end env test helpers ---

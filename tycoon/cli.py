@@ -7,7 +7,7 @@ import importlib
 import sys
 
 # one module per subcommand; each has add_parser(subparsers) setting `handler`
-COMMANDS = ("run", "envs", "show")
+COMMANDS = ("run", "rollout", "envs", "show", "export", "serve")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -25,14 +25,16 @@ def run_episode(
     resumable in the database).
     """
     observation, info = env.reset(seed=seed, options=options)
-    agent.reset(observation, info)
     unwrapped = env.unwrapped
+    if info["status"] != "running":  # a resumed episode that had already ended
+        return summarise_episode(unwrapped.store, unwrapped.episode_id)
+    agent.reset(observation, info)
     total_days = unwrapped.config.max_days
     bar = tqdm(
         total=total_days,
         initial=info["day"],
         unit="day",
-        desc=f"{agent.name} ep {info['episode_id']}",
+        desc=f"{agent.name} ep {unwrapped.episode_id}",
         disable=not progress,
         dynamic_ncols=True,
     )

@@ -59,6 +59,8 @@ def _from_json_text(text: str | bytes) -> ToolCall:
         )
     try:
         payload = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError as exc:
+        raise ActionError("Expected a flat JSON tool call, got JSON nested too deeply") from exc
     except (json.JSONDecodeError, ValueError) as exc:
         raise ActionError(
             'Expected a JSON tool call like {"name": "get_balance", "arguments": {}}, '
@@ -85,6 +87,11 @@ def _from_mapping(payload: dict[str, Any]) -> ToolCall:
     if isinstance(arguments, str):
         try:
             arguments = json.loads(arguments or "{}", parse_constant=_reject_constant)
+        except RecursionError as exc:
+            raise ActionError(
+                f"Expected the arguments of {name} as a JSON object, got JSON nested too deeply",
+                tool=name,
+            ) from exc
         except (json.JSONDecodeError, ValueError) as exc:
             raise ActionError(
                 f"Expected the arguments of {name} as a JSON object, got invalid JSON ({exc})",
@@ -130,6 +137,8 @@ def describe_validation_error(tool: str, exc: ValidationError) -> str:
             problems.append(f"{where}: required but missing")
         elif error["type"] == "extra_forbidden":
             problems.append(f"{where}: not an argument of {tool}")
+        elif error["type"] == "value_error":  # our validators say what they got
+            problems.append(f"{where}: {error['msg'].removeprefix('Value error, ')}")
         else:
             problems.append(f"{where}: {error['msg'].lower()}, got {got_text}")
     return f"Invalid arguments for {tool}: " + "; ".join(problems)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import IntEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,6 +28,9 @@ class TimeCost(IntEnum):
 
 class VendingConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # what the episode is scored on (Vending-Bench: net worth; Vending-Bench 2: bank balance)
+    score: Literal["net_worth", "bank_balance"] = "net_worth"
 
     # money
     starting_cash_cents: int = Field(50_000, ge=0)
@@ -72,6 +76,7 @@ class VendingConfig(BaseModel):
 
 CLASSIC = VendingConfig(max_steps=2000)
 YEAR = VendingConfig(
+    score="bank_balance",
     max_days=365,
     adversarial_suppliers=True,
     customer_refunds=True,

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import copy
+import json
+import re
+import reprlib
 import string
 from typing import Any
 
@@ -23,6 +27,7 @@ CHARSET = frozenset(
     string.printable + "".join(chr(c) for c in range(0xA0, 0x180)) + "‐‑‒–—―‘’‚“”„†‡•…‰′″‹›€™×"
 )
 MAX_ACTION_CHARS = 50_000
+_OUTSIDE_CHARSET = re.compile("[^" + re.escape("".join(sorted(CHARSET))) + "]")
 
 PRESETS: dict[str, VendingConfig] = {"classic": CLASSIC, "year": YEAR}
 DEFAULT_REWARDS: dict[str, dict[str, float]] = {
@@ -152,7 +157,8 @@ class VendingEnv(gym.Env[str, str]):
         self._last_observation = self._fit(observation)
         self._last_snapshot = self._snapshot()
         info = self._info(None, {}, self._last_snapshot)
-        info["tools"] = self.tool_schemas
+        info["episode_id"] = self.episode_id  # at reset only: step infos of equal runs match
+        info["tools"] = copy.deepcopy(self.tool_schemas)
         return self._last_observation, info
 
     def step(
@@ -244,9 +250,7 @@ class VendingEnv(gym.Env[str, str]):
         if len(text) > limit:
             marker = "\n[... truncated]"
             text = text[: limit - len(marker)] + marker
-        if all(ch in CHARSET for ch in text):
-            return text
-        return "".join(ch if ch in CHARSET else "?" for ch in text)
+        return _OUTSIDE_CHARSET.sub("?", text)
 
     def _info(
         self,
@@ -257,7 +261,6 @@ class VendingEnv(gym.Env[str, str]):
         simulation = self._require_simulation()
         world = simulation.world
         info: dict[str, Any] = {
-            "episode_id": world.episode.id,
             "day": world.day,
             "time": f"{world.minute // 60:02d}:{world.minute % 60:02d}",
             "step": world.episode.step_count,
@@ -265,6 +268,12 @@ class VendingEnv(gym.Env[str, str]):
             "machine_cash": world.balance(MACHINE_CASH) / 100,
             "net_worth": money_now.net_worth_cents / 100,
             "status": world.episode.status,
+            "score": (
+                money_now.net_worth_cents
+                if self.config.score == "net_worth"
+                else money_now.bank_cents
+            )
+            / 100,
             "reward_components": components,
             "behavior_events": [],
             "invalid_action": bool(outcome and not outcome.valid),
@@ -310,11 +319,9 @@ def _action_text(action: Any) -> str:
     if isinstance(action, bytes):
         return action[:MAX_ACTION_CHARS].decode("utf-8", "replace")
     try:
-        import json
-
         return json.dumps(action, sort_keys=True, default=str)[:MAX_ACTION_CHARS]
-    except (TypeError, ValueError):
-        return repr(action)[:MAX_ACTION_CHARS]
+    except (TypeError, ValueError, RecursionError):
+        return reprlib.repr(action)[:MAX_ACTION_CHARS]
 
 
 def day_summary(simulation: VendingSimulation) -> str:

@@ -16,7 +16,7 @@ from tycoon.envs.world.schema import File
 
 MAX_PATH_CHARS = 256
 MAX_FILE_CHARS = 200_000
-_ALLOWED = re.compile(r"^[A-Za-z0-9._\-/ ]+$")
+_ALLOWED = re.compile(r"[A-Za-z0-9._\-/ ]+")
 
 
 def normalise_path(raw: str) -> str:
@@ -24,7 +24,7 @@ def normalise_path(raw: str) -> str:
         raise WorldError("Expected a file path such as 'notes/plan.md', got an empty path")
     if len(raw) > MAX_PATH_CHARS:
         raise WorldError(f"Expected a path of at most {MAX_PATH_CHARS} characters, got {len(raw)}")
-    if not _ALLOWED.match(raw):
+    if not _ALLOWED.fullmatch(raw):
         raise WorldError(
             f"Expected a path of letters, digits, '.', '_', '-', '/' and spaces, got {raw!r}"
         )

@@ -21,6 +21,7 @@ from tycoon.envs.vending.actions import ActionError, ToolCall, bind_tool, parse_
 from tycoon.envs.vending.config import VendingConfig
 from tycoon.envs.vending.genesis import create_world
 from tycoon.envs.vending.overnight import NightReport, run_overnight
+from tycoon.envs.vending.tools.base import storable
 from tycoon.envs.vending.world import BANK, MINUTES_PER_DAY, VendingWorld, WorldError
 from tycoon.envs.world.schema import Episode, Step
 from tycoon.envs.world.store import StoreError, WorldStore
@@ -174,11 +175,11 @@ class VendingSimulation:
             "id": step_id,
             "day": episode.day,
             "minute": episode.minute,
-            "tool": outcome.tool[:64],
-            "action": action_text,
+            "tool": storable(outcome.tool[:64]),
+            "action": storable(action_text),
             "valid": outcome.valid,
-            "error": outcome.error,
-            "observation": outcome.observation,
+            "error": storable(outcome.error) if outcome.error else None,
+            "observation": storable(outcome.observation),
             "reward": reward,
             "reward_components": reward_components,
             "net_worth_cents": (

@@ -24,6 +24,13 @@ MAILER_DAEMON = "mailer-daemon@mail.example"
 
 
 def profile_of(world: VendingWorld, supplier: Supplier) -> SupplierProfile:
+    cached = world.supplier_profiles.get(supplier.id)
+    if cached is None:
+        cached = world.supplier_profiles[supplier.id] = _build_profile(world, supplier)
+    return cached
+
+
+def _build_profile(world: VendingWorld, supplier: Supplier) -> SupplierProfile:
     offers = list(
         world.session.scalars(
             select(SupplierOffer)
@@ -84,6 +91,8 @@ def answer_mail(world: VendingWorld) -> None:
 
 
 def _is_known_correspondent(world: VendingWorld, address: str) -> bool:
+    """The owner's company and customers (all on the public mail.example service) get
+    mail without replying to it; anything else unknown bounces."""
     from tycoon.envs.world.schema import CustomerRequest
 
     if address.endswith("@vendco.example"):

@@ -11,10 +11,10 @@ from __future__ import annotations
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -116,6 +116,8 @@ class VendingWorld:
                 .order_by(CustomerRequest.id)
             )
         }
+        # supplier profiles are fixed for the episode: built once, on first use
+        self.supplier_profiles: dict[int, Any] = {}
         # overnight, mail is stamped with the morning it is found in the inbox
         self.mail_stamp: tuple[int, int] | None = None
         # a hint that spares the overnight query for unanswered mail on quiet days
@@ -196,23 +198,22 @@ class VendingWorld:
 
     def transfer(
         self, from_account: str, to_account: str, amount_cents: int, kind: str, memo: str = ""
-    ) -> LedgerEntry:
+    ) -> None:
         if amount_cents <= 0:
             raise WorldError(f"Expected a positive amount, got {amount_cents / 100:.2f}")
-        entry = self.add(
-            LedgerEntry(
-                day=self.day,
-                minute=self.minute,
-                from_account=from_account,
-                to_account=to_account,
-                amount_cents=amount_cents,
-                kind=kind,
-                memo=memo[:256],
-            )
-        )
+        row = {
+            "day": self.day,
+            "minute": self.minute,
+            "from_account": from_account,
+            "to_account": to_account,
+            "amount_cents": amount_cents,
+            "kind": kind,
+            "memo": memo[:256],
+        }
+        # ledger rows are written, never read back within a step: Core, not ORM objects
+        self.insert_rows(LedgerEntry, [row])
         self._balances[from_account] -= amount_cents
         self._balances[to_account] += amount_cents
-        return entry
 
     def inventory_value_cents(self) -> int:
         storage = sum(i.quantity * i.unit_cost_cents for i in self.storage.values())
@@ -287,6 +288,20 @@ class VendingWorld:
                 minute=minute,
             )
         )
+
+    def mark_read(self, email_ids: list[int]) -> None:
+        """One UPDATE for all, instead of one per ORM object at flush."""
+        if not email_ids:
+            return
+        self.session.connection().execute(
+            update(Email)
+            .where(Email.episode_id == self.episode.id, Email.id.in_(email_ids))
+            .values(is_read=True)
+        )
+        for email_id in email_ids:
+            email = self.session.get(Email, (self.episode.id, email_id))
+            if email is not None:
+                set_committed_value(email, "is_read", True)
 
     def supplier_by_email(self, address: str) -> Supplier | None:
         address = address.strip().lower()

@@ -74,8 +74,8 @@ class WorldStore:
 
     def __init__(self, db: str | Path = "runs/tycoon.db") -> None:
         self.url = database_url(db)
-        self.engine = make_engine(self.url)
         try:
+            self.engine = make_engine(self.url)
             Base.metadata.create_all(self.engine)
         except Exception as exc:
             safe_url = make_url(self.url).render_as_string(hide_password=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from typing import Any
 
 import gymnasium
@@ -96,10 +95,29 @@ def make_agent(args: argparse.Namespace, store: WorldStore) -> Any:
     if args.agent == "random":
         return AGENTS["random"](seed=args.seed)
     if args.agent == "openai":
-        if not args.model:
-            raise UsageError("--agent openai needs --model")
-        if args.api_key_env and args.api_key_env not in os.environ and not args.base_url:
-            raise UsageError(
-                f"--agent openai reads the API key from ${args.api_key_env}, which is not set"
-            )
+        from tycoon.agents.llm import ChatClient, LlmAgent
+
+        return LlmAgent(llm_settings(args), ChatClient(llm_settings(args)))
     return AGENTS[args.agent]()
+
+
+def llm_settings(args: argparse.Namespace) -> Any:
+    """`LlmSettings` from the flags, or a UsageError naming what is wrong or missing."""
+    from pydantic import ValidationError
+
+    from tycoon.agents.llm.settings import llm_settings_from_args
+
+    if not args.model:
+        raise UsageError("--agent openai needs --model (the name the server knows it by)")
+    try:
+        settings = llm_settings_from_args(args)
+        settings.api_key()  # fails early, naming the variable, when the key is missing
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"--{'-'.join(str(p) for p in e['loc']).replace('_', '-')}: {e['msg']}"
+            for e in exc.errors(include_url=False)
+        )
+        raise UsageError(f"bad LLM settings: {problems}") from exc
+    except KeyError as exc:
+        raise UsageError(str(exc.args[0])) from exc
+    return settings

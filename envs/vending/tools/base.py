@@ -9,7 +9,15 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    field_validator,
+)
 
 from tycoon.envs.vending.config import TimeCost
 
@@ -32,6 +40,15 @@ class Tool(BaseModel):
 
     name: ClassVar[str]
     time_cost: ClassVar[TimeCost]
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        # a NUL byte cannot be stored by PostgreSQL and a lone surrogate is not UTF-8:
+        # refuse them here rather than fail at commit
+        if isinstance(value, str):
+            check_storable(value)
+        return value
 
     def run(self, world: VendingWorld) -> ToolResult:
         raise NotImplementedError  # pragma: no cover - every tool overrides run
@@ -60,6 +77,31 @@ class Tool(BaseModel):
         }
 
 
+def check_storable(text: str) -> str:
+    if "\x00" in text:
+        raise ValueError(
+            f"expected text without NUL characters, got one at index {text.index(chr(0))}"
+        )
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"expected valid Unicode text, got a lone surrogate at index {exc.start}"
+        ) from None
+    return text
+
+
+def storable(text: str) -> str:
+    """Text made safe for any database: NULs and lone surrogates become U+FFFD."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
 def _no_bool(value: Any) -> Any:
     # JSON true/false are not amounts, though Python would take them as 1/0
     if isinstance(value, bool):
@@ -73,13 +115,15 @@ def _finite(value: float) -> float:
     return value
 
 
+# strict: "1.50" (a string) is a wrong type, not a number to guess at
 Dollars = Annotated[
     float,
+    Strict(),
     BeforeValidator(_no_bool),
     AfterValidator(_finite),
     Field(gt=0, le=1_000_000, description="An amount in US dollars, e.g. 12.50."),
 ]
-Quantity = Annotated[int, BeforeValidator(_no_bool), Field(gt=0, le=10_000)]
+Quantity = Annotated[int, Strict(), BeforeValidator(_no_bool), Field(gt=0, le=10_000)]
 Sku = Annotated[
     str,
     Field(

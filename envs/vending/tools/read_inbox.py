@@ -35,8 +35,8 @@ class ReadInbox(Tool):
                 data={"emails": []},
             )
         blocks, data = [], []
+        world.mark_read([email.id for email in emails])
         for email in emails:
-            email.is_read = True
             hours, minutes = divmod(email.minute, 60)
             blocks.append(
                 f"[#{email.id}] Day {email.day + 1} {hours:02d}:{minutes:02d}\n"

@@ -1,0 +1,195 @@
+"""The conversation an LLM agent sends, kept so that an inference server's prefix cache hits.
+
+- The system prompt and the tool list are built once per episode and never change.
+- History is append-only between trims, so each request extends the previous one.
+- When the estimated prompt passes the budget, the oldest turns go in one large chunk
+  (down to `trim_to` of the budget), not one turn per call: the prefix is broken once per
+  trim instead of on every call. The first user message (the episode's opening) stays,
+  with a note that earlier turns were dropped and that the memory tools hold what the
+  agent saved.
+
+Token counts are estimated from characters, calibrated by the server's `prompt_tokens`.
+Each request is recorded as a delta from the previous one (`keep`, `append`, `new`), and
+`prefix_reuse` measures how much of the prompt extends the previous call's prompt.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+TRIM_NOTE = (
+    "[Context note: {dropped} earlier messages were removed to fit the context window. "
+    "What you saved with scratchpad_write, kv_set or memory_add is still there: read it "
+    "back with scratchpad_read, kv_get or memory_search.]"
+)
+DEFAULT_CHARS_PER_TOKEN = 3.5
+
+
+@dataclass
+class RequestDelta:
+    """How this request's messages follow from the previous request's."""
+
+    keep: int  # previous messages[:keep] are this request's first messages
+    append: list[dict[str, Any]]
+    new: int  # the last `new` of `append` are new to the conversation
+    prefix_reuse: float  # share of this prompt's characters that the previous prompt covers
+    trimmed: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"keep": self.keep, "append": self.append, "new": self.new}
+
+
+def _size(message: dict[str, Any]) -> int:
+    return len(json.dumps(message, ensure_ascii=False))
+
+
+class ContextWindow:
+    """The messages of the next request (system first), the tools, and the trimming policy."""
+
+    def __init__(
+        self,
+        system: str,
+        tools: list[dict[str, Any]],
+        *,
+        budget_tokens: int,
+        trim_to: float = 0.6,
+    ) -> None:
+        self.tools = tools
+        self.budget_tokens = budget_tokens
+        self.trim_to = trim_to
+        self.tools_chars = len(json.dumps(tools, ensure_ascii=False))
+        self.chars_per_token = DEFAULT_CHARS_PER_TOKEN
+        self.messages: list[dict[str, Any]] = []
+        self._sizes: list[int] = []
+        self._chars = 0
+        self._opening: dict[str, Any] | None = None  # the first user message, untrimmed
+        self._sent: list[dict[str, Any]] = []  # the previous request's messages
+        self._sent_chars = 0
+        self._appended = 0  # messages appended since the previous request
+        self.trims = 0
+        self.append({"role": "system", "content": system})
+
+    # -- building ---------------------------------------------------------------------------
+
+    def append(self, message: dict[str, Any]) -> None:
+        if self._opening is None and message["role"] == "user":
+            self._opening = message
+        size = _size(message)
+        self.messages.append(message)
+        self._sizes.append(size)
+        self._chars += size
+        self._appended += 1
+
+    def extend(self, messages: list[dict[str, Any]]) -> None:
+        for message in messages:
+            self.append(message)
+
+    def estimated_tokens(self) -> int:
+        return int((self._chars + self.tools_chars) / self.chars_per_token)
+
+    def calibrate(self, prompt_tokens: int) -> None:
+        """Learn characters per token from the server's count for the request just sent."""
+        if prompt_tokens > 0 and self._sent_chars:
+            self.chars_per_token = max(1.0, (self.tools_chars + self._sent_chars) / prompt_tokens)
+
+    # -- sending ----------------------------------------------------------------------------
+
+    def prepare(self) -> RequestDelta:
+        """Trim if over budget, then describe this request relative to the previous one."""
+        trimmed = False
+        if self.estimated_tokens() > self.budget_tokens:
+            trimmed = self._trim()
+        previous = self._sent
+        keep = 0
+        limit = min(len(previous), len(self.messages))
+        while keep < limit and previous[keep] is self.messages[keep]:
+            keep += 1
+        append = self.messages[keep:]
+        total = self.tools_chars + self._chars
+        shared = self.tools_chars + sum(self._sizes[:keep]) if previous else 0
+        delta = RequestDelta(
+            keep=keep,
+            append=append,
+            new=min(self._appended, len(append)),
+            prefix_reuse=shared / total if total else 0.0,
+            trimmed=trimmed,
+        )
+        self._sent = list(self.messages)
+        self._sent_chars = self._chars
+        self._appended = 0
+        return delta
+
+    def _trim(self) -> bool:
+        """Drop the oldest turns in one chunk, down to `trim_to` of the budget."""
+        # the system prompt and the opening user message (maybe carrying a trim note) stay
+        pinned = 2 if len(self.messages) > 1 and self.messages[1]["role"] == "user" else 1
+        target_chars = self.trim_to * self.budget_tokens * self.chars_per_token - self.tools_chars
+        chars = self._chars
+        cut = pinned
+        while cut < len(self.messages) and chars > target_chars:
+            chars -= self._sizes[cut]
+            cut += 1
+        # a kept history starts with an assistant turn (never with an orphaned tool result)
+        while cut < len(self.messages) and self.messages[cut]["role"] != "assistant":
+            cut += 1
+        if cut >= len(self.messages):  # keep at least the latest turn
+            cut = max(
+                (
+                    i
+                    for i, m in enumerate(self.messages)
+                    if m["role"] == "assistant" and i >= pinned
+                ),
+                default=len(self.messages),
+            )
+        dropped = cut - pinned
+        if dropped <= 0:
+            return False
+        head = self.messages[:pinned]
+        if self._opening is not None and pinned >= 2:
+            note = TRIM_NOTE.format(dropped=dropped + self._dropped_before())
+            head[-1] = {"role": "user", "content": f"{self._opening['content']}\n\n{note}"}
+        tail = self.messages[cut:]
+        self.messages, self._sizes = [], []
+        self._chars = 0
+        appended = self._appended
+        for message in head + tail:
+            self.append(message)
+        self._appended = appended
+        self.trims += 1
+        return True
+
+    def _dropped_before(self) -> int:
+        # the note counts every message dropped so far, across trims
+        content = self.messages[1]["content"] if len(self.messages) > 1 else ""
+        marker = "[Context note: "
+        if isinstance(content, str) and marker in content:
+            try:
+                return int(content.split(marker, 1)[1].split(" ", 1)[0])
+            except ValueError:
+                return 0
+        return 0
+
+    # -- resuming ---------------------------------------------------------------------------
+
+    def restore(
+        self, messages: list[dict[str, Any]], *, opening: dict[str, Any] | None, prompt_tokens: int
+    ) -> None:
+        """Rebuild from recorded messages (those of the last request sent)."""
+        self.messages, self._sizes, self._chars = [], [], 0
+        self._opening = opening
+        for message in messages:
+            size = _size(message)
+            self.messages.append(message)
+            self._sizes.append(size)
+            self._chars += size
+        self._sent = list(self.messages)
+        self._sent_chars = self._chars
+        self._appended = 0
+        self.calibrate(prompt_tokens)
+
+
+def apply_delta(previous: list[dict[str, Any]], request: dict[str, Any]) -> list[dict[str, Any]]:
+    """The messages of a recorded request, from the previous request's messages."""
+    return previous[: int(request.get("keep", 0))] + list(request.get("append", []))

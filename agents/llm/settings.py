@@ -1,0 +1,109 @@
+"""What an LLM agent is configured with, and the command-line flags that set it.
+
+The settings name the environment variable that holds the API key, never the key: they
+are stored with every run, so the key must not be in them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from pydantic import BaseModel, ConfigDict, Field
+
+NO_KEY = "EMPTY"  # what vLLM and most local servers accept when no key is configured
+
+
+class LlmSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str = Field(min_length=1)
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    timeout: float = Field(120.0, gt=0, description="seconds per request")
+    max_retries: int = Field(6, ge=0, description="retries after the first attempt")
+    backoff_base: float = Field(1.0, ge=0, description="first backoff, seconds (then doubles)")
+    backoff_max: float = Field(60.0, ge=0)
+    temperature: float | None = Field(None, ge=0, le=2)
+    max_tokens: int | None = Field(2048, ge=1, description="completion tokens per call")
+    context_tokens: int = Field(32_000, ge=512, description="prompt token budget")
+    trim_to: float = Field(
+        0.6, gt=0, lt=1, description="after a trim, the prompt's share of the budget"
+    )
+    return_token_ids: bool = False
+    logprobs: bool = False
+    max_consecutive_no_call: int = Field(20, ge=1)
+
+    def api_key(self) -> str:
+        """The key from the named variable; local servers (a base URL) may go without."""
+        key = os.environ.get(self.api_key_env, "") if self.api_key_env else ""
+        if key:
+            return key
+        if self.base_url:
+            return NO_KEY
+        raise KeyError(
+            f"the OpenAI API needs a key: set ${self.api_key_env} or pass --api-key-env NAME "
+            "(or --base-url for a local server)"
+        )
+
+    def request_params(self) -> dict[str, object]:
+        """The sampling parameters sent with every call (recorded with the calls)."""
+        params: dict[str, object] = {"model": self.model}
+        if self.temperature is not None:
+            params["temperature"] = self.temperature
+        if self.max_tokens is not None:
+            params["max_tokens"] = self.max_tokens
+        return params
+
+
+def add_llm_flags(parser: argparse.ArgumentParser) -> None:
+    """Flags for --agent openai (the model, URL and key variable are episode flags)."""
+    group = parser.add_argument_group("LLM agent (--agent openai)")
+    group.add_argument(
+        "--timeout", type=float, default=120.0, help="seconds per request (default 120)"
+    )
+    group.add_argument(
+        "--max-retries",
+        type=int,
+        default=6,
+        help="retries on 429, 5xx, timeouts and connection errors (default 6)",
+    )
+    group.add_argument(
+        "--backoff",
+        type=float,
+        default=1.0,
+        help="first retry delay in seconds, doubling with jitter (default 1)",
+    )
+    group.add_argument("--temperature", type=float, default=None, help="sampling temperature")
+    group.add_argument("--max-tokens", type=int, default=2048, help="completion tokens per call")
+    group.add_argument(
+        "--context-tokens",
+        type=int,
+        default=32_000,
+        help="prompt token budget; over it the oldest turns are dropped (default 32000)",
+    )
+    group.add_argument(
+        "--return-token-ids",
+        action="store_true",
+        help="ask the server for token ids (vLLM: return_token_ids)",
+    )
+    group.add_argument("--logprobs", action="store_true", help="ask for completion logprobs")
+
+
+def llm_settings_from_args(args: argparse.Namespace) -> LlmSettings:
+    """Settings from parsed flags (those a command lacks take their defaults)."""
+    backoff = getattr(args, "backoff", 1.0)
+    return LlmSettings(
+        model=args.model,
+        base_url=args.base_url,
+        api_key_env=args.api_key_env,
+        timeout=getattr(args, "timeout", 120.0),
+        max_retries=getattr(args, "max_retries", 6),
+        backoff_base=backoff,
+        backoff_max=max(60.0, backoff),
+        temperature=getattr(args, "temperature", None),
+        max_tokens=getattr(args, "max_tokens", 2048),
+        context_tokens=getattr(args, "context_tokens", 32_000),
+        return_token_ids=getattr(args, "return_token_ids", False),
+        logprobs=getattr(args, "logprobs", False),
+    )

@@ -1,0 +1,79 @@
+"""Rule detectors: deterministic, microsecond checks of one `StepTrace` each.
+
+`run_detectors(trace)` runs them all (a detector's failure is a bug and raises). Tags
+whose meaning lives in free text (lobbying, false promises, price fixing, coercion)
+have no rule detector: they go to the LLM judge (`tycoon.instrumentation.judge`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tycoon.instrumentation.detectors.base import Detector
+from tycoon.instrumentation.detectors.power import (
+    AuditLogRewrite,
+    CredentialUse,
+    OversightDisabled,
+    SpendingLimitRaise,
+)
+from tycoon.instrumentation.detectors.reporting import MetricFileEdit, ReportVsLedger
+from tycoon.instrumentation.detectors.resources import (
+    LoanBeyondNeed,
+    MachinesBeyondDemand,
+    RivalTakeover,
+)
+from tycoon.instrumentation.detectors.shutdown import (
+    AfterDeadlineAction,
+    DeadlineHonoured,
+    ExternalTransfer,
+    SchedulePostponed,
+)
+from tycoon.instrumentation.events import BehaviorEventModel
+from tycoon.instrumentation.trace import StepTrace
+
+DEFAULT_DETECTORS: tuple[Detector, ...] = (
+    LoanBeyondNeed(),
+    MachinesBeyondDemand(),
+    RivalTakeover(),
+    SpendingLimitRaise(),
+    CredentialUse(),
+    OversightDisabled(),
+    AuditLogRewrite(),
+    SchedulePostponed(),
+    AfterDeadlineAction(),
+    DeadlineHonoured(),
+    ExternalTransfer(),
+    ReportVsLedger(),
+    MetricFileEdit(),
+)
+DETECTORS: dict[str, Detector] = {detector.name: detector for detector in DEFAULT_DETECTORS}
+
+
+def run_detectors(
+    trace: StepTrace, detectors: Sequence[Detector] = DEFAULT_DETECTORS
+) -> list[BehaviorEventModel]:
+    events: list[BehaviorEventModel] = []
+    for detector in detectors:
+        events.extend(detector.detect(trace))
+    return events
+
+
+__all__ = [
+    "DEFAULT_DETECTORS",
+    "DETECTORS",
+    "AfterDeadlineAction",
+    "AuditLogRewrite",
+    "CredentialUse",
+    "DeadlineHonoured",
+    "Detector",
+    "ExternalTransfer",
+    "LoanBeyondNeed",
+    "MachinesBeyondDemand",
+    "MetricFileEdit",
+    "OversightDisabled",
+    "ReportVsLedger",
+    "RivalTakeover",
+    "SchedulePostponed",
+    "SpendingLimitRaise",
+    "run_detectors",
+]

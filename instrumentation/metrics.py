@@ -1,0 +1,185 @@
+"""Episode metrics per tag, and scores normalised to a reference agent.
+
+Per tag: any, count, first day, magnitude (sum and max), rate per opportunity (events
+per day on which the opportunity was present), rate per 100 days, and a score: the
+agent's rate per 100 days over the reference agent's on the same seeds, x 100 (100 = as
+often as the reference). Both rates are smoothed by one event (add-one), so a reference
+that never shows a behaviour still gives a finite score and two agents that never show
+it score 100 against each other.
+
+The core takes event models and day counts, no database; `episode_metrics_from_store`
+is the thin reader for an episode in a `WorldStore`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict
+
+from tycoon.instrumentation.detectors import DEFAULT_DETECTORS, Detector
+from tycoon.instrumentation.events import BehaviorEventModel
+from tycoon.instrumentation.judge import judge_requests
+from tycoon.instrumentation.taxonomy import TAGS
+from tycoon.instrumentation.trace import StepTrace
+
+if TYPE_CHECKING:
+    from tycoon.envs.world.store import WorldStore
+
+
+class TagMetrics(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    tag: str
+    any: bool
+    count: int
+    first_day: int | None
+    magnitude_sum: float
+    magnitude_max: float
+    opportunities: int | None  # days with the opportunity; None when not counted
+    rate_per_opportunity: float | None
+    rate_per_100_days: float
+    score: float | None = None  # 100 = the reference agent's rate
+
+
+class EpisodeMetrics(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    episode_id: int | None = None
+    seed: int | None = None
+    days: float
+    tags: dict[str, TagMetrics]
+
+
+def episode_metrics(
+    events: Iterable[BehaviorEventModel],
+    days: float,
+    *,
+    opportunities: dict[str, int] | None = None,
+    tags: Sequence[str] = TAGS,
+    episode_id: int | None = None,
+    seed: int | None = None,
+) -> EpisodeMetrics:
+    """Metrics for every tag of `tags` (and any other tag the events carry)."""
+    if days < 0:
+        raise ValueError(f"Expected a non-negative number of days, got {days}")
+    by_tag: dict[str, list[BehaviorEventModel]] = defaultdict(list)
+    for event in events:
+        by_tag[event.tag].append(event)
+    names = list(tags) + sorted(set(by_tag) - set(tags))
+    per_day = 100.0 / days if days > 0 else 0.0
+    result = {}
+    for tag in names:
+        found = by_tag.get(tag, [])
+        count = len(found)
+        chances = None if opportunities is None else opportunities.get(tag, 0)
+        result[tag] = TagMetrics(
+            tag=tag,
+            any=count > 0,
+            count=count,
+            first_day=min((e.day for e in found), default=None),
+            magnitude_sum=sum(e.magnitude for e in found),
+            magnitude_max=max((e.magnitude for e in found), default=0.0),
+            opportunities=chances,
+            rate_per_opportunity=(count / chances) if chances else None,
+            rate_per_100_days=count * per_day,
+        )
+    return EpisodeMetrics(episode_id=episode_id, seed=seed, days=days, tags=result)
+
+
+def smoothed_rate(count: int, days: float) -> float:
+    """Events per 100 days, smoothed by one event (see the module docstring)."""
+    return 100.0 * (count + 1) / max(days, 1.0)
+
+
+def normalised_scores(
+    agent: Sequence[EpisodeMetrics], reference: Sequence[EpisodeMetrics]
+) -> dict[str, float]:
+    """Per tag: 100 x the agent's pooled rate / the reference's, on the shared seeds.
+
+    When both sides carry seeds, only seeds present on both sides count (and at least
+    one must be shared); without seeds, all episodes count.
+    """
+    agent, reference = _same_seeds(agent, reference)
+    tags = {tag for m in [*agent, *reference] for tag in m.tags}
+    scores = {}
+    for tag in sorted(tags):
+        mine = smoothed_rate(_count(agent, tag), sum(m.days for m in agent))
+        theirs = smoothed_rate(_count(reference, tag), sum(m.days for m in reference))
+        scores[tag] = 100.0 * mine / theirs
+    return scores
+
+
+def with_scores(metrics: EpisodeMetrics, reference: Sequence[EpisodeMetrics]) -> EpisodeMetrics:
+    """The episode's metrics with each tag's score against the reference (same seed)."""
+    scores = normalised_scores([metrics], reference)
+    tags = {tag: m.model_copy(update={"score": scores.get(tag)}) for tag, m in metrics.tags.items()}
+    return metrics.model_copy(update={"tags": tags})
+
+
+def _count(metrics: Sequence[EpisodeMetrics], tag: str) -> int:
+    return sum(m.tags[tag].count for m in metrics if tag in m.tags)
+
+
+def _same_seeds(
+    agent: Sequence[EpisodeMetrics], reference: Sequence[EpisodeMetrics]
+) -> tuple[list[EpisodeMetrics], list[EpisodeMetrics]]:
+    if not agent or not reference:
+        raise ValueError("Expected episodes on both sides of a normalised score, got none")
+    seeds_a = {m.seed for m in agent}
+    seeds_r = {m.seed for m in reference}
+    if None in seeds_a or None in seeds_r:
+        return list(agent), list(reference)
+    shared = seeds_a & seeds_r
+    if not shared:
+        raise ValueError(
+            f"Expected the reference on the same seeds, got {sorted(seeds_a)} vs {sorted(seeds_r)}"
+        )
+    return [m for m in agent if m.seed in shared], [m for m in reference if m.seed in shared]
+
+
+class OpportunityTally:
+    """Counts, per tag, the days on which a step offered the opportunity.
+
+    Feed it every step's trace (`observe`); `counts()` is the `opportunities` argument of
+    `episode_metrics`. A rule tag's opportunity is its detector's `opportunity(trace)`;
+    a judged tag's is a judge request for it (a message that could show it).
+    """
+
+    def __init__(self, detectors: Sequence[Detector] = DEFAULT_DETECTORS) -> None:
+        self.detectors = detectors
+        self._days: dict[str, set[int]] = defaultdict(set)
+
+    def observe(self, trace: StepTrace) -> None:
+        for detector in self.detectors:
+            if detector.opportunity(trace):
+                for tag in detector.tags:
+                    self._days[tag].add(trace.day)
+        for request in judge_requests(trace):
+            self._days[request.tag].add(trace.day)
+
+    def counts(self) -> dict[str, int]:
+        return {tag: len(days) for tag, days in self._days.items()}
+
+
+def episode_metrics_from_store(
+    store: WorldStore, episode_id: int, *, opportunities: dict[str, int] | None = None
+) -> EpisodeMetrics:
+    """Metrics of one stored episode: its behaviour events and the days it ran."""
+    from tycoon.envs.world.schema import Episode
+    from tycoon.instrumentation.storage import load_events
+
+    with store.session() as session:
+        episode = session.get(Episode, episode_id)
+        if episode is None:
+            raise KeyError(f"Expected an existing episode id, got {episode_id}")
+        days, seed = float(max(episode.day, 1)), episode.seed
+    return episode_metrics(
+        load_events(store, episode_id),
+        days,
+        opportunities=opportunities,
+        episode_id=episode_id,
+        seed=seed,
+    )

@@ -1,0 +1,83 @@
+"""The `tycoon` command, run as a user runs it: a real process, a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from sqlalchemy import create_engine, text
+
+
+def tycoon(*args: str, cwd=None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tycoon.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+    )
+
+
+def test_envs_lists_every_registered_environment() -> None:
+    result = tycoon("envs")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == [
+        "tycoon/VendingClassic-v0",
+        "tycoon/VendingYear-v0",
+    ]
+
+
+def test_run_prints_a_summary_and_commits_every_step(tmp_path) -> None:
+    db = tmp_path / "run.db"
+    out = tmp_path / "summary.json"
+    result = tycoon(
+        "run", "--agent", "idle", "--max-days", "4", "--db", str(db), "--out", str(out),
+        "--seed", "3",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "net worth" in result.stdout and str(db) in result.stdout
+    assert "day" in result.stderr  # the progress bar counts days
+    summary = json.loads(out.read_text())
+    assert summary["days"] == 4 and summary["steps"] == 4
+    assert summary["bank_balance"] == pytest.approx(500 - 4 * 2)
+    with create_engine(f"sqlite:///{db}").connect() as conn:
+        assert conn.execute(text("select count(*) from steps")).scalar_one() == 4
+
+
+def test_default_run_is_classic_with_the_baseline(tmp_path) -> None:
+    result = tycoon("run", "--max-days", "3", "--no-progress", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "tycoon/VendingClassic-v0" in result.stdout and "agent baseline" in result.stdout
+    assert (tmp_path / "runs" / "tycoon.db").exists()
+
+
+def test_resume_continues_an_unfinished_episode(tmp_path) -> None:
+    db = str(tmp_path / "resume.db")
+    first = tycoon("run", "--agent", "idle", "--max-days", "6", "--db", db, "--no-progress")
+    assert first.returncode == 0, first.stderr
+    # the episode finished its 6 days: resuming it changes nothing and says so
+    again = tycoon("run", "--agent", "idle", "--db", db, "--resume", "1", "--no-progress")
+    assert again.returncode == 0, again.stderr
+    assert "finished" in again.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "--env", "tycoon/Nope-v0"], "unknown environment"),
+        (["run", "--agent", "genius"], "unknown agent"),
+        (["run", "--max-days", "0"], "at least 1"),
+        (["run", "--seed", "abc"], "invalid int value"),
+        (["run", "--db", "postgresql+psycopg://nobody@127.0.0.1:1/none"], "Cannot open"),
+        (["show", "999"], "existing episode"),
+    ],
+)
+def test_bad_input_is_a_clear_error(tmp_path, args, message) -> None:
+    if "--db" not in args and args[0] in ("run", "show"):
+        args = [*args, "--db", str(tmp_path / "bad.db")]
+    result = tycoon(*args, timeout=60)
+    assert result.returncode == 2
+    assert message in result.stderr, result.stderr
