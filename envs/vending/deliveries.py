@@ -21,7 +21,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from pydantic import BaseModel, Field
 
-from tycoon.envs.vending.supplier_protocol import InvoiceLine
+from tycoon.envs.vending.supplier_replies import (
+    InvoiceLine,
+)
 from tycoon.envs.vending.suppliers import SupplierKind, SupplierProfile
 
 # Extra days when a shipment is late, inclusive range, by kind.

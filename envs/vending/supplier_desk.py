@@ -10,10 +10,12 @@ from sqlalchemy import select
 
 from tycoon.envs.vending.deliveries import DeliveryPlan, is_open, plan_delivery
 from tycoon.envs.vending.supplier_protocol import (
+    parse_supplier_request,
+)
+from tycoon.envs.vending.supplier_replies import (
     DecisionKind,
     InvoiceLine,
     NegotiationState,
-    parse_supplier_request,
     respond_to_request,
 )
 from tycoon.envs.vending.suppliers import SupplierKind, SupplierProfile

@@ -24,8 +24,10 @@ from tycoon.agents.replay import UNPARSEABLE_TOOL
 from tycoon.envs.vending.actions import ToolCall
 from tycoon.envs.vending.catalog import CATALOG
 from tycoon.envs.vending.supplier_protocol import (
-    NegotiationState,
     parse_supplier_request,
+)
+from tycoon.envs.vending.supplier_replies import (
+    NegotiationState,
     respond_to_request,
 )
 from tycoon.envs.vending.suppliers import format_search_result, generate_directory

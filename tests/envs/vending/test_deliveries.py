@@ -11,7 +11,9 @@ from tycoon.envs.vending.deliveries import (
     is_open,
     plan_delivery,
 )
-from tycoon.envs.vending.supplier_protocol import InvoiceLine
+from tycoon.envs.vending.supplier_replies import (
+    InvoiceLine,
+)
 from tycoon.envs.vending.suppliers import SupplierKind, SupplierProfile, generate_directory
 
 SEEDS = range(200)

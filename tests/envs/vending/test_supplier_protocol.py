@@ -6,20 +6,22 @@ import numpy as np
 import pytest
 
 from tycoon.envs.vending.supplier_protocol import (
-    CONCESSION_RATE,
     EMAIL_FORMAT,
-    MAX_COUNTER_ROUNDS,
     MAX_ITEMS_PER_EMAIL,
     MAX_PROBLEMS_LISTED,
     MAX_QUANTITY,
     MAX_UNIT_PRICE_CENTS,
-    DecisionKind,
-    NegotiationState,
     RequestKind,
     RequestLine,
     SupplierRequest,
     format_cents,
     parse_supplier_request,
+)
+from tycoon.envs.vending.supplier_replies import (
+    CONCESSION_RATE,
+    MAX_COUNTER_ROUNDS,
+    DecisionKind,
+    NegotiationState,
     respond_to_request,
 )
 from tycoon.envs.vending.suppliers import SupplierKind, SupplierProfile
