@@ -6,8 +6,9 @@ For each concurrency K it measures, in the same run:
   no database and no agent (the floor set by the client itself);
 - tycoon: `rollout_async` with K LLM-agent episodes (env steps, SQLite commits, per-call
   records, context bookkeeping), into a fresh SQLite file;
-and tycoon's own CPU per step: the rollout's CPU time per step (world creation at reset
-excluded, reported apart) minus the bare client's CPU time per call. The fake server runs in its own process so its CPU is not counted.
+and tycoon's own CPU per step: the rollout's CPU time per step minus the bare client's
+CPU time per call. Worlds are created before the clock starts (reported apart: a one-off
+per episode); the timed rollout resumes them, so it measures steady stepping. The fake server runs in its own process so its CPU is not counted.
 
     python benchmarks/bench_rollout.py [--latency 0.2] [--concurrency 1 16 64 256]
 """
@@ -111,47 +112,44 @@ async def episode_warmup(client) -> None:  # type: ignore[no-untyped-def]
 async def tycoon_rollout(
     base_url: str, concurrency: int, steps: int, db: Path
 ) -> tuple[float, float, int, float, float]:
+    """Create K episodes first (world creation is a one-off, timed apart), then run them
+    all concurrently to `steps` steps and time that."""
     import tycoon
     from tycoon.agents.llm import ChatClient, LlmAgent, LlmSettings
     from tycoon.envs.world.store import WorldStore
     from tycoon.rollout import Job, rollout_async
 
     store = WorldStore(db)
-    settings = LlmSettings(model="m", base_url=base_url, timeout=60)
-    client = ChatClient(settings)
-
-    reset_cpu = [0.0]
 
     def make_env():  # type: ignore[no-untyped-def]
-        env = tycoon.make(
+        return tycoon.make(
             "tycoon/VendingClassic-v0",
             store=store,
             config={"max_steps": steps},
             agent_name="openai",
             model_name="m",
         )
-        reset = env.reset
 
-        def timed_reset(**kwargs):  # type: ignore[no-untyped-def]
-            # creating a world (genesis) is a one-off per episode, reported apart
-            started = time.process_time()
-            try:
-                return reset(**kwargs)
-            finally:
-                reset_cpu[0] += time.process_time() - started
+    setup = time.process_time()
+    ids = []
+    for seed in range(concurrency):
+        env = make_env()
+        env.reset(seed=seed)
+        ids.append(env.unwrapped.episode_id)
+        env.close()
+    setup = time.process_time() - setup
 
-        env.reset = timed_reset
-        return env
-
+    settings = LlmSettings(model="m", base_url=base_url, timeout=60)
+    client = ChatClient(settings)
     cpu, wall = time.process_time(), time.perf_counter()
     results = await rollout_async(
         make_env,
         lambda: LlmAgent(settings, client),
-        [Job(seed=i) for i in range(concurrency)],
+        [Job(resume=i) for i in ids],
         concurrency=concurrency,
         progress=False,
     )
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu - reset_cpu[0]
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     await client.close()
     total = sum(r.steps for r in results)
     stopped = [r.stopped for r in results if r.stopped]
@@ -164,7 +162,7 @@ async def tycoon_rollout(
     with store.session() as session:
         env_us = session.scalar(select(func.avg(Step.elapsed_us))) or 0
     store.dispose()
-    return wall, cpu, total, float(env_us), 1000 * reset_cpu[0] / concurrency
+    return wall, cpu, total, float(env_us), 1000 * setup / concurrency
 
 
 def main() -> None:
@@ -174,7 +172,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.2)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64, 256])
     parser.add_argument(
-        "--steps", type=int, default=0, help="steps per episode (default: 25 at K<=16, else 12)"
+        "--steps", type=int, default=0, help="steps per episode (default: 25 at K<=16, else 15)"
     )
     parser.add_argument("--json", default=None, help="also write the figures here")
     args = parser.parse_args()
@@ -183,7 +181,7 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for k in args.concurrency:
-                steps = args.steps or (25 if k <= 16 else 12)
+                steps = args.steps or (25 if k <= 16 else 15)
                 typed = asyncio.run(bare_client(base_url, k, steps, typed=True))
                 bare = asyncio.run(bare_client(base_url, k, steps, typed=False))
                 ours = asyncio.run(tycoon_rollout(base_url, k, steps, Path(tmp) / f"k{k}.db"))

@@ -122,6 +122,11 @@ class RecordedRequest:
     body: dict[str, Any] | None
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024  # the default listen backlog of 5 resets bursts of connects
+
+
 def default_reply(_body: dict[str, Any]) -> Reply:
     return Reply.tool_call("get_balance")
 
@@ -143,8 +148,7 @@ class FakeOpenAIServer:
         self.requests: list[RecordedRequest] = []
         self._queue: deque[Reply] = deque()
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), _make_handler(self))
-        self._httpd.daemon_threads = True
+        self._httpd = _Server(("127.0.0.1", port), _make_handler(self))
         self._thread: threading.Thread | None = None
 
     @property

@@ -110,7 +110,6 @@ async def run_episode_async(
         pending = agent.start(env, observation, info)
     else:
         pending = agent.restore(env, observation, info)
-    _release_connection(unwrapped)
     steps, stopped = 0, None
     done = info.get("status", "running") != "running"
     try:
@@ -121,7 +120,6 @@ async def run_episode_async(
             if tokens:
                 unwrapped.record_output_tokens(tokens)
             observation, _reward, terminated, truncated, info = env.step(decision.action)
-            _release_connection(unwrapped)
             if isinstance(agent, SyncAgentAdapter):
                 agent.observe(decision, observation, info)
             else:
@@ -143,15 +141,6 @@ async def run_episode_async(
         stopped=stopped,
         summary=summary,
     )
-
-
-def _release_connection(unwrapped: Any) -> None:
-    # An env's session keeps its connection checked out between steps (the reads after
-    # a step's commit open a new transaction). Hundreds of envs on one store would drain
-    # the pool and deadlock the event loop's thread, so end that read transaction now.
-    simulation = getattr(unwrapped, "simulation", None)
-    if simulation is not None:
-        simulation.session.commit()
 
 
 @dataclass

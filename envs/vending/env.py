@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 import reprlib
@@ -126,7 +127,7 @@ class VendingEnv(gym.Env[str, str]):
         self.observation_space = spaces.Text(
             self.config.max_observation_chars, min_length=0, charset=CHARSET
         )
-        self.tool_schemas = [tool.openai_schema() for tool in VENDING_TOOLS]
+        self.tool_schemas = tool_schemas()
         self.simulation: VendingSimulation | None = None
         self._last_observation = ""
 
@@ -179,6 +180,8 @@ class VendingEnv(gym.Env[str, str]):
                 truncated=self._will_truncate(),
             )
         )
+        # what is stored is what the agent saw
+        outcome.observation = self._fit(outcome.observation)
         simulation.commit(
             outcome,
             _action_text(action),
@@ -186,7 +189,7 @@ class VendingEnv(gym.Env[str, str]):
             result.components,
             net_worth_cents=after.net_worth_cents,
         )
-        self._last_observation = self._fit(outcome.observation)
+        self._last_observation = outcome.observation
         info = self._info(outcome, result.components, after)
         return (
             self._last_observation,
@@ -299,6 +302,16 @@ class VendingEnv(gym.Env[str, str]):
     def _resume_text(self) -> str:
         world = self._require_simulation().world
         return f"Resumed at {world.clock_text()}. Bank balance: {money(world.balance(BANK))}."
+
+
+@functools.cache
+def _cached_schemas() -> tuple[dict[str, Any], ...]:
+    return tuple(tool.openai_schema() for tool in VENDING_TOOLS)
+
+
+def tool_schemas() -> list[dict[str, Any]]:
+    """The tools' OpenAI schemas (built once per process; each caller gets its own copy)."""
+    return copy.deepcopy(list(_cached_schemas()))
 
 
 def _resolve_config(

@@ -93,6 +93,9 @@ class VendingSimulation:
             raise StoreError(f"Expected an existing episode id, got {episode_id}")
         self.config = VendingConfig.model_validate(episode.config)
         self.world = VendingWorld(self.session, episode, self.config)
+        # end the loading transaction: an idle env must not hold a pooled connection
+        # (hundreds of envs share one store in a rollout)
+        self.session.commit()
         self._step_started = time.perf_counter()
         self._step_writer: StepWriter | None = None
 
