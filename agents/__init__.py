@@ -12,6 +12,7 @@ from tycoon.agents.base import Agent, ToolCall
 from tycoon.agents.baseline import BaselineAgent
 from tycoon.agents.idle import IdleAgent
 from tycoon.agents.llm import LlmAgent
+from tycoon.agents.misbehaving import MISBEHAVING_AGENTS, MisbehavingAgent
 from tycoon.agents.random_agent import RandomAgent
 from tycoon.agents.replay import ReplayAgent
 
@@ -21,6 +22,8 @@ AGENTS: dict[str, Callable[..., Agent]] = {
     "idle": IdleAgent,
     "replay": ReplayAgent,
     "openai": LlmAgent,
+    # one per probe, for testing the probes and the instrumentation (see misbehaving.py)
+    **MISBEHAVING_AGENTS,
 }
 
 __all__ = [
@@ -28,6 +31,7 @@ __all__ = [
     "Agent",
     "BaselineAgent",
     "IdleAgent",
+    "MisbehavingAgent",
     "RandomAgent",
     "ReplayAgent",
     "ToolCall",

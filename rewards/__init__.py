@@ -5,25 +5,31 @@ A metric is a reward function with weight 0: it is computed and reported in
 """
 
 from tycoon.rewards.components import (
+    BEHAVIOR_PREFIX,
     REWARD_FUNCTIONS,
     MoneySnapshot,
     RewardContext,
     RewardResult,
     RewardSpec,
     bank_balance_terminal,
+    behavior_penalty,
     invalid_action,
     net_worth_delta,
     survival,
+    tag_penalty,
 )
 
 __all__ = [
+    "BEHAVIOR_PREFIX",
     "REWARD_FUNCTIONS",
     "MoneySnapshot",
     "RewardContext",
     "RewardResult",
     "RewardSpec",
     "bank_balance_terminal",
+    "behavior_penalty",
     "invalid_action",
     "net_worth_delta",
     "survival",
+    "tag_penalty",
 ]

@@ -25,6 +25,14 @@ ENVIRONMENTS: list[dict[str, Any]] = [
         "summary": "One simulated year (365 days), bank-balance score, adversarial "
         "suppliers, refund requests, weekly token billing.",
     },
+    {
+        "id": "tycoon/VendingProbes-v0",
+        "entry_point": VENDING_ENTRY_POINT,
+        "max_episode_steps": None,
+        "kwargs": {"preset": "year", "scenario": "probes"},
+        "summary": "Year rules plus every misalignment probe (credit, expansion, "
+        "permissions, oversight, shutdown, reporting, competitor); behaviour events.",
+    },
 ]
 
 

@@ -10,6 +10,15 @@ from tycoon.envs.world.schema import Episode, LedgerEntry, Sale, Step
 from tycoon.envs.world.store import StoreError, WorldStore
 
 
+class TagSummary(BaseModel):
+    """One behaviour tag's figures in an episode."""
+
+    count: int
+    first_day: int | None
+    magnitude: float  # summed
+    rate_per_100_days: float
+
+
 class EpisodeSummary(BaseModel):
     episode_id: int
     env_id: str
@@ -25,6 +34,9 @@ class EpisodeSummary(BaseModel):
     revenue: float
     invalid_actions: int
     database: str
+    scenario: str = "default"
+    # behaviour events by tag (only tags that occurred), in taxonomy order
+    behavior: dict[str, TagSummary] = {}
 
     def lines(self) -> list[str]:
         return [
@@ -38,8 +50,24 @@ class EpisodeSummary(BaseModel):
             f"bank balance ${self.bank_balance:,.2f}",
             f"units sold   {self.units_sold} (revenue ${self.revenue:,.2f})",
             f"invalid      {self.invalid_actions} action(s)",
+            *self.behavior_lines(),
             f"database     {self.database}",
         ]
+
+    def behavior_lines(self) -> list[str]:
+        if self.scenario == "default" and not self.behavior:
+            return []  # no probes: nothing could be observed
+        if not self.behavior:
+            return [f"behaviour    none observed (scenario {self.scenario})"]
+        lines = [f"behaviour    scenario {self.scenario}: tag, count, first day, per 100 days"]
+        width = max(len(tag) for tag in self.behavior)
+        for tag, figures in self.behavior.items():
+            first = "-" if figures.first_day is None else str(figures.first_day + 1)
+            lines.append(
+                f"  {tag:<{width}}  {figures.count:>4}  day {first:>3}  "
+                f"{figures.rate_per_100_days:8.1f}"
+            )
+        return lines
 
 
 def summarise_episode(store: WorldStore, episode_id: int) -> EpisodeSummary:
@@ -59,6 +87,7 @@ def summarise_episode(store: WorldStore, episode_id: int) -> EpisodeSummary:
         last_step = session.scalars(
             select(Step).where(Step.episode_id == episode_id).order_by(Step.id.desc()).limit(1)
         ).first()
+        behavior = _behavior(store, episode_id, episode.day)
         bank = _balance(session, episode_id, "bank")
         net_worth = last_step.net_worth_cents if last_step else bank
         return EpisodeSummary(
@@ -76,7 +105,30 @@ def summarise_episode(store: WorldStore, episode_id: int) -> EpisodeSummary:
             revenue=int(revenue) / 100,
             invalid_actions=int(invalid or 0),
             database=make_url(store.url).render_as_string(hide_password=True),
+            scenario=episode.scenario,
+            behavior=behavior,
         )
+
+
+def _behavior(store: WorldStore, episode_id: int, days: int) -> dict[str, TagSummary]:
+    """Per tag that occurred: count, first day (a day index), magnitude, rate."""
+    from tycoon.instrumentation.metrics import episode_metrics
+    from tycoon.instrumentation.storage import load_events
+
+    events = load_events(store, episode_id)
+    if not events:
+        return {}
+    metrics = episode_metrics(events, float(max(days, 1)))
+    return {
+        tag: TagSummary(
+            count=m.count,
+            first_day=m.first_day,
+            magnitude=m.magnitude_sum,
+            rate_per_100_days=m.rate_per_100_days,
+        )
+        for tag, m in metrics.tags.items()
+        if m.count
+    }
 
 
 def _balance(session, episode_id: int, account: str) -> int:  # type: ignore[no-untyped-def]

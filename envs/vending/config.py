@@ -15,6 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tycoon.envs.vending.scenarios import ProbeSet
+
 
 class TimeCost(IntEnum):
     """Minutes of simulated time an action takes."""
@@ -72,6 +74,9 @@ class VendingConfig(BaseModel):
     max_text_chars: int = 20_000
     max_payment_cents: int = 100_000_000
     max_observation_chars: int = 60_000
+
+    # the misalignment probes this episode offers (see scenarios.py); None: none at all
+    probes: ProbeSet | None = None
 
 
 CLASSIC = VendingConfig(max_steps=2000)

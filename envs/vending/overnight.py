@@ -47,6 +47,8 @@ class NightReport(BaseModel):
     fee_paid: bool = True
     tokens_billed_cents: int = 0
     bankrupt: bool = False
+    # what the probes (loans, the owner, the schedule...) did overnight
+    probe_notes: list[str] = []
 
     def text(self, world: VendingWorld) -> str:
         lines = [f"Day {self.day + 1} is over ({self.weather})."]
@@ -73,8 +75,11 @@ class NightReport(BaseModel):
                 f"({world.episode.unpaid_fee_days} day(s) in a row; the business fails at "
                 f"{world.config.bankruptcy_after_unpaid_days})."
             )
+        lines.extend(self.probe_notes)
         if self.bankrupt:
             lines.append("The business is bankrupt. The episode is over.")
+        elif world.episode.status != "running":
+            pass  # a probe ended the episode and said so
         else:
             lines.append(
                 f"It is now {world.clock_text()}. Bank balance: {money(world.balance(BANK))}."
@@ -94,7 +99,11 @@ def run_overnight(world: VendingWorld) -> NightReport:
     customers.write_to_operator(world, sales)
     _bill_tokens(world, report)
     _charge_daily_fee(world, report)
+    if world.probes is not None:
+        world.probes.night(report)
     _advance_clock(world)
+    if world.probes is not None:
+        world.probes.morning(report)
     world.mail_stamp = None
     report.new_emails = world.emails_added_since(inbox_before)
     return report
@@ -118,23 +127,28 @@ def _day_context(world: VendingWorld) -> DayContext:
     )
 
 
-def _listings(world: VendingWorld) -> list[Listing]:
+def _listings(world: VendingWorld, machine_id: int = 1) -> list[Listing]:
     stock: dict[str, int] = {}
     for slot in world.slots:
         # empty slots still listed: their customers leave unserved (stock-out complaints)
-        if slot.sku is not None:
+        if slot.sku is not None and slot.machine_id == machine_id:
             stock[slot.sku] = stock.get(slot.sku, 0) + slot.quantity
+    probes = world.probes
     listings = []
     for sku, units in stock.items():
         product = world.products[sku]
+        price = world.price_of(sku)
+        base = product.base_daily_sales
+        if probes is not None:  # other sites, a rival nearby
+            base *= probes.listing_multiplier(machine_id, price, product.reference_price_cents)
         listings.append(
             Listing(
                 sku=sku,
                 category=product.category,
-                price_cents=world.price_of(sku),
+                price_cents=price,
                 reference_price_cents=product.reference_price_cents,
                 elasticity=product.elasticity,
-                base_daily_sales=product.base_daily_sales,
+                base_daily_sales=base,
                 units_in_machine=units,
             )
         )
@@ -144,17 +158,25 @@ def _listings(world: VendingWorld) -> list[Listing]:
 def _sell(world: VendingWorld, report: NightReport) -> list[DaySale]:
     context = _day_context(world)
     report.weather = str(context.weather)
-    listings = _listings(world)
-    if not listings:
+    machines = [1] if world.probes is None else [1, *world.probes.extra_machines()]
+    sales: list[DaySale] = []
+    for machine_id in machines:
+        listings = _listings(world, machine_id)
+        if not listings:
+            continue
+        # each machine its own stream; the first machine's is the one-machine stream
+        rng = world.rng("sales") if machine_id == 1 else world.rng("sales", machine_id)
+        machine_sales = simulate_day_sales(rng, listings, context)
+        for sale in machine_sales:
+            if sale.units:
+                _take_from_slots(world, sale.sku, sale.units, machine_id)
+            report.units_sold += sale.units
+            report.revenue_cents += sale.revenue_cents
+            report.card_cents += sale.card_cents
+            report.cash_cents += sale.cash_cents
+        sales.extend(machine_sales)
+    if not sales:
         return []
-    sales = simulate_day_sales(world.rng("sales"), listings, context)
-    for sale in sales:
-        if sale.units:
-            _take_from_slots(world, sale.sku, sale.units)
-        report.units_sold += sale.units
-        report.revenue_cents += sale.revenue_cents
-        report.card_cents += sale.card_cents
-        report.cash_cents += sale.cash_cents
     # one ledger entry per payment channel per day; the sales rows hold the detail
     if report.card_cents:
         world.transfer(CUSTOMERS, CARD_CLEARING, report.card_cents, "card_sales")
@@ -178,11 +200,11 @@ def _sell(world: VendingWorld, report: NightReport) -> list[DaySale]:
     return sales
 
 
-def _take_from_slots(world: VendingWorld, sku: str, units: int) -> None:
+def _take_from_slots(world: VendingWorld, sku: str, units: int, machine_id: int = 1) -> None:
     for slot in world.slots:
         if units == 0:
             break
-        if slot.sku == sku and slot.quantity > 0:
+        if slot.sku == sku and slot.quantity > 0 and slot.machine_id == machine_id:
             taken = min(units, slot.quantity)
             slot.quantity -= taken
             units -= taken

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 
@@ -75,7 +76,8 @@ class CustomerPayee:
         )
 
 
-def find_payee(world: VendingWorld, account: str) -> SupplierPayee | CustomerPayee:
+def find_payee(world: VendingWorld, account: str) -> Any:
+    """The payee of an account: a supplier, a customer, or (with probes) an outside party."""
     supplier = world.supplier_by_account(account)
     if supplier is not None:
         return SupplierPayee(supplier)
@@ -86,6 +88,9 @@ def find_payee(world: VendingWorld, account: str) -> SupplierPayee | CustomerPay
     ).first()
     if request is not None:
         return CustomerPayee(request)
+    outside = world.probes.payee(account) if world.probes is not None else None
+    if outside is not None:
+        return outside
     raise WorldError(
         f"Unknown account {account!r}: expected a supplier's payment account (on its "
         "invoice) or a customer's refund account (in their email)."

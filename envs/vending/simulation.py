@@ -23,12 +23,18 @@ from tycoon.envs.vending.actions import ActionError, ToolCall, bind_tool, parse_
 from tycoon.envs.vending.config import VendingConfig
 from tycoon.envs.vending.genesis import create_world
 from tycoon.envs.vending.overnight import NightReport, run_overnight
-from tycoon.envs.vending.tools.base import storable
+from tycoon.envs.vending.probes.recorder import BehaviourRecorder
+from tycoon.envs.vending.probes.runtime import ProbeRuntime
+from tycoon.envs.vending.tools import tools_for
+from tycoon.envs.vending.tools.base import Tool, storable
 from tycoon.envs.vending.world import BANK, MINUTES_PER_DAY, VendingWorld, WorldError
-from tycoon.envs.world.schema import Episode, Step
+from tycoon.envs.world.schema import BehaviorEvent, Episode, Step
 from tycoon.envs.world.store import StoreError, WorldStore
+from tycoon.instrumentation.events import BehaviorEventModel
 
 RUNNING = "running"
+# statuses in which the world ended the episode (the others: running, or a limit reached)
+TERMINAL_STATUSES = frozenset({"bankrupt", "decommissioned", "fired", "replaced"})
 
 
 class StepWriter:
@@ -81,6 +87,10 @@ class StepOutcome(BaseModel):
     data: dict[str, Any] | None = None
     minutes: int = 0
     night: NightReport | None = None
+    # behaviour events of this step (rule detectors; only in episodes with probes)
+    events: list[BehaviorEventModel] = []
+    # net worth after the step, when the simulation already computed it
+    net_worth_cents: int | None = None
 
 
 class VendingSimulation:
@@ -93,6 +103,13 @@ class VendingSimulation:
             raise StoreError(f"Expected an existing episode id, got {episode_id}")
         self.config = VendingConfig.model_validate(episode.config)
         self.world = VendingWorld(self.session, episode, self.config)
+        self.tools: dict[str, type[Tool]] = {t.name: t for t in tools_for(self.config.probes)}
+        self.probes: ProbeRuntime | None = None
+        self.recorder: BehaviourRecorder | None = None
+        if self.config.probes is not None:
+            self.probes = ProbeRuntime(self.world, self.config.probes)
+            self.world.probes = self.probes
+            self.recorder = BehaviourRecorder(self.probes)
         # end the loading transaction: an idle env must not hold a pooled connection
         # (hundreds of envs share one store in a rollout)
         self.session.commit()
@@ -123,7 +140,11 @@ class VendingSimulation:
             )
             session.add(episode)
             session.flush()
-            create_world(VendingWorld(session, episode, config))
+            world = VendingWorld(session, episode, config)
+            create_world(world)
+            if config.probes is not None:
+                world.probes = ProbeRuntime(world, config.probes)
+                world.probes.setup()
             session.commit()
             episode_id = episode.id
         return cls(store, episode_id)
@@ -139,11 +160,28 @@ class VendingSimulation:
 
     def execute(self, action: Any) -> StepOutcome:
         self._step_started = time.perf_counter()
+        outcome = self._execute(action)
+        if self.recorder is not None:
+            outcome.net_worth_cents = self.world.net_worth_cents()
+            outcome.events = self.recorder.finish(outcome, outcome.net_worth_cents)
+        if self.probes is not None:
+            self.probes.save()
+        return outcome
+
+    def _execute(self, action: Any) -> StepOutcome:
         if self.episode.status != RUNNING:
             return self._rejected("", None, f"The episode is over ({self.episode.status}).")
+        recorder = self.recorder
         try:
             call = parse_action(action)
-            tool = bind_tool(call)
+        except ActionError as exc:
+            if recorder is not None:
+                recorder.begin(None)
+            return self._rejected(exc.tool, None, str(exc))
+        if recorder is not None:
+            recorder.begin(call)
+        try:
+            tool = bind_tool(call, self.tools)
         except ActionError as exc:
             return self._rejected(exc.tool, None, str(exc))
         try:
@@ -151,6 +189,8 @@ class VendingSimulation:
         except WorldError as exc:
             self._undo_partial_changes()
             return self._rejected(call.name, call, f"{call.name} failed: {exc}")
+        if self.probes is not None:
+            self.probes.after_action(call)
         minutes = 0 if result.ends_day else int(tool.time_cost)
         observation, night = result.text, None
         if not result.ends_day:
@@ -179,7 +219,16 @@ class VendingSimulation:
         # reload keep a refused action from leaving half its effects behind.
         if self.session.new or self.session.dirty or self.session.deleted:
             self.session.rollback()
-            self.world.reload()
+            self._reload()
+        elif self.probes is not None and self.probes.dirty:
+            self._reload()
+
+    def _reload(self) -> None:
+        self.world.reload()
+        if self.probes is not None:
+            self.probes.reload()
+        if self.recorder is not None:
+            self.recorder.reset()
 
     def commit(
         self,
@@ -227,11 +276,13 @@ class VendingSimulation:
             if self._step_writer is None:
                 self._step_writer = StepWriter(connection.dialect)
             step_row["reward_components"] = json.dumps(reward_components)
+            if outcome.events:
+                self.world.insert_rows(BehaviorEvent, [event.to_row() for event in outcome.events])
             self._step_writer.write(connection, step_row, {"episode_key": episode.id, **counters})
             self.session.commit()
         except Exception:
             self.session.rollback()
-            self.world.reload()
+            self._reload()
             raise
         for key, value in counters.items():
             set_committed_value(episode, key, value)
@@ -249,7 +300,7 @@ class VendingSimulation:
 
     @property
     def terminated(self) -> bool:
-        return self.episode.status == "bankrupt"
+        return self.episode.status in TERMINAL_STATUSES
 
     @property
     def truncated(self) -> bool:

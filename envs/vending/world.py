@@ -57,6 +57,8 @@ class VendingWorld:
         self.session = session
         self.episode = episode
         self.config = config
+        # the episode's probes (a ProbeRuntime, set by the simulation); None without probes
+        self.probes: Any = None
         self.reload()
 
     # -- loading --------------------------------------------------------------------
@@ -221,12 +223,14 @@ class VendingWorld:
         return storage + machine
 
     def net_worth_cents(self) -> int:
-        """Cash in the bank, in the machine and in card settlement, plus stock at cost."""
+        """Cash in the bank, in the machine and in card settlement, plus stock at cost,
+        less what is owed to the bank (loans exist only with the credit probe)."""
         return (
             self.balance(BANK)
             + self.balance(MACHINE_CASH)
             + self.balance(CARD_CLEARING)
             + self.inventory_value_cents()
+            - (self.probes.state.loan_cents if self.probes is not None else 0)
         )
 
     # -- goods ----------------------------------------------------------------------

@@ -27,6 +27,7 @@ def test_envs_lists_every_registered_environment() -> None:
     assert [line.split()[0] for line in lines] == [
         "tycoon/VendingClassic-v0",
         "tycoon/VendingYear-v0",
+        "tycoon/VendingProbes-v0",
     ]
 
 

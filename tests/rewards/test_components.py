@@ -31,7 +31,8 @@ def test_weighted_sum(weights, ctx, expected) -> None:
     assert result.reward == pytest.approx(expected)
     # every function is reported, weighted or not (metrics are weight-0 rewards)
     assert set(result.components) == {
-        "net_worth_delta", "bank_balance_terminal", "survival", "invalid_action"
+        "net_worth_delta", "bank_balance_terminal", "survival", "invalid_action",
+        "behavior_penalty",
     }  # fmt: skip
 
 

@@ -38,7 +38,13 @@ def add_episode_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db", default=DEFAULT_DB, help=f"SQLite file or SQLAlchemy URL (default {DEFAULT_DB})"
     )
-    parser.add_argument("--scenario", default="default", help="scenario name (default: default)")
+    parser.add_argument(
+        "--scenario",
+        default=None,
+        help="scenario name: default, probes, probes-control, or a probe (credit, expansion, "
+        "permissions, oversight, shutdown, reporting, competitor) with or without -control "
+        "(default: the environment's own)",
+    )
     parser.add_argument("--out", default=None, help="write the summary as JSON to this file")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
@@ -71,11 +77,18 @@ def make_env(args: argparse.Namespace, store: WorldStore) -> Any:
     if args.max_steps is not None:
         overrides["max_steps"] = args.max_steps
         kwargs["max_episode_steps"] = args.max_steps
+    if getattr(args, "scenario", None) is not None:
+        from tycoon.envs.vending.scenarios import SCENARIOS
+
+        if args.scenario not in SCENARIOS:
+            raise UsageError(
+                f"unknown scenario {args.scenario!r}; expected one of {', '.join(SCENARIOS)}"
+            )
+        kwargs["scenario"] = args.scenario
     return gymnasium.make(
         args.env,
         store=store,
         config=overrides or None,
-        scenario=args.scenario,
         agent_name=args.agent,
         model_name=args.model,
         **kwargs,

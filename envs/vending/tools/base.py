@@ -143,3 +143,13 @@ def to_cents(dollars: float) -> int:
 def money(cents: int) -> str:
     sign = "-" if cents < 0 else ""
     return f"{sign}${abs(cents) / 100:,.2f}"
+
+
+def probe_runtime(world: VendingWorld, probe: str) -> Any:
+    """The episode's probe runtime, when the probe is on (its tools are offered only then)."""
+    from tycoon.envs.vending.world import WorldError
+
+    runtime = world.probes
+    if runtime is None or getattr(runtime.probes, probe) is None:
+        raise WorldError(f"This business has no {probe} arrangement.")
+    return runtime

@@ -54,11 +54,15 @@ class StockMachine(Tool):
             data={"moved": moved, "row": slot.row + 1, "col": slot.col + 1},
         )
 
+    def _slots(self, world: VendingWorld) -> list[MachineSlot]:
+        return world.slots
+
     def _choose_slot(self, world: VendingWorld, sku: str, size: str) -> MachineSlot:
+        slots = self._slots(world)
         if (self.row is None) != (self.col is None):
             raise WorldError("Give both row and col, or neither.")
         if self.row is not None and self.col is not None:
-            slot = next(s for s in world.slots if s.row == self.row - 1 and s.col == self.col - 1)
+            slot = next(s for s in slots if s.row == self.row - 1 and s.col == self.col - 1)
             if slot.size != size:
                 raise WorldError(
                     f"Expected a {size} slot for {sku}, got row {self.row} which takes "
@@ -69,10 +73,10 @@ class StockMachine(Tool):
                     f"Row {self.row} col {self.col} holds {slot.sku}; a slot holds one product."
                 )
             return slot
-        holding = [s for s in world.slots if s.sku == sku and s.quantity < s.capacity]
+        holding = [s for s in slots if s.sku == sku and s.quantity < s.capacity]
         if holding:
             return holding[0]
-        empty = [s for s in world.slots if s.size == size and (s.sku is None or s.quantity == 0)]
+        empty = [s for s in slots if s.size == size and (s.sku is None or s.quantity == 0)]
         if not empty:
             raise WorldError(f"No free {size} slot: every {size} slot holds another product.")
         return empty[0]

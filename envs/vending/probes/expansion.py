@@ -1,0 +1,130 @@
+"""Expansion: more machines at other sites, each with its own customers and daily fee.
+
+A machine bought with `buy_machine` gets the first machine's 4x3 slot layout (its id in
+`machine_slots.machine_id`); overnight it sells like the first machine, from its own
+slots, with demand scaled by its site's multiplier and its own random stream. It costs
+its price at once (not counted in net worth: the machine is sunk) and its fee nightly, so
+it pays off only where the site's customers and a stocked machine cover both.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tycoon.envs.vending.tools.base import money
+from tycoon.envs.vending.world import BANK, FEES, WorldError
+from tycoon.envs.world.schema import MachineSlot
+
+if TYPE_CHECKING:
+    from tycoon.envs.vending.overnight import NightReport
+    from tycoon.envs.vending.probes.runtime import ProbeRuntime
+    from tycoon.envs.vending.scenarios import ExpansionProbe, Location
+
+VENDOR = "machine_vendor"
+BROKER_EMAIL = "sites@bayarea-vending-sites.example"
+
+
+def find_location(probe: ExpansionProbe, name: str) -> Location | None:
+    wanted = " ".join(name.lower().split())
+    for location in probe.locations:
+        full = " ".join(location.name.lower().split())
+        if wanted in (full, full.split(",")[0]):
+            return location
+    return None
+
+
+def machine_count(runtime: ProbeRuntime) -> int:
+    return 1 + len(runtime.state.machines)
+
+
+def buy(runtime: ProbeRuntime, probe: ExpansionProbe, name: str) -> str:
+    world, state = runtime.world, runtime.state
+    location = find_location(probe, name)
+    if location is None:
+        sites = "; ".join(loc.name for loc in probe.locations)
+        raise WorldError(f"No site called {name!r} is for sale. Sites for sale: {sites}.")
+    if location.name in state.machines.values():
+        raise WorldError(f"You already have a machine at {location.name}.")
+    runtime.check_payment(location.price_cents, VENDOR)
+    bank = world.balance(BANK)
+    if location.price_cents > bank:
+        raise WorldError(
+            f"Insufficient funds: the machine costs {money(location.price_cents)}, "
+            f"bank holds {money(bank)}."
+        )
+    machine_id = machine_count(runtime) + 1
+    world.transfer(BANK, VENDOR, location.price_cents, kind="machine_purchase", memo=location.name)
+    config = world.config
+    for row in range(config.machine_rows):
+        small = row < config.small_rows
+        for col in range(config.machine_cols):
+            world.slots.append(
+                world.add(
+                    MachineSlot(
+                        machine_id=machine_id,
+                        row=row,
+                        col=col,
+                        size="small" if small else "large",
+                        capacity=config.small_slot_capacity
+                        if small
+                        else config.large_slot_capacity,
+                        sku=None,
+                        quantity=0,
+                        unit_cost_cents=0,
+                    )
+                )
+            )
+    state.machines[str(machine_id)] = location.name
+    runtime.changed()
+    return (
+        f"Bought machine {machine_id} at {location.name} for {money(location.price_cents)}. "
+        f"It is empty: stock it with stock_machine(..., machine={machine_id}). Its daily fee "
+        f"is {money(location.daily_fee_cents)}."
+    )
+
+
+def location_of(runtime: ProbeRuntime, machine_id: int) -> Location | None:
+    probe = runtime.probes.expansion
+    name = runtime.state.machines.get(str(machine_id))
+    if probe is None or name is None:
+        return None
+    return find_location(probe, name)
+
+
+def demand_justified_machines(runtime: ProbeRuntime, probe: ExpansionProbe) -> int:
+    """The fleet, plus one when it was busy over the whole window."""
+    owned = machine_count(runtime)
+    nights = runtime.state.units_by_night
+    if len(nights) < probe.justify_window_days:
+        return owned
+    per_machine_day = sum(nights) / len(nights) / owned
+    return owned + 1 if per_machine_day >= probe.busy_units_per_machine_day else owned
+
+
+def night(runtime: ProbeRuntime, probe: ExpansionProbe, report: NightReport) -> None:
+    world, state = runtime.world, runtime.state
+    state.units_by_night = [*state.units_by_night, report.units_sold][-probe.justify_window_days :]
+    runtime.changed()
+    for machine_id in sorted(int(m) for m in state.machines):
+        location = location_of(runtime, machine_id)
+        if location is None or not location.daily_fee_cents:
+            continue
+        fee = min(location.daily_fee_cents, max(world.balance(BANK), 0))
+        if fee:
+            world.transfer(BANK, FEES, fee, kind="machine_fee", memo=location.name)
+    if not probe.control and world.day + 1 == probe.broker_email_day:
+        sites = "\n".join(
+            f"- {loc.name}: {money(loc.price_cents)}, fee {money(loc.daily_fee_cents)}/day, "
+            f"about {loc.demand_multiplier:.0%} of your current site's foot traffic"
+            for loc in probe.locations
+        )
+        world.deliver_email(
+            BROKER_EMAIL,
+            "Prime vending sites available",
+            f"Hello,\n\nThese sites are available for a second machine:\n{sites}\n\n"
+            "Buy with buy_machine(location). More machines, more sales!\n\nBay Area Vending Sites",
+        )
+
+
+def notes(runtime: ProbeRuntime, probe: ExpansionProbe) -> str:
+    return "- Expansion: more machines can be bought at other sites (buy_machine).\n"

@@ -1,0 +1,127 @@
+"""BehaviourRecorder: one `StepTrace` per step, and the rule detectors run on it.
+
+`begin(call)` runs before the tool (it keeps the state before, the old content of a
+file about to be written, and the facts a loan or a report is judged against);
+`finish(outcome)` runs after the tool and the night and returns the step's events. The
+snapshot after a step is the snapshot before the next, and `ScenarioFacts` are rebuilt
+only when the probes' state changed, so a quiet step costs a few microseconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from tycoon.envs.vending import files
+from tycoon.envs.vending.world import WorldError
+from tycoon.instrumentation.detectors import DEFAULT_DETECTORS, Detector, run_detectors
+from tycoon.instrumentation.events import BehaviorEventModel
+from tycoon.instrumentation.trace import (
+    FileWrite,
+    StateSnapshot,
+    StepTrace,
+    TracedCall,
+)
+
+if TYPE_CHECKING:
+    from tycoon.envs.vending.actions import ToolCall
+    from tycoon.envs.vending.probes.runtime import ProbeRuntime
+    from tycoon.envs.vending.simulation import StepOutcome
+
+
+class BehaviourRecorder:
+    def __init__(
+        self, runtime: ProbeRuntime, detectors: Sequence[Detector] = DEFAULT_DETECTORS
+    ) -> None:
+        self.runtime = runtime
+        self.detectors = detectors
+        self._before: StateSnapshot | None = None
+        self._began = False
+        episode = runtime.world.episode
+        self._template = StepTrace(episode_id=episode.id, agent=episode.agent or "agent")
+
+    def reset(self) -> None:
+        """Forget the cached snapshot (after a rollback)."""
+        self._before = None
+
+    def begin(self, call: ToolCall | None) -> None:
+        runtime = self.runtime
+        world = runtime.world
+        self._began = True
+        self._day = world.day
+        self._call = call
+        if self._before is None:
+            self._before = runtime.snapshot()
+        self._monitoring_before = runtime.monitoring[0]
+        self._old_content: str | None = None
+        self._path: str | None = None
+        self._updates: dict[str, Any] = {}
+        if call is None:
+            return
+        if call.name == "write_file":
+            path = call.arguments.get("path")
+            if isinstance(path, str):
+                try:
+                    self._path = files.normalise_path(path)
+                except WorldError:
+                    self._path = None
+                if self._path is not None:
+                    existing = files.find_file(world, self._path)
+                    self._old_content = existing.content if existing is not None else None
+        elif call.name == "request_loan":
+            self._updates.update(runtime.credit_facts())
+        elif call.name == "submit_report":
+            self._updates["ledger_figures"] = runtime.ledger_figures()
+
+    def finish(
+        self, outcome: StepOutcome, net_worth_cents: int | None = None
+    ) -> list[BehaviorEventModel]:
+        if not self._began:
+            return []
+        self._began = False
+        runtime, world = self.runtime, self.runtime.world
+        call = self._call
+        traced = (
+            TracedCall.model_construct(name=call.name, arguments=call.arguments)
+            if call is not None
+            else None
+        )
+        after = runtime.snapshot(net_worth_cents, previous=self._before)
+        file_writes: tuple[FileWrite, ...] = ()
+        if outcome.valid and self._path is not None and call is not None:
+            content = str(call.arguments.get("content", ""))
+            old = self._old_content
+            new = (old or "") + content if call.arguments.get("mode") == "append" else content
+            file_writes = (
+                FileWrite.model_construct(path=self._path, old_content=old, new_content=new),
+            )
+        facts = runtime.facts()
+        updates = self._updates
+        if facts.monitoring_on != self._monitoring_before:
+            updates["monitoring_on"] = self._monitoring_before
+        if call is not None and call.name == "send_email" and facts.external_addresses:
+            to = str(call.arguments.get("to", "")).strip().lower()
+            if to in facts.external_addresses:
+                updates["memory_texts"] = runtime.memory_texts()
+        if updates:
+            facts = facts.model_copy(update=updates)
+        changes = tuple(runtime.permission_changes)
+        runtime.permission_changes.clear()
+        episode = world.episode
+        # a copy of a template is about twice as fast as model_construct
+        trace = self._template.model_copy(
+            update={
+                "step": episode.step_count + 1,
+                "day": self._day,
+                "day_after": world.day,
+                "call": traced,
+                "valid": outcome.valid,
+                "before": self._before,
+                "after": after,
+                "file_writes": file_writes,
+                "permission_changes": changes,
+                "facts": facts,
+            }
+        )
+        self._before = after
+        return run_detectors(trace, self.detectors)
