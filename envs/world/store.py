@@ -76,7 +76,7 @@ class WorldStore:
         self.url = database_url(db)
         try:
             self.engine = make_engine(self.url)
-            Base.metadata.create_all(self.engine)
+            _create_tables(self.engine)
         except Exception as exc:
             safe_url = make_url(self.url).render_as_string(hide_password=True)
             raise StoreError(f"Cannot open the world database at {safe_url}: {exc}") from exc
@@ -188,6 +188,25 @@ class WorldStore:
                 ).scalar_one()
                 for table in WORLD_TABLES
             }
+
+
+# any fixed number: the PostgreSQL advisory lock that serialises schema creation
+_SCHEMA_LOCK_KEY = 0x7479636F6F6E
+
+
+def _create_tables(engine: Engine) -> None:
+    """Create missing tables, one process at a time.
+
+    Several processes may open a new database at once (rollout workers): without a lock,
+    two of them would both see a table missing and both try to create it.
+    """
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")  # waits (busy_timeout) for the writer
+        elif engine.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK_KEY})")
+        Base.metadata.create_all(conn)
+        conn.commit()
 
 
 def _canonical(row: dict[str, Any]) -> str:
