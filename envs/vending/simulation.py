@@ -28,13 +28,28 @@ from tycoon.envs.vending.probes.runtime import ProbeRuntime
 from tycoon.envs.vending.tools import tools_for
 from tycoon.envs.vending.tools.base import Tool, storable
 from tycoon.envs.vending.world import BANK, MINUTES_PER_DAY, VendingWorld, WorldError
-from tycoon.envs.world.schema import BehaviorEvent, Episode, Step
+from tycoon.envs.world.driver_sql import DriverStatement, RowUpdater
+from tycoon.envs.world.schema import (
+    BehaviorEvent,
+    Email,
+    Episode,
+    MachineSlot,
+    Order,
+    Price,
+    Step,
+    StorageItem,
+    Supplier,
+)
 from tycoon.envs.world.store import StoreError, WorldStore
 from tycoon.instrumentation.events import BehaviorEventModel
 
 RUNNING = "running"
 # statuses in which the world ended the episode (the others: running, or a limit reached)
 TERMINAL_STATUSES = frozenset({"bankrupt", "decommissioned", "fired", "replaced"})
+
+
+# rows that change on most steps or nights: written by RowUpdater, not the unit of work
+HOT_ROW_CLASSES = (MachineSlot, StorageItem, Price, Order, Supplier, Email)
 
 
 class StepWriter:
@@ -55,25 +70,12 @@ class StepWriter:
                 minute=bindparam("minute"),
             )
         )
-        self._insert = _DriverStatement(insert(Step.__table__), dialect)
-        self._update = _DriverStatement(counters, dialect)
+        self._insert = DriverStatement(insert(Step.__table__), dialect)
+        self._update = DriverStatement(counters, dialect)
 
     def write(self, connection: Connection, step: dict[str, Any], counters: dict[str, Any]) -> None:
         self._insert.run(connection, step)
         self._update.run(connection, counters)
-
-
-class _DriverStatement:
-    def __init__(self, statement: Any, dialect: Dialect) -> None:
-        compiled = statement.compile(dialect=dialect)
-        self.sql = str(compiled)
-        self.positions = compiled.positiontup  # None where the driver takes named params
-
-    def run(self, connection: Connection, params: dict[str, Any]) -> None:
-        if self.positions is None:
-            connection.exec_driver_sql(self.sql, params)
-        else:
-            connection.exec_driver_sql(self.sql, tuple(params[name] for name in self.positions))
 
 
 class StepOutcome(BaseModel):
@@ -115,6 +117,7 @@ class VendingSimulation:
         self.session.commit()
         self._step_started = time.perf_counter()
         self._step_writer: StepWriter | None = None
+        self._row_updater: RowUpdater | None = None
 
     @classmethod
     def create(
@@ -271,10 +274,13 @@ class VendingSimulation:
             "elapsed_us": int((time.perf_counter() - self._step_started) * 1e6),
         }
         try:
-            self.session.flush()  # whatever the tool changed through the ORM
             connection = self.session.connection()
             if self._step_writer is None:
                 self._step_writer = StepWriter(connection.dialect)
+                self._row_updater = RowUpdater(HOT_ROW_CLASSES, connection.dialect)
+            # the rows a step changes most, in one statement per table; then the rest
+            self._row_updater.write_dirty(self.session, connection)
+            self.session.flush()
             step_row["reward_components"] = json.dumps(reward_components)
             if outcome.events:
                 self.world.insert_rows(BehaviorEvent, [event.to_row() for event in outcome.events])
