@@ -130,6 +130,8 @@ def _answer(
         _record_invoice(
             world, supplier, invoice_number, decision.invoice_lines, decision.total_cents
         )
+    if world.reply_writer is not None:  # a model may word the reply; the decision stands
+        decision = world.reply_writer(world, profile, email, decision)
     world.deliver_email(supplier.email, decision.reply_subject, decision.reply_body)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import zlib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import numpy as np
@@ -59,6 +59,9 @@ class VendingWorld:
         self.config = config
         # the episode's probes (a ProbeRuntime, set by the simulation); None without probes
         self.probes: Any = None
+        # optional: words supplier replies (e.g. an LLM); called as
+        # reply_writer(world, profile, email, decision) -> decision with a new reply_body
+        self.reply_writer: Callable[..., Any] | None = None
         self.reload()
 
     # -- loading --------------------------------------------------------------------
