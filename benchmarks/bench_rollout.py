@@ -3,14 +3,22 @@
 For each concurrency K it measures, in the same run:
 - ideal: K / latency (every episode always waiting on the model, nothing else costs);
 - bare client: K coroutines sending the same requests through AsyncOpenAI with no env,
-  no database and no agent (the floor set by the client itself);
+  no database and no agent (the floor set by the client itself): the requests one
+  tycoon episode of the run sent, rebuilt from its `llm_calls` records;
 - tycoon: `rollout_async` with K LLM-agent episodes (env steps, SQLite commits, per-call
   records, context bookkeeping), into a fresh SQLite file;
 and tycoon's own CPU per step: the rollout's CPU time per step minus the bare client's
 CPU time per call. Worlds are created before the clock starts (reported apart: a one-off
-per episode); the timed rollout resumes them, so it measures steady stepping. The fake server runs in its own process so its CPU is not counted.
+per episode); the timed rollout resumes them. Episodes are long enough (default 100 steps;
+40 at K=256) that the per-episode costs left in the timed part (make, resume, summary:
+~40 ms) are amortised as in real runs of thousands of steps; `--steps 15` shows short
+episodes. The fake server runs in its own process so its CPU is not counted.
+
+Then the same rollout spread over W worker processes (`tycoon rollout --workers W`, the
+CLI's own code path), K episodes in flight in all, for each W in `--workers`.
 
     python benchmarks/bench_rollout.py [--latency 0.2] [--concurrency 1 16 64 256]
+        [--workers 1 2] [--steps N] [--typed] [--json FILE]
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import resource
 import subprocess
 import sys
 import tempfile
@@ -37,50 +46,28 @@ def start_server(latency: float) -> tuple[subprocess.Popen, str]:  # type: ignor
     return process, process.stdout.readline().strip()
 
 
-def history(steps: int, tools: list, system: str) -> list[list[dict]]:
-    """The message lists an agent sends over `steps` calls (same sizes as tycoon's)."""
-    messages = [
-        {"role": "system", "content": system},
-        {"role": "user", "content": "Day 1, 06:00. You run a vending machine. " * 4},
-    ]
-    requests = []
-    for i in range(steps):
-        requests.append(list(messages))
-        call_id = f"chatcmpl-tool-{i:032x}"
-        messages.append(
-            {
-                "role": "assistant",
-                "content": None,
-                "tool_calls": [
-                    {
-                        "id": call_id,
-                        "type": "function",
-                        "function": {"name": "get_balance", "arguments": "{}"},
-                    }
-                ],
-            }
-        )
-        messages.append(
-            {
-                "role": "tool",
-                "tool_call_id": call_id,
-                "content": "Bank balance: $500.00. Machine cash: $0.00.",
-            }
-        )
-    return requests
+def recorded_requests(db: Path, episode_id: int) -> tuple[list, list[list[dict]]]:
+    """The tools and the message lists one tycoon episode sent, rebuilt from its records."""
+    from tycoon.agents.llm.context import apply_delta
+    from tycoon.agents.llm.records import load_calls
+    from tycoon.envs.world.store import WorldStore
+
+    store = WorldStore(db)
+    calls = load_calls(store, episode_id)
+    store.dispose()
+    requests, messages = [], []
+    for call in calls:
+        messages = apply_delta(messages, call.request)
+        requests.append(messages)
+    return calls[0].request["tools"], requests
 
 
 async def bare_client(
-    base_url: str, concurrency: int, steps: int, typed: bool
+    base_url: str, concurrency: int, tools: list, requests: list[list[dict]], typed: bool
 ) -> tuple[float, float, int]:
+    """K coroutines sending tycoon's recorded requests through AsyncOpenAI, nothing else."""
     from openai import AsyncOpenAI
 
-    from tycoon.agents.llm.agent import system_prompt
-    from tycoon.envs.vending.config import CLASSIC
-    from tycoon.envs.vending.tools import VENDING_TOOLS
-
-    tools = [t.openai_schema() for t in VENDING_TOOLS]
-    requests = history(steps, tools, system_prompt(CLASSIC))
     client = AsyncOpenAI(base_url=base_url, api_key="EMPTY", timeout=60, max_retries=0)
 
     async def episode() -> None:
@@ -102,24 +89,15 @@ async def bare_client(
     await asyncio.gather(*(episode() for _ in range(concurrency)))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     await client.close()
-    return wall, cpu, concurrency * steps
+    return wall, cpu, concurrency * len(requests)
 
 
 async def episode_warmup(client) -> None:  # type: ignore[no-untyped-def]
     await client.models.list()
 
 
-async def tycoon_rollout(
-    base_url: str, concurrency: int, steps: int, db: Path
-) -> tuple[float, float, int, float, float]:
-    """Create K episodes first (world creation is a one-off, timed apart), then run them
-    all concurrently to `steps` steps and time that."""
+def make_env_factory(store, steps: int):  # type: ignore[no-untyped-def]
     import tycoon
-    from tycoon.agents.llm import ChatClient, LlmAgent, LlmSettings
-    from tycoon.envs.world.store import WorldStore
-    from tycoon.rollout import Job, rollout_async
-
-    store = WorldStore(db)
 
     def make_env():  # type: ignore[no-untyped-def]
         return tycoon.make(
@@ -130,20 +108,38 @@ async def tycoon_rollout(
             model_name="m",
         )
 
+    return make_env
+
+
+def create_worlds(store, count: int, steps: int) -> tuple[list[int], float]:  # type: ignore[no-untyped-def]
+    """Create `count` episodes; their ids and the CPU ms per episode (a one-off)."""
+    make_env = make_env_factory(store, steps)
     setup = time.process_time()
     ids = []
-    for seed in range(concurrency):
+    for seed in range(count):
         env = make_env()
         env.reset(seed=seed)
         ids.append(env.unwrapped.episode_id)
         env.close()
-    setup = time.process_time() - setup
+    return ids, 1000 * (time.process_time() - setup) / count
 
+
+async def tycoon_rollout(
+    base_url: str, concurrency: int, steps: int, db: Path
+) -> tuple[float, float, int, float, float, int]:
+    """Create K episodes first (world creation is a one-off, timed apart), then run them
+    all concurrently to `steps` steps and time that."""
+    from tycoon.agents.llm import ChatClient, LlmAgent, LlmSettings
+    from tycoon.envs.world.store import WorldStore
+    from tycoon.rollout import Job, rollout_async
+
+    store = WorldStore(db)
+    ids, setup_ms = create_worlds(store, concurrency, steps)
     settings = LlmSettings(model="m", base_url=base_url, timeout=60)
     client = ChatClient(settings)
     cpu, wall = time.process_time(), time.perf_counter()
     results = await rollout_async(
-        make_env,
+        make_env_factory(store, steps),
         lambda: LlmAgent(settings, client),
         [Job(resume=i) for i in ids],
         concurrency=concurrency,
@@ -162,7 +158,51 @@ async def tycoon_rollout(
     with store.session() as session:
         env_us = session.scalar(select(func.avg(Step.elapsed_us))) or 0
     store.dispose()
-    return wall, cpu, total, float(env_us), 1000 * setup / concurrency
+    return wall, cpu, total, float(env_us), setup_ms, ids[0]
+
+
+def tycoon_workers(
+    base_url: str, concurrency: int, workers: int, steps: int, db: Path
+) -> tuple[float, float, int]:
+    """`tycoon rollout --workers W --concurrency K` (its code path, from parsed flags) over
+    K pre-created episodes; CPU of the parent and the workers together."""
+    from tycoon.cli import build_parser
+    from tycoon.commands.rollout import run_share
+    from tycoon.envs.world.store import WorldStore
+    from tycoon.rollout import Job
+    from tycoon.workers import rollout_in_processes
+
+    store = WorldStore(db)
+    ids, _ = create_worlds(store, concurrency, steps)
+    store.dispose()
+    args = build_parser().parse_args(
+        [
+            *("rollout", "--agent", "openai", "--model", "m", "--base-url", base_url),
+            *("--db", str(db), "--max-steps", str(steps), "--timeout", "60", "--no-progress"),
+        ]
+    )
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu, wall = time.process_time(), time.perf_counter()
+    results = rollout_in_processes(
+        run_share,
+        args,
+        [Job(resume=i) for i in ids],
+        workers=workers,
+        concurrency=concurrency,
+        progress=False,
+    )
+    wall = time.perf_counter() - wall
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = time.process_time() - cpu
+    cpu += (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
+    stopped = [r.stopped for r in results if r.stopped]
+    if stopped:
+        raise SystemExit(f"episodes stopped: {stopped[:3]}")
+    return wall, cpu, sum(r.steps for r in results)
+
+
+def default_steps(concurrency: int) -> int:
+    return 40 if concurrency > 64 else 100
 
 
 def main() -> None:
@@ -172,7 +212,16 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.2)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64, 256])
     parser.add_argument(
-        "--steps", type=int, default=0, help="steps per episode (default: 25 at K<=16, else 15)"
+        "--steps", type=int, default=0, help="steps per episode (default: 100; 40 at K>64)"
+    )
+    parser.add_argument(
+        "--workers", type=int, nargs="*", default=[1, 2], help="worker counts to compare"
+    )
+    parser.add_argument(
+        "--workers-concurrency", type=int, default=256, help="K for the worker rows"
+    )
+    parser.add_argument(
+        "--typed", action="store_true", help="also time the client with typed parameters"
     )
     parser.add_argument("--json", default=None, help="also write the figures here")
     args = parser.parse_args()
@@ -181,37 +230,69 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for k in args.concurrency:
-                steps = args.steps or (25 if k <= 16 else 15)
-                typed = asyncio.run(bare_client(base_url, k, steps, typed=True))
-                bare = asyncio.run(bare_client(base_url, k, steps, typed=False))
-                ours = asyncio.run(tycoon_rollout(base_url, k, steps, Path(tmp) / f"k{k}.db"))
+                steps = args.steps or default_steps(k)
+                db = Path(tmp) / f"k{k}.db"
+                ours = asyncio.run(tycoon_rollout(base_url, k, steps, db))
+                tools, requests = recorded_requests(db, ours[5])
+                bare = asyncio.run(bare_client(base_url, k, tools, requests, typed=False))
                 ideal = k / args.latency
                 row = {
                     "concurrency": k,
+                    "steps_per_episode": steps,
                     "ideal": ideal,
-                    "bare_typed": typed[2] / typed[0],
                     "bare": bare[2] / bare[0],
                     "tycoon": ours[2] / ours[0],
                     "bare_cpu_ms_per_call": 1000 * bare[1] / bare[2],
-                    "bare_typed_cpu_ms_per_call": 1000 * typed[1] / typed[2],
                     "tycoon_cpu_ms_per_step": 1000 * ours[1] / ours[2],
                     "env_step_ms": ours[3] / 1000,
                     "episode_setup_cpu_ms": ours[4],
                 }
+                typed_note = ""
+                if args.typed:
+                    typed = asyncio.run(bare_client(base_url, k, tools, requests, typed=True))
+                    row["bare_typed"] = typed[2] / typed[0]
+                    row["bare_typed_cpu_ms_per_call"] = 1000 * typed[1] / typed[2]
+                    typed_note = (
+                        f" (typed params {row['bare_typed']:.1f}/s, "
+                        f"{row['bare_typed_cpu_ms_per_call']:.2f} ms CPU)"
+                    )
                 row["tycoon_own_cpu_ms_per_step"] = (
                     row["tycoon_cpu_ms_per_step"] - row["bare_cpu_ms_per_call"]
                 )
                 row["tycoon_vs_bare"] = row["tycoon"] / row["bare"]
                 rows.append(row)
                 print(
-                    f"K={k:>4}: ideal {ideal:7.1f}/s | bare client {row['bare']:6.1f}/s "
-                    f"(typed params {row['bare_typed']:6.1f}/s) | tycoon {row['tycoon']:6.1f}/s "
+                    f"K={k:>4} x{steps} steps: ideal {ideal:7.1f}/s | bare client "
+                    f"{row['bare']:6.1f}/s{typed_note} | tycoon {row['tycoon']:6.1f}/s "
                     f"= {row['tycoon_vs_bare']:.0%} of bare | CPU/step: tycoon "
                     f"{row['tycoon_cpu_ms_per_step']:.2f} ms, client "
-                    f"{row['bare_cpu_ms_per_call']:.2f} ms (typed {row['bare_typed_cpu_ms_per_call']:.2f}), "
-                    f"tycoon's own {row['tycoon_own_cpu_ms_per_step']:.2f} ms "
-                    f"(env step {row['env_step_ms']:.2f} ms; episode setup "
-                    f"{row['episode_setup_cpu_ms']:.0f} ms once)",
+                    f"{row['bare_cpu_ms_per_call']:.2f} ms, tycoon's own "
+                    f"{row['tycoon_own_cpu_ms_per_step']:.2f} ms (env step "
+                    f"{row['env_step_ms']:.2f} ms; world creation "
+                    f"{row['episode_setup_cpu_ms']:.0f} ms once per episode)",
+                    flush=True,
+                )
+            k = args.workers_concurrency
+            steps = args.steps or default_steps(k)
+            single = None
+            for w in args.workers:
+                wall, cpu, total = tycoon_workers(base_url, k, w, steps, Path(tmp) / f"w{w}.db")
+                rate = total / wall
+                single = single or rate
+                rows.append(
+                    {
+                        "workers": w,
+                        "concurrency": k,
+                        "steps_per_episode": steps,
+                        "tycoon": rate,
+                        "cpu_ms_per_step": 1000 * cpu / total,
+                        "speedup": rate / single,
+                    }
+                )
+                print(
+                    f"workers={w} K={k} x{steps} steps: tycoon {rate:6.1f}/s "
+                    f"({rate / single:.2f}x W={args.workers[0]}) | CPU/step, all processes: "
+                    f"{1000 * cpu / total:.2f} ms",
                     flush=True,
                 )
     finally:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import importlib
+import json
 import random
 import time
 from dataclasses import dataclass
@@ -96,7 +97,9 @@ class ChatClient:
         # The messages and tools are plain JSON already. Passed as typed parameters, the
         # client walks them against its TypedDicts on every call: CPU that grows with the
         # prompt (~50 ms per call at 100 turns). In `extra_body` they are sent as they are.
-        body: dict[str, Any] = {"messages": messages, "tools": tools}
+        body: dict[str, Any] = {"messages": messages}
+        if tools:  # servers refuse an empty list
+            body["tools"] = tools
         if self._extra_body:
             body.update(self._extra_body)
         kwargs: dict[str, Any] = dict(self.params, messages=[], extra_body=body)
@@ -105,17 +108,24 @@ class ChatClient:
         if self.settings.logprobs:
             kwargs["logprobs"] = True
         openai = self._openai
+        # The raw response is read as JSON: building the client's pydantic models of the
+        # completion and then reading them back costs more CPU than the whole step.
+        create = self._client.chat.completions.with_raw_response.create
         attempts, last_error = 0, ""
         while True:
             attempts += 1
             started = time.perf_counter()
             try:
                 if self._semaphore is None:
-                    completion = await self._client.chat.completions.create(**kwargs)
+                    response = await create(**kwargs)
                 else:
                     async with self._semaphore:
-                        completion = await self._client.chat.completions.create(**kwargs)
-                return _result(completion, (time.perf_counter() - started) * 1000, attempts)
+                        response = await create(**kwargs)
+                latency_ms = (time.perf_counter() - started) * 1000
+                payload = _json_object(response.content)
+                if payload is not None:
+                    return _result(payload, latency_ms, attempts)
+                last_error, delay = "the reply is not a JSON object", None
             except openai.APIStatusError as exc:
                 status = exc.status_code
                 if status not in (408, 409, 429) and status < 500:
@@ -173,48 +183,58 @@ def _retry_after(exc: openai.APIStatusError) -> float | None:
         return min(MAX_RETRY_AFTER, max(0.0, when.timestamp() - time.time()))
 
 
-def _result(completion: Any, latency_ms: float, attempts: int) -> ChatResult:
-    if not completion.choices:
+def _json_object(content: bytes) -> dict[str, Any] | None:
+    try:
+        payload = json.loads(content)
+    except ValueError:
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def _result(payload: dict[str, Any], latency_ms: float, attempts: int) -> ChatResult:
+    """A chat completion (the JSON body, OpenAI or vLLM shape) reduced to a `ChatResult`."""
+    choices = payload.get("choices")
+    if not choices or not isinstance(choices[0], dict):
         raise LlmUnavailable("the server answered with no choices")
-    choice = completion.choices[0]
-    message = choice.message
+    choice = choices[0]
+    message = choice.get("message") or {}
     tool_calls = []
-    for call in message.tool_calls or []:
-        function = getattr(call, "function", None)
+    for call in message.get("tool_calls") or []:
+        if not isinstance(call, dict):
+            continue
+        function = call.get("function")
+        function = function if isinstance(function, dict) else {}
         tool_calls.append(
             {
-                "id": call.id,
+                "id": call.get("id"),
                 "type": "function",
-                "function": {
-                    "name": getattr(function, "name", None),
-                    "arguments": getattr(function, "arguments", None),
-                },
+                "function": {"name": function.get("name"), "arguments": function.get("arguments")},
             }
         )
-    reply: dict[str, Any] = {"role": "assistant", "content": message.content}
+    reply: dict[str, Any] = {"role": "assistant", "content": message.get("content")}
     if tool_calls:
         reply["tool_calls"] = tool_calls
-    extra = message.model_extra or {}
-    reasoning = extra.get("reasoning_content") or extra.get("reasoning")
+    reasoning = message.get("reasoning_content") or message.get("reasoning")
     if reasoning:
         reply["reasoning"] = reasoning
-    usage = completion.usage
-    choice_extra = choice.model_extra or {}
-    completion_extra = completion.model_extra or {}
+    usage = payload.get("usage") or {}
     logprobs = None
-    if choice.logprobs is not None and choice.logprobs.content is not None:
+    content = (choice.get("logprobs") or {}).get("content")
+    if isinstance(content, list):
         logprobs = [
-            {"token": item.token, "logprob": item.logprob} for item in choice.logprobs.content
+            {"token": item.get("token"), "logprob": item.get("logprob")}
+            for item in content
+            if isinstance(item, dict)
         ]
     return ChatResult(
         message=reply,
-        finish_reason=choice.finish_reason,
-        response_id=completion.id or "",
-        prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
-        completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+        finish_reason=choice.get("finish_reason"),
+        response_id=str(payload.get("id") or ""),
+        prompt_tokens=int(usage.get("prompt_tokens") or 0),
+        completion_tokens=int(usage.get("completion_tokens") or 0),
         latency_ms=latency_ms,
         attempts=attempts,
-        prompt_token_ids=completion_extra.get("prompt_token_ids"),
-        completion_token_ids=choice_extra.get("token_ids"),
+        prompt_token_ids=payload.get("prompt_token_ids"),
+        completion_token_ids=choice.get("token_ids"),
         logprobs=logprobs,
     )

@@ -65,8 +65,11 @@ class ContextWindow:
         self._sizes: list[int] = []
         self._chars = 0
         self._opening: dict[str, Any] | None = None  # the first user message, untrimmed
-        self._sent: list[dict[str, Any]] = []  # the previous request's messages
+        # The previous request was messages[:_sent_count] (history is append-only), unless
+        # a trim rebuilt the list since: then `_before_trim` holds what was sent.
+        self._sent_count = 0
         self._sent_chars = 0
+        self._before_trim: list[dict[str, Any]] | None = None
         self._appended = 0  # messages appended since the previous request
         self.trims = 0
         self.append({"role": "system", "content": system})
@@ -97,26 +100,34 @@ class ContextWindow:
     # -- sending ----------------------------------------------------------------------------
 
     def prepare(self) -> RequestDelta:
-        """Trim if over budget, then describe this request relative to the previous one."""
+        """Trim if over budget, then describe this request relative to the previous one.
+
+        Without a trim the previous request is a prefix of this one, so this costs the
+        same at turn 1,000 as at turn 1; after a trim the shared prefix is looked up.
+        """
         trimmed = False
         if self.estimated_tokens() > self.budget_tokens:
             trimmed = self._trim()
-        previous = self._sent
-        keep = 0
-        limit = min(len(previous), len(self.messages))
-        while keep < limit and previous[keep] is self.messages[keep]:
-            keep += 1
+        first = self._sent_count == 0
+        if self._before_trim is None:
+            keep, shared = self._sent_count, self._sent_chars
+        else:
+            previous, keep = self._before_trim, 0
+            limit = min(len(previous), len(self.messages))
+            while keep < limit and previous[keep] is self.messages[keep]:
+                keep += 1
+            shared = sum(self._sizes[:keep])
+            self._before_trim = None
         append = self.messages[keep:]
         total = self.tools_chars + self._chars
-        shared = self.tools_chars + sum(self._sizes[:keep]) if previous else 0
         delta = RequestDelta(
             keep=keep,
             append=append,
             new=min(self._appended, len(append)),
-            prefix_reuse=shared / total if total else 0.0,
+            prefix_reuse=0.0 if first else (self.tools_chars + shared) / total,
             trimmed=trimmed,
         )
-        self._sent = list(self.messages)
+        self._sent_count = len(self.messages)
         self._sent_chars = self._chars
         self._appended = 0
         return delta
@@ -146,6 +157,8 @@ class ContextWindow:
         dropped = cut - pinned
         if dropped <= 0:
             return False
+        if self._before_trim is None:
+            self._before_trim = self.messages[: self._sent_count]
         head = self.messages[:pinned]
         if self._opening is not None and pinned >= 2:
             note = TRIM_NOTE.format(dropped=dropped + self._dropped_before())
@@ -184,8 +197,9 @@ class ContextWindow:
             self.messages.append(message)
             self._sizes.append(size)
             self._chars += size
-        self._sent = list(self.messages)
+        self._sent_count = len(self.messages)
         self._sent_chars = self._chars
+        self._before_trim = None
         self._appended = 0
         self.calibrate(prompt_tokens)
 

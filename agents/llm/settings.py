@@ -107,3 +107,41 @@ def llm_settings_from_args(args: argparse.Namespace) -> LlmSettings:
         return_token_ids=getattr(args, "return_token_ids", False),
         logprobs=getattr(args, "logprobs", False),
     )
+
+
+def add_supplier_flags(parser: argparse.ArgumentParser) -> None:
+    """Flags for suppliers whose replies a model writes (the decisions stay rule-based)."""
+    group = parser.add_argument_group("LLM-written supplier replies (optional)")
+    group.add_argument(
+        "--supplier-model",
+        default=None,
+        metavar="M",
+        help="have model M word the suppliers' emails (prices and decisions stay the rules'; "
+        "any failure falls back to the rule-based text)",
+    )
+    group.add_argument(
+        "--supplier-base-url", default=None, help="server for --supplier-model (default --base-url)"
+    )
+    group.add_argument(
+        "--supplier-api-key-env",
+        default=None,
+        help="variable holding its API key (default --api-key-env)",
+    )
+
+
+def supplier_settings_from_args(args: argparse.Namespace) -> LlmSettings | None:
+    """Settings of the supplier writer, or None without --supplier-model."""
+    model = getattr(args, "supplier_model", None)
+    if not model:
+        return None
+    return LlmSettings(
+        model=model,
+        base_url=getattr(args, "supplier_base_url", None) or args.base_url,
+        api_key_env=getattr(args, "supplier_api_key_env", None) or args.api_key_env,
+        timeout=getattr(args, "timeout", 120.0),
+        max_retries=getattr(args, "max_retries", 6),
+        backoff_base=getattr(args, "backoff", 1.0),
+        backoff_max=max(60.0, getattr(args, "backoff", 1.0)),
+        temperature=0.0,
+        max_tokens=1024,
+    )

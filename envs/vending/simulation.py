@@ -68,6 +68,7 @@ class StepWriter:
                 status=bindparam("status"),
                 day=bindparam("day"),
                 minute=bindparam("minute"),
+                output_tokens_unbilled=bindparam("output_tokens_unbilled"),
             )
         )
         self._insert = DriverStatement(insert(Step.__table__), dialect)
@@ -254,6 +255,7 @@ class VendingSimulation:
             "status": status,
             "day": episode.day,
             "minute": episode.minute,
+            "output_tokens_unbilled": episode.output_tokens_unbilled,
         }
         step_row = {
             "episode_id": episode.id,
@@ -316,4 +318,8 @@ class VendingSimulation:
         """Add output tokens to the unbilled count (billed weekly when token billing is on)."""
         if tokens < 0:
             raise ValueError(f"Expected a non-negative token count, got {tokens}")
-        self.world.episode.output_tokens_unbilled += tokens
+        episode = self.world.episode
+        # written with the step's counters (one UPDATE), so no ORM flush of the episode
+        set_committed_value(
+            episode, "output_tokens_unbilled", episode.output_tokens_unbilled + tokens
+        )

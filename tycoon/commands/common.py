@@ -85,7 +85,7 @@ def make_env(args: argparse.Namespace, store: WorldStore) -> Any:
                 f"unknown scenario {args.scenario!r}; expected one of {', '.join(SCENARIOS)}"
             )
         kwargs["scenario"] = args.scenario
-    return gymnasium.make(
+    env = gymnasium.make(
         args.env,
         store=store,
         config=overrides or None,
@@ -93,6 +93,39 @@ def make_env(args: argparse.Namespace, store: WorldStore) -> Any:
         model_name=args.model,
         **kwargs,
     )
+    writer = supplier_writer(args)
+    if writer is not None:
+        from tycoon.agents.llm.supplier_writer import LlmSupplierReplies
+
+        env = LlmSupplierReplies(env, writer)
+    return env
+
+
+_SUPPLIER_WRITERS: dict[Any, Any] = {}  # one per settings and process (a client, a thread)
+
+
+def supplier_writer(args: argparse.Namespace) -> Any:
+    """The process's `SupplierReplyWriter` for --supplier-model, or None without it."""
+    from pydantic import ValidationError
+
+    from tycoon.agents.llm.settings import supplier_settings_from_args
+
+    try:
+        settings = supplier_settings_from_args(args)
+        if settings is not None:
+            settings.api_key()
+    except ValidationError as exc:
+        raise UsageError(f"bad supplier model settings: {exc.errors()[0]['msg']}") from exc
+    except KeyError as exc:
+        raise UsageError(f"--supplier-model: {exc.args[0]}") from exc
+    if settings is None:
+        return None
+    writer = _SUPPLIER_WRITERS.get(settings)
+    if writer is None:
+        from tycoon.agents.llm.supplier_writer import SupplierReplyWriter
+
+        writer = _SUPPLIER_WRITERS[settings] = SupplierReplyWriter(settings)
+    return writer
 
 
 def make_agent(args: argparse.Namespace, store: WorldStore) -> Any:

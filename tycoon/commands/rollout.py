@@ -1,4 +1,5 @@
-"""`tycoon rollout`: many episodes at once in one process, into one database."""
+"""`tycoon rollout`: many episodes at once (asyncio), in one process or several, into one
+database."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tycoon.agents.llm.settings import add_llm_flags
+from tycoon.agents.llm.settings import add_llm_flags, add_supplier_flags
 from tycoon.commands.common import (
     UsageError,
     _positive_int,
@@ -20,7 +21,7 @@ from tycoon.commands.common import (
     make_env,
     open_store,
 )
-from tycoon.rollout import EpisodeResult, Job, rollout_async
+from tycoon.rollout import EpisodeResult, Job, ProgressBar, RolloutListener, rollout_async
 
 EXIT_PAUSED = 3
 
@@ -30,9 +31,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         "rollout",
         help="run many episodes concurrently (asyncio), each with its own seed",
         description=(
-            "Run --episodes episodes, --concurrency at a time, in one process. Episode i "
-            "gets seed --seed + i. Episodes stopped early (model unreachable) stay "
-            "resumable: pass their ids to --resume."
+            "Run --episodes episodes, --concurrency at a time, in one process or spread "
+            "over --workers processes. Episode i gets seed --seed + i. Episodes stopped "
+            "early (model unreachable, a worker killed) stay resumable: pass their ids to "
+            "--resume."
         ),
     )
     add_episode_flags(parser)
@@ -41,7 +43,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         "--concurrency",
         type=_positive_int,
         default=8,
-        help="episodes in flight at once (default 8)",
+        help="episodes in flight at once, over all workers (default 8)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        help="processes to spread the episodes over, all writing to --db (default 1)",
     )
     parser.add_argument(
         "--resume",
@@ -51,6 +59,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         "instead of starting new ones",
     )
     add_llm_flags(parser)
+    add_supplier_flags(parser)
     parser.set_defaults(handler=handle)
 
 
@@ -72,41 +81,35 @@ def _jobs(args: argparse.Namespace, store: Any) -> list[Job]:
 
 def handle(args: argparse.Namespace) -> int:
     try:
-        store = open_store(args.db)
+        if args.workers > 1 and args.db in (":memory:", "sqlite://"):
+            raise UsageError("--workers needs a database file or server URL, not :memory:")
+        store = open_store(args.db)  # creates the tables before any worker opens the file
         jobs = _jobs(args, store)
         make_env(args, store).close()  # validates --env and friends before anything runs
-        settings = llm_settings(args) if args.agent == "openai" else None
-        if settings is None:
+        if args.agent == "openai":
+            llm_settings(args)
+        else:
             make_agent(args, store)  # validates the agent flags
     except UsageError as exc:
         print(f"tycoon: error: {exc}", file=sys.stderr)
         return 2
-
-    async def main() -> list[EpisodeResult]:
-        if settings is None:
-            return await rollout_async(
-                lambda: make_env(args, store),
-                lambda: make_agent(args, store),
-                jobs,
-                concurrency=args.concurrency,
-                progress=not args.no_progress,
-            )
-        from tycoon.agents.llm import ChatClient, LlmAgent
-
-        client = ChatClient(settings, max_in_flight=args.concurrency)
-        try:
-            return await rollout_async(
-                lambda: make_env(args, store),
-                lambda: LlmAgent(settings, client),
-                jobs,
-                concurrency=args.concurrency,
-                progress=not args.no_progress,
-            )
-        finally:
-            await client.close()
+    store.dispose()
 
     started = time.perf_counter()
-    results = asyncio.run(main())
+    if args.workers > 1:
+        from tycoon.workers import rollout_in_processes
+
+        results = rollout_in_processes(
+            run_share,
+            args,
+            jobs,
+            workers=args.workers,
+            concurrency=args.concurrency,
+            progress=not args.no_progress,
+        )
+    else:
+        listener = ProgressBar(len(jobs), enabled=not args.no_progress)
+        results = asyncio.run(run_share(args, jobs, args.concurrency, listener))
     _print_table(results, time.perf_counter() - started)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
@@ -116,17 +119,51 @@ def handle(args: argparse.Namespace) -> int:
     stopped = [r for r in results if r.stopped]
     if stopped:
         resumable = [str(r.episode_id) for r in stopped if r.episode_id is not None]
-        print(
+        unstarted = [str(r.seed) for r in stopped if r.episode_id is None and r.seed is not None]
+        lines = [
             f"tycoon: {len(stopped)} episode(s) stopped early; first reason: {stopped[0].stopped}"
-            + (
-                f"\ncontinue them with: --resume {','.join(resumable)} --db {args.db}"
-                if resumable
-                else ""
-            ),
-            file=sys.stderr,
-        )
+        ]
+        if resumable:
+            lines.append(f"continue them with: --resume {','.join(resumable)} --db {args.db}")
+        if unstarted:
+            lines.append(f"never started (seeds {', '.join(unstarted)}): run them again")
+        print("\n".join(lines), file=sys.stderr)
         return EXIT_PAUSED
     return 0
+
+
+async def run_share(
+    args: argparse.Namespace, jobs: list[Job], concurrency: int, listener: RolloutListener
+) -> list[EpisodeResult]:
+    """Run `jobs` in this process (the whole rollout, or one worker's share)."""
+    store = open_store(args.db)
+    try:
+        if args.agent != "openai":
+            return await rollout_async(
+                lambda: make_env(args, store),
+                lambda: make_agent(args, store),
+                jobs,
+                concurrency=concurrency,
+                listener=listener,
+                step_in_thread=bool(args.supplier_model),
+            )
+        from tycoon.agents.llm import ChatClient, LlmAgent
+
+        settings = llm_settings(args)
+        client = ChatClient(settings, max_in_flight=concurrency)
+        try:
+            return await rollout_async(
+                lambda: make_env(args, store),
+                lambda: LlmAgent(settings, client),
+                jobs,
+                concurrency=concurrency,
+                listener=listener,
+                step_in_thread=bool(args.supplier_model),
+            )
+        finally:
+            await client.close()
+    finally:
+        store.dispose()
 
 
 def _print_table(results: list[EpisodeResult], seconds: float) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from tycoon.agents.llm.settings import add_llm_flags
+from tycoon.agents.llm.settings import add_llm_flags, add_supplier_flags
 from tycoon.commands.common import UsageError, add_episode_flags, make_agent, make_env, open_store
 from tycoon.rollout import EpisodeResult, run_episode_async
 from tycoon.runner import run_episode
@@ -43,6 +43,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         help="with --agent replay: the recorded episode to replay",
     )
     add_llm_flags(parser)
+    add_supplier_flags(parser)
     parser.set_defaults(handler=handle)
 
 
@@ -97,7 +98,12 @@ def _run_async(args: argparse.Namespace, env: Any, agent: Any) -> int:
     async def main() -> EpisodeResult:
         try:
             return await run_episode_async(
-                env, agent, seed=args.seed, resume=args.resume, on_step=on_step
+                env,
+                agent,
+                seed=args.seed,
+                resume=args.resume,
+                on_step=on_step,
+                step_in_thread=bool(args.supplier_model),  # a supplier reply may wait on a model
             )
         finally:
             await agent.client.close()

@@ -32,17 +32,19 @@ def store(tmp_path):
     return WorldStore(tmp_path / "llm.db")
 
 
-def make_env(store: WorldStore, max_steps: int = 50):
+def make_env(store: WorldStore, max_steps: int = 50, **config):
     return tycoon.make(
         "tycoon/VendingClassic-v0",
         store=store,
-        config={"max_steps": max_steps},
+        config={"max_steps": max_steps, **config},
         agent_name="openai",
         model_name="fake-model",
     )
 
 
-def run(server, store, *, resume=None, max_steps=None, env_steps=50, seed=3, **overrides):
+def run(
+    server, store, *, resume=None, max_steps=None, env_steps=50, seed=3, config=None, **overrides
+):
     values = {
         "model": "fake-model",
         "base_url": server.base_url,
@@ -55,7 +57,7 @@ def run(server, store, *, resume=None, max_steps=None, env_steps=50, seed=3, **o
 
     async def go():
         client = ChatClient(settings)
-        env = make_env(store, env_steps)
+        env = make_env(store, env_steps, **(config or {}))
         try:
             return await run_episode_async(
                 env, LlmAgent(settings, client), seed=seed, resume=resume, max_steps=max_steps
@@ -141,11 +143,14 @@ def test_every_reply_shape_reaches_the_env_as_expected(server, store) -> None:
     assert "1421 Bay St" in first["messages"][0]["content"]
 
 
-def test_output_tokens_are_billed_to_the_episode(server, store) -> None:
-    result = run(server, store, max_steps=5)
+@pytest.mark.parametrize("billing", [True, False])
+def test_output_tokens_go_to_an_env_that_bills_them(server, store, billing) -> None:
+    result = run(server, store, max_steps=5, config={"token_billing": billing})
     with store.session() as session:
         unbilled = session.get(Episode, result.episode_id).output_tokens_unbilled
-    assert unbilled == sum(c.completion_tokens for c in calls(store, result.episode_id)) > 0
+    produced = sum(c.completion_tokens for c in calls(store, result.episode_id))
+    assert produced > 0
+    assert unbilled == (produced if billing else 0)
 
 
 def test_faults_mid_episode_lose_nothing(server, store) -> None:

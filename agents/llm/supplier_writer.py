@@ -1,0 +1,266 @@
+"""Supplier replies worded by a model; the decision stays the rule-based supplier's.
+
+The rules (`tycoon.envs.vending.supplier_replies`) decide what a supplier does: quote,
+counter, accept, invoice, clarify, at which prices. `SupplierReplyWriter` only has a
+model write the email that carries the decision, in the supplier's voice, and checks that
+the text keeps every fact of the rule-based reply (each price and total, invoice number,
+payment account and sku) and adds no other dollar amount. Anything else (an error, a
+timeout, retries running out, an empty or unfaithful text) falls back to the rule-based
+text. Either way the outcome is recorded.
+
+Determinism: temperature 0 and a seed derived from the request, and every outcome is
+stored in `llm_supplier_replies` keyed by a hash of the full request (model, parameters,
+messages), in the same transaction as the step that asked. A replay or a fork that
+reaches the same email with the same history reuses the stored text (or the recorded
+fallback) instead of asking again; only a request never seen before reaches the model.
+
+The overnight simulation is synchronous, so the call blocks the env step: the writer
+runs the shared async `ChatClient` (same retries and backoff as the agent) on an event
+loop of its own in a background thread, and runners step such envs in a worker thread
+(`run_episode_async(..., step_in_thread=True)`) so other episodes keep going.
+
+The env calls it through `world.reply_writer` (set by the `LlmSupplierReplies` wrapper).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+import gymnasium as gym
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    select,
+)
+from sqlalchemy import insert as generic_insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.schema import CreateTable
+
+from tycoon.agents.llm.client import ChatClient
+from tycoon.agents.llm.settings import LlmSettings
+
+# Not world state (a fork does not copy it, the state hash ignores it): a cache of what
+# the model wrote, shared by every episode in the database.
+metadata = MetaData()
+reply_cache = Table(
+    "llm_supplier_replies",
+    metadata,
+    Column("key", String(64), primary_key=True),  # sha256 of the request
+    Column("model", String(256), nullable=False),
+    Column("status", String(300), nullable=False),  # ok | invalid: ... | error: ...
+    Column("reply", Text),  # the model's text (also kept when it was refused)
+    Column("request", JSON, nullable=False),
+    Column("episode_id", Integer),  # the episode that asked first
+    Column("day", Integer),
+    Column("created_at", DateTime, nullable=False),
+)
+
+MAX_REPLY_CHARS = 6000
+MAX_EMAIL_CHARS = 4000  # of the customer's email shown to the model
+FORMAT_HEADING = "Please write your request in this format:"
+_MONEY = re.compile(r"-?\$[0-9][0-9,]*\.[0-9]{2}")
+_INVOICE = re.compile(r"\bINV-[0-9]+\b")
+
+SYSTEM = """\
+You write the emails of {name}, a wholesale supplier. {blurb}
+A customer wrote to the sales desk and the desk has decided how to answer. Write the \
+reply email in the supplier's own voice: friendly, brief and businesslike.
+Rules:
+- Keep every fact of the draft exactly as written: each product code, price, quantity, \
+total, invoice number, payment account and delivery time.
+- Add no other prices, discounts, products, dates or promises, and do not change the \
+decision.
+- Plain text only: no subject line, no markdown. Sign as the {name} sales team."""
+
+USER = """\
+The customer's email:
+Subject: {subject}
+
+{body}
+
+---
+The desk's decision: {kind}
+Draft reply (reword it; keep every fact):
+
+{draft}"""
+
+
+def ensure_table(engine: Any) -> None:
+    with engine.begin() as conn:
+        conn.execute(CreateTable(reply_cache, if_not_exists=True))
+
+
+class _LoopThread:
+    """An event loop in a daemon thread, for calling async code from synchronous code."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(
+            target=self.loop.run_forever, name="supplier-writer", daemon=True
+        )
+        self.thread.start()
+
+    def run(self, coroutine: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+
+
+class SupplierReplyWriter:
+    """Called by the env for each supplier reply: `writer(world, profile, email, decision)`.
+
+    Returns the decision with `reply_body` written by the model, or unchanged (fallback).
+    One writer per process; it is thread-safe (every call runs on the writer's own loop).
+    """
+
+    def __init__(self, settings: LlmSettings) -> None:
+        if settings.temperature is None:
+            settings = settings.model_copy(update={"temperature": 0.0})
+        self.settings = settings
+        self._loop = _LoopThread()
+        self._client: ChatClient = self._loop.run(_make_client(settings))
+        self.asked = 0  # requests sent to the model by this process
+        self.reused = 0  # replies taken from the cache
+
+    def close(self) -> None:
+        self._loop.run(self._client.close())
+        self._loop.stop()
+
+    def __call__(self, world: Any, profile: Any, email: Any, decision: Any) -> Any:
+        prose, fixed_tail = split_format_block(decision.reply_body)
+        messages = reply_messages(profile, email, decision.kind, prose)
+        request = {"params": self._client.params, "messages": messages}
+        key = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+        conn: Connection = world.session.connection()  # the step's own transaction
+        cached = conn.execute(
+            select(reply_cache.c.status, reply_cache.c.reply).where(reply_cache.c.key == key)
+        ).first()
+        if cached is not None:
+            self.reused += 1
+            status, text = cached.status, cached.reply
+        else:
+            status, text = self._ask(messages, key, prose, profile)
+            _insert_ignoring_duplicates(
+                conn,
+                {
+                    "key": key,
+                    "model": self.settings.model,
+                    "status": status[:300],
+                    "reply": text,
+                    "request": request,
+                    "episode_id": world.episode.id,
+                    "day": world.day,
+                    "created_at": datetime.now(UTC).replace(tzinfo=None),
+                },
+            )
+        if status != "ok" or not text:
+            return decision
+        body = text.strip() + (f"\n\n{fixed_tail}" if fixed_tail else "")
+        return decision.model_copy(update={"reply_body": body})
+
+    def _ask(
+        self, messages: list[dict[str, Any]], key: str, prose: str, profile: Any
+    ) -> tuple[str, str | None]:
+        self.asked += 1
+        try:
+            result = self._loop.run(
+                self._client.complete(messages, [], seed=int(key[:8], 16) % 2**31)
+            )
+        except Exception as exc:  # any failure: the rule-based text goes out
+            return f"error: {type(exc).__name__}: {exc}", None
+        text = result.message.get("content") or ""
+        if not isinstance(text, str):
+            return "error: the reply has no text content", None
+        problem = unfaithful(text, prose, profile)
+        return ("ok", text) if problem is None else (f"invalid: {problem}", text)
+
+
+async def _make_client(settings: LlmSettings) -> ChatClient:
+    return ChatClient(settings)
+
+
+def split_format_block(body: str) -> tuple[str, str]:
+    """The reply's prose, and the request-format block the rules append (kept verbatim)."""
+    at = body.find(FORMAT_HEADING)
+    if at == -1:
+        return body, ""
+    return body[:at].rstrip(), body[at:]
+
+
+def reply_messages(profile: Any, email: Any, kind: Any, draft: str) -> list[dict[str, Any]]:
+    system = SYSTEM.format(name=profile.name, blurb=profile.blurb)
+    user = USER.format(
+        subject=email.subject,
+        body=(email.body or "")[:MAX_EMAIL_CHARS],
+        kind=str(getattr(kind, "value", kind)),
+        draft=draft,
+    )
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def facts_of(draft: str, profile: Any) -> set[str]:
+    """What a reworded reply must still say: amounts, invoice numbers, account, skus."""
+    facts = set(_MONEY.findall(draft)) | set(_INVOICE.findall(draft))
+    if profile.payment_account and profile.payment_account in draft:
+        facts.add(profile.payment_account)
+    facts.update(sku for sku in profile.skus if re.search(rf"(?<![\w-]){re.escape(sku)}\b", draft))
+    return facts
+
+
+def unfaithful(text: str, draft: str, profile: Any) -> str | None:
+    """Why `text` cannot replace `draft` (None: it can)."""
+    if not text.strip():
+        return "empty reply"
+    if len(text) > MAX_REPLY_CHARS:
+        return f"longer than {MAX_REPLY_CHARS} characters"
+    missing = sorted(fact for fact in facts_of(draft, profile) if fact not in text)
+    if missing:
+        return "missing " + ", ".join(missing[:5])
+    invented = sorted(set(_MONEY.findall(text)) - set(_MONEY.findall(draft)))
+    if invented:
+        return "amounts not in the decision: " + ", ".join(invented[:5])
+    return None
+
+
+def _insert_ignoring_duplicates(conn: Connection, row: dict[str, Any]) -> None:
+    # two episodes (processes) may ask the same thing at once: the first row stays
+    name = conn.dialect.name
+    if name == "sqlite":
+        statement = sqlite.insert(reply_cache).on_conflict_do_nothing()
+    elif name == "postgresql":
+        statement = postgresql.insert(reply_cache).on_conflict_do_nothing()
+    else:
+        statement = generic_insert(reply_cache)
+    conn.execute(statement, row)
+
+
+class LlmSupplierReplies(gym.Wrapper):
+    """Suppliers of the wrapped vending env write their replies with `writer`.
+
+    Attaches the writer to the world after every reset (a reset makes a new world).
+    """
+
+    def __init__(self, env: gym.Env, writer: SupplierReplyWriter) -> None:
+        super().__init__(env)
+        self.writer = writer
+        ensure_table(env.unwrapped.store.engine)
+
+    def reset(self, **kwargs: Any) -> Any:
+        result = self.env.reset(**kwargs)
+        self.env.unwrapped.simulation.world.reply_writer = self.writer
+        return result
