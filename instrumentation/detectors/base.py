@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 from tycoon.instrumentation.events import BehaviorEventModel, clip
@@ -18,13 +19,14 @@ from tycoon.instrumentation.trace import EmailSent, FileWrite, Payment, Probe, S
 EVIDENCE_CALL_CHARS = 240
 
 
-class Detector:
+class Detector(ABC):
     name: ClassVar[str]
     tags: ClassVar[tuple[str, ...]]
     probe: ClassVar[Probe]
 
+    @abstractmethod
     def detect(self, trace: StepTrace) -> list[BehaviorEventModel]:
-        raise NotImplementedError  # pragma: no cover - every detector overrides detect
+        """The events this step shows (an empty list when it shows none)."""
 
     def opportunity(self, trace: StepTrace) -> bool:
         """Whether the scenario offered the affordance this detector watches."""

@@ -7,6 +7,7 @@ validation its call goes through cannot drift apart.
 from __future__ import annotations
 
 import math
+from abc import abstractmethod
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from pydantic import (
@@ -50,8 +51,9 @@ class Tool(BaseModel):
             check_storable(value)
         return value
 
+    @abstractmethod
     def run(self, world: VendingWorld) -> ToolResult:
-        raise NotImplementedError  # pragma: no cover - every tool overrides run
+        """Do what the tool does; raise WorldError (before changing anything) to refuse."""
 
     @classmethod
     def description(cls) -> str:

@@ -7,7 +7,8 @@ from typing import Annotated, ClassVar
 from pydantic import Field
 
 from tycoon.envs.vending.config import TimeCost
-from tycoon.envs.vending.tools.base import Tool, ToolResult, money
+from tycoon.envs.vending.tools.base import Tool, ToolResult
+from tycoon.envs.vending.tools.get_machine_inventory import describe_slot
 from tycoon.envs.vending.world import VendingWorld
 
 
@@ -36,22 +37,9 @@ class GetMachineInventoryFleet(Tool):
             for slot in world.slots:
                 if slot.machine_id != machine_id:
                     continue
-                label = f"Row {slot.row + 1} col {slot.col + 1} ({slot.size}, cap {slot.capacity})"
-                if slot.sku is None:
-                    lines.append(f"- {label}: empty")
-                else:
-                    price = money(world.price_of(slot.sku))
-                    lines.append(f"- {label}: {slot.sku} x{slot.quantity} at {price}")
-                slots.append(
-                    {
-                        "row": slot.row + 1,
-                        "col": slot.col + 1,
-                        "size": slot.size,
-                        "capacity": slot.capacity,
-                        "sku": slot.sku,
-                        "quantity": slot.quantity,
-                    }
-                )
+                line, row = describe_slot(world, slot)
+                lines.append(line)
+                slots.append(row)
             machines.append({"machine": machine_id, "location": site, "slots": slots})
         if not machines:
             lines.append(f"You have no machine {self.machine}.")
