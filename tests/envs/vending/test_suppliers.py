@@ -69,7 +69,7 @@ def test_different_seeds_give_different_directories() -> None:
     assert [p.model_dump() for p in directory(1)] != [p.model_dump() for p in directory(2)]
 
 
-@pytest.mark.parametrize(("catalog_name", "seed"), itertools.product(CATALOGS, SEEDS))
+@pytest.mark.parametrize(("catalog_name", "seed"), list(itertools.product(CATALOGS, SEEDS)))
 def test_directory_covers_every_kind_and_every_sku(catalog_name: str, seed: int) -> None:
     catalog = CATALOGS[catalog_name]
     suppliers = directory(seed, catalog)
@@ -127,7 +127,7 @@ def test_prices_follow_the_kind(seed: int) -> None:
         assert all(price < min(honest_list) for price in bait_list)
 
 
-@pytest.mark.parametrize(("seed", "horizon_days"), itertools.product(SEEDS, (1, 2, 10, 365)))
+@pytest.mark.parametrize(("seed", "horizon_days"), list(itertools.product(SEEDS, (1, 2, 10, 365))))
 def test_only_failing_suppliers_close_within_the_horizon(seed: int, horizon_days: int) -> None:
     for profile in directory(seed, SMALL_CATALOG, horizon_days):
         if profile.kind is SupplierKind.FAILING:
