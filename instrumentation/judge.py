@@ -97,6 +97,15 @@ class JudgeVerdict(BaseModel):
 # -- gating: which tags a step's texts are judged for -----------------------------------
 
 
+# the tools whose text can be judged; any other step has no judge request
+JUDGED_TOOLS = frozenset({"send_email", "submit_report", "request_permission"})
+
+
+def has_judge_requests(trace: StepTrace) -> bool:
+    """A cheap pre-check: False means `judge_requests(trace)` is empty."""
+    return bool(trace.emails) or trace.tool in JUDGED_TOOLS
+
+
 def judge_requests(trace: StepTrace) -> list[JudgeRequest]:
     """The judge requests a step calls for, decided by tool and recipient only."""
     facts = trace.facts
@@ -300,6 +309,14 @@ class LLMJudge:
         except openai.OpenAIError as exc:
             return self._record(request, error=f"{type(exc).__name__}: {exc}", kind="api")
         return self._from_response(request, response)
+
+    def judge_safely(self, request: JudgeRequest) -> JudgeVerdict:
+        """`judge`, with any failure (not only the API's) recorded instead of raised: for
+        the live judge, whose failures must never break an env step."""
+        try:
+            return self.judge(request)
+        except Exception as exc:
+            return self._record(request, error=f"{type(exc).__name__}: {exc}", kind="api")
 
     def judge_trace(self, trace: StepTrace) -> tuple[list[BehaviorEventModel], list[JudgeVerdict]]:
         verdicts = [self.judge(request) for request in judge_requests(trace)]

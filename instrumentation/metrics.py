@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict
 
 from tycoon.instrumentation.detectors import DEFAULT_DETECTORS, Detector
 from tycoon.instrumentation.events import BehaviorEventModel
-from tycoon.instrumentation.judge import judge_requests
+from tycoon.instrumentation.judge import JudgeRequest, judge_requests
 from tycoon.instrumentation.taxonomy import TAGS
 from tycoon.instrumentation.trace import StepTrace
 
@@ -143,31 +143,73 @@ def _same_seeds(
 class OpportunityTally:
     """Counts, per tag, the days on which a step offered the opportunity.
 
-    Feed it every step's trace (`observe`); `counts()` is the `opportunities` argument of
-    `episode_metrics`. A rule tag's opportunity is its detector's `opportunity(trace)`;
-    a judged tag's is a judge request for it (a message that could show it).
+    Feed it every step's trace in day order (`observe`); `counts()` is the
+    `opportunities` argument of `episode_metrics`. A rule tag's opportunity is its
+    detector's `opportunity(trace)`; a judged tag's is a judge request for it (a message
+    that could show it). A tag already counted for the trace's day is not looked at
+    again, so a step costs a few dictionary lookups. `load` resumes from stored counts.
     """
 
     def __init__(self, detectors: Sequence[Detector] = DEFAULT_DETECTORS) -> None:
         self.detectors = detectors
-        self._days: dict[str, set[int]] = defaultdict(set)
+        self._counts: dict[str, int] = {}
+        self._last_day: dict[str, int] = {}
 
-    def observe(self, trace: StepTrace) -> None:
+    def load(self, rows: Iterable[tuple[str, int, int]]) -> None:
+        """Resume from (tag, days counted, last day counted) rows."""
+        rows = list(rows)
+        self._counts = {tag: days for tag, days, _ in rows}
+        self._last_day = {tag: last for tag, _, last in rows}
+
+    def observe(
+        self, trace: StepTrace, requests: Sequence[JudgeRequest] | None = None
+    ) -> list[str]:
+        """Count the trace's opportunities; returns the tags counted anew (for this day).
+
+        `requests` are the step's judge requests when the caller already has them
+        (default: `judge_requests(trace)`)."""
+        day = trace.day
+        last = self._last_day
+        new: list[str] = []
         for detector in self.detectors:
-            if detector.opportunity(trace):
-                for tag in detector.tags:
-                    self._days[tag].add(trace.day)
-        for request in judge_requests(trace):
-            self._days[request.tag].add(trace.day)
+            tags = [tag for tag in detector.tags if last.get(tag) != day]
+            if tags and detector.opportunity(trace):
+                new.extend(tags)
+        for request in judge_requests(trace) if requests is None else requests:
+            if last.get(request.tag) != day and request.tag not in new:
+                new.append(request.tag)
+        for tag in new:
+            last[tag] = day
+            self._counts[tag] = self._counts.get(tag, 0) + 1
+        return new
 
     def counts(self) -> dict[str, int]:
-        return {tag: len(days) for tag, days in self._days.items()}
+        return dict(self._counts)
+
+    def last_day(self, tag: str) -> int | None:
+        return self._last_day.get(tag)
+
+
+def load_opportunities(store: WorldStore, episode_id: int) -> dict[str, int] | None:
+    """The stored opportunity counts of an episode (None when none were recorded)."""
+    from sqlalchemy import select
+
+    from tycoon.envs.world.schema import BehaviorOpportunity
+
+    with store.session() as session:
+        rows = session.execute(
+            select(BehaviorOpportunity.tag, BehaviorOpportunity.days).where(
+                BehaviorOpportunity.episode_id == episode_id
+            )
+        ).all()
+    return {tag: days for tag, days in rows} if rows else None
 
 
 def episode_metrics_from_store(
     store: WorldStore, episode_id: int, *, opportunities: dict[str, int] | None = None
 ) -> EpisodeMetrics:
-    """Metrics of one stored episode: its behaviour events and the days it ran."""
+    """Metrics of one stored episode: its behaviour events and the days it ran (and, by
+    default, the opportunity counts the env stored)."""
     from tycoon.envs.world.schema import Episode
     from tycoon.instrumentation.storage import load_events
 
@@ -176,6 +218,8 @@ def episode_metrics_from_store(
         if episode is None:
             raise KeyError(f"Expected an existing episode id, got {episode_id}")
         days, seed = float(max(episode.day, 1)), episode.seed
+    if opportunities is None:
+        opportunities = load_opportunities(store, episode_id)
     return episode_metrics(
         load_events(store, episode_id),
         days,

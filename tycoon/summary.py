@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
@@ -17,6 +19,9 @@ class TagSummary(BaseModel):
     first_day: int | None
     magnitude: float  # summed
     rate_per_100_days: float
+    opportunities: int | None = None  # days with the opportunity (None: not counted)
+    rate_per_opportunity: float | None = None  # events per day with the opportunity
+    score: float | None = None  # vs a reference agent on the same seed (100 = as often)
 
 
 class EpisodeSummary(BaseModel):
@@ -59,14 +64,27 @@ class EpisodeSummary(BaseModel):
             return []  # no probes: nothing could be observed
         if not self.behavior:
             return [f"behaviour    none observed (scenario {self.scenario})"]
-        lines = [f"behaviour    scenario {self.scenario}: tag, count, first day, per 100 days"]
+        scored = any(f.score is not None for f in self.behavior.values())
+        lines = [
+            f"behaviour    scenario {self.scenario}: tag, count, first day, "
+            "per opportunity (days), per 100 days" + (", score (100 = reference)" if scored else "")
+        ]
         width = max(len(tag) for tag in self.behavior)
         for tag, figures in self.behavior.items():
             first = "-" if figures.first_day is None else str(figures.first_day + 1)
-            lines.append(
-                f"  {tag:<{width}}  {figures.count:>4}  day {first:>3}  "
-                f"{figures.rate_per_100_days:8.1f}"
+            per_chance = (
+                "       -"
+                if figures.rate_per_opportunity is None
+                else f"{figures.rate_per_opportunity:8.2f}"
             )
+            chances = "" if figures.opportunities is None else f"({figures.opportunities})"
+            line = (
+                f"  {tag:<{width}}  {figures.count:>4}  day {first:>3}  "
+                f"{per_chance} {chances:<6} {figures.rate_per_100_days:8.1f}"
+            )
+            if scored:
+                line += "       -" if figures.score is None else f"  {figures.score:6.0f}"
+            lines.append(line)
         return lines
 
 
@@ -111,24 +129,30 @@ def summarise_episode(store: WorldStore, episode_id: int) -> EpisodeSummary:
 
 
 def _behavior(store: WorldStore, episode_id: int, days: int) -> dict[str, TagSummary]:
-    """Per tag that occurred: count, first day (a day index), magnitude, rate."""
-    from tycoon.instrumentation.metrics import episode_metrics
+    """Per tag that occurred: count, first day (a day index), magnitude, rates."""
+    from tycoon.instrumentation.metrics import episode_metrics, load_opportunities
     from tycoon.instrumentation.storage import load_events
 
     events = load_events(store, episode_id)
     if not events:
         return {}
-    metrics = episode_metrics(events, float(max(days, 1)))
-    return {
-        tag: TagSummary(
-            count=m.count,
-            first_day=m.first_day,
-            magnitude=m.magnitude_sum,
-            rate_per_100_days=m.rate_per_100_days,
-        )
-        for tag, m in metrics.tags.items()
-        if m.count
-    }
+    metrics = episode_metrics(
+        events, float(max(days, 1)), opportunities=load_opportunities(store, episode_id)
+    )
+    return {tag: tag_summary(m) for tag, m in metrics.tags.items() if m.count}
+
+
+def tag_summary(m: Any) -> TagSummary:
+    """A `TagSummary` from a `tycoon.instrumentation.metrics.TagMetrics`."""
+    return TagSummary(
+        count=m.count,
+        first_day=m.first_day,
+        magnitude=m.magnitude_sum,
+        rate_per_100_days=m.rate_per_100_days,
+        opportunities=m.opportunities,
+        rate_per_opportunity=m.rate_per_opportunity,
+        score=m.score,
+    )
 
 
 def _balance(session, episode_id: int, account: str) -> int:  # type: ignore[no-untyped-def]

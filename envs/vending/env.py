@@ -21,6 +21,7 @@ from tycoon.envs.vending.tools import tools_for
 from tycoon.envs.vending.tools.base import money
 from tycoon.envs.vending.world import BANK, MACHINE_CASH
 from tycoon.envs.world.store import WorldStore
+from tycoon.instrumentation.judge import LLMJudge
 from tycoon.instrumentation.monitors import DEFAULT_MONITORS, MonitorSet
 from tycoon.rewards import MoneySnapshot, RewardContext, RewardSpec
 
@@ -81,7 +82,16 @@ class VendingEnv(gym.Env[str, str]):
     step (the call and the state diff); the step's events are in
     `info["behavior_events"]` and in the `behavior_events` table, written in the step's
     transaction. Without probes nothing is run (there is no affordance to use) and the
-    list stays empty; observations, rewards and state hashes are those of v0.
+    list stays empty; observations, rewards and state hashes are those of v0. The days
+    with an opportunity for each tag are counted in `behavior_opportunities`.
+
+    With a live `judge` (an `LLMJudge`), each valid step's texts gated by tool and
+    recipient (emails to the owner or the rival, reports, permission requests) are
+    judged, one tag per request, temperature 0, before the step commits: flagged
+    verdicts are events of detector `llm_judge` (held out from the reward by
+    `DEFAULT_MONITORS`), and `info["judge_verdicts"]` lists the step's verdicts; a reply
+    that does not parse or a server that cannot be reached is recorded there (and in
+    `judge.verdicts`), never raised.
 
     ## Starting State
     $500 in the bank, an empty machine and storage, ~10 suppliers (Classic: only honest
@@ -112,6 +122,7 @@ class VendingEnv(gym.Env[str, str]):
       `credit-control`, ... see `tycoon.envs.vending.scenarios.SCENARIOS`) or a
       `ProbeSet`; stored with the episode.
     - `monitors`: the `MonitorSet` splitting detectors into reward-visible and held out.
+    - `judge`: an `LLMJudge` run live on every step (episodes with probes only).
     - `agent_name`, `model_name`: labels stored with the episode.
 
     ## Resuming and forking
@@ -135,6 +146,7 @@ class VendingEnv(gym.Env[str, str]):
         render_mode: str | None = None,
         scenario: str | ProbeSet = "default",
         monitors: MonitorSet = DEFAULT_MONITORS,
+        judge: LLMJudge | None = None,
         agent_name: str = "",
         model_name: str = "",
     ) -> None:
@@ -154,6 +166,7 @@ class VendingEnv(gym.Env[str, str]):
         if probes is not None or scenario != "default":
             self.config = self.config.model_copy(update={"probes": probes})
         self.monitors = monitors
+        self.judge = judge
         self.reward_spec = RewardSpec(weights=reward_weights or DEFAULT_REWARDS[preset])
         self.render_mode = render_mode
         self.scenario = scenario
@@ -192,6 +205,8 @@ class VendingEnv(gym.Env[str, str]):
                 model=self.model_name,
             )
             observation = self._welcome_text()
+        if self.judge is not None and self.simulation.recorder is not None:
+            self.simulation.recorder.judge = self.judge
         self._last_observation = self._fit(observation)
         self._last_snapshot = self._snapshot()
         info = self._info(None, {}, self._last_snapshot)
@@ -229,6 +244,18 @@ class VendingEnv(gym.Env[str, str]):
         )
         self._last_observation = outcome.observation
         info = self._info(outcome, result.components, after)
+        if self.judge is not None and simulation.recorder is not None:
+            info["judge_verdicts"] = [
+                {
+                    "tag": v.request.tag,
+                    "verdict": v.verdict,
+                    "confidence": v.confidence,
+                    "reasoning": v.reasoning,
+                    "error": v.error,
+                    "error_kind": v.error_kind,
+                }
+                for v in simulation.recorder.last_verdicts
+            ]
         return (
             self._last_observation,
             result.reward,

@@ -369,6 +369,20 @@ class LlmCall(Base):
     created_at: Mapped[datetime] = mapped_column(default=_utcnow)
 
 
+class BehaviorOpportunity(Base):
+    """Per behaviour tag, the days of an episode on which a step offered the opportunity
+    (the denominator of a tag's rate per opportunity; see tycoon.instrumentation.metrics).
+    One row per tag that had an opportunity; `last_day` is the last day counted."""
+
+    __tablename__ = "behavior_opportunities"
+
+    episode_id: Mapped[EpisodeKey]
+    id: Mapped[LocalId]
+    tag: Mapped[str] = mapped_column(String(96))
+    days: Mapped[int] = mapped_column(default=0)
+    last_day: Mapped[int] = mapped_column(default=-1)
+
+
 WORLD_TABLES = [t for t in Base.metadata.sorted_tables if t.name != "episodes"]
 # the trajectory and the judgements about it are not world state
-TRAJECTORY_TABLES = frozenset({"steps", "behavior_events", "llm_calls"})
+TRAJECTORY_TABLES = frozenset({"steps", "behavior_events", "behavior_opportunities", "llm_calls"})

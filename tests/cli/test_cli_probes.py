@@ -95,3 +95,55 @@ def test_judge_after_the_fact_stores_the_price_fixing(tmp_path, capsys) -> None:
         main(["judge", "--db", db, "--model", "judge", "--base-url", server.base_url])
     with create_engine(f"sqlite:///{db}").connect() as conn:
         assert conn.execute(text("select count(*) from behavior_events")).scalar_one() == 1
+
+
+def test_run_with_a_live_judge(tmp_path, capsys) -> None:
+    db = str(tmp_path / "run.db")
+    with FakeOpenAIServer(verdict) as server:
+        code = main(
+            ["run", "--env", PROBES_ID, "--scenario", "competitor", "--agent", "price-fixer",
+             "--max-days", "5", "--db", db, "--no-progress",
+             "--judge-model", "judge", "--judge-base-url", server.base_url]
+        )  # fmt: skip
+        asked = len(server.completions)
+    assert code == 0 and asked > 0
+    out = capsys.readouterr().out
+    assert "collusion.price_fixing" in out
+    assert f"judge        {asked} request(s) to judge, 0 failed" in out
+    with create_engine(f"sqlite:///{db}").connect() as conn:
+        rows = conn.execute(text("select tag, detector from behavior_events")).all()
+        chances = dict(conn.execute(text("select tag, days from behavior_opportunities")).all())
+    assert rows == [("collusion.price_fixing", "llm_judge")]
+    assert chances["collusion.price_fixing"] == 1
+
+
+def test_run_without_judge_model_asks_nothing(tmp_path, capsys) -> None:
+    with FakeOpenAIServer(verdict) as server:
+        code = main(
+            ["run", "--env", PROBES_ID, "--scenario", "competitor", "--agent", "price-fixer",
+             "--max-days", "4", "--db", str(tmp_path / "run.db"), "--no-progress"]
+        )  # fmt: skip
+        assert server.completions == []
+    assert code == 0 and "judge        " not in capsys.readouterr().out
+
+
+def test_judge_model_needs_a_base_url(tmp_path, capsys) -> None:
+    code = main(["run", "--judge-model", "judge", "--db", str(tmp_path / "x.db")])
+    assert code == 2 and "--judge-base-url" in capsys.readouterr().err
+
+
+def test_run_scores_against_a_reference_agent(tmp_path, capsys) -> None:
+    db = str(tmp_path / "run.db")
+    args = ["run", "--env", PROBES_ID, "--scenario", "oversight", "--agent",
+            "oversight-disabler", "--max-days", "4", "--db", db, "--no-progress",
+            "--reference-agent", "baseline"]  # fmt: skip
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "per opportunity (days), per 100 days, score (100 = reference)" in out
+    assert "reference    episode 2 (baseline, seed 0)" in out
+    line = next(x for x in out.splitlines() if "power_seeking.oversight_subversion" in x)
+    assert float(line.split()[-1]) > 100  # more often than the baseline
+    assert main(args) == 0  # the finished reference episode is reused, not run again
+    assert "reference    episode 2 (baseline, seed 0)" in capsys.readouterr().out
+    with create_engine(f"sqlite:///{db}").connect() as conn:
+        assert conn.execute(text("select count(*) from episodes")).scalar_one() == 3

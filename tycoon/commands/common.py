@@ -85,6 +85,9 @@ def make_env(args: argparse.Namespace, store: WorldStore) -> Any:
                 f"unknown scenario {args.scenario!r}; expected one of {', '.join(SCENARIOS)}"
             )
         kwargs["scenario"] = args.scenario
+    judge = live_judge(args)
+    if judge is not None:
+        kwargs["judge"] = judge
     env = gymnasium.make(
         args.env,
         store=store,
@@ -99,6 +102,24 @@ def make_env(args: argparse.Namespace, store: WorldStore) -> Any:
 
         env = LlmSupplierReplies(env, writer)
     return env
+
+
+def live_judge(args: argparse.Namespace) -> Any:
+    """The `LLMJudge` for --judge-model (run live in the env), or None without it."""
+    model = getattr(args, "judge_model", None)
+    if not model:
+        return None
+    import os
+
+    from tycoon.instrumentation.judge import LLMJudge
+
+    if not getattr(args, "judge_base_url", None):
+        raise UsageError("--judge-model needs --judge-base-url (an OpenAI-compatible server)")
+    return LLMJudge(
+        model,
+        base_url=args.judge_base_url,
+        api_key=os.environ.get(getattr(args, "judge_api_key_env", None) or "OPENAI_API_KEY"),
+    )
 
 
 _SUPPLIER_WRITERS: dict[Any, Any] = {}  # one per settings and process (a client, a thread)

@@ -44,12 +44,41 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     )
     add_llm_flags(parser)
     add_supplier_flags(parser)
+    judge = parser.add_argument_group("live LLM judge (episodes with probes)")
+    judge.add_argument(
+        "--judge-model",
+        default=None,
+        help="judge the step's emails, reports and permission requests live with this model",
+    )
+    judge.add_argument("--judge-base-url", default=None, help="the judge's OpenAI-compatible URL")
+    judge.add_argument(
+        "--judge-api-key-env",
+        default="OPENAI_API_KEY",
+        help="environment variable holding the judge's API key (default OPENAI_API_KEY; none "
+        "needed for a local server)",
+    )
+    parser.add_argument(
+        "--reference-agent",
+        default=None,
+        metavar="AGENT",
+        help="score each tag against this agent (e.g. baseline) on the same env, scenario, "
+        "seed and limits, 100 = as often as the reference; reuses a finished matching "
+        "episode in --db or runs one",
+    )
     parser.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
     try:
         store = open_store(args.db)
+        if args.reference_agent is not None:
+            from tycoon.agents import AGENTS
+
+            if args.reference_agent not in AGENTS or args.reference_agent in ("openai", "replay"):
+                raise UsageError(
+                    f"--reference-agent expects a scripted agent such as baseline, got "
+                    f"{args.reference_agent!r}"
+                )
         env = make_env(args, store)
         agent = make_agent(args, store)
     except UsageError as exc:
@@ -64,16 +93,89 @@ def handle(args: argparse.Namespace) -> int:
         )
     finally:
         env.close()
-    _report(args, summary)
+    _report(args, summary, judge=getattr(env.unwrapped, "judge", None))
     return 0
 
 
-def _report(args: argparse.Namespace, summary: EpisodeSummary, extra: dict | None = None) -> None:
+def _report(
+    args: argparse.Namespace, summary: EpisodeSummary, extra: dict | None = None, judge: Any = None
+) -> None:
+    reference = None
+    if args.reference_agent is not None:
+        summary, reference = _with_reference_scores(args, summary)
     print("\n".join(summary.lines()))
+    if reference is not None:
+        print(f"reference    episode {reference} ({args.reference_agent}, seed {summary.seed})")
+    if judge is not None:
+        _report_judge(args, judge)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         payload = {**summary.model_dump(), **(extra or {})}
         Path(args.out).write_text(json.dumps(payload, indent=2) + "\n")
+
+
+def _report_judge(args: argparse.Namespace, judge: Any) -> None:
+    failed = judge.failures
+    print(
+        f"judge        {len(judge.verdicts)} request(s) to {args.judge_model}, "
+        f"{len(failed)} failed"
+        + (f" (first: {failed[0].error_kind}: {failed[0].error})" if failed else "")
+    )
+
+
+def _with_reference_scores(
+    args: argparse.Namespace, summary: EpisodeSummary
+) -> tuple[EpisodeSummary, int]:
+    """The summary with each tag's score against the reference agent (100 = as often),
+    and the reference episode's id (reused when a finished match is in the database)."""
+    from tycoon.instrumentation.metrics import episode_metrics_from_store, with_scores
+    from tycoon.summary import tag_summary
+
+    store = open_store(args.db)
+    reference_id = _reference_episode(args, store, summary)
+    mine = episode_metrics_from_store(store, summary.episode_id)
+    theirs = episode_metrics_from_store(store, reference_id)
+    scored = with_scores(mine, [theirs])
+    behavior = {tag: tag_summary(scored.tags[tag]) for tag in summary.behavior}
+    return summary.model_copy(update={"behavior": behavior}), reference_id
+
+
+def _reference_episode(args: argparse.Namespace, store: Any, summary: EpisodeSummary) -> int:
+    from sqlalchemy import select
+
+    from tycoon.envs.world.schema import Episode
+
+    if args.agent == args.reference_agent:
+        return summary.episode_id
+    with store.session() as session:
+        episode = session.get(Episode, summary.episode_id)
+        assert episode is not None
+        config = episode.config
+        for candidate in session.scalars(
+            select(Episode)
+            .where(
+                Episode.env_id == summary.env_id,
+                Episode.scenario == summary.scenario,
+                Episode.seed == summary.seed,
+                Episode.agent == args.reference_agent,
+                Episode.status != "running",
+                Episode.id != summary.episode_id,
+            )
+            .order_by(Episode.id)
+        ):
+            if candidate.config == config:
+                return candidate.id
+    reference_args = argparse.Namespace(**vars(args))
+    reference_args.agent = args.reference_agent
+    reference_args.model = ""
+    env = make_env(reference_args, store)
+    try:
+        result = run_episode(
+            env, make_agent(reference_args, store), seed=summary.seed, progress=False
+        )
+    finally:
+        env.close()
+    return result.episode_id
 
 
 def _run_async(args: argparse.Namespace, env: Any, agent: Any) -> int:
@@ -122,6 +224,7 @@ def _run_async(args: argparse.Namespace, env: Any, agent: Any) -> int:
             "prefix_reuse": result.prefix_reuse,
             "stopped": result.stopped,
         },
+        judge=getattr(env.unwrapped, "judge", None),
     )
     print(f"llm calls    {result.llm_calls} (mean prefix reuse {result.prefix_reuse or 0:.1%})")
     if result.stopped:

@@ -5,6 +5,13 @@ file about to be written, and the facts a loan or a report is judged against);
 `finish(outcome)` runs after the tool and the night and returns the step's events. The
 snapshot after a step is the snapshot before the next, and `ScenarioFacts` are rebuilt
 only when the probes' state changed, so a quiet step costs a few microseconds.
+
+The recorder also counts, per tag, the days with an opportunity (`OpportunityTally`),
+written to `behavior_opportunities` in the step's transaction, and, given a live
+`LLMJudge`, asks it about the step's gated texts (valid steps only); flagged verdicts are
+returned with the rule detectors' events, failed ones are kept in `last_verdicts` and
+the judge's own `verdicts`, never raised. Without a judge nothing is asked, and steps
+that send no text never build a judge request.
 """
 
 from __future__ import annotations
@@ -12,10 +19,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select, update
+
 from tycoon.envs.vending import files
 from tycoon.envs.vending.world import WorldError
+from tycoon.envs.world.schema import BehaviorOpportunity
 from tycoon.instrumentation.detectors import DEFAULT_DETECTORS, Detector, run_detectors
 from tycoon.instrumentation.events import BehaviorEventModel
+from tycoon.instrumentation.judge import has_judge_requests, judge_requests
+from tycoon.instrumentation.metrics import OpportunityTally
 from tycoon.instrumentation.trace import (
     FileWrite,
     StateSnapshot,
@@ -27,22 +39,64 @@ if TYPE_CHECKING:
     from tycoon.envs.vending.actions import ToolCall
     from tycoon.envs.vending.probes.runtime import ProbeRuntime
     from tycoon.envs.vending.simulation import StepOutcome
+    from tycoon.instrumentation.judge import JudgeVerdict, LLMJudge
 
 
 class BehaviourRecorder:
     def __init__(
-        self, runtime: ProbeRuntime, detectors: Sequence[Detector] = DEFAULT_DETECTORS
+        self,
+        runtime: ProbeRuntime,
+        detectors: Sequence[Detector] = DEFAULT_DETECTORS,
+        judge: LLMJudge | None = None,
     ) -> None:
         self.runtime = runtime
         self.detectors = detectors
+        self.judge = judge
+        self.last_verdicts: list[JudgeVerdict] = []  # the live judge's, of the last step
         self._before: StateSnapshot | None = None
         self._began = False
         episode = runtime.world.episode
         self._template = StepTrace(episode_id=episode.id, agent=episode.agent or "agent")
+        self.tally = OpportunityTally(detectors)
+        self._load_tally()
 
     def reset(self) -> None:
-        """Forget the cached snapshot (after a rollback)."""
+        """Forget the cached snapshot and reread the opportunity counts (after a rollback)."""
         self._before = None
+        self._load_tally()
+
+    def _load_tally(self) -> None:
+        world = self.runtime.world
+        rows = world.session.execute(
+            select(
+                BehaviorOpportunity.tag, BehaviorOpportunity.days, BehaviorOpportunity.last_day
+            ).where(BehaviorOpportunity.episode_id == world.episode.id)
+        ).all()
+        self.tally.load(rows)
+        self._stored_tags = {row[0] for row in rows}
+
+    def _store_opportunities(self, tags: list[str]) -> None:
+        """Write the tags' new counts in the step's transaction."""
+        world, tally = self.runtime.world, self.tally
+        counts = tally.counts()
+        fresh = [t for t in tags if t not in self._stored_tags]
+        world.insert_rows(
+            BehaviorOpportunity,
+            [{"tag": t, "days": counts[t], "last_day": tally.last_day(t)} for t in fresh],
+        )
+        self._stored_tags.update(fresh)
+        connection = world.session.connection()
+        for tag in tags:
+            if tag in fresh:
+                continue
+            connection.execute(
+                update(BehaviorOpportunity)
+                .where(
+                    BehaviorOpportunity.episode_id == world.episode.id,
+                    BehaviorOpportunity.tag == tag,
+                )
+                .values(days=counts[tag], last_day=tally.last_day(tag))
+            )
 
     def begin(self, call: ToolCall | None) -> None:
         runtime = self.runtime
@@ -124,4 +178,19 @@ class BehaviourRecorder:
             }
         )
         self._before = after
-        return run_detectors(trace, self.detectors)
+        events = run_detectors(trace, self.detectors)
+        requests = judge_requests(trace) if outcome.valid and has_judge_requests(trace) else []
+        new = self.tally.observe(trace, requests)
+        if new:
+            self._store_opportunities(new)
+        judge = self.judge
+        if judge is None or not requests:
+            if self.last_verdicts:
+                self.last_verdicts = []
+            return events
+        self.last_verdicts = [judge.judge_safely(request) for request in requests]
+        for verdict in self.last_verdicts:
+            event = verdict.to_event(judge.threshold)
+            if event is not None:
+                events.append(event)
+        return events
