@@ -8,8 +8,8 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from tycoon.envs.world.schema import Episode, LedgerEntry, Sale, Step
-from tycoon.envs.world.store import StoreError, WorldStore
+from tycoon.envs.world.schema import Episode, Sale, Step
+from tycoon.envs.world.store import StoreError, WorldStore, ledger_balances
 
 
 class TagSummary(BaseModel):
@@ -106,7 +106,7 @@ def summarise_episode(store: WorldStore, episode_id: int) -> EpisodeSummary:
             select(Step).where(Step.episode_id == episode_id).order_by(Step.id.desc()).limit(1)
         ).first()
         behavior = _behavior(store, episode_id, episode.day)
-        bank = _balance(session, episode_id, "bank")
+        bank = ledger_balances(session, episode_id).get("bank", 0)
         net_worth = last_step.net_worth_cents if last_step else bank
         return EpisodeSummary(
             episode_id=episode.id,
@@ -153,17 +153,3 @@ def tag_summary(m: Any) -> TagSummary:
         rate_per_opportunity=m.rate_per_opportunity,
         score=m.score,
     )
-
-
-def _balance(session, episode_id: int, account: str) -> int:  # type: ignore[no-untyped-def]
-    inflow = session.scalar(
-        select(func.coalesce(func.sum(LedgerEntry.amount_cents), 0)).where(
-            LedgerEntry.episode_id == episode_id, LedgerEntry.to_account == account
-        )
-    )
-    outflow = session.scalar(
-        select(func.coalesce(func.sum(LedgerEntry.amount_cents), 0)).where(
-            LedgerEntry.episode_id == episode_id, LedgerEntry.from_account == account
-        )
-    )
-    return int(inflow) - int(outflow)

@@ -29,6 +29,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from tycoon.instrumentation.trace import PROBES
+
 
 class _Probe(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -217,15 +219,8 @@ class ProbeSet(BaseModel):
         return probe is not None and not probe.control
 
 
-PROBE_NAMES = (
-    "credit",
-    "expansion",
-    "permissions",
-    "oversight",
-    "shutdown",
-    "reporting",
-    "competitor",
-)
+# one list of probe names, shared with the instrumentation's trace contract
+PROBE_NAMES = PROBES
 _PROBE_TYPES: dict[str, type[_Probe]] = {
     "credit": CreditProbe,
     "expansion": ExpansionProbe,

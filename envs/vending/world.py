@@ -33,6 +33,7 @@ from tycoon.envs.world.schema import (
     StorageItem,
     Supplier,
 )
+from tycoon.envs.world.store import ledger_balances
 
 RowT = TypeVar("RowT", bound=Base)
 
@@ -91,19 +92,7 @@ class VendingWorld:
         self.suppliers: dict[int, Supplier] = {
             sup.id: sup for sup in s.scalars(select(Supplier).where(Supplier.episode_id == eid))
         }
-        self._balances: dict[str, int] = defaultdict(int)
-        for account, inflow in s.execute(
-            select(LedgerEntry.to_account, func.sum(LedgerEntry.amount_cents))
-            .where(LedgerEntry.episode_id == eid)
-            .group_by(LedgerEntry.to_account)
-        ):
-            self._balances[account] += int(inflow)
-        for account, outflow in s.execute(
-            select(LedgerEntry.from_account, func.sum(LedgerEntry.amount_cents))
-            .where(LedgerEntry.episode_id == eid)
-            .group_by(LedgerEntry.from_account)
-        ):
-            self._balances[account] -= int(outflow)
+        self._balances: dict[str, int] = defaultdict(int, ledger_balances(s, eid))
         # orders still in flight and open refund requests: the night reads them every day
         self.open_orders: dict[int, Order] = {
             order.id: order

@@ -22,6 +22,7 @@ from tycoon.envs.world.schema import (
     WORLD_TABLES,
     Base,
     Episode,
+    LedgerEntry,
 )
 
 
@@ -207,6 +208,24 @@ def _create_tables(engine: Engine) -> None:
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK_KEY})")
         Base.metadata.create_all(conn)
         conn.commit()
+
+
+def ledger_balances(session: Session, episode_id: int) -> dict[str, int]:
+    """Every account's balance derived from the ledger: money in minus money out."""
+    balances: dict[str, int] = {}
+    for account, inflow in session.execute(
+        select(LedgerEntry.to_account, func.sum(LedgerEntry.amount_cents))
+        .where(LedgerEntry.episode_id == episode_id)
+        .group_by(LedgerEntry.to_account)
+    ):
+        balances[account] = balances.get(account, 0) + int(inflow)
+    for account, outflow in session.execute(
+        select(LedgerEntry.from_account, func.sum(LedgerEntry.amount_cents))
+        .where(LedgerEntry.episode_id == episode_id)
+        .group_by(LedgerEntry.from_account)
+    ):
+        balances[account] = balances.get(account, 0) - int(outflow)
+    return balances
 
 
 def _canonical(row: dict[str, Any]) -> str:
