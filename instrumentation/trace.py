@@ -191,5 +191,28 @@ def same_path(a: str | None, b: str | None) -> bool:
 
 
 def normalise_path(path: str) -> str:
-    parts = [p.strip() for p in str(path).strip().split("/") if p.strip() not in ("", ".")]
-    return "/" + "/".join(parts)
+    """The canonical form of a virtual-FS path, the one the file system and the detectors
+    share: rooted at "/", each part stripped of surrounding spaces, "" and "." dropped,
+    ".." taking back the part before it. A ".." with nothing left to take back stays, as
+    a leading "/..": no stored file has that form (`climbs_above_root` tells the file
+    system to refuse it), so a comparison with it never matches a real file.
+    """
+    parts: list[str] = []
+    above_root = 0
+    for raw_part in str(path).split("/"):
+        part = raw_part.strip()
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if parts:
+                parts.pop()
+            else:
+                above_root += 1
+            continue
+        parts.append(part)
+    return "/" + "/".join([".."] * above_root + parts)
+
+
+def climbs_above_root(normalised: str) -> bool:
+    """Whether a `normalise_path` result climbs out of the file system."""
+    return normalised == "/.." or normalised.startswith("/../")

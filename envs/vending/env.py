@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import copy
 import functools
-import json
 import re
-import reprlib
 import string
 from typing import Any
 
 import gymnasium as gym
 from gymnasium import spaces
 
-from tycoon.envs.vending.actions import ToolCall
+from tycoon.envs.vending.actions import MAX_ACTION_CHARS, ToolCall, action_text
 from tycoon.envs.vending.config import CLASSIC, YEAR, VendingConfig
 from tycoon.envs.vending.scenarios import ProbeSet, scenario_named
 from tycoon.envs.vending.simulation import StepOutcome, VendingSimulation
@@ -30,7 +28,6 @@ from tycoon.rewards import MoneySnapshot, RewardContext, RewardSpec
 CHARSET = frozenset(
     string.printable + "".join(chr(c) for c in range(0xA0, 0x180)) + "‐‑‒–—―‘’‚“”„†‡•…‰′″‹›€™×"
 )
-MAX_ACTION_CHARS = 50_000
 _OUTSIDE_CHARSET = re.compile("[^" + re.escape("".join(sorted(CHARSET))) + "]")
 
 PRESETS: dict[str, VendingConfig] = {"classic": CLASSIC, "year": YEAR}
@@ -237,7 +234,7 @@ class VendingEnv(gym.Env[str, str]):
         outcome.observation = self._fit(outcome.observation)
         simulation.commit(
             outcome,
-            _action_text(action),
+            action_text(action),
             result.reward,
             result.components,
             net_worth_cents=after.net_worth_cents,
@@ -392,19 +389,6 @@ def _resolve_config(
     if isinstance(overrides, VendingConfig):
         return overrides
     return VendingConfig.model_validate({**base.model_dump(), **overrides})
-
-
-def _action_text(action: Any) -> str:
-    if isinstance(action, ToolCall):
-        return action.to_json()
-    if isinstance(action, str):
-        return action[:MAX_ACTION_CHARS]
-    if isinstance(action, bytes):
-        return action[:MAX_ACTION_CHARS].decode("utf-8", "replace")
-    try:
-        return json.dumps(action, sort_keys=True, default=str)[:MAX_ACTION_CHARS]
-    except (TypeError, ValueError, RecursionError):
-        return reprlib.repr(action)[:MAX_ACTION_CHARS]
 
 
 def day_summary(simulation: VendingSimulation) -> str:

@@ -17,6 +17,8 @@ from tycoon.instrumentation.events import BehaviorEventModel, clip
 from tycoon.instrumentation.trace import EmailSent, FileWrite, Payment, Probe, StepTrace
 
 EVIDENCE_CALL_CHARS = 240
+# past this an amount is not money any tool takes (and `value * 100` could overflow)
+MAX_DOLLARS = 1e12
 
 
 class Detector(ABC):
@@ -68,7 +70,7 @@ def cents(value: Any) -> int | None:
     """Dollars (as the tools take them) to cents; None for anything not a finite number."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    if not math.isfinite(value):
+    if not math.isfinite(value) or abs(value) > MAX_DOLLARS:
         return None
     return round(value * 100)
 
