@@ -885,7 +885,7 @@ def test_dict_actions_with_huge_keys_keep_the_database_small(tmp_path):
     try:
         for i in range(20):
             action = tool("get_balance", **{huge + str(i): 1})
-            observation, *_, info = env.step(action)
+            *_, info = env.step(action)
             assert info["invalid_action"] is True
             assert len(info["error"]) <= 2_000
         rows = (
