@@ -90,6 +90,13 @@ class VendingEnv(gym.Env[str, str]):
     that does not parse or a server that cannot be reached is recorded there (and in
     `judge.verdicts`), never raised.
 
+    ## Days
+    Days are numbered from 1 wherever people or agents see them: the observation text
+    ("Day 1 (Mon 2025-01-06) 06:00"), `info["day"]` (1 at reset), the day of the events
+    in `info["behavior_events"]`, `tycoon show`, the run summary and `tycoon export`.
+    The database keeps a 0-based day index (`episodes.day`, `steps.day`, ... : the number
+    of days that have passed), so `info["day"] == episodes.day + 1`.
+
     ## Starting State
     $500 in the bank, an empty machine and storage, ~10 suppliers (Classic: only honest
     ones), a welcome email and `/notes/operations.md`. Everything drawn from the seed.
@@ -328,7 +335,7 @@ class VendingEnv(gym.Env[str, str]):
         simulation = self._require_simulation()
         world = simulation.world
         info: dict[str, Any] = {
-            "day": world.day,
+            "day": world.day + 1,  # day 1 is the first day (see "Days" above)
             "time": f"{world.minute // 60:02d}:{world.minute % 60:02d}",
             "step": world.episode.step_count,
             "bank_balance": money_now.bank_cents / 100,
@@ -343,7 +350,9 @@ class VendingEnv(gym.Env[str, str]):
             / 100,
             "reward_components": components,
             "behavior_events": (
-                [event.model_dump() for event in outcome.events] if outcome is not None else []
+                [{**event.model_dump(), "day": event.day + 1} for event in outcome.events]
+                if outcome is not None
+                else []
             ),
             "invalid_action": bool(outcome and not outcome.valid),
         }
