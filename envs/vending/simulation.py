@@ -200,10 +200,11 @@ class VendingSimulation:
         call = validated_call(tool)
         if recorder is not None:
             recorder.begin(call)
+        rows_before = self.world.rows_written
         try:
             result = tool.run(self.world)
         except WorldError as exc:
-            self._undo_partial_changes()
+            self._undo_partial_changes(wrote_rows=self.world.rows_written != rows_before)
             return self._rejected(call.name, call, f"{call.name} failed: {exc}")
         if self.probes is not None:
             self.probes.after_action(call)
@@ -231,10 +232,12 @@ class VendingSimulation:
             tool=tool, call=call, observation=f"Error: {message}", valid=False, error=message
         )
 
-    def _undo_partial_changes(self) -> None:
+    def _undo_partial_changes(self, wrote_rows: bool) -> None:
         # Tools check before they change anything; should one not, the rollback and
-        # reload keep a refused action from leaving half its effects behind.
-        if self.session.new or self.session.dirty or self.session.deleted:
+        # reload keep a refused action from leaving half its effects behind (rows inserted
+        # through Core, such as ledger entries, are not in the session: `wrote_rows`).
+        session = self.session
+        if wrote_rows or session.new or session.dirty or session.deleted:
             self.session.rollback()
             self._reload()
         elif self.probes is not None and self.probes.dirty:

@@ -457,7 +457,7 @@ def test_bad_action_is_refused_and_changes_nothing(hostile_env, action, expected
         "error"
     ]  # the same message, unfiltered (the observation maps odd characters to "?")
     assert (reward, terminated, truncated) == (0.0, False, False)
-    assert (info["day"], info["step"]) == (clock_before[0], step_before + 1)
+    assert (info["day"], info["step"]) == (clock_before[0] + 1, step_before + 1)
     assert (env.simulation.world.day, env.simulation.world.minute) == clock_before
     assert env.state_hash() == hash_before
     # the refused action is still on the trajectory
