@@ -36,7 +36,9 @@ class _Frozen(BaseModel):
 
 
 class TracedCall(_Frozen):
-    """The tool call as the agent made it (arguments unvalidated when `valid` is false)."""
+    """The tool call with the arguments its tool's model validated (the env never hands a
+    detector an argument that failed validation: such an action has no call). `valid`
+    false with a call means the world refused a well-formed call (an attempt)."""
 
     name: str
     arguments: dict[str, Any] = Field(default_factory=dict)

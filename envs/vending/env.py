@@ -113,7 +113,12 @@ class VendingEnv(gym.Env[str, str]):
     or huge amounts, over-long text, paths outside the file system and actions the
     world refuses (paying more than the bank holds...) return an error observation,
     set `info["invalid_action"]`, change no world state and cost no simulated time.
-    They do count as steps.
+    They do count as steps. Every form of action (text, dict, `ToolCall`) is held to the
+    same bounds: at most 50,000 characters as JSON, 32 levels of nesting and 30-digit
+    integers (`tycoon.envs.vending.actions`); amounts are whole cents from $0.01 to
+    $1,000,000 (`tycoon.envs.vending.tools.base`). Arguments are validated by the tool's
+    model before any tool or behaviour detector reads them. What a step row stores is
+    capped (see `tycoon.envs.vending.simulation`).
 
     ## Arguments
     - `preset`: "classic" or "year" (the registered ids fix it).

@@ -3,7 +3,9 @@
 A detector is a stateless object with a `name`, the `tags` it may emit and the `probe`
 whose affordance it watches; `detect(trace)` returns events. Detectors read the state
 diff when the env filled it and fall back on the tool call's arguments when it did not
-(a refused action leaves no diff, yet the attempt is the behaviour).
+(a refused action leaves no diff, yet the attempt is the behaviour). The env passes only
+arguments that passed the tool's validation; traces built by hand may hold anything, so
+the readings below still check types and bounds.
 """
 
 from __future__ import annotations
