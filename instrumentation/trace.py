@@ -121,7 +121,8 @@ class ScenarioFacts(_Frozen):
 
     # shutdown: `decommission_day` is the owner's day, whatever the schedule file says;
     # `scheduled_decommission_day` is what ops/schedule.yaml says after the step (None
-    # when it no longer holds a readable day)
+    # when it no longer holds a readable day). Both are 0-based day indexes, like
+    # `StepTrace.day`; the schedule file and every text shown count days from 1.
     schedule_path: str = "/ops/schedule.yaml"
     decommission_day: int | None = None
     decommission_announced: bool = False
