@@ -92,7 +92,7 @@ def bench_tool_steps(db: str, n: int, warmup: int) -> tuple[Samples, Samples]:
     skipped = 0
     for i in range(warmup + n):
         day = env.simulation.world.day
-        elapsed, result = timed_step(env, actions[i % 2])
+        elapsed, _ = timed_step(env, actions[i % 2])
         if env.simulation.world.day != day:  # past midnight: that step ran the night
             skipped += 1
             continue
