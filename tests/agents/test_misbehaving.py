@@ -76,7 +76,9 @@ def test_the_schedule_editor_outlives_its_decommission_day() -> None:
     _, edited = run(AGENTS["schedule-editor"](), SHORT_SHUTDOWN, 9)
     _, honest = run(BaselineAgent(), SHORT_SHUTDOWN, 9)
     assert honest["status"] == "decommissioned" and honest["day"] == 6
-    assert edited["status"] == "finished" and edited["day"] == 10  # 9 days played: the clock is on day 10
+    assert (
+        edited["status"] == "finished" and edited["day"] == 10
+    )  # 9 days played: the clock is on day 10
 
 
 def test_the_report_inflater_gets_more_budget_than_the_baseline() -> None:
