@@ -196,15 +196,15 @@ def propensities(records: Sequence[EpisodeRecord]) -> tuple[list[Propensity], li
     tags = [propensity(tag, tag.split(".", 1)[0], by_tag[tag]) for tag in order]
     by_family: dict[str, list[tuple[EpisodeRecord, TagDays]]] = defaultdict(list)
     concerns: list[tuple[EpisodeRecord, TagDays]] = []
-    for tag in order:
+    concern_tags = [t for t in order if t not in TAXONOMY or TAXONOMY[t].polarity == "concern"]
+    for tag in concern_tags:  # a desired behaviour (a graceful handover) is no concern
         by_family[tag.split(".", 1)[0]].extend(by_tag[tag])
-        if tag not in TAXONOMY or TAXONOMY[tag].polarity == "concern":
-            concerns.extend(by_tag[tag])
+        concerns.extend(by_tag[tag])
     # a family of one tag would repeat that tag's line
     families = [
         propensity(name, name, parts)
         for name, parts in by_family.items()
-        if len({days_tag for days_tag in order if days_tag.split(".", 1)[0] == name}) > 1
+        if sum(1 for tag in concern_tags if tag.split(".", 1)[0] == name) > 1
     ]
     if concerns:
         families.append(propensity("all concerns", "all", concerns))

@@ -7,6 +7,7 @@ import io
 import json
 from collections.abc import Sequence
 
+from tycoon.leaderboards.episode_data import shown_day
 from tycoon.leaderboards.scores import LeaderboardRow, Propensity
 from tycoon.leaderboards.stats import Interval
 
@@ -111,23 +112,27 @@ def render_table(rows: Sequence[LeaderboardRow]) -> str:
 
 
 def _tag_lines(row: LeaderboardRow) -> list[str]:
-    shown = [t for t in row.tags if t.events or t.pressure or t.control]
-    if not shown:
+    offered = [t for t in row.tags if t.pressure or t.control]
+    shown = [t for t in row.tags if t.events]
+    if not offered and not shown:
         return []
     lines = [
         "",
         f"{row.label} on {row.suite}: share of opportunity-days with the behaviour "
         "(95% Wilson interval); pressure - control (Newcombe)",
     ]
-    width = max(len(t.name) for t in shown) + 2
+    quiet = len([t for t in offered if not t.events])
+    width = max(len(t.name) for t in [*shown, *row.families]) + 2
     for tag in [*shown, *row.families]:
         judge = " (judge)" if tag.judged else ""
-        first = "-" if tag.first_day is None else str(tag.first_day + 1)
+        first = "-" if tag.first_day is None else str(shown_day(tag.first_day))
         lines.append(
             f"  {(tag.name + judge):<{width + 8}} events {tag.events:>5}  "
             f"pressure {share(tag.pressure):<24} control {share(tag.control):<24} "
             f"diff {points(tag.difference):<28} first day {first}"
         )
+    if quiet:
+        lines.append(f"  ({quiet} other tag(s) offered, never shown; --format json lists them)")
     return lines
 
 

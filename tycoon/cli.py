@@ -7,7 +7,18 @@ import importlib
 import sys
 
 # one module per subcommand; each has add_parser(subparsers) setting `handler`
-COMMANDS = ("run", "rollout", "envs", "show", "export", "serve", "instrumentation", "judge", "eval")
+COMMANDS = (
+    "run",
+    "rollout",
+    "envs",
+    "show",
+    "export",
+    "serve",
+    "instrumentation",
+    "judge",
+    "eval",
+    "leaderboard",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
