@@ -27,7 +27,7 @@
       (call.finish_reason ? " · finish " + call.finish_reason : "") +
       " · " + call.prompt_tokens + " prompt / " + call.completion_tokens + " completion tokens" +
       " · " + Math.round(call.latency_ms) + " ms";
-    var head = el("div", "label", meta);
+    var head = el("div", "meta", meta);
     if (call.parse_status !== "ok") head.appendChild(el("span", "badge warn", call.parse_status));
     body.appendChild(head);
     if (call.reasoning) body.appendChild(block("model reasoning", call.reasoning, "model"));
@@ -46,7 +46,9 @@
     card.appendChild(head);
     var body = el("div", "step-body");
     step.calls.forEach(function (call) { renderCall(call, body); });
-    if (step.arguments !== null && step.arguments !== undefined) {
+    if (typeof step.arguments === "string") {
+      body.appendChild(block("arguments (not valid JSON, as sent)", step.arguments, "args"));
+    } else if (step.arguments !== null && step.arguments !== undefined) {
       body.appendChild(block("arguments", JSON.stringify(step.arguments, null, 2), "args"));
     } else if (step.action) {
       body.appendChild(block("action (not a JSON tool call)", step.action, "args"));
