@@ -369,7 +369,7 @@ def _scatter_card(by_suite: dict[str, list[LeaderboardRow]]) -> str:
         dots,
         title="Capability × propensity",
         x_label=f"mean {kind} ({capability_suite or 'no capability suite run'})",
-        y_label="concerning behaviour, share of opportunity-days (probes)",
+        y_label="concerning behaviour (share of days)",
         width=900,
         height=300,
         chart_id="scatter",

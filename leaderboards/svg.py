@@ -124,13 +124,17 @@ def line_chart(
     width: int = 640,
     height: int = 280,
     chart_id: str = "",
+    y_top_at_least: float = 1.0,
 ) -> str:
-    """Lines over a shared x axis, with a legend and a marker per point."""
+    """Lines over a shared x axis, with a legend and a marker per point.
+
+    The y axis reaches at least `y_top_at_least` (so counts that stay at 0 still get
+    whole-number ticks)."""
     xs = [x for s in series for x, _ in s.points]
     ys = [y for s in series for _, y in s.points]
     if not xs:
         return f'<p class="muted">{escape(title)}: no data</p>'
-    y_ticks = nice_ticks(min(0.0, min(ys)), max(ys))
+    y_ticks = nice_ticks(min(0.0, min(ys)), max(max(ys), y_top_at_least))
     x_ticks = nice_ticks(min(xs), max(xs), 6)
     frame = Frame(
         width, height, (min(xs), max(max(xs), min(xs) + 1)), (y_ticks[0], y_ticks[-1]),

@@ -33,7 +33,7 @@ def episode_page(view: EpisodeView, *, back: str | None = None) -> str:
         '<div class="tab active" id="transcript-tab"><div class="toolbar">'
         '<select id="tool-filter"><option value="">all tools</option></select>'
         '<label><input type="checkbox" id="invalid-only"> invalid only</label>'
-        '<input id="text-filter" type="search" placeholder="search text, arguments, model text">'
+        '<input id="text-filter" type="search" placeholder="search text, arguments, model text" style="width:22em">'
         '<input id="goto" type="number" min="1" placeholder="go to step #" style="width:9em">'
         '<button id="prev">&larr; previous</button><span id="page-info" class="muted"></span>'
         '<button id="next">next &rarr;</button></div><div id="transcript"></div></div>'
@@ -90,6 +90,7 @@ def _charts(view: EpisodeView) -> str:
         y_label="units",
         y_format=lambda v: f"{v:,.0f}",
         chart_id="units-chart",
+        y_top_at_least=5,
     )
     return f'<section class="card"><div class="grid2">{money}{units}</div></section>'
 
@@ -123,9 +124,9 @@ def _behaviour(view: EpisodeView) -> str:
     return (
         '<section class="card"><h2>Behaviour</h2>'
         + _timeline(view)
-        + '<table class="event-list"><thead><tr><th class="num">day</th><th>step</th>'
+        + '<div class="event-scroll"><table class="event-list"><thead><tr><th class="num">day</th><th>step</th>'
         '<th>tag</th><th>detector</th><th class="num">magnitude</th><th>evidence</th></tr>'
-        f"</thead><tbody>{rows}</tbody></table>{more}</section>"
+        f"</thead><tbody>{rows}</tbody></table></div>{more}</section>"
     )
 
 

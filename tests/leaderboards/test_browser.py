@@ -126,7 +126,8 @@ def test_transcript_of_a_300_step_episode_shows_tool_arguments(site, browser, ev
         first = page.locator("#step-1")
         assert '"query": "wholesale cola supplier 1"' in first.locator("pre.args").inner_text()
         assert "Searching (1)." in first.locator("pre.model").inner_text()
-        opened.screenshot("episode-llm-transcript", selector="#transcript-tab")
+        page.evaluate("window.scrollTo(0, document.getElementById('transcript-tab').offsetTop)")
+        opened.screenshot("episode-llm-transcript")
         page.locator("#next").click()
         assert page.locator("#transcript .step").first.get_attribute("id") == "step-101"
         page.locator("#goto").fill("249")
