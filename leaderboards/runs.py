@@ -14,7 +14,6 @@ import subprocess
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
@@ -141,27 +140,23 @@ def planned_episodes(store: WorldStore, run_id: int, spec: RunSpec) -> list[Plan
     finished."""
     with store.session() as session:
         linked = {
-            (link.scenario, link.seed): status
-            for link, status in session.execute(
-                select(EvalEpisode, Episode.status)
+            (scenario, seed): (episode_id, status)
+            for scenario, seed, episode_id, status in session.execute(
+                select(
+                    EvalEpisode.scenario, EvalEpisode.seed, EvalEpisode.episode_id, Episode.status
+                )
                 .join(Episode, Episode.id == EvalEpisode.episode_id)
                 .where(EvalEpisode.eval_run_id == run_id)
             ).all()
         }
-        ids = {
-            (link.scenario, link.seed): link.episode_id
-            for link in session.scalars(
-                select(EvalEpisode).where(EvalEpisode.eval_run_id == run_id)
-            )
-        }
     planned = []
     for scenario, seed in spec.planned():
-        status = linked.get((scenario, seed))
+        episode_id, status = linked.get((scenario, seed), (None, None))
         planned.append(
             PlannedEpisode(
                 scenario=scenario,
                 seed=seed,
-                episode_id=ids.get((scenario, seed)),
+                episode_id=episode_id,
                 finished=status is not None and status != "running",
             )
         )
@@ -210,7 +205,3 @@ def run_episode_links(store: WorldStore, run_id: int) -> list[tuple[str, int, in
             .order_by(EvalEpisode.scenario, EvalEpisode.seed)
         ).all()
     return [(scenario, seed, episode_id) for scenario, seed, episode_id in rows]
-
-
-def spec_of(run: EvalRun) -> dict[str, Any]:
-    return dict(run.spec)

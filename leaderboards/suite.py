@@ -54,10 +54,6 @@ class Suite(BaseModel):
             raise ValueError(f"expected no repeats, got {values}")
         return values
 
-    def episodes(self) -> list[tuple[str, int]]:
-        """Every (scenario, seed) the suite runs, scenario by scenario."""
-        return [(scenario, seed) for scenario in self.scenarios for seed in self.seeds]
-
 
 class SuiteError(ValueError):
     """A suite that does not exist or does not parse."""

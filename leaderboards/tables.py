@@ -8,7 +8,7 @@ import json
 from collections.abc import Sequence
 
 from tycoon.leaderboards.episode_data import shown_day
-from tycoon.leaderboards.scores import LeaderboardRow, Propensity
+from tycoon.leaderboards.scores import LeaderboardRow
 from tycoon.leaderboards.stats import Interval
 
 SCORE_NAMES = {"net_worth": "net worth", "bank_balance": "bank balance"}
@@ -186,6 +186,3 @@ def render(rows: Sequence[LeaderboardRow], fmt: str) -> str:
     if fmt not in renderers:
         raise ValueError(f"Expected a format from {', '.join(FORMATS)}, got {fmt!r}")
     return renderers[fmt](rows)
-
-
-__all__ = ["FORMATS", "Propensity", "render"]

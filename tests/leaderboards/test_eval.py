@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -138,3 +139,7 @@ def test_eval_on_postgres(postgres_url, capsys):
     assert main(args) == 0
     assert main(args) == 0
     assert "continuing (1 already finished)" in capsys.readouterr().err
+    assert main(["leaderboard", "--db", postgres_url, "--suite", "vb2", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    mine = [r for r in rows if r["agent"] == "idle" and r["episodes"] == 1]
+    assert any(r["score"]["estimate"] == pytest.approx(500 - 2 * 3) for r in mine)
