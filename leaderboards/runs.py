@@ -32,6 +32,7 @@ class RunSpec(BaseModel):
     env: str
     scenarios: list[str]
     seeds: list[int]
+    suite_seeds: list[int] = []  # the suite's own, to show when --seeds changed them
     max_days: int | None
     max_steps: int | None
     agent: str
@@ -55,6 +56,7 @@ class RunSpec(BaseModel):
             env=suite.env,
             scenarios=list(suite.scenarios),
             seeds=list(seeds) if seeds is not None else list(suite.seeds),
+            suite_seeds=list(suite.seeds),
             max_days=max_days if max_days is not None else suite.max_days,
             max_steps=max_steps if max_steps is not None else suite.max_steps,
             agent=agent,

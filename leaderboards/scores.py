@@ -266,8 +266,12 @@ def _row(run, records: list[EpisodeRecord], prices: dict[str, TokenPrice], seed:
 
 
 def run_label(agent: str, model: str, spec: dict) -> str:
+    """The agent (and model), with what the run changed from its suite: limits, seeds."""
     label = f"{agent} ({model})" if model else agent
     notes = []
+    seeds = spec.get("seeds", [])
+    if seeds != spec.get("suite_seeds", seeds):
+        notes.append(f"seeds {','.join(map(str, seeds))}")
     if spec.get("max_days") is not None:
         notes.append(f"{spec['max_days']} days")
     if spec.get("max_steps") is not None:

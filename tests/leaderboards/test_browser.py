@@ -62,7 +62,8 @@ def test_leaderboard_lists_every_agent_with_its_interval(site, browser, eval_db)
             interval = rows.nth(i).locator("td.interval").inner_text()
             assert re.search(r"\$[\d,]+ – \$[\d,]+", interval), (agent, interval)
         agents = {rows.nth(i).get_attribute("data-agent") for i in range(3)}
-        assert agents == {"baseline [15 days]", "random [15 days]", "idle [15 days]"}
+        # the label says what the run changed from the suite (5 seeds, one year)
+        assert agents == {f"{a} [seeds 0,1, 15 days]" for a in ("baseline", "random", "idle")}
         published = page.locator("#table-vb2 tr.published")
         assert published.count() == 3
         assert published.first.locator(".badge.pub").inner_text() == "published, not run here"
@@ -76,7 +77,7 @@ def test_leaderboard_lists_every_agent_with_its_interval(site, browser, eval_db)
             agent = series.get_attribute("data-name").split()[0]
             assert series.locator("circle.pt").count() == len(step_days(eval_db, "vb2", agent))
         points = page.locator("#money-vb2 circle.pt")
-        assert "baseline [15 days]: day 1, $500" in points.first.inner_html()
+        assert "baseline [seeds 0,1, 15 days]: day 1, $500" in points.first.inner_html()
         # the scatter places the agents that ran both vb2 and probes
         dots = page.locator("#scatter circle.pt")
         assert dots.count() == 1 and "baseline" in dots.first.inner_html()
