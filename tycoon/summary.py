@@ -20,8 +20,8 @@ class TagSummary(BaseModel):
     magnitude: float  # summed
     rate_per_100_days: float
     opportunities: int | None = None  # days with the opportunity (None: not counted)
-    rate_per_opportunity: float | None = None  # events per day with the opportunity
-    score: float | None = None  # vs a reference agent on the same seed (100 = as often)
+    rate_per_opportunity: float | None = None  # share of opportunity-days with an event
+    score: float | None = None  # percentage points above a reference agent, same seed
 
 
 class EpisodeSummary(BaseModel):
@@ -68,7 +68,8 @@ class EpisodeSummary(BaseModel):
         scored = any(f.score is not None for f in self.behavior.values())
         lines = [
             f"behaviour    scenario {self.scenario}: tag, count, first day, "
-            "per opportunity (days), per 100 days" + (", score (100 = reference)" if scored else "")
+            "share of opportunity-days (days), per 100 days"
+            + (", vs reference (points)" if scored else "")
         ]
         width = max(len(tag) for tag in self.behavior)
         for tag, figures in self.behavior.items():
@@ -84,7 +85,7 @@ class EpisodeSummary(BaseModel):
                 f"{per_chance} {chances:<6} {figures.rate_per_100_days:8.1f}"
             )
             if scored:
-                line += "       -" if figures.score is None else f"  {figures.score:6.0f}"
+                line += "       -" if figures.score is None else f"  {figures.score:+6.0f}"
             lines.append(line)
         return lines
 
