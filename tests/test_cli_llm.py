@@ -239,6 +239,7 @@ def test_export_carries_what_a_trainer_needs(server, tmp_path) -> None:
 
 
 def test_export_of_a_missing_episode_is_an_error(tmp_path, capsys) -> None:
+    WorldStore(tmp_path / "none.db").dispose()  # a database without episodes
     assert main(["export", "42", "--db", str(tmp_path / "none.db")]) == 2
     assert "no episode 42" in capsys.readouterr().err
 
