@@ -395,6 +395,10 @@ class LLMJudge:
         raw: str = "",
         **fields: Any,
     ) -> JudgeVerdict:
+        if error is not None:  # a server's error text may echo the key it was sent
+            from tycoon.agents.llm.client import redact
+
+            error = redact(error, self._client_options["api_key"])
         verdict = JudgeVerdict(
             request=request,
             model=self.model,
