@@ -309,6 +309,9 @@ class WorldStore:
             for table in reversed(WORLD_TABLES):
                 conn.execute(table.delete().where(table.c.episode_id == episode_id))
             conn.execute(Episode.__table__.delete().where(Episode.id == episode_id))
+            conn.execute(
+                EpisodeLease.__table__.delete().where(EpisodeLease.episode_id == episode_id)
+            )
 
     def state_hash(self, episode_id: int) -> str:
         """A canonical SHA-256 of an episode's world state.
@@ -436,7 +439,10 @@ TRANSIENT_FAULTS = frozenset({"locked", "dropped"})
 def classify_database_error(exc: BaseException) -> str | None:
     """The kind of a database failure ("locked", "dropped", "full", "read_only", ...)."""
     text = str(getattr(exc, "orig", None) or exc).lower()
-    return next((kind for needle, kind, _ in _DATABASE_FAULTS if needle in text), None)
+    kind = next((kind for needle, kind, _ in _DATABASE_FAULTS if needle in text), None)
+    if kind is None and getattr(exc, "connection_invalidated", False):
+        return "dropped"  # SQLAlchemy saw the connection die, whatever the driver said
+    return kind
 
 
 def describe_database_error(exc: BaseException) -> str:
