@@ -226,6 +226,7 @@ class VendingEnv(gym.Env[str, str]):
         # timeout, a dropped database connection) was rolled back whole, so it is run
         # again, a bounded number of times: the action is applied once. Other faults
         # (a full disk, a read-only file) raise `StepNotSaved`; the episode resumes.
+        self._require_simulation()
         for attempt in range(1, STEP_ATTEMPTS + 1):
             before = self._last_snapshot
             try:
