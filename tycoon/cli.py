@@ -128,9 +128,12 @@ def describe_error(exc: BaseException, args: argparse.Namespace | None = None) -
 
 
 def _resume_hint(episode_id: int, args: argparse.Namespace | None) -> str:
+    from tycoon.commands.common import DEFAULT_ENV
+
+    env = getattr(args, "env", None)
     db = getattr(args, "db", None)
-    where = f" --db {db}" if db else ""
-    return f"Every earlier step is saved; continue with: tycoon run --resume {episode_id}{where}"
+    flags = (f" --env {env}" if env and env != DEFAULT_ENV else "") + (f" --db {db}" if db else "")
+    return f"Every earlier step is saved; continue with: tycoon run --resume {episode_id}{flags}"
 
 
 if __name__ == "__main__":

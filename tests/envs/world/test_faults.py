@@ -204,7 +204,7 @@ def test_a_run_whose_database_stays_locked_ends_in_one_line_and_resumes(tmp_path
     assert "Traceback" not in err
     (line,) = [line for line in err.splitlines() if line.startswith("tycoon: error:")]
     assert "the database is locked" in line
-    assert f"continue with: tycoon run --resume 1 --db {db}" in line
+    assert f"continue with: tycoon run --resume 1 --env tycoon/VendingYear-v0 --db {db}" in line
     done = _consistent(db)
     resumed = subprocess.run(
         [sys.executable, "-m", "tycoon.cli", "run", "--env", "tycoon/VendingYear-v0",
@@ -292,5 +292,5 @@ def test_a_full_disk_ends_the_run_in_one_line_with_the_resume_command(tmp_path) 
         assert "Traceback" not in result.stderr
         (line,) = [line for line in result.stderr.splitlines() if line.startswith("tycoon:")]
         assert "the disk is full" in line
-        assert f"continue with: tycoon run --resume 1 --db {db}" in line
+        assert f"continue with: tycoon run --resume 1 --env tycoon/VendingYear-v0 --db {db}" in line
         _consistent(db)
