@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -18,11 +19,12 @@ from pathlib import Path
 
 import gymnasium
 import pytest
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, select, text
 
 import tycoon  # noqa: F401  (registers the ids)
 from tycoon.cli import describe_error
-from tycoon.envs.world.store import EpisodeBusy, StepNotSaved, WorldStore
+from tycoon.envs.world.schema import WORLD_TABLES, EpisodeLease
+from tycoon.envs.world.store import LEASE_TTL_S, EpisodeBusy, StepNotSaved, WorldStore
 
 ENV_ID = "tycoon/VendingClassic-v0"
 SEED = 11
@@ -255,7 +257,50 @@ def test_the_same_process_may_open_an_episode_twice(tmp_path) -> None:
     other.reset(options={"episode_id": env.episode_id})  # no EpisodeBusy in one process
     other.close()
     env.close()
-    assert issubclass(EpisodeBusy, Exception)
+
+
+def test_a_lease_is_refused_while_its_holder_lives_and_taken_over_after(tmp_path) -> None:
+    store = WorldStore(tmp_path / "leases.db")
+    env = gymnasium.make(ENV_ID, store=store).unwrapped
+    env.reset(seed=1)
+    episode = env.episode_id
+    env.close()  # releases this process's lease
+    host = socket.gethostname()
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        cases = [
+            (f"{host}:{sleeper.pid}", time.time() - 3600, True),  # alive here: busy
+            (f"{host}:{_dead_pid()}", time.time(), False),  # gone: free
+            ("elsewhere:42", time.time() - 5, True),  # another host, renewed lately: busy
+            ("elsewhere:42", time.time() - LEASE_TTL_S - 1, False),  # not renewed: free
+        ]
+        for owner, renewed_at, busy in cases:
+            with store.engine.begin() as conn:
+                conn.execute(EpisodeLease.__table__.delete())
+                conn.execute(
+                    EpisodeLease.__table__.insert().values(
+                        episode_id=episode, owner=owner, renewed_at=renewed_at
+                    )
+                )
+            if busy:
+                with pytest.raises(EpisodeBusy, match=f"running in another process \\({owner}"):
+                    store.claim_episode(episode)
+            else:
+                store.claim_episode(episode)
+                with store.engine.connect() as conn:
+                    holder = conn.execute(select(EpisodeLease.owner)).scalar_one()
+                assert holder == f"{host}:{os.getpid()}", owner
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    # a lease is not world state: neither a fork nor the hash sees it
+    assert "episode_leases" not in {table.name for table in WORLD_TABLES}
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
 
 
 FULL_DISK_MOUNT_SIZE = "2m"
