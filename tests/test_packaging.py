@@ -102,7 +102,7 @@ def test_ci_runs_the_readme_test_command() -> None:
     ).stdout.strip()
     assert printed == _readme_commands()[1]
     ci = (ROOT / ".ci" / "run").read_text()
-    assert 'TEST_CMD="$(.ci/test-command)"' in ci and 'bash -c "$TEST_CMD"' in ci
+    assert 'TEST_CMD="$(bash .ci/test-command)"' in ci and 'bash -c "$TEST_CMD"' in ci
 
 
 def test_the_default_test_run_includes_slow_tests() -> None:
