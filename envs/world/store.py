@@ -167,17 +167,25 @@ def make_engine(db: str | Path, *, existing: bool = False) -> Engine:
 class WorldStore:
     """Owns the engine; creates, forks, hashes and lists episodes.
 
-    `must_exist=True` is for commands that read (or annotate) what a run wrote: the
-    database must already exist and hold tycoon's tables; nothing is created (no file,
-    no folder, no table), and a missing file is an error naming the path.
+    `must_exist=True` is for commands that continue or annotate what a run wrote (resume,
+    judge): the file must already exist and hold tycoon's tables, and is never created
+    (no file, no folder); tables added since it was written are created. `read_only=True`
+    (for commands that only read: show, export) also changes nothing in the file.
     """
 
-    def __init__(self, db: str | Path = "runs/tycoon.db", *, must_exist: bool = False) -> None:
+    def __init__(
+        self,
+        db: str | Path = "runs/tycoon.db",
+        *,
+        must_exist: bool = False,
+        read_only: bool = False,
+    ) -> None:
+        must_exist = must_exist or read_only
         self.url = database_url(db)
         safe_url = make_url(self.url).render_as_string(hide_password=True)
         _prepare_sqlite_file(self.url, must_exist=must_exist)
         try:
-            self.engine = make_engine(self.url, existing=must_exist)
+            self.engine = make_engine(self.url, existing=read_only)
         except ModuleNotFoundError as exc:
             raise _missing_driver(exc, safe_url) from exc
         except Exception as exc:
@@ -185,7 +193,7 @@ class WorldStore:
         try:
             if must_exist:
                 _check_tables(self.engine, safe_url)
-            else:
+            if not read_only:
                 _create_tables(self.engine)
         except StoreError:
             self.engine.dispose()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -55,6 +56,14 @@ def test_read_commands_refuse_a_missing_database_and_create_nothing(
     result = tycoon(command, *extra, "--db", str(db))
     assert_one_line_error(result, str(db), "no such file")
     assert not db.exists() and not db.parent.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["run", "rollout"])
+def test_resume_refuses_a_missing_database_and_creates_nothing(tmp_path, command) -> None:
+    db = tmp_path / "sub" / "typo.db"
+    result = tycoon(command, "--resume", "1", "--db", str(db), "--no-progress")
+    assert_one_line_error(result, str(db), "no such file")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -198,3 +207,27 @@ def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(monkeypat
         main(["--debug", "envs"])
     with pytest.raises(ZeroDivisionError):
         main(["envs", "--debug"])
+
+
+def test_an_older_database_is_read_as_it_is_and_upgraded_only_by_a_resume(tmp_path) -> None:
+    """A database written before judge_verdicts and episode_leases existed: show reads it
+    without changing it; a resume adds the missing tables and carries on."""
+    db = tmp_path / "old.db"
+    first = tycoon("run", "--agent", "idle", "--max-days", "2", "--db", str(db), "--no-progress")
+    assert first.returncode == 0, first.stderr
+    with sqlite3.connect(db) as conn:
+        conn.execute("DROP TABLE judge_verdicts")
+        conn.execute("DROP TABLE episode_leases")
+    conn.close()
+
+    def tables() -> set[str]:
+        with contextlib.closing(sqlite3.connect(db)) as conn:
+            return {row[0] for row in conn.execute("select name from sqlite_master")}
+
+    before = tables()
+    shown = tycoon("show", "1", "--db", str(db))
+    assert shown.returncode == 0, shown.stderr
+    assert tables() == before
+    resumed = tycoon("run", "--resume", "1", "--agent", "idle", "--db", str(db), "--no-progress")
+    assert resumed.returncode == 0, resumed.stderr
+    assert {"judge_verdicts", "episode_leases"} <= tables()

@@ -72,11 +72,12 @@ def seed_number(text: str) -> int:
     return value
 
 
-def open_store(db: str, *, must_exist: bool = False) -> WorldStore:
-    """The world database; `must_exist` for commands that only read (or annotate) what
-    runs wrote: a missing file is an error naming it, and nothing is created."""
+def open_store(db: str, *, must_exist: bool = False, read_only: bool = False) -> WorldStore:
+    """The world database. `must_exist` for commands that continue or annotate what runs
+    wrote (a missing file is an error naming it, and no file is created); `read_only` for
+    commands that only read (nothing in the file changes either)."""
     try:
-        return WorldStore(db, must_exist=must_exist)
+        return WorldStore(db, must_exist=must_exist, read_only=read_only)
     except StoreError as exc:
         raise UsageError(str(exc)) from exc
 

@@ -53,13 +53,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
 def handle(args: argparse.Namespace) -> int:
     from tycoon.commands.common import UsageError, open_store
     from tycoon.envs.vending.probes.stored import stored_traces
-    from tycoon.envs.world.schema import JudgeVerdictRecord
     from tycoon.instrumentation.judge import LLMJudge, failure_summary
     from tycoon.instrumentation.storage import replace_judgements
 
-    store = open_store(args.db, must_exist=True)
-    # a database written before verdicts were stored lacks only this table
-    JudgeVerdictRecord.__table__.create(store.engine, checkfirst=True)
+    store = open_store(args.db, must_exist=True)  # creates tables added since, if any
     known = [episode.id for episode in store.list_episodes()]
     episodes = args.episode or known
     missing = sorted(set(episodes) - set(known))

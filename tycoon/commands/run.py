@@ -75,7 +75,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
 
 def handle(args: argparse.Namespace) -> int:
     try:
-        store = open_store(args.db)
+        store = open_store(args.db, must_exist=args.resume is not None)
         if args.reference_agent is not None:
             from tycoon.agents import AGENTS
 
