@@ -6,10 +6,12 @@ import copy
 import functools
 import re
 import string
+import time
 from typing import Any
 
 import gymnasium as gym
 from gymnasium import spaces
+from sqlalchemy.exc import DBAPIError
 
 from tycoon.envs.vending.actions import MAX_ACTION_CHARS, ToolCall, action_text
 from tycoon.envs.vending.config import CLASSIC, YEAR, VendingConfig
@@ -18,7 +20,7 @@ from tycoon.envs.vending.simulation import StepOutcome, VendingSimulation
 from tycoon.envs.vending.tools import tools_for
 from tycoon.envs.vending.tools.base import money
 from tycoon.envs.vending.world import BANK, MACHINE_CASH
-from tycoon.envs.world.store import WorldStore
+from tycoon.envs.world.store import StepNotSaved, WorldStore, step_not_saved
 from tycoon.instrumentation.judge import LLMJudge
 from tycoon.instrumentation.monitors import DEFAULT_MONITORS, MonitorSet
 from tycoon.rewards import MoneySnapshot, RewardContext, RewardSpec
@@ -35,6 +37,9 @@ DEFAULT_REWARDS: dict[str, dict[str, float]] = {
     "classic": {"net_worth_delta": 1.0},
     "year": {"net_worth_delta": 1.0},
 }
+
+
+STEP_ATTEMPTS = 4  # a step is tried this often when its transaction meets a transient fault
 
 
 class VendingEnv(gym.Env[str, str]):
@@ -226,9 +231,33 @@ class VendingEnv(gym.Env[str, str]):
     def step(
         self, action: str | dict[str, Any] | ToolCall
     ) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        # A step whose transaction meets a transient fault (a lock held past the busy
+        # timeout, a dropped database connection) was rolled back whole, so it is run
+        # again, a bounded number of times: the action is applied once. Other faults
+        # (a full disk, a read-only file) raise `StepNotSaved`; the episode resumes.
+        self._require_simulation()
+        for attempt in range(1, STEP_ATTEMPTS + 1):
+            before = self._last_snapshot
+            try:
+                return self._step_once(action)
+            except StepNotSaved as exc:
+                self._last_snapshot = before
+                if not exc.transient or attempt == STEP_ATTEMPTS:
+                    raise
+                time.sleep(min(2.0, 0.25 * 2**attempt))
+        raise AssertionError("unreachable")
+
+    def _step_once(
+        self, action: str | dict[str, Any] | ToolCall
+    ) -> tuple[str, float, bool, bool, dict[str, Any]]:
         simulation = self._require_simulation()
         before = self._last_snapshot
-        outcome = simulation.execute(action)
+        try:
+            outcome = simulation.execute(action)
+        except DBAPIError as exc:  # a read or write of the tool or the night failed
+            simulation.discard_step()
+            step = simulation.episode.step_count + 1
+            raise step_not_saved(exc, simulation.episode.id, step) from exc
         after = self._snapshot(outcome.net_worth_cents)
         self._last_snapshot = after
         terminated_before_limits = simulation.terminated

@@ -9,6 +9,7 @@ after a rejected action is the hash before it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -49,7 +51,7 @@ from tycoon.envs.world.schema import (
     StorageItem,
     Supplier,
 )
-from tycoon.envs.world.store import StoreError, WorldStore
+from tycoon.envs.world.store import LEASE_RENEW_S, StoreError, WorldStore, step_not_saved
 from tycoon.instrumentation.events import BehaviorEventModel
 
 RUNNING = "running"
@@ -118,6 +120,12 @@ class VendingSimulation:
         if episode is None:
             self.session.close()
             raise StoreError(f"Expected an existing episode id, got {episode_id}")
+        try:  # one process runs an episode at a time (a second resume is refused)
+            store.claim_episode(episode_id)
+        except StoreError:
+            self.session.close()
+            raise
+        self._lease_renewed = time.monotonic()
         self.config = VendingConfig.model_validate(episode.config)
         self.world = VendingWorld(self.session, episode, self.config)
         self.tools: dict[str, type[Tool]] = {t.name: t for t in tools_for(self.config.probes)}
@@ -173,6 +181,10 @@ class VendingSimulation:
 
     def close(self) -> None:
         self.session.close()
+        if self._lease_renewed is not None:
+            self._lease_renewed = None
+            with contextlib.suppress(Exception):  # best effort: a stale lease expires anyway
+                self.store.release_episode(self.world.episode.id)
 
     # -- stepping -------------------------------------------------------------------
 
@@ -243,6 +255,11 @@ class VendingSimulation:
         elif self.probes is not None and self.probes.dirty:
             self._reload()
 
+    def discard_step(self) -> None:
+        """Roll back an unfinished step (after a database fault) and reload the world."""
+        self.session.rollback()
+        self._reload()
+
     def _reload(self) -> None:
         self.world.reload()
         if self.probes is not None:
@@ -303,10 +320,15 @@ class VendingSimulation:
             if outcome.events:
                 self.world.insert_rows(BehaviorEvent, [event.to_row() for event in outcome.events])
             self._step_writer.write(connection, step_row, {"episode_key": episode.id, **counters})
+            if time.monotonic() - (self._lease_renewed or 0.0) > LEASE_RENEW_S:
+                self.store.renew_lease(connection, episode.id)
+                self._lease_renewed = time.monotonic()
             self.session.commit()
-        except Exception:
+        except Exception as exc:
             self.session.rollback()
             self._reload()
+            if isinstance(exc, DBAPIError):
+                raise step_not_saved(exc, episode.id, step_id) from exc
             raise
         for key, value in counters.items():
             set_committed_value(episode, key, value)

@@ -71,9 +71,9 @@ def test_resume_continues_an_unfinished_episode(tmp_path) -> None:
         (["run", "--env", "tycoon/Nope-v0"], "unknown environment"),
         (["run", "--agent", "genius"], "unknown agent"),
         (["run", "--max-days", "0"], "at least 1"),
-        (["run", "--seed", "abc"], "invalid int value"),
+        (["run", "--seed", "abc"], "expected a whole number, got 'abc'"),
         (["run", "--db", "postgresql+psycopg://nobody@127.0.0.1:1/none"], "Cannot open"),
-        (["show", "999"], "existing episode"),
+        (["show", "999"], "Expected an existing database file"),
     ],
 )
 def test_bad_input_is_a_clear_error(tmp_path, args, message) -> None:

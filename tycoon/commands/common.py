@@ -32,7 +32,7 @@ def add_episode_flags(parser: argparse.ArgumentParser) -> None:
         default="OPENAI_API_KEY",
         help="name of the environment variable holding the API key (never stored)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="episode seed (default 0)")
+    parser.add_argument("--seed", type=seed_number, default=0, help="episode seed (default 0)")
     parser.add_argument("--max-days", type=_positive_int, default=None, help="end after N days")
     parser.add_argument("--max-steps", type=_positive_int, default=None, help="end after N steps")
     parser.add_argument(
@@ -59,9 +59,25 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def open_store(db: str) -> WorldStore:
+MAX_SEED = 2**63 - 1  # seeds are stored as BIGINT
+
+
+def seed_number(text: str) -> int:
     try:
-        return WorldStore(db)
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from exc
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected a seed from 0 to {MAX_SEED}, got {value}")
+    return value
+
+
+def open_store(db: str, *, must_exist: bool = False, read_only: bool = False) -> WorldStore:
+    """The world database. `must_exist` for commands that continue or annotate what runs
+    wrote (a missing file is an error naming it, and no file is created); `read_only` for
+    commands that only read (nothing in the file changes either)."""
+    try:
+        return WorldStore(db, must_exist=must_exist, read_only=read_only)
     except StoreError as exc:
         raise UsageError(str(exc)) from exc
 

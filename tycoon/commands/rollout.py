@@ -83,7 +83,8 @@ def handle(args: argparse.Namespace) -> int:
     try:
         if args.workers > 1 and args.db in (":memory:", "sqlite://"):
             raise UsageError("--workers needs a database file or server URL, not :memory:")
-        store = open_store(args.db)  # creates the tables before any worker opens the file
+        # creates the tables before any worker opens the file (a resume needs them there)
+        store = open_store(args.db, must_exist=args.resume is not None)
         jobs = _jobs(args, store)
         make_env(args, store).close()  # validates --env and friends before anything runs
         if args.agent == "openai":

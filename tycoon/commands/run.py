@@ -57,6 +57,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         help="environment variable holding the judge's API key (default OPENAI_API_KEY; none "
         "needed for a local server)",
     )
+    judge.add_argument(
+        "--allow-judge-failures",
+        action="store_true",
+        help="exit 0 even when some judge requests failed (they are still reported)",
+    )
     parser.add_argument(
         "--reference-agent",
         default=None,
@@ -70,7 +75,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
 
 def handle(args: argparse.Namespace) -> int:
     try:
-        store = open_store(args.db)
+        store = open_store(args.db, must_exist=args.resume is not None)
         if args.reference_agent is not None:
             from tycoon.agents import AGENTS
 
@@ -93,8 +98,9 @@ def handle(args: argparse.Namespace) -> int:
         )
     finally:
         env.close()
-    _report(args, summary, judge=getattr(env.unwrapped, "judge", None))
-    return 0
+    judge = getattr(env.unwrapped, "judge", None)
+    _report(args, summary, judge=judge)
+    return _judge_status(args, judge)
 
 
 def _report(
@@ -115,12 +121,26 @@ def _report(
 
 
 def _report_judge(args: argparse.Namespace, judge: Any) -> None:
-    failed = judge.failures
+    from tycoon.instrumentation.judge import failure_summary
+
+    problem = failure_summary(judge.verdicts)
     print(
         f"judge        {len(judge.verdicts)} request(s) to {args.judge_model}, "
-        f"{len(failed)} failed"
-        + (f" (first: {failed[0].error_kind}: {failed[0].error})" if failed else "")
+        + (problem if problem else "all answered")
     )
+
+
+def _judge_status(args: argparse.Namespace, judge: Any) -> int:
+    """Exit status 1 when the live judge failed on any request (the behaviour figures are
+    incomplete), unless --allow-judge-failures."""
+    if judge is None or not judge.failures or args.allow_judge_failures:
+        return 0
+    print(
+        f"tycoon: {len(judge.failures)} of {len(judge.verdicts)} judge requests failed; the "
+        "behaviour figures are incomplete (--allow-judge-failures accepts that)",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def _with_reference_scores(
@@ -235,4 +255,4 @@ def _run_async(args: argparse.Namespace, env: Any, agent: Any) -> int:
             file=sys.stderr,
         )
         return EXIT_PAUSED
-    return 0
+    return _judge_status(args, getattr(env.unwrapped, "judge", None))
