@@ -61,7 +61,12 @@ class SyncAgentAdapter:
         self.agent.reset(observation, info)
 
     def restore(self, env: Any, observation: str, info: dict[str, Any]) -> None:
-        self.start(env, observation, info)
+        from tycoon.runner import resume_agent
+
+        unwrapped = env.unwrapped
+        self._observation, self._info = resume_agent(
+            self.agent, unwrapped.store, unwrapped.episode_id
+        )
 
     async def decide(self) -> _SyncDecision:
         return _SyncDecision(self.agent.act(self._observation, self._info))
