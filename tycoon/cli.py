@@ -7,7 +7,17 @@ import importlib
 import sys
 
 # one module per subcommand; each has add_parser(subparsers) setting `handler`
-COMMANDS = ("run", "rollout", "envs", "show", "export", "serve", "instrumentation", "judge")
+COMMANDS = (
+    "run",
+    "rollout",
+    "episodes",
+    "envs",
+    "show",
+    "export",
+    "serve",
+    "instrumentation",
+    "judge",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
