@@ -160,3 +160,38 @@ def run_killed_and_resumed(
         return outcome(store, episode_id, killed_at)
     finally:
         store.dispose()
+
+
+# --- a deterministic model for the LLM agent ----------------------------------------------
+
+_POLICY_CALLS: list[tuple[str, dict]] = [
+    ("get_balance", {}),
+    ("read_inbox", {"limit": 5}),
+    ("list_files", {}),
+    ("search_web", {"query": "wholesale snacks", "limit": 3}),
+    ("scratchpad_write", {"text": "checked the books"}),
+    ("get_storage_inventory", {}),
+    ("get_machine_inventory", {}),
+    ("kv_set", {"key": "note", "value": "restock soon"}),
+    ("wait_for_next_day", {}),
+]
+
+
+def deterministic_reply(body: dict):
+    """A reply that depends only on the request (so a resumed run that sends the same
+    requests gets the same replies): a tool call picked by a checksum of the messages,
+    now and then a reply without a tool call. Tool call ids come from the checksum too,
+    so replies (and their token counts) are byte-identical between runs."""
+    import json
+    import zlib
+
+    from openai_server import Reply
+
+    digest = zlib.crc32(json.dumps(body.get("messages", []), sort_keys=True).encode())
+    if digest % 11 == 0:
+        return Reply.text("Let me think about what to do next.")
+    name, arguments = _POLICY_CALLS[digest % len(_POLICY_CALLS)]
+    reply = Reply.tool_call(name, arguments)
+    assert reply.message is not None
+    reply.message["tool_calls"][0]["id"] = f"chatcmpl-tool-{digest:032x}"
+    return reply

@@ -63,8 +63,7 @@ def test_resuming_an_ended_episode_is_refused_in_one_line(tmp_path) -> None:
     again = tycoon("run", "--db", db, "--resume", "1", "--no-progress")
     assert again.returncode == 2
     assert again.stderr.strip().splitlines() == [
-        "tycoon: error: episode 1 has already ended (finished, day 6, 6 steps); "
-        "nothing to resume"
+        "tycoon: error: episode 1 has already ended (finished, day 6, 6 steps); nothing to resume"
     ]
     with create_engine(f"sqlite:///{db}").connect() as conn:
         assert conn.execute(text("select count(*) from steps")).scalar_one() == 6
