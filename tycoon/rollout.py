@@ -69,6 +69,9 @@ class SyncAgentAdapter:
         )
 
     async def decide(self) -> _SyncDecision:
+        # yield to the loop once a step: concurrent episodes interleave, and Ctrl-C
+        # (asyncio.run cancels the main task) reaches a loop of steps that never wait
+        await asyncio.sleep(0)
         return _SyncDecision(self.agent.act(self._observation, self._info))
 
     def observe(self, decision: Any, observation: str, info: dict[str, Any] | None = None) -> None:

@@ -44,7 +44,10 @@ SCRIPTED_RUNS: dict[str, list[str]] = {
 LLM_RUN = ["--env", "tycoon/VendingYear-v0", "--max-days", "8", "--context-tokens", "3500"]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+# every agent on PostgreSQL takes minutes (slow); the baseline there runs every time
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.slow])]
+)
 def db(request, tmp_path) -> str:
     if request.param == "sqlite":
         return str(tmp_path / "resume.db")
@@ -68,6 +71,14 @@ def test_a_killed_scripted_run_resumes_exactly(agent, db) -> None:
     run_args = SCRIPTED_RUNS[agent]
     uninterrupted = run_uninterrupted(db, run_args)
     resumed = run_killed_and_resumed(db, run_args, kill_points(uninterrupted.steps))
+    assert_same_run(uninterrupted, resumed)
+
+
+@pytest.mark.postgres
+def test_a_killed_baseline_run_resumes_exactly_on_postgres(postgres_url) -> None:
+    run_args = SCRIPTED_RUNS["baseline"]
+    uninterrupted = run_uninterrupted(postgres_url, run_args)
+    resumed = run_killed_and_resumed(postgres_url, run_args, kill_points(uninterrupted.steps))
     assert_same_run(uninterrupted, resumed)
 
 
