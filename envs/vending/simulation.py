@@ -10,6 +10,7 @@ after a rejected action is the hash before it.
 from __future__ import annotations
 
 import json
+import math
 import time
 from typing import Any
 
@@ -290,7 +291,7 @@ class VendingSimulation:
             self._row_updater.write_dirty(self.session, connection)
             self.session.flush()
             step_row["reward_components"] = json.dumps(reward_components)
-            step_row["info"] = None if info is None else json.dumps(info)
+            step_row["info"] = None if info is None else _info_json(info)
             if outcome.events:
                 self.world.insert_rows(BehaviorEvent, [event.to_row() for event in outcome.events])
             self._step_writer.write(connection, step_row, {"episode_key": episode.id, **counters})
@@ -343,3 +344,24 @@ class VendingSimulation:
         set_committed_value(
             episode, "output_tokens_unbilled", episode.output_tokens_unbilled + tokens
         )
+
+
+def _info_json(info: dict[str, Any]) -> str:
+    """A step's info as strict JSON (PostgreSQL refuses NaN): a value JSON cannot hold
+    (NaN, infinity, an object) is stored as null or its text, never failing the step."""
+    try:
+        return json.dumps(info, allow_nan=False)
+    except (TypeError, ValueError):
+        return json.dumps(_strict(info), allow_nan=False)
+
+
+def _strict(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(key): _strict(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strict(item) for item in value]
+    if value is None or isinstance(value, str | int | bool):
+        return value
+    return str(value)

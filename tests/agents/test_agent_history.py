@@ -75,3 +75,29 @@ def test_steps_without_a_recorded_view_cannot_be_rebuilt(tmp_path) -> None:
         conn.execute(Step.__table__.update().values(info=None))
     with pytest.raises(ResumeMismatch, match="without the agent's view"):
         rebuild(AGENTS["idle"](), load_history(store, episode_id))
+
+
+def test_a_view_json_cannot_hold_is_stored_without_failing_the_step(backend_url) -> None:
+    from tycoon.envs.vending.simulation import _info_json
+
+    assert _info_json({"a": 1.5, "b": [1, "x"]}) == '{"a": 1.5, "b": [1, "x"]}'
+    assert _info_json({"a": float("nan"), "b": (float("inf"),), "c": object}) == (
+        '{"a": null, "b": [null], "c": "<class \'object\'>"}'
+    )
+    store = WorldStore(backend_url)
+    env = gymnasium.make("tycoon/VendingClassic-v0", store=store).unwrapped
+    env.reset(seed=1)
+    real_info = env._info
+
+    def with_nan(*args, **kwargs):
+        info = real_info(*args, **kwargs)
+        info["odd"] = float("nan")
+        return info
+
+    env._info = with_nan
+    env.step('{"name": "get_balance", "arguments": {}}')
+    with store.session() as session:
+        stored = session.scalar(select(Step.info).where(Step.episode_id == env.episode_id))
+    assert stored["odd"] is None and stored["tool"] == "get_balance"
+    env.close()
+    store.dispose()
