@@ -71,8 +71,8 @@ def rebuild(agent: Agent, history: AgentHistory) -> tuple[str, dict[str, Any]]:
     acts on next. Raises `ResumeMismatch` when an action differs from the record."""
     if not history.complete:
         raise ResumeMismatch(
-            "the episode's steps were recorded without the agent's view (an older tycoon); "
-            "it can only be resumed with a fresh agent"
+            "the episode's steps were recorded by an older tycoon without the agent's view, "
+            "so the agent cannot be rebuilt as it was"
         )
     assert history.reset_observation is not None and history.reset_info is not None
     observation, info = history.reset_observation, history.reset_info

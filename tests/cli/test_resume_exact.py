@@ -122,3 +122,14 @@ def test_a_killed_llm_run_resumes_exactly_with_the_same_context_windows(db) -> N
     assert llm_windows(db, resumed.episode_id) == expected
     trims = sum(1 for window in expected if "[Context note:" in str(window[1]["content"]))
     assert trims > len(expected) // 2  # the small budget trims the window again and again
+
+
+@pytest.mark.slow
+def test_a_killed_year_of_the_baseline_resumes_exactly(tmp_path) -> None:
+    # issue 7's report: Year seed 0 ended at $15,248.68 in 3,304 steps left alone but at
+    # $15,234.96 in 3,305 steps when killed and resumed (plans lost with the process)
+    db = str(tmp_path / "year.db")
+    run_args = ["--agent", "baseline", "--env", "tycoon/VendingYear-v0", "--seed", "0"]
+    uninterrupted = run_uninterrupted(db, run_args)
+    resumed = run_killed_and_resumed(db, run_args, [900, 2100])
+    assert_same_run(uninterrupted, resumed)
