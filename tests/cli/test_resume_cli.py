@@ -227,3 +227,17 @@ def test_episodes_lists_every_episode_and_refuses_a_missing_database(tmp_path) -
         f"tycoon: error: no database at {missing} (expected an existing SQLite file or a URL)"
     )
     assert not missing.exists()
+
+
+def test_an_episode_recorded_without_the_agents_view_is_refused_not_resumed_inexactly(
+    tmp_path,
+) -> None:
+    db = str(tmp_path / "legacy.db")
+    run_uninterrupted(db, ["--agent", "baseline", "--max-steps", "12"])
+    reopen(db, 1, status="running", run_spec=None, reset_info=None)  # as an older tycoon left it
+    for command in ("run", "rollout"):
+        done = cli(command, "--db", db, "--resume", "1", "--no-progress")
+        assert done.returncode == (2 if command == "run" else 3), done.stderr
+        assert "cannot resume exactly" in done.stderr
+        assert "continue them with" not in done.stderr
+    assert WorldStore(db).get_episode(1).step_count == 12  # nothing ran

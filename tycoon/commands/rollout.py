@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tycoon.agents.history import ResumeMismatch
 from tycoon.agents.llm.settings import add_llm_flags, add_supplier_flags
 from tycoon.commands.common import (
     UsageError,
@@ -131,7 +132,9 @@ def handle(args: argparse.Namespace) -> int:
         )
     stopped = [r for r in results if r.stopped]
     if stopped:
-        resumable = [r.episode_id for r in stopped if r.episode_id is not None]
+        # an agent that cannot be rebuilt exactly would fail the same way again
+        inexact = [r for r in stopped if r.stopped.startswith(f"{ResumeMismatch.__name__}:")]
+        resumable = [r.episode_id for r in stopped if r.episode_id is not None and r not in inexact]
         unstarted = [str(r.seed) for r in stopped if r.episode_id is None and r.seed is not None]
         lines = [
             f"tycoon: {len(stopped)} episode(s) stopped early; first reason: {stopped[0].stopped}"
@@ -140,6 +143,9 @@ def handle(args: argparse.Namespace) -> int:
             lines.append(f"continue them with: {resume_command('rollout', args.db, resumable)}")
         if unstarted:
             lines.append(f"never started (seeds {', '.join(unstarted)}): run them again")
+        if inexact:
+            ids = ", ".join(str(r.episode_id) for r in inexact)
+            lines.append(f"cannot resume exactly (episodes {ids}): see the reason above")
         print("\n".join(lines), file=sys.stderr)
         return EXIT_PAUSED
     return 0
