@@ -17,6 +17,7 @@ from typing import NoReturn
 COMMANDS = (
     "run",
     "rollout",
+    "episodes",
     "envs",
     "show",
     "export",

@@ -52,6 +52,13 @@ class Episode(Base):
     config: Mapped[dict[str, Any]]
     agent: Mapped[str] = mapped_column(String(128), default="")
     model: Mapped[str] = mapped_column(String(256), default="")
+    # how the episode is run (`tycoon.run_spec.RunSpec` as JSON: env, scenario, limits,
+    # agent and its settings, never a key), so that a resume runs it the same way
+    run_spec: Mapped[dict[str, Any] | None]
+    # what the agent saw at reset, so that a resumed scripted agent can be rebuilt by
+    # replaying its whole view (see tycoon.agents.history)
+    reset_observation: Mapped[str | None] = mapped_column(Text)
+    reset_info: Mapped[dict[str, Any] | None]
     parent_episode_id: Mapped[int | None]
     forked_at_step: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=_utcnow)
@@ -317,6 +324,8 @@ class Step(Base):
     net_worth_cents: Mapped[Cents]
     bank_cents: Mapped[Cents]
     elapsed_us: Mapped[int] = mapped_column(Integer, default=0)
+    # the step's `info` as the agent received it (written in the step's transaction)
+    info: Mapped[dict[str, Any] | None]
 
 
 class BehaviorEvent(Base):

@@ -15,7 +15,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Integer, create_engine, event, func, insert, literal, select
+from sqlalchemy import (
+    Engine,
+    Integer,
+    create_engine,
+    event,
+    func,
+    insert,
+    inspect,
+    literal,
+    select,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
@@ -406,6 +416,7 @@ def _create_tables(engine: Engine) -> None:
         elif engine.dialect.name == "postgresql":
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK_KEY})")
         Base.metadata.create_all(conn)
+        _add_missing_columns(conn)
         conn.commit()
 
 
@@ -462,6 +473,24 @@ def describe_database_error(exc: BaseException) -> str:
         if needle in lowered:
             return f"{meaning} ({text[:200]})"
     return text[:300] or type(original).__name__
+
+
+def _add_missing_columns(conn: Any) -> None:
+    """Add the nullable columns a database made by an older tycoon lacks (newer code
+    reads them as absent); a missing column that cannot be null is an error."""
+    existing = inspect(conn)
+    for table in Base.metadata.sorted_tables:
+        present = {column["name"] for column in existing.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present:
+                continue
+            if not column.nullable:
+                raise StoreError(
+                    f"the database's table {table.name} lacks the column {column.name}, "
+                    "which cannot be added to existing rows; use a new database"
+                )
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}')
 
 
 def ledger_balances(session: Session, episode_id: int) -> dict[str, int]:
