@@ -117,6 +117,7 @@ class RayRollout:
         self._starting: set[asyncio.Task[_Runner | None]] = set()
         self._store: WorldStore | None = None
         self.deaths: list[tuple[float, int]] = []  # (when, runner number), for benchmarks
+        self.start_error = ""
 
     # -- actors -------------------------------------------------------------------------
 
@@ -124,7 +125,9 @@ class RayRollout:
         started = await asyncio.gather(*(self._start_runner() for _ in range(self.actors)))
         self.runners = [runner for runner in started if runner is not None]
         if not self.runners:
-            raise ActorLost(f"none of {self.actors} env-runner actor(s) started")
+            raise ActorLost(
+                f"none of {self.actors} env-runner actor(s) started: {self.start_error}"
+            )
         return self
 
     async def __aenter__(self) -> RayRollout:
@@ -149,9 +152,16 @@ class RayRollout:
         )
         try:
             info = await asyncio.wait_for(handle.ready.remote(), self.start_timeout)
-        except (TimeoutError, ray.exceptions.RayError):
+        except (TimeoutError, ray.exceptions.RayError, asyncio.CancelledError) as exc:
+            self.start_error = (
+                f"no CPU free for it within {self.start_timeout:g}s"
+                if isinstance(exc, TimeoutError)
+                else str(exc).strip().splitlines()[-1]
+            )
             with contextlib.suppress(Exception):
                 ray.kill(handle, no_restart=True)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
             return None
         return _Runner(number, handle, int(info["pid"]), str(info["node_id"]))
 

@@ -8,7 +8,9 @@ from tycoon.commands.common import _positive_int
 
 
 def add_ray_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("Ray (episodes over env-runner actors; pip install 'tycoon[ray]')")
+    group = parser.add_argument_group(
+        "Ray (episodes over env-runner actors; pip install 'tycoon[ray]')"
+    )
     group.add_argument(
         "--ray",
         action="store_true",
