@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from openai_server import FakeOpenAIServer
@@ -169,3 +170,32 @@ def test_an_episode_that_keeps_killing_its_actor_is_reported_with_its_real_figur
         assert outcome.result.stopped is None
         expected = solo_idle_hash(str(tmp_path / f"solo{seed}.db"), seed, 12)
         assert WorldStore(db).state_hash(outcome.result.episode_id) == expected
+
+
+@pytest.mark.postgres
+def test_two_node_cluster_loses_a_node_and_every_episode_ends_as_a_solo_run(
+    postgres_url, tmp_path
+) -> None:
+    episodes, max_days = 4, 80
+    driver = Path(__file__).with_name("cluster_driver.py")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(driver.parent), *sys.path])}
+    result = subprocess.run(
+        [sys.executable, str(driver), postgres_url, str(episodes), str(max_days)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
+    assert lines, result.stdout[-3000:] + result.stderr[-3000:]
+    report = json.loads(lines[-1].removeprefix("RESULT "))
+    assert report["deaths"] == 1  # the removed node's actor
+    by_seed = report["episodes"]
+    assert sorted(map(int, by_seed)) == list(range(episodes))
+    assert sum(e["deaths"] for e in by_seed.values()) >= 1  # some were moved mid-run
+    store = WorldStore(postgres_url)
+    for seed, episode in by_seed.items():
+        assert episode["stopped"] is None and episode["steps"] == max_days, episode
+        solo = solo_idle_hash(str(tmp_path / f"solo{seed}.db"), int(seed), max_days)
+        assert store.state_hash(episode["episode_id"]) == solo, seed
