@@ -289,3 +289,20 @@ async def rollout_async(
     finally:
         listener.close()
     return [r for r in results if r is not None]
+
+
+# -- the trainer-facing API (tycoon.trainer), importable from here -----------------------
+
+
+def run_rollouts(*args: Any, **kwargs: Any) -> Any:
+    """Batches of episodes as trajectories; see `tycoon.trainer.api.run_rollouts`."""
+    from tycoon.trainer.api import run_rollouts as run
+
+    return run(*args, **kwargs)
+
+
+def arun_rollouts(*args: Any, **kwargs: Any) -> Any:
+    """Async generator of trajectories; see `tycoon.trainer.api.arun_rollouts`."""
+    from tycoon.trainer.api import arun_rollouts as arun
+
+    return arun(*args, **kwargs)

@@ -72,7 +72,7 @@ class IdleEpisodes(EpisodeFactory):
         self.poison_seed = poison_seed
         self.kill_at_step = kill_at_step
 
-    def make_env(self, store: Any) -> Any:
+    def make_env(self, store: Any, job: Any) -> Any:
         return gymnasium.make(
             "tycoon/VendingClassic-v0",
             store=store,

@@ -36,7 +36,7 @@ class ArgsEpisodes(EpisodeFactory):
         self.db = args.db
         self.step_in_thread = bool(getattr(args, "supplier_model", None))
 
-    def make_env(self, store: WorldStore) -> Any:
+    def make_env(self, store: WorldStore, job: EpisodeJob) -> Any:
         return make_env(self.args, store)
 
     def make_agent(self, store: WorldStore, job: EpisodeJob, clients: EndpointClients) -> Any:

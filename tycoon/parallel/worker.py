@@ -28,7 +28,7 @@ class EpisodeFactory(ABC):
     step_in_thread: bool = False
 
     @abstractmethod
-    def make_env(self, store: WorldStore) -> Any: ...
+    def make_env(self, store: WorldStore, job: EpisodeJob) -> Any: ...
 
     @abstractmethod
     def make_agent(self, store: WorldStore, job: EpisodeJob, clients: EndpointClients) -> Any: ...
@@ -97,7 +97,7 @@ class EpisodeWorker:
 
         env = None
         try:
-            env = self.factory.make_env(self.store)
+            env = self.factory.make_env(self.store, job)
             agent = self.factory.make_agent(self.store, job, self.clients)
             result = await run_episode_async(
                 env,
