@@ -133,3 +133,10 @@ def conversation_reply(delay: float):
         )
 
     return reply
+
+
+def play_waits(env: Any, steps: int) -> tuple[int, int, str]:
+    """Step a shipped env `steps` times (in a Ray task): its pid, episode and final hash."""
+    for _ in range(steps):
+        env.step(WAIT.to_json())
+    return os.getpid(), env.unwrapped.episode_id, env.unwrapped.state_hash()

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 from openai_server import FakeOpenAIServer
-from ray_helpers import IdleEpisodes, conversation_reply, solo_idle_hash
+from ray_helpers import WAIT, IdleEpisodes, conversation_reply, play_waits, solo_idle_hash
 from sqlalchemy import func, select
 
+import tycoon
 from tycoon.cli import build_parser, main
 from tycoon.commands.common import llm_settings
 from tycoon.envs.world.schema import LlmCall, Step
@@ -199,3 +200,17 @@ def test_two_node_cluster_loses_a_node_and_every_episode_ends_as_a_solo_run(
         assert episode["stopped"] is None and episode["steps"] == max_days, episode
         solo = solo_idle_hash(str(tmp_path / f"solo{seed}.db"), int(seed), max_days)
         assert store.state_hash(episode["episode_id"]) == solo, seed
+
+
+def test_an_env_shipped_to_a_ray_task_resumes_its_episode_there(ray_session, tmp_path) -> None:
+    env = tycoon.make(
+        "tycoon/VendingClassic-v0", db=str(tmp_path / "ship.db"), config={"max_days": 7}
+    )
+    env.reset(seed=9)
+    for _ in range(3):
+        env.step(WAIT)
+    play = ray_session.remote(play_waits)
+    pid, episode_id, final_hash = ray_session.get(play.remote(env, 4))
+    assert pid != os.getpid() and episode_id == env.unwrapped.episode_id
+    assert final_hash == solo_idle_hash(str(tmp_path / "solo.db"), 9, 7)
+    env.close()
