@@ -10,8 +10,8 @@ Synchronous agents (`tycoon.agents.base.Agent`: baseline, random, ...) run here 
 through `SyncAgentAdapter`. An env whose step may block on the network (LLM-written
 supplier replies) is stepped in a worker thread instead (`step_in_thread`).
 
-Progress goes to a `RolloutListener`: a progress bar in one process, or a pipe to the
-parent when `tycoon.workers` spreads episodes over processes.
+Progress goes to a `RolloutListener` (a progress bar). Episodes spread over processes
+and machines run on Ray actors, each running this runner (`tycoon.parallel`).
 """
 
 from __future__ import annotations
