@@ -5,7 +5,7 @@
 
 Starts a head node and a worker node of one CPU each, one env-runner actor on each, runs
 idle episodes (seeds 0..EPISODES-1), removes the worker node once the actors are busy,
-and prints one line, RESULT and JSON: per seed the episode id, status, steps and deaths, plus when
+checks that a SQLite file is refused, and prints one line, RESULT and JSON: per seed the episode id, status, steps and deaths, plus when
 the node was removed.
 """
 
@@ -14,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import ray
 import ray_helpers
@@ -23,6 +25,7 @@ from ray.cluster_utils import Cluster
 
 from tycoon.parallel.engine import RayRollout
 from tycoon.parallel.jobs import EpisodeJob
+from tycoon.parallel.ray_runtime import DatabaseNotShared, alive_nodes, check_database_for_cluster
 
 # a lost node is noticed after period x threshold (Ray's defaults wait ~15 s)
 FAST_HEALTH_CHECKS = {
@@ -68,6 +71,15 @@ async def rollout(cluster: Cluster, worker_node, db: str, episodes: int, max_day
     }
 
 
+def sqlite_refusal() -> str:
+    """What a rollout on this cluster says to a SQLite file ('' if it accepted it)."""
+    try:
+        check_database_for_cluster(str(Path(tempfile.gettempdir()) / "x.db"), nodes=alive_nodes())
+    except DatabaseNotShared as exc:
+        return str(exc)
+    return ""
+
+
 def main() -> None:
     db, episodes, max_days = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     cloudpickle.register_pickle_by_value(ray_helpers)
@@ -83,7 +95,9 @@ def main() -> None:
     try:
         ray.init(address=cluster.address, log_to_driver=False)
         cluster.wait_for_nodes()
+        refusal = sqlite_refusal()  # while both nodes are up
         report = asyncio.run(rollout(cluster, worker_node, db, episodes, max_days))
+        report["sqlite_refused"] = refusal
         print("RESULT " + json.dumps(report), flush=True)
     finally:
         ray.shutdown()
