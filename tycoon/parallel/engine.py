@@ -274,6 +274,12 @@ class RayRollout:
                         continue
                     bar.update(finished=1, failed=int(outcome.result.stopped is not None))
                     yield outcome
+            if ticker is not None and ticker.done():
+                bar.update(steps=ticker.result())
+            elif ticker is not None:
+                ticker.cancel()  # asleep, most likely: nothing counted yet
+            ticker = None
+            bar.update(steps=await self._collect_steps())  # the last steps, before the bar closes
         finally:
             for task in running:
                 task.cancel()
@@ -302,6 +308,9 @@ class RayRollout:
 
     async def _poll_steps(self) -> int:
         await asyncio.sleep(PROGRESS_SECONDS)
+        return await self._collect_steps()
+
+    async def _collect_steps(self) -> int:
         calls = [runner.handle.take_steps.remote() for runner in self.runners]
         counts = await asyncio.gather(*calls, return_exceptions=True)
         return sum(count for count in counts if isinstance(count, int))
