@@ -175,6 +175,7 @@ def test_an_episode_that_keeps_killing_its_actor_is_reported_with_its_real_figur
         assert WorldStore(db).state_hash(outcome.result.episode_id) == expected
 
 
+@pytest.mark.slow  # two Ray nodes in their own process: ~25 s
 @pytest.mark.postgres
 def test_two_node_cluster_loses_a_node_and_every_episode_ends_as_a_solo_run(
     postgres_url, tmp_path
