@@ -224,7 +224,6 @@ class RayRollout:
 
     async def stream(self, jobs: Iterable[EpisodeJob]) -> AsyncIterator[EpisodeOutcome]:
         """Run every job; yield each outcome as its episode ends (in completion order)."""
-        ray = import_ray()
         queue = deque(jobs)
         bar = RolloutProgress(len(queue), enabled=self.progress, desc=self.desc)
         running: dict[asyncio.Task[EpisodeOutcome], tuple[_Runner, EpisodeJob]] = {}
@@ -268,7 +267,7 @@ class RayRollout:
                         else:
                             queue.appendleft(job)  # continue it before starting new ones
                         continue
-                    except ray.exceptions.RayError as exc:
+                    except Exception as exc:  # e.g. a result that did not arrive whole
                         bar.update(finished=1, failed=1)
                         yield self._failed(job, f"{type(exc).__name__}: {exc}")
                         continue
