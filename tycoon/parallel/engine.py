@@ -153,10 +153,13 @@ class RayRollout:
         try:
             info = await asyncio.wait_for(handle.ready.remote(), self.start_timeout)
         except (TimeoutError, ray.exceptions.RayError, asyncio.CancelledError) as exc:
+            lines = str(exc).strip().splitlines()
             self.start_error = (
                 f"no CPU free for it within {self.start_timeout:g}s"
                 if isinstance(exc, TimeoutError)
-                else str(exc).strip().splitlines()[-1]
+                else lines[-1]
+                if lines
+                else type(exc).__name__
             )
             with contextlib.suppress(Exception):
                 ray.kill(handle, no_restart=True)
