@@ -7,6 +7,10 @@ Unpickling builds a fresh env on the same database and, when an episode was runn
 resumes it from its last committed step (`reset(options={"episode_id": ...})`), so a
 framework that ships envs between processes (Ray, multiprocessing) gets a working copy.
 
+Pickling hands the episode over: the pickling process gives up its lease on the episode
+(see `WorldStore.claim_episode`), so the copy that unpickles, in whatever process, may take
+it; one process writes an episode at a time.
+
 Not carried: a live `LLMJudge` (it holds a client; such an env refuses to pickle), and an
 in-memory SQLite database (no other process can see it; refused too).
 """
@@ -53,6 +57,9 @@ def env_identity(env: VendingEnv) -> EnvIdentity:
             "An env with a live LLM judge cannot be pickled (the judge holds a client); "
             "build it in the target process instead"
         )
+    episode_id = env.simulation.episode.id if env.simulation is not None else None
+    if episode_id is not None:
+        env.store.release_episode(episode_id)  # the unpickled copy takes it over
     return EnvIdentity(
         db_url=env.store.url,
         env_id=env.spec.id if env.spec is not None else None,
@@ -64,7 +71,7 @@ def env_identity(env: VendingEnv) -> EnvIdentity:
         render_mode=env.render_mode,
         agent_name=env.agent_name,
         model_name=env.model_name,
-        episode_id=env.simulation.episode.id if env.simulation is not None else None,
+        episode_id=episode_id,
     )
 
 

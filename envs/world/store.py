@@ -400,8 +400,20 @@ def _lease_is_live(held: Any, now: float) -> bool:
             return False  # that process is gone (killed, crashed)
         except PermissionError:
             return True
-        return True
+        return not _is_zombie(int(pid))
+
     return now - float(held["renewed_at"]) < LEASE_TTL_S
+
+
+def _is_zombie(pid: int) -> bool:
+    """A killed process its parent has not reaped yet (e.g. a Ray actor) still answers
+    signal 0, but runs nothing: its lease is free."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False  # no /proc (not Linux): trust the signal
+    state = stat.rpartition(")")[2].split()[:1]
+    return state in (["Z"], ["X"])
 
 
 def _create_tables(engine: Engine) -> None:

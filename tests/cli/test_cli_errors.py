@@ -209,9 +209,9 @@ def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(monkeypat
         main(["envs", "--debug"])
 
 
-def test_an_older_database_is_read_as_it_is_and_upgraded_only_by_a_resume(tmp_path) -> None:
+def test_an_older_database_is_read_as_it_is_and_upgraded_only_by_a_run(tmp_path) -> None:
     """A database written before judge_verdicts and episode_leases existed: show reads it
-    without changing it; a resume adds the missing tables and carries on."""
+    without changing it; a run that writes adds the missing tables and carries on."""
     db = tmp_path / "old.db"
     first = tycoon("run", "--agent", "idle", "--max-days", "2", "--db", str(db), "--no-progress")
     assert first.returncode == 0, first.stderr
@@ -228,6 +228,6 @@ def test_an_older_database_is_read_as_it_is_and_upgraded_only_by_a_resume(tmp_pa
     shown = tycoon("show", "1", "--db", str(db))
     assert shown.returncode == 0, shown.stderr
     assert tables() == before
-    resumed = tycoon("run", "--resume", "1", "--agent", "idle", "--db", str(db), "--no-progress")
-    assert resumed.returncode == 0, resumed.stderr
+    again = tycoon("run", "--agent", "idle", "--max-days", "1", "--db", str(db), "--no-progress")
+    assert again.returncode == 0, again.stderr
     assert {"judge_verdicts", "episode_leases"} <= tables()

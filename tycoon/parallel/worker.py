@@ -7,16 +7,20 @@ pool) and one client per model endpoint for all its episodes.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
-from tycoon.envs.world.store import StoreError, WorldStore
+from tycoon.envs.world.store import EpisodeBusy, StoreError, WorldStore
 from tycoon.parallel.endpoints import EndpointClients
 from tycoon.parallel.jobs import EpisodeJob, EpisodeOutcome
 from tycoon.rollout import EpisodeResult, run_episode_async
 from tycoon.summary import summarise_episode
+
+# how long a resumed episode waits for the lease of an actor that is dying
+LEASE_WAIT_S = 30.0
 
 
 class EpisodeFactory(ABC):
@@ -99,15 +103,7 @@ class EpisodeWorker:
         try:
             env = self.factory.make_env(self.store, job)
             agent = self.factory.make_agent(self.store, job, self.clients)
-            result = await run_episode_async(
-                env,
-                agent,
-                seed=job.seed if job.resume is None else None,
-                resume=job.resume,
-                on_step=self._stepped,
-                on_reset=on_reset,
-                step_in_thread=self.factory.step_in_thread,
-            )
+            result = await self._run_when_free(job, env, agent, on_reset)
         except Exception as exc:  # one broken episode must not end the others
             result = result_from_database(
                 self.store,
@@ -125,6 +121,30 @@ class EpisodeWorker:
 
             trajectory = build_trajectory(self.store, result, job).model_dump(mode="json")
         return EpisodeOutcome(job=job, result=result, trajectory=trajectory)
+
+    async def _run_when_free(
+        self, job: EpisodeJob, env: Any, agent: Any, on_reset: Callable[[int], None]
+    ) -> Any:
+        """Run the episode; a resumed one whose dead actor's process has not quite ended
+        yet (its lease still looks held) is tried again for up to `LEASE_WAIT_S`. The
+        lease is checked at reset, before anything runs, so a retry repeats nothing."""
+        waited = 0.0
+        while True:
+            try:
+                return await run_episode_async(
+                    env,
+                    agent,
+                    seed=job.seed if job.resume is None else None,
+                    resume=job.resume,
+                    on_step=self._stepped,
+                    on_reset=on_reset,
+                    step_in_thread=self.factory.step_in_thread,
+                )
+            except EpisodeBusy:
+                if job.resume is None or waited >= LEASE_WAIT_S:
+                    raise
+                await asyncio.sleep(1.0)
+                waited += 1.0
 
     async def close(self) -> None:
         await self.clients.close()

@@ -192,7 +192,7 @@ def _consistent(db: Path) -> int:
     return count
 
 
-@pytest.mark.slow  # a year run in a subprocess, then its resume (~25 s)
+@pytest.mark.slow  # a year run in a subprocess, then its resume to the year's end (~30 s)
 def test_a_run_whose_database_stays_locked_ends_in_one_line_and_resumes(tmp_path) -> None:
     db = tmp_path / "run.db"
     run = tycoon_process(
@@ -210,14 +210,14 @@ def test_a_run_whose_database_stays_locked_ends_in_one_line_and_resumes(tmp_path
     done = _consistent(db)
     resumed = subprocess.run(
         [sys.executable, "-m", "tycoon.cli", "run", "--env", "tycoon/VendingYear-v0",
-         "--db", str(db), "--resume", "1", "--max-days", "30", "--no-progress"],
+         "--db", str(db), "--resume", "1", "--no-progress"],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr
     assert _consistent(db) > done
 
 
-@pytest.mark.slow  # a year run in a subprocess, then its resume (~25 s)
+@pytest.mark.slow  # a year run in a subprocess, then its resume to the year's end (~30 s)
 def test_a_second_process_cannot_run_an_episode_that_a_live_process_runs(tmp_path) -> None:
     db = tmp_path / "shared.db"
     first = tycoon_process(
@@ -242,7 +242,7 @@ def test_a_second_process_cannot_run_an_episode_that_a_live_process_runs(tmp_pat
     # its process is gone: the lease is free, and the episode resumes
     third = subprocess.run(
         [sys.executable, "-m", "tycoon.cli", "run", "--env", "tycoon/VendingYear-v0",
-         "--db", str(db), "--resume", "1", "--max-days", "60", "--no-progress"],
+         "--db", str(db), "--resume", "1", "--no-progress"],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert third.returncode == 0, third.stderr
