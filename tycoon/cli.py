@@ -8,6 +8,7 @@ import sys
 
 # one module per subcommand; each has add_parser(subparsers) setting `handler`
 COMMANDS = ("run", "rollout", "envs", "show", "export", "serve", "instrumentation", "judge")
+COMMANDS += ("dataset",)
 
 
 def build_parser() -> argparse.ArgumentParser:
