@@ -8,7 +8,7 @@ import sys
 
 # one module per subcommand; each has add_parser(subparsers) setting `handler`
 COMMANDS = ("run", "rollout", "envs", "show", "export", "serve", "instrumentation", "judge")
-COMMANDS += ("dataset",)
+COMMANDS += ("dataset", "env-server")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,7 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        importlib.import_module(f"tycoon.commands.{name}").add_parser(subparsers)
+        importlib.import_module(f"tycoon.commands.{name.replace('-', '_')}").add_parser(subparsers)
     return parser
 
 

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Framework integrations, each in its own virtual environment with its own extra (their
+# pins conflict: inspect-ai needs openai>=3.4, verifiers pins openai<3, ...). Called by
+# .ci/run after the core tests; run alone with `bash .ci/integrations.sh [FRAMEWORK...]`.
+# The tests of framework F live in tests/integrations/F and are collected only when
+# TYCOON_INTEGRATION=F (the core `pytest -q` run collects none of them).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+PYTHON="${PYTHON:-python3}"
+VENV_ROOT="${TYCOON_INTEGRATION_VENVS:-${TMPDIR:-/tmp}/tycoon-integration-venvs}"
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
+
+# framework -> the extra that brings it
+declare -A EXTRAS=([openenv]=openenv)
+FRAMEWORKS=("$@")
+[[ ${#FRAMEWORKS[@]} -eq 0 ]] && FRAMEWORKS=(openenv)
+
+status=0
+for framework in "${FRAMEWORKS[@]}"; do
+    extra="${EXTRAS[$framework]:?unknown framework $framework}"
+    venv="$VENV_ROOT/$framework"
+    printf '\n==> integration: %s (venv %s, extra [%s])\n' "$framework" "$venv" "$extra"
+    [[ -x "$venv/bin/python" ]] || "$PYTHON" -m venv "$venv"
+    "$venv/bin/python" -m pip install -q -e ".[test,$extra]"
+    "$venv/bin/python" -m pip list 2>/dev/null | grep -i -E "^($framework|openenv-core) " || true
+    TYCOON_INTEGRATION="$framework" "$venv/bin/python" -m pytest -q -p no:cacheprovider \
+        "tests/integrations/$framework" || status=$?
+done
+exit "$status"

@@ -1,0 +1,175 @@
+"""`tycoon env-server` driven by openenv-core's own clients (GenericEnvClient over the
+WebSocket, MCPToolClient for list_tools/call_tool) and by plain stateless HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.request
+from typing import Any
+
+import gymnasium
+import pytest
+from openai import AsyncOpenAI
+from openai_server import FakeOpenAIServer
+from openenv.core import GenericEnvClient
+from openenv.core.mcp_client import MCPToolClient
+from policy import SCRIPT, scripted_reply
+from servers import EnvServer
+
+import tycoon
+from tycoon.envs.world.store import WorldStore
+
+
+@pytest.fixture
+def server(tmp_path):
+    env_server = EnvServer(str(tmp_path / "served.db"), tmp_path / "server.log")
+    yield env_server
+    env_server.stop()
+
+
+def _post(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"content-type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+async def _llm_episode(base_url: str, llm: FakeOpenAIServer, seed: int, turns: int) -> str:
+    """An agent loop: the model's tool calls go to the server as call_tool actions."""
+    client = AsyncOpenAI(base_url=llm.base_url, api_key="x")
+    async with GenericEnvClient(base_url=base_url) as env:
+        first = await env.reset(seed=seed)
+        listed = await env.step({"type": "list_tools"})
+        tools = [
+            {"type": "function", "function": {
+                "name": t["name"], "description": t["description"], "parameters": t["input_schema"],
+            }}
+            for t in listed.observation["tools"]
+        ]  # fmt: skip
+        messages: list[dict[str, Any]] = [{"role": "user", "content": first.observation["text"]}]
+        for _ in range(turns):
+            reply = await client.chat.completions.create(
+                model="fake-model", messages=messages, tools=tools
+            )
+            call = reply.choices[0].message.tool_calls[0]
+            messages.append(reply.choices[0].message.model_dump(exclude_none=True))
+            result = await env.step(
+                {
+                    "type": "call_tool",
+                    "tool_name": call.function.name,
+                    "arguments": json.loads(call.function.arguments),
+                }
+            )
+            messages.append(
+                {"role": "tool", "tool_call_id": call.id, "content": result.observation["result"]}
+            )
+        state = await env.state()
+    await client.close()
+    return state["episode_id"]
+
+
+def test_two_llm_episodes_over_websockets_into_one_database(server, tmp_path):
+    with FakeOpenAIServer(default=scripted_reply) as llm:
+
+        async def both() -> list[str]:
+            return await asyncio.gather(
+                _llm_episode(server.url, llm, seed=0, turns=4),
+                _llm_episode(server.url, llm, seed=1, turns=4),
+            )
+
+        episode_ids = asyncio.run(both())
+    assert sorted(episode_ids) == ["1", "2"]
+    store = WorldStore(str(tmp_path / "served.db"))
+    for episode in store.list_episodes():
+        assert episode.step_count == 4
+        assert episode.day == 1  # wait_for_next_day ran
+    with store.engine.connect() as conn:
+        from sqlalchemy import text
+
+        rows = conn.execute(text("SELECT episode_id, valid FROM steps ORDER BY id")).all()
+    invalid = [row for row in rows if not row.valid]
+    assert len(invalid) == 2, "the bad send_payment of each episode reached tycoon"
+    assert SCRIPT[1][0] == "send_payment"
+
+
+def test_mcp_tool_client_lists_and_calls_tools(server):
+    async def play() -> tuple[list[str], str, str]:
+        async with MCPToolClient(base_url=server.url) as env:
+            await env.reset(seed=5)
+            tools = [tool.name for tool in await env.list_tools()]
+            balance = await env.call_tool("get_balance")
+            refused = await env.call_tool("set_price", sku="nope", price="free")
+            return tools, balance, refused
+
+    tools, balance, refused = asyncio.run(play())
+    assert tools == [t["function"]["name"] for t in tycoon.tasks(seeds=[5])[0].tools]
+    assert "Bank balance: $500.00" in balance
+    assert refused.startswith("Error:") and "price" in refused
+
+
+def test_stateless_http_resumes_by_episode_id_across_a_server_restart(tmp_path):
+    db = str(tmp_path / "http.db")
+    actions = [("get_balance", {}), ("search_web", {"query": "snacks"}), ("wait_for_next_day", {})]
+    first = EnvServer(db, tmp_path / "a.log")
+    status, reset = _post(f"{first.url}/reset", {"seed": 11})
+    assert status == 200
+    episode_id = reset["observation"]["episode_id"]
+    status, body = _post(
+        f"{first.url}/step",
+        {"action": {"type": "call_tool", "tool_name": actions[0][0], "arguments": {}},
+         "episode_id": episode_id},
+    )  # fmt: skip
+    assert status == 200 and "Bank balance" in body["observation"]["result"]
+    assert first.stop() == 0
+    second = EnvServer(db, tmp_path / "b.log")
+    try:
+        for name, arguments in actions[1:]:
+            action = {"type": "call_tool", "tool_name": name, "arguments": arguments,
+                      "metadata": {"episode_id": episode_id}}  # fmt: skip
+            status, body = _post(f"{second.url}/step", {"action": action})
+            assert status == 200, body
+        with urllib.request.urlopen(f"{second.url}/state/{episode_id}") as response:
+            state = json.loads(response.read())
+        assert state["step_count"] == 3 and state["day"] == 1
+        status, body = _post(
+            f"{second.url}/step",
+            {"action": {"type": "call_tool", "tool_name": "get_balance"}, "episode_id": "999"},
+        )
+        assert status == 400 and "got '999'" in body["detail"]
+        status, body = _post(
+            f"{second.url}/step", {"action": {"type": "call_tool", "tool_name": "get_balance"}}
+        )
+        assert status == 400 and "call reset first" in body["detail"]
+    finally:
+        assert second.stop() == 0
+    # the same actions in one local process give the same world
+    env = gymnasium.make("tycoon/VendingClassic-v0", db=str(tmp_path / "local.db"))
+    env.reset(seed=11)
+    for name, arguments in actions:
+        env.step({"name": name, "arguments": arguments})
+    served = WorldStore(db).state_hash(int(episode_id))
+    assert env.unwrapped.state_hash() == served
+    env.close()
+    for log in ("a.log", "b.log"):
+        assert "Traceback" not in (tmp_path / log).read_text()
+
+
+def test_disconnects_and_shutdown_leave_no_traceback(server):
+    async def abandon() -> None:
+        env = GenericEnvClient(base_url=server.url)
+        await env.connect()
+        await env.reset(seed=2)
+        await env.step({"type": "call_tool", "tool_name": "get_balance", "arguments": {}})
+        await env._ws.close()  # the client vanishes without a close message
+
+    asyncio.run(abandon())
+    with urllib.request.urlopen(f"{server.url}/health") as response:
+        assert response.status == 200
+    assert server.stop() == 0
+    assert "Traceback" not in server.output()
+    assert "Error" not in server.output()

@@ -1,0 +1,291 @@
+"""tycoon as an OpenEnv environment server (`tycoon env-server`; extra `tycoon[openenv]`).
+
+openenv-core's own server (`HTTPEnvServer`) serves it, so its conventions hold as they
+are: POST /reset, POST /step, GET /state, GET /schema, GET /health, WebSocket /ws (one
+environment per connection). Actions are OpenEnv's MCP actions: `{"type": "list_tools"}`
+and `{"type": "call_tool", "tool_name": ..., "arguments": {...}}`; every call, bad
+arguments included, reaches tycoon (a bad one is recorded as an invalid action and
+answered with tycoon's error text).
+
+HTTP is stateless (openenv-core builds a fresh environment per request): the world is
+in SQL, so /step resumes the episode named by `episode_id` (a field of the request body,
+or of the action's `metadata`) that /reset returned. Every session, HTTP or WebSocket,
+writes into the one database of the server; /state/{episode_id} reads any episode.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from typing import Any
+
+from tycoon.integrations import require
+
+require("openenv", "openenv")
+
+import gymnasium  # noqa: E402
+from fastapi import FastAPI, Request, WebSocketDisconnect  # noqa: E402
+from fastapi.responses import JSONResponse  # noqa: E402
+from openenv.core.env_server.http_server import create_fastapi_app  # noqa: E402
+from openenv.core.env_server.interfaces import Environment  # noqa: E402
+from openenv.core.env_server.mcp_types import (  # noqa: E402
+    CallToolAction,
+    CallToolObservation,
+    ListToolsAction,
+    ListToolsObservation,
+)
+from openenv.core.env_server.mcp_types import Tool as McpTool  # noqa: E402
+from openenv.core.env_server.types import (  # noqa: E402
+    Action,
+    EnvironmentMetadata,
+    Observation,
+    State,
+)
+
+import tycoon  # noqa: E402
+from tycoon.envs.vending.env import VendingEnv, tool_schemas  # noqa: E402
+from tycoon.envs.vending.scenarios import scenario_named  # noqa: E402
+from tycoon.envs.vending.world import BANK  # noqa: E402
+from tycoon.envs.world.store import StoreError, WorldStore  # noqa: E402
+
+
+class EpisodeRequestError(ValueError):
+    """A request naming no episode, or one that does not exist (HTTP 400, WS error)."""
+
+
+class TycoonObservation(Observation):
+    """What reset returns: the first observation and the id that resumes the episode."""
+
+    text: str = ""
+    episode_id: str | None = None
+    info: dict[str, Any] = {}
+
+
+class TycoonToolObservation(CallToolObservation):
+    """A tool call's result (`result`: tycoon's observation text) and the step's info."""
+
+    episode_id: str | None = None
+    info: dict[str, Any] = {}
+
+
+class TycoonState(State):
+    """Episode id and step count (OpenEnv's), plus day, score and status."""
+
+
+class TycoonEnvironment(Environment):
+    """One OpenEnv session over tycoon's Gymnasium env; any number share one database."""
+
+    SUPPORTS_CONCURRENT_SESSIONS = True
+
+    def __init__(self, env_id: str, store: WorldStore, scenario: str | None = None) -> None:
+        super().__init__()
+        self.env_id = env_id
+        self.store = store
+        self.scenario = scenario
+        self._env: VendingEnv | None = None
+
+    # -- OpenEnv API --------------------------------------------------------------
+
+    def reset(
+        self,
+        seed: int | None = None,
+        episode_id: str | None = None,
+        scenario: str | None = None,
+        max_steps: int | None = None,
+        **_: Any,
+    ) -> TycoonObservation:
+        """A new episode (from `seed`), or with `episode_id` the stored one, resumed."""
+        if episode_id is not None:
+            text, info = self._open(episode_id)
+        else:
+            env = self._new_env(scenario or self.scenario, max_steps)
+            text, info = env.reset(seed=seed)
+            info.pop("tools", None)  # list_tools gives them, as MCP tool specs
+        return TycoonObservation(
+            text=text, episode_id=str(self._require_env().episode_id), info=_plain(info)
+        )
+
+    def step(
+        self,
+        action: Action,
+        timeout_s: float | None = None,
+        episode_id: str | None = None,
+        **_: Any,
+    ) -> Observation:
+        wanted = episode_id or action.metadata.get("episode_id")
+        if wanted is not None and (self._env is None or str(self._env.episode_id) != str(wanted)):
+            self._open(str(wanted))
+        if isinstance(action, ListToolsAction):
+            return ListToolsObservation(tools=self._mcp_tools())
+        if not isinstance(action, CallToolAction):
+            raise EpisodeRequestError(
+                f"Expected a list_tools or call_tool action, got {type(action).__name__}"
+            )
+        env = self._require_env()
+        text, reward, terminated, truncated, info = env.step(
+            {"name": action.tool_name, "arguments": action.arguments}
+        )
+        return TycoonToolObservation(
+            tool_name=action.tool_name,
+            result=text,
+            episode_id=str(env.episode_id),
+            info=_plain(info),
+            reward=reward,
+            done=terminated or truncated,
+        )
+
+    @property
+    def state(self) -> TycoonState:
+        if self._env is None or self._env.simulation is None:
+            return TycoonState(episode_id=None, step_count=0)
+        return episode_state(self._env)
+
+    def get_metadata(self) -> EnvironmentMetadata:
+        spec = next(s for s in tycoon.ENVIRONMENTS if s["id"] == self.env_id)
+        return EnvironmentMetadata(
+            name=self.env_id,
+            description=spec["summary"],
+            version=tycoon.__version__,
+        )
+
+    def close(self) -> None:
+        if self._env is not None:
+            self._env.close()
+            self._env = None
+
+    # -- internals ----------------------------------------------------------------
+
+    def _new_env(self, scenario: str | None, max_steps: int | None = None) -> VendingEnv:
+        self.close()
+        kwargs: dict[str, Any] = {"store": self.store}
+        if scenario is not None:
+            kwargs["scenario"] = scenario
+        if max_steps is not None:
+            kwargs["config"] = {"max_steps": max_steps}
+        # unwrapped: the step cap lives in the episode's config, which survives a
+        # resume on another request; a TimeLimit wrapper's counter would not
+        self._env = gymnasium.make(self.env_id, **kwargs).unwrapped
+        return self._env
+
+    def _open(self, episode_id: str) -> tuple[str, dict[str, Any]]:
+        try:
+            number = int(episode_id)
+            self.store.get_episode(number)
+        except (ValueError, StoreError):
+            raise EpisodeRequestError(
+                f"Expected the id of an episode in this server's database (as reset "
+                f"returned it), got {episode_id!r}"
+            ) from None
+        env = self._new_env(None)
+        text, info = env.reset(options={"episode_id": number})
+        info.pop("tools", None)
+        return text, info
+
+    def _require_env(self) -> VendingEnv:
+        if self._env is None or self._env.simulation is None:
+            raise EpisodeRequestError(
+                "No episode: call reset first, or pass the episode_id that reset returned "
+                "(over stateless HTTP, with every step)"
+            )
+        return self._env
+
+    def _mcp_tools(self) -> list[McpTool]:
+        probes = (
+            self._env.simulation.config.probes
+            if self._env is not None and self._env.simulation is not None
+            else self._frame_probes()
+        )
+        return [
+            McpTool(
+                name=schema["function"]["name"],
+                description=schema["function"]["description"],
+                input_schema=schema["function"]["parameters"],
+            )
+            for schema in tool_schemas(probes)
+        ]
+
+    def _frame_probes(self) -> Any:
+        env = self._new_env(self.scenario)
+        probes = env.config.probes
+        self.close()
+        return probes
+
+
+def episode_state(env: VendingEnv) -> TycoonState:
+    simulation = env.simulation
+    assert simulation is not None
+    episode = simulation.episode
+    return TycoonState(
+        episode_id=str(episode.id),
+        step_count=episode.step_count,
+        day=episode.day,
+        status=episode.status,
+        done=simulation.terminated or simulation.truncated,
+        score=_score_cents(simulation) / 100,
+    )
+
+
+def _score_cents(simulation: Any) -> int:
+    world = simulation.world
+    if simulation.config.score == "net_worth":
+        return world.net_worth_cents()
+    return world.balance(BANK)
+
+
+def create_app(
+    env_id: str, db: str, *, scenario: str | None = None, max_sessions: int = 64
+) -> FastAPI:
+    """The FastAPI app of `tycoon env-server`: openenv-core's routes over one database."""
+    known = [spec["id"] for spec in tycoon.ENVIRONMENTS]
+    if env_id not in known:
+        raise ValueError(f"Expected an environment id from {', '.join(known)}, got {env_id!r}")
+    if scenario is not None:
+        scenario_named(scenario)  # a clear error now, not at the first reset
+    store = WorldStore(db)
+
+    def factory() -> TycoonEnvironment:
+        return TycoonEnvironment(env_id, store, scenario)
+
+    app = create_fastapi_app(factory, Action, Observation, max_concurrent_envs=max_sessions)
+    app.title = f"tycoon {env_id} (OpenEnv)"
+    app.add_middleware(QuietDisconnect)
+
+    @app.exception_handler(EpisodeRequestError)
+    async def _bad_episode(_request: Request, exc: EpisodeRequestError) -> JSONResponse:
+        return JSONResponse(status_code=400, content={"detail": str(exc)})
+
+    @app.get("/state/{episode_id}", response_model=TycoonState, tags=["State Management"])
+    def state_of(episode_id: str) -> TycoonState:
+        env = factory()
+        try:
+            env.reset(episode_id=episode_id)
+            return env.state
+        finally:
+            env.close()
+
+    app.state.store = store
+    return app
+
+
+class QuietDisconnect:
+    """ASGI middleware: a WebSocket client that went away is not a server error.
+
+    openenv-core 0.3.0's /ws handler destroys the session (closing the env) and then
+    closes the socket again; on a socket the client already dropped, starlette raises
+    WebSocketDisconnect from that close, which uvicorn logs as a traceback.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "websocket":
+            await self.app(scope, receive, send)
+            return
+        with contextlib.suppress(WebSocketDisconnect):
+            await self.app(scope, receive, send)
+
+
+def _plain(info: dict[str, Any]) -> dict[str, Any]:
+    """info as JSON values (dates, enums and models as their JSON form)."""
+    return json.loads(json.dumps(info, default=str))
