@@ -112,30 +112,43 @@ def test_mcp_tool_client_lists_and_calls_tools(server):
     assert refused.startswith("Error:") and "price" in refused
 
 
-def test_stateless_http_resumes_by_episode_id_across_a_server_restart(tmp_path):
+def _http_step(url: str, episode_id: str, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    action = {"type": "call_tool", "tool_name": name, "arguments": arguments}
+    status, body = _post(f"{url}/step", {"action": action, "episode_id": episode_id})
+    assert status == 200, body
+    return body
+
+
+def test_stateless_http_resumes_by_episode_id_across_writers_and_restarts(tmp_path):
     db = str(tmp_path / "http.db")
-    actions = [("get_balance", {}), ("search_web", {"query": "snacks"}), ("wait_for_next_day", {})]
+    actions = [
+        ("get_balance", {}),  # server A
+        ("search_web", {"query": "snacks"}),  # another process, straight into the database
+        ("kv_set", {"key": "k", "value": "v"}),  # server A again: must see that step
+        ("wait_for_next_day", {}),  # server B, after A is gone
+    ]
     first = EnvServer(db, tmp_path / "a.log")
     status, reset = _post(f"{first.url}/reset", {"seed": 11})
     assert status == 200
     episode_id = reset["observation"]["episode_id"]
-    status, body = _post(
-        f"{first.url}/step",
-        {"action": {"type": "call_tool", "tool_name": actions[0][0], "arguments": {}},
-         "episode_id": episode_id},
-    )  # fmt: skip
-    assert status == 200 and "Bank balance" in body["observation"]["result"]
+    body = _http_step(first.url, episode_id, *actions[0])
+    assert "Bank balance" in body["observation"]["result"]
+    elsewhere = gymnasium.make("tycoon/VendingClassic-v0", db=db)
+    elsewhere.reset(options={"episode_id": int(episode_id)})
+    elsewhere.step({"name": actions[1][0], "arguments": actions[1][1]})
+    elsewhere.close()
+    body = _http_step(first.url, episode_id, *actions[2])
+    assert body["observation"]["info"]["step"] == 3
     assert first.stop() == 0
     second = EnvServer(db, tmp_path / "b.log")
     try:
-        for name, arguments in actions[1:]:
-            action = {"type": "call_tool", "tool_name": name, "arguments": arguments,
-                      "metadata": {"episode_id": episode_id}}  # fmt: skip
-            status, body = _post(f"{second.url}/step", {"action": action})
-            assert status == 200, body
+        action = {"type": "call_tool", "tool_name": actions[3][0], "arguments": actions[3][1],
+                  "metadata": {"episode_id": episode_id}}  # fmt: skip
+        status, body = _post(f"{second.url}/step", {"action": action})
+        assert status == 200, body
         with urllib.request.urlopen(f"{second.url}/state/{episode_id}") as response:
             state = json.loads(response.read())
-        assert state["step_count"] == 3 and state["day"] == 1
+        assert state["step_count"] == 4 and state["day"] == 1
         status, body = _post(
             f"{second.url}/step",
             {"action": {"type": "call_tool", "tool_name": "get_balance"}, "episode_id": "999"},
