@@ -12,9 +12,9 @@ VENV_ROOT="${TYCOON_INTEGRATION_VENVS:-${TMPDIR:-/tmp}/tycoon-integration-venvs}
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 
 # framework -> the extra that brings it
-declare -A EXTRAS=([openenv]=openenv [skyrl]=skyrl)
+declare -A EXTRAS=([openenv]=openenv [skyrl]=skyrl [inspect]=inspect)
 FRAMEWORKS=("$@")
-[[ ${#FRAMEWORKS[@]} -eq 0 ]] && FRAMEWORKS=(openenv skyrl)
+[[ ${#FRAMEWORKS[@]} -eq 0 ]] && FRAMEWORKS=(openenv skyrl inspect)
 
 status=0
 for framework in "${FRAMEWORKS[@]}"; do
@@ -23,7 +23,7 @@ for framework in "${FRAMEWORKS[@]}"; do
     printf '\n==> integration: %s (venv %s, extra [%s])\n' "$framework" "$venv" "$extra"
     [[ -x "$venv/bin/python" ]] || "$PYTHON" -m venv "$venv"
     "$venv/bin/python" -m pip install -q -e ".[test,$extra]"
-    "$venv/bin/python" -m pip list 2>/dev/null | grep -i -E "^(openenv-core|skyrl-gym|inspect-ai|verifiers|trl) " || true
+    "$venv/bin/python" -m pip list 2>/dev/null | grep -i -E "^(openenv-core|skyrl-gym|inspect_ai|inspect-ai|verifiers|trl) " || true
     TYCOON_INTEGRATION="$framework" "$venv/bin/python" -m pytest -q -p no:cacheprovider \
         "tests/integrations/$framework" || status=$?
 done

@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-FRAMEWORKS = ("openenv", "skyrl")
+FRAMEWORKS = ("openenv", "skyrl", "inspect")
 
 collect_ignore = [name for name in FRAMEWORKS if name != os.environ.get("TYCOON_INTEGRATION")]
 
