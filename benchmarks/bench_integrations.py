@@ -9,6 +9,10 @@ Prints, does not assert. The same cheap action (`get_balance`, one SQL commit) i
 - openenv-http: a stateless `POST /step` with the episode id (the server opens the
   episode from the database on every request).
 - skyrl: `TycoonTextEnv.step` (SkyRL-gym's BaseTextEnv) with the tool call as text.
+- inspect: `inspect eval tycoon/vending` against the loopback OpenAI server (zero delay,
+  always `get_balance`), per step = (wall time at 220 steps - at 20 steps) / 200, so start
+  up is left out; compared with `tycoon run --agent openai` measured the same way (the
+  model round trip is in both, so the difference is what inspect adds).
 
 Each framework is measured only in a venv where it is installed; run the script with
 each integration venv's python (`.ci/integrations.sh` makes them):
@@ -21,7 +25,9 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -99,9 +105,48 @@ def skyrl(tmp: Path, steps: int) -> dict[str, float]:
         env.close()
 
 
+def _per_step_s(
+    command: Callable[[int], list[str]], steps: tuple[int, int], env: dict[str, str]
+) -> float:
+    walls = []
+    for count in steps:
+        start = time.perf_counter()
+        subprocess.run(command(count), check=True, capture_output=True, env=env, timeout=600)
+        walls.append(time.perf_counter() - start)
+    return (walls[1] - walls[0]) / (steps[1] - steps[0])
+
+
+def inspect(tmp: Path, _steps: int) -> dict[str, float]:
+    sys.path.insert(0, str(ROOT / "tests"))
+    from openai_server import FakeOpenAIServer
+
+    bin_dir = Path(sys.executable).parent
+    counts = (20, 220)
+    with FakeOpenAIServer(record=False) as llm:
+        env = {**os.environ, "OPENAI_BASE_URL": llm.base_url, "OPENAI_API_KEY": "x"}
+        inspect_step = _per_step_s(
+            lambda n: [
+                str(bin_dir / "inspect"), "eval", "tycoon/vending", "--model", "openai/fake",
+                "-M", "responses_api=false", "--log-dir", str(tmp / "logs"),
+                "--display", "none", "-T", f"db={tmp / 'inspect.db'}", "-T", f"max_steps={n}",
+            ],
+            counts, env,
+        )  # fmt: skip
+        run_step = _per_step_s(
+            lambda n: [
+                str(bin_dir / "tycoon"), "run", "--agent", "openai", "--model", "fake",
+                "--base-url", llm.base_url, "--db", str(tmp / "run.db"), "--no-progress",
+                "--max-steps", str(n),
+            ],
+            counts, env,
+        )  # fmt: skip
+    return {"tycoon-run-llm": run_step * 1000, "inspect": inspect_step * 1000}
+
+
 FRAMEWORKS: dict[str, tuple[str, Callable[[Path, int], dict[str, float]]]] = {
     "openenv": ("openenv", openenv),
     "skyrl": ("skyrl_gym", skyrl),
+    "inspect": ("inspect_ai", inspect),
 }
 
 
