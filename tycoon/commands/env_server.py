@@ -34,13 +34,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
 
 
 def handle(args: argparse.Namespace) -> int:
-    try:
-        import uvicorn
+    from tycoon.integrations import MissingExtra
 
+    try:
         from tycoon.integrations.openenv import create_app
-    except ImportError as exc:
+    except MissingExtra as exc:
         print(f"tycoon: error: {exc}", file=sys.stderr)
         return 2
+    import uvicorn  # a dependency of openenv-core
+
     try:
         app = create_app(args.env, args.db, scenario=args.scenario, max_sessions=args.max_sessions)
     except ValueError as exc:
