@@ -73,27 +73,39 @@ async def _llm_episode(base_url: str, llm: FakeOpenAIServer, seed: int, turns: i
     return state["episode_id"]
 
 
-def test_two_llm_episodes_over_websockets_into_one_database(server, tmp_path):
-    with FakeOpenAIServer(default=scripted_reply) as llm:
+def test_two_llm_episodes_over_websockets_into_one_database(backend_url, tmp_path):
+    """Two concurrent sessions write into one database: a SQLite file or PostgreSQL."""
+    server = EnvServer(backend_url, tmp_path / "server.log")
+    try:
+        with FakeOpenAIServer(default=scripted_reply) as llm:
 
-        async def both() -> list[str]:
-            return await asyncio.gather(
-                _llm_episode(server.url, llm, seed=0, turns=4),
-                _llm_episode(server.url, llm, seed=1, turns=4),
-            )
+            async def both() -> list[str]:
+                return await asyncio.gather(
+                    _llm_episode(server.url, llm, seed=0, turns=4),
+                    _llm_episode(server.url, llm, seed=1, turns=4),
+                )
 
-        episode_ids = asyncio.run(both())
-    assert sorted(episode_ids) == ["1", "2"]
-    store = WorldStore(str(tmp_path / "served.db"))
-    for episode in store.list_episodes():
+            episode_ids = [int(episode_id) for episode_id in asyncio.run(both())]
+    finally:
+        assert server.stop() == 0
+    assert len(set(episode_ids)) == 2
+    assert "Traceback" not in server.output()
+    store = WorldStore(backend_url)
+    for episode_id in episode_ids:
+        episode = store.get_episode(episode_id)
         assert episode.step_count == 4
         assert episode.day == 1  # wait_for_next_day ran
     with store.engine.connect() as conn:
-        from sqlalchemy import text
+        from sqlalchemy import bindparam, text
 
-        rows = conn.execute(text("SELECT episode_id, valid FROM steps ORDER BY id")).all()
+        query = text("SELECT episode_id, valid FROM steps WHERE episode_id IN :ids ORDER BY id")
+        rows = conn.execute(
+            query.bindparams(bindparam("ids", expanding=True)), {"ids": episode_ids}
+        ).all()
     invalid = [row for row in rows if not row.valid]
-    assert len(invalid) == 2, "the bad send_payment of each episode reached tycoon"
+    assert sorted(row.episode_id for row in invalid) == sorted(episode_ids), (
+        "the bad send_payment of each episode reached tycoon"
+    )
     assert SCRIPT[1][0] == "send_payment"
 
 
