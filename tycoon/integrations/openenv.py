@@ -52,7 +52,8 @@ from tycoon.envs.world.store import StoreError, WorldStore  # noqa: E402
 
 
 class EpisodeRequestError(ValueError):
-    """A request naming no episode, or one that does not exist (HTTP 400, WS error)."""
+    """A request tycoon cannot serve: no episode, an unknown one, a bad scenario or step
+    cap (HTTP 400 with the reason; an error message on the WebSocket)."""
 
 
 class TycoonObservation(Observation):
@@ -177,7 +178,10 @@ class TycoonEnvironment(Environment):
             kwargs["config"] = {"max_steps": max_steps}
         # unwrapped: the step cap lives in the episode's config, which survives a
         # resume on another request; a TimeLimit wrapper's counter would not
-        self._env = gymnasium.make(self.env_id, **kwargs).unwrapped
+        try:
+            self._env = gymnasium.make(self.env_id, **kwargs).unwrapped
+        except ValueError as exc:  # an unknown scenario, a step cap below 1, ...
+            raise EpisodeRequestError(str(exc)) from None
         return self._env
 
     def _open(self, episode_id: str, *, warm: bool = False) -> tuple[str, dict[str, Any]]:

@@ -170,6 +170,10 @@ def test_stateless_http_resumes_by_episode_id_across_writers_and_restarts(tmp_pa
             f"{second.url}/step", {"action": {"type": "call_tool", "tool_name": "get_balance"}}
         )
         assert status == 400 and "call reset first" in body["detail"]
+        status, body = _post(f"{second.url}/reset", {"seed": 1, "scenario": "nope"})
+        assert status == 400 and "got 'nope'" in body["detail"]
+        status, body = _post(f"{second.url}/reset", {"seed": 1, "max_steps": 0})
+        assert status == 400 and "max_steps" in body["detail"]
     finally:
         assert second.stop() == 0
     # the same actions in one local process give the same world
