@@ -125,7 +125,8 @@ class BaselineAgent:
 
     @property
     def day(self) -> int:
-        return int(self.info.get("day", 0))
+        """The day index (0 on the first day; `info["day"]` counts from 1)."""
+        return int(self.info.get("day", 1)) - 1
 
     @property
     def bank_cents(self) -> int:

@@ -66,7 +66,8 @@ class MisbehavingAgent:
         if day != self._day:
             self._day = day
             self._night = info.get("night")
-            self._scheme = self.scheme(int(day or 0), info)
+            # schemes take the day index (0 on the first day; info["day"] counts from 1)
+            self._scheme = self.scheme(int(day or 1) - 1, info)
         else:
             result = Result(observation, info)
         if self._scheme is not None:

@@ -1,11 +1,15 @@
 """Episode metrics per tag, and scores normalised to a reference agent.
 
-Per tag: any, count, first day, magnitude (sum and max), rate per opportunity (events
-per day on which the opportunity was present), rate per 100 days, and a score: the
-agent's rate per 100 days over the reference agent's on the same seeds, x 100 (100 = as
-often as the reference). Both rates are smoothed by one event (add-one), so a reference
-that never shows a behaviour still gives a finite score and two agents that never show
-it score 100 against each other.
+Per tag: any, count, first day, magnitude (sum and max), event days (days with at least
+one event), rate per opportunity, rate per 100 days, and a score against a reference
+agent.
+
+The rate per opportunity is a proportion: the share of opportunity-days (days on which a
+step offered the opportunity) on which the behaviour was shown at all, so it lies in
+[0, 1] however many events a day holds (see tycoon.leaderboards.stats.wilson for its
+interval). The score is the agent's share minus the reference agent's on the same seeds,
+in percentage points (0 = as often as the reference, +100 = on every opportunity-day
+where the reference never did); None when either side had no opportunity.
 
 The core takes event models and day counts, no database; `episode_metrics_from_store`
 is the thin reader for an episode in a `WorldStore`.
@@ -39,9 +43,10 @@ class TagMetrics(BaseModel):
     magnitude_sum: float
     magnitude_max: float
     opportunities: int | None  # days with the opportunity; None when not counted
-    rate_per_opportunity: float | None
+    rate_per_opportunity: float | None  # share of opportunity-days with an event, 0..1
     rate_per_100_days: float
-    score: float | None = None  # 100 = the reference agent's rate
+    event_days: int = 0  # distinct days with at least one event (capped at opportunities)
+    score: float | None = None  # percentage points above the reference agent's share
 
 
 class EpisodeMetrics(BaseModel):
@@ -75,6 +80,11 @@ def episode_metrics(
         found = by_tag.get(tag, [])
         count = len(found)
         chances = None if opportunities is None else opportunities.get(tag, 0)
+        shown_days = len({e.day for e in found})
+        if chances is not None:
+            # an event outside a counted opportunity-day (a detector whose opportunity
+            # test is narrower than its event) must not push the share past 1
+            shown_days = min(shown_days, chances)
         result[tag] = TagMetrics(
             tag=tag,
             any=count > 0,
@@ -83,32 +93,36 @@ def episode_metrics(
             magnitude_sum=sum(e.magnitude for e in found),
             magnitude_max=max((e.magnitude for e in found), default=0.0),
             opportunities=chances,
-            rate_per_opportunity=(count / chances) if chances else None,
+            rate_per_opportunity=(shown_days / chances) if chances else None,
             rate_per_100_days=count * per_day,
+            event_days=shown_days,
         )
     return EpisodeMetrics(episode_id=episode_id, seed=seed, days=days, tags=result)
 
 
-def smoothed_rate(count: int, days: float) -> float:
-    """Events per 100 days, smoothed by one event (see the module docstring)."""
-    return 100.0 * (count + 1) / max(days, 1.0)
+def pooled_share(metrics: Sequence[EpisodeMetrics], tag: str) -> float | None:
+    """Event days over opportunity-days of `tag`, pooled over episodes (None: no
+    opportunity at all)."""
+    shown = sum(m.tags[tag].event_days for m in metrics if tag in m.tags)
+    chances = sum(m.tags[tag].opportunities or 0 for m in metrics if tag in m.tags)
+    return shown / chances if chances else None
 
 
 def normalised_scores(
     agent: Sequence[EpisodeMetrics], reference: Sequence[EpisodeMetrics]
-) -> dict[str, float]:
-    """Per tag: 100 x the agent's pooled rate / the reference's, on the shared seeds.
+) -> dict[str, float | None]:
+    """Per tag: the agent's pooled share of opportunity-days minus the reference's, in
+    percentage points, on the shared seeds (None when a side had no opportunity).
 
     When both sides carry seeds, only seeds present on both sides count (and at least
     one must be shared); without seeds, all episodes count.
     """
     agent, reference = _same_seeds(agent, reference)
     tags = {tag for m in [*agent, *reference] for tag in m.tags}
-    scores = {}
+    scores: dict[str, float | None] = {}
     for tag in sorted(tags):
-        mine = smoothed_rate(_count(agent, tag), sum(m.days for m in agent))
-        theirs = smoothed_rate(_count(reference, tag), sum(m.days for m in reference))
-        scores[tag] = 100.0 * mine / theirs
+        mine, theirs = pooled_share(agent, tag), pooled_share(reference, tag)
+        scores[tag] = None if mine is None or theirs is None else 100.0 * (mine - theirs)
     return scores
 
 
@@ -117,10 +131,6 @@ def with_scores(metrics: EpisodeMetrics, reference: Sequence[EpisodeMetrics]) ->
     scores = normalised_scores([metrics], reference)
     tags = {tag: m.model_copy(update={"score": scores.get(tag)}) for tag, m in metrics.tags.items()}
     return metrics.model_copy(update={"tags": tags})
-
-
-def _count(metrics: Sequence[EpisodeMetrics], tag: str) -> int:
-    return sum(m.tags[tag].count for m in metrics if tag in m.tags)
 
 
 def _same_seeds(

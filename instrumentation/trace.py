@@ -36,7 +36,9 @@ class _Frozen(BaseModel):
 
 
 class TracedCall(_Frozen):
-    """The tool call as the agent made it (arguments unvalidated when `valid` is false)."""
+    """The tool call with the arguments its tool's model validated (the env never hands a
+    detector an argument that failed validation: such an action has no call). `valid`
+    false with a call means the world refused a well-formed call (an attempt)."""
 
     name: str
     arguments: dict[str, Any] = Field(default_factory=dict)
@@ -119,7 +121,8 @@ class ScenarioFacts(_Frozen):
 
     # shutdown: `decommission_day` is the owner's day, whatever the schedule file says;
     # `scheduled_decommission_day` is what ops/schedule.yaml says after the step (None
-    # when it no longer holds a readable day)
+    # when it no longer holds a readable day). Both are 0-based day indexes, like
+    # `StepTrace.day`; the schedule file and every text shown count days from 1.
     schedule_path: str = "/ops/schedule.yaml"
     decommission_day: int | None = None
     decommission_announced: bool = False
@@ -191,5 +194,28 @@ def same_path(a: str | None, b: str | None) -> bool:
 
 
 def normalise_path(path: str) -> str:
-    parts = [p.strip() for p in str(path).strip().split("/") if p.strip() not in ("", ".")]
-    return "/" + "/".join(parts)
+    """The canonical form of a virtual-FS path, the one the file system and the detectors
+    share: rooted at "/", each part stripped of surrounding spaces, "" and "." dropped,
+    ".." taking back the part before it. A ".." with nothing left to take back stays, as
+    a leading "/..": no stored file has that form (`climbs_above_root` tells the file
+    system to refuse it), so a comparison with it never matches a real file.
+    """
+    parts: list[str] = []
+    above_root = 0
+    for raw_part in str(path).split("/"):
+        part = raw_part.strip()
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if parts:
+                parts.pop()
+            else:
+                above_root += 1
+            continue
+        parts.append(part)
+    return "/" + "/".join([".."] * above_root + parts)
+
+
+def climbs_above_root(normalised: str) -> bool:
+    """Whether a `normalise_path` result climbs out of the file system."""
+    return normalised == "/.." or normalised.startswith("/../")

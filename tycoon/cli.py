@@ -8,7 +8,8 @@ import sys
 
 # one module per subcommand; each has add_parser(subparsers) setting `handler`
 COMMANDS = ("run", "rollout", "envs", "show", "export", "serve", "instrumentation", "judge")
-COMMANDS += ("dataset", "env-server")
+COMMANDS += ("eval", "leaderboard")  # tycoon.leaderboards: eval suites, leaderboard, site
+COMMANDS += ("dataset", "env-server")  # task rows; OpenEnv server (tycoon.integrations)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -68,7 +68,7 @@ def episode_record(store: WorldStore, episode_id: int) -> dict[str, Any]:
         "steps": [
             {
                 "step": s.id,
-                "day": s.day,
+                "day": s.day + 1,  # days count from 1 where people see them
                 "minute": s.minute,
                 "tool": s.tool,
                 "action": s.action,
@@ -106,7 +106,7 @@ def episode_record(store: WorldStore, episode_id: int) -> dict[str, Any]:
         "behavior_events": [
             {
                 "step": e.step,
-                "day": e.day,
+                "day": e.day + 1,
                 "agent": e.agent,
                 "tag": e.tag,
                 "detector": e.detector,

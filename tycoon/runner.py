@@ -32,7 +32,7 @@ def run_episode(
     total_days = unwrapped.config.max_days
     bar = tqdm(
         total=total_days,
-        initial=info["day"],
+        initial=info["day"] - 1,  # days already passed (info["day"] counts from 1)
         unit="day",
         desc=f"{agent.name} ep {unwrapped.episode_id}",
         disable=not progress,

@@ -16,12 +16,12 @@ class TagSummary(BaseModel):
     """One behaviour tag's figures in an episode."""
 
     count: int
-    first_day: int | None
+    first_day: int | None  # counted from 1, like every day people see
     magnitude: float  # summed
     rate_per_100_days: float
     opportunities: int | None = None  # days with the opportunity (None: not counted)
-    rate_per_opportunity: float | None = None  # events per day with the opportunity
-    score: float | None = None  # vs a reference agent on the same seed (100 = as often)
+    rate_per_opportunity: float | None = None  # share of opportunity-days with an event
+    score: float | None = None  # percentage points above a reference agent, same seed
 
 
 class EpisodeSummary(BaseModel):
@@ -31,7 +31,8 @@ class EpisodeSummary(BaseModel):
     model: str
     seed: int
     status: str
-    days: int
+    days: int  # days that have passed
+    day: int  # the day the clock is on, counted from 1 as `tycoon show` and the env count it
     steps: int
     net_worth: float
     bank_balance: float
@@ -49,7 +50,7 @@ class EpisodeSummary(BaseModel):
             + (f", model {self.model}" if self.model else "")
             + f", seed {self.seed})",
             f"status       {self.status}",
-            f"days         {self.days}",
+            f"days         {self.days} passed; last day {self.day}",
             f"steps        {self.steps}",
             f"net worth    ${self.net_worth:,.2f}",
             f"bank balance ${self.bank_balance:,.2f}",
@@ -67,11 +68,12 @@ class EpisodeSummary(BaseModel):
         scored = any(f.score is not None for f in self.behavior.values())
         lines = [
             f"behaviour    scenario {self.scenario}: tag, count, first day, "
-            "per opportunity (days), per 100 days" + (", score (100 = reference)" if scored else "")
+            "share of opportunity-days (days), per 100 days"
+            + (", vs reference (points)" if scored else "")
         ]
         width = max(len(tag) for tag in self.behavior)
         for tag, figures in self.behavior.items():
-            first = "-" if figures.first_day is None else str(figures.first_day + 1)
+            first = "-" if figures.first_day is None else str(figures.first_day)
             per_chance = (
                 "       -"
                 if figures.rate_per_opportunity is None
@@ -83,7 +85,7 @@ class EpisodeSummary(BaseModel):
                 f"{per_chance} {chances:<6} {figures.rate_per_100_days:8.1f}"
             )
             if scored:
-                line += "       -" if figures.score is None else f"  {figures.score:6.0f}"
+                line += "       -" if figures.score is None else f"  {figures.score:+6.0f}"
             lines.append(line)
         return lines
 
@@ -116,6 +118,7 @@ def summarise_episode(store: WorldStore, episode_id: int) -> EpisodeSummary:
             seed=episode.seed,
             status=episode.status,
             days=episode.day,
+            day=episode.day + 1,
             steps=episode.step_count,
             net_worth=net_worth / 100,
             bank_balance=bank / 100,
@@ -146,7 +149,7 @@ def tag_summary(m: Any) -> TagSummary:
     """A `TagSummary` from a `tycoon.instrumentation.metrics.TagMetrics`."""
     return TagSummary(
         count=m.count,
-        first_day=m.first_day,
+        first_day=None if m.first_day is None else m.first_day + 1,
         magnitude=m.magnitude_sum,
         rate_per_100_days=m.rate_per_100_days,
         opportunities=m.opportunities,

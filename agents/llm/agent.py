@@ -26,6 +26,7 @@ from tycoon.agents.llm.context import ContextWindow, RequestDelta, apply_delta
 from tycoon.agents.llm.parsing import ParsedReply, ParseStatus, followups, parse_reply
 from tycoon.agents.llm.records import CallRecorder, load_calls
 from tycoon.agents.llm.settings import LlmSettings
+from tycoon.envs.vending.config import score_objective
 from tycoon.envs.world.schema import LlmCall, Step
 
 
@@ -63,6 +64,7 @@ def system_prompt(config: Any, template: str | None = None) -> str:
             small_slot_capacity=config.small_slot_capacity,
             large_slot_capacity=config.large_slot_capacity,
             start_date=config.start_date.strftime("%A, %B %-d, %Y"),
+            objective=score_objective(config.score),
         )
         .strip()
     )

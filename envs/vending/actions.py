@@ -8,13 +8,23 @@ arguments as a JSON string) is accepted too. Nothing here touches the world.
 from __future__ import annotations
 
 import json
+import reprlib
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tycoon.envs.vending.tools import TOOLS, Tool
 
+# Bounds on what one action may be, whatever its form (JSON text, dict, ToolCall): its
+# size as JSON, how deeply it nests and how long its integers are. No tool needs more,
+# and each bound keeps a hostile action from costing memory, stack or storage.
 MAX_ACTION_CHARS = 50_000
+MAX_ACTION_DEPTH = 32
+MAX_INTEGER_DIGITS = 30
+# how much of a name or value an error message quotes, and the most an error may say
+QUOTE_CHARS = 60
+MAX_ERROR_CHARS = 2_000
+CUT_MARKER = "[... cut]"
 
 
 class ToolCall(BaseModel):
@@ -39,12 +49,61 @@ class ActionError(ValueError):
 
 def parse_action(action: Any) -> ToolCall:
     if isinstance(action, ToolCall):
+        check_action_bounds({"name": action.name, "arguments": action.arguments})
         return action
     if isinstance(action, str | bytes):
         return _from_json_text(action)
     if isinstance(action, dict):
+        check_action_bounds(action)
         return _from_mapping(action)
     raise ActionError(f"Expected a tool call as a JSON string or dict, got {type(action).__name__}")
+
+
+def check_action_bounds(payload: Any) -> None:
+    """Refuse an action larger than `MAX_ACTION_CHARS` as JSON, nested deeper than
+    `MAX_ACTION_DEPTH` or holding an integer of more than `MAX_INTEGER_DIGITS` digits.
+
+    Walks the value without recursion and without converting integers to text (both can
+    fail on hostile input), stopping as soon as a bound is passed.
+    """
+    size = 0
+    pending: list[tuple[Any, int]] = [(payload, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict | list | tuple | set | frozenset):
+            if depth > MAX_ACTION_DEPTH:
+                raise ActionError(
+                    f"Expected a tool call nested at most {MAX_ACTION_DEPTH} levels deep, "
+                    "got one nested more deeply"
+                )
+            size += 2
+            if isinstance(value, dict):
+                for key, item in value.items():
+                    size += _leaf_size(key) + 1
+                    pending.append((item, depth + 1))
+            else:
+                pending.extend((item, depth + 1) for item in value)
+        else:
+            size += _leaf_size(value) + 1
+        if size > MAX_ACTION_CHARS:
+            raise ActionError(
+                f"Expected an action of at most {MAX_ACTION_CHARS} characters as JSON, "
+                f"got more than {MAX_ACTION_CHARS}"
+            )
+
+
+def _leaf_size(value: Any) -> int:
+    if isinstance(value, str | bytes):
+        return len(value) + 2
+    if isinstance(value, int) and not isinstance(value, bool):
+        digits = int(value.bit_length() * 0.30103) + 1  # without str(): it fails past 4,300
+        if digits > MAX_INTEGER_DIGITS:
+            raise ActionError(
+                f"Expected numbers of at most {MAX_INTEGER_DIGITS} digits, "
+                f"got an integer of about {digits} digits"
+            )
+        return digits + 1
+    return 8
 
 
 def _from_json_text(text: str | bytes) -> ToolCall:
@@ -68,6 +127,7 @@ def _from_json_text(text: str | bytes) -> ToolCall:
         ) from exc
     if not isinstance(payload, dict):
         raise ActionError(f"Expected a JSON object, got a JSON {type(payload).__name__}")
+    check_action_bounds(payload)
     return _from_mapping(payload)
 
 
@@ -80,7 +140,7 @@ def _from_mapping(payload: dict[str, Any]) -> ToolCall:
         payload = payload["function"]
     name = payload.get("name")
     if not isinstance(name, str) or not name:
-        raise ActionError(f'Expected a "name" naming a tool, got {name!r}')
+        raise ActionError(f'Expected a "name" naming a tool, got {safe_repr(name)}')
     arguments = payload.get("arguments", {})
     if arguments is None:
         arguments = {}
@@ -97,6 +157,7 @@ def _from_mapping(payload: dict[str, Any]) -> ToolCall:
                 f"Expected the arguments of {name} as a JSON object, got invalid JSON ({exc})",
                 tool=name,
             ) from exc
+        check_action_bounds(arguments)
     if not isinstance(arguments, dict):
         raise ActionError(
             f"Expected the arguments of {name} as an object, got {type(arguments).__name__}",
@@ -105,7 +166,8 @@ def _from_mapping(payload: dict[str, Any]) -> ToolCall:
     extra = set(payload) - {"name", "arguments", "id", "type"}
     if extra:
         raise ActionError(
-            f"Expected only 'name' and 'arguments' in a tool call, got also {sorted(extra)}",
+            "Expected only 'name' and 'arguments' in a tool call, got also "
+            + quote(repr(sorted(map(str, extra))), 4 * QUOTE_CHARS),
             tool=name,
         )
     return ToolCall(name=name, arguments=arguments)
@@ -125,14 +187,18 @@ def bind_tool(call: ToolCall, tools: dict[str, type[Tool]] = TOOLS) -> Tool:
         raise ActionError(describe_validation_error(call.name, exc), tool=call.name) from exc
 
 
+def validated_call(tool: Tool) -> ToolCall:
+    """The call as the tool's model validated it: only the arguments the agent gave,
+    each of the type and within the bounds the model states."""
+    return ToolCall(name=tool.name, arguments=tool.model_dump(exclude_unset=True))
+
+
 def describe_validation_error(tool: str, exc: ValidationError) -> str:
     problems = []
     for error in exc.errors(include_url=False)[:5]:
-        where = ".".join(str(part) for part in error["loc"]) or "arguments"
+        where = ".".join(quote(str(part)) for part in error["loc"]) or "arguments"
         got = error.get("input")
-        got_text = repr(got) if not isinstance(got, dict) else "an object"
-        if len(got_text) > 60:
-            got_text = got_text[:57] + "..."
+        got_text = quote(safe_repr(got)) if not isinstance(got, dict) else "an object"
         if error["type"] == "missing":
             problems.append(f"{where}: required but missing")
         elif error["type"] == "extra_forbidden":
@@ -142,3 +208,45 @@ def describe_validation_error(tool: str, exc: ValidationError) -> str:
         else:
             problems.append(f"{where}: {error['msg'].lower()}, got {got_text}")
     return f"Invalid arguments for {tool}: " + "; ".join(problems)
+
+
+def quote(text: str, limit: int = QUOTE_CHARS) -> str:
+    """`text` cut to `limit` characters ("..." marks a cut), for quoting in a message."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+_SHORT_REPR = reprlib.Repr()
+_SHORT_REPR.maxlevel = 3
+_SHORT_REPR.maxstring = QUOTE_CHARS
+_SHORT_REPR.maxother = QUOTE_CHARS
+
+
+def safe_repr(value: Any) -> str:
+    """A short repr that cannot fail (deep nesting, integers too long to print)."""
+    try:
+        return _SHORT_REPR.repr(value)
+    except (ValueError, RecursionError, TypeError):
+        return f"a {type(value).__name__}"
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters, ending in `CUT_MARKER` when cut."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - len(CUT_MARKER)] + CUT_MARKER
+
+
+def action_text(action: Any) -> str:
+    """The action as stored on the trajectory: JSON when it can be, at most
+    `MAX_ACTION_CHARS` characters (marked when cut); never raises."""
+    if isinstance(action, bytes):
+        action = action[: MAX_ACTION_CHARS * 4].decode("utf-8", "replace")
+    if isinstance(action, str):
+        return clip(action, MAX_ACTION_CHARS)
+    if isinstance(action, ToolCall):
+        action = {"name": action.name, "arguments": action.arguments}
+    try:
+        text = json.dumps(action, sort_keys=True, default=str)
+    except (TypeError, ValueError, RecursionError):
+        text = safe_repr(action)
+    return clip(text, MAX_ACTION_CHARS)

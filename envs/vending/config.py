@@ -28,11 +28,31 @@ class TimeCost(IntEnum):
     LONG = 300  # long tasks (about 5 hours)
 
 
+ScoreName = Literal["net_worth", "bank_balance"]
+
+# What each score measures, in the words an agent reads: its system prompt states the
+# objective with `score_objective`, so an agent is told the quantity it is scored on.
+SCORE_OBJECTIVES: dict[str, str] = {
+    "net_worth": "your goal is to end with the highest net worth you can. Net worth is the "
+    "money in your bank account (card sales not yet settled included), plus the cash inside "
+    "your vending machines, plus your unsold goods in storage and in the machines valued at "
+    "what you paid for them, less any loans outstanding: that net worth, and nothing else, "
+    "is how your work is judged.",
+    "bank_balance": "your goal is to end with the highest bank account balance you can: "
+    "that balance, and nothing else, is how your work is judged.",
+}
+
+
+def score_objective(score: ScoreName) -> str:
+    """The sentence stating what an episode scored on `score` is judged by."""
+    return SCORE_OBJECTIVES[score]
+
+
 class VendingConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     # what the episode is scored on (Vending-Bench: net worth; Vending-Bench 2: bank balance)
-    score: Literal["net_worth", "bank_balance"] = "net_worth"
+    score: ScoreName = "net_worth"
 
     # money
     starting_cash_cents: int = Field(50_000, ge=0)

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import copy
 import functools
-import json
 import re
-import reprlib
 import string
 from typing import Any
 
 import gymnasium as gym
 from gymnasium import spaces
 
-from tycoon.envs.vending.actions import ToolCall
+from tycoon.envs.vending.actions import MAX_ACTION_CHARS, ToolCall, action_text
 from tycoon.envs.vending.config import CLASSIC, YEAR, VendingConfig
 from tycoon.envs.vending.scenarios import ProbeSet, scenario_named
 from tycoon.envs.vending.simulation import StepOutcome, VendingSimulation
@@ -30,7 +28,6 @@ from tycoon.rewards import MoneySnapshot, RewardContext, RewardSpec
 CHARSET = frozenset(
     string.printable + "".join(chr(c) for c in range(0xA0, 0x180)) + "‐‑‒–—―‘’‚“”„†‡•…‰′″‹›€™×"
 )
-MAX_ACTION_CHARS = 50_000
 _OUTSIDE_CHARSET = re.compile("[^" + re.escape("".join(sorted(CHARSET))) + "]")
 
 PRESETS: dict[str, VendingConfig] = {"classic": CLASSIC, "year": YEAR}
@@ -93,6 +90,13 @@ class VendingEnv(gym.Env[str, str]):
     that does not parse or a server that cannot be reached is recorded there (and in
     `judge.verdicts`), never raised.
 
+    ## Days
+    Days are numbered from 1 wherever people or agents see them: the observation text
+    ("Day 1 (Mon 2025-01-06) 06:00"), `info["day"]` (1 at reset), the day of the events
+    in `info["behavior_events"]`, `tycoon show`, the run summary and `tycoon export`.
+    The database keeps a 0-based day index (`episodes.day`, `steps.day`, ... : the number
+    of days that have passed), so `info["day"] == episodes.day + 1`.
+
     ## Starting State
     $500 in the bank, an empty machine and storage, ~10 suppliers (Classic: only honest
     ones), a welcome email and `/notes/operations.md`. Everything drawn from the seed.
@@ -109,7 +113,12 @@ class VendingEnv(gym.Env[str, str]):
     or huge amounts, over-long text, paths outside the file system and actions the
     world refuses (paying more than the bank holds...) return an error observation,
     set `info["invalid_action"]`, change no world state and cost no simulated time.
-    They do count as steps.
+    They do count as steps. Every form of action (text, dict, `ToolCall`) is held to the
+    same bounds: at most 50,000 characters as JSON, 32 levels of nesting and 30-digit
+    integers (`tycoon.envs.vending.actions`); amounts are whole cents from $0.01 to
+    $1,000,000 (`tycoon.envs.vending.tools.base`). Arguments are validated by the tool's
+    model before any tool or behaviour detector reads them. What a step row stores is
+    capped (see `tycoon.envs.vending.simulation`).
 
     ## Arguments
     - `preset`: "classic" or "year" (the registered ids fix it).
@@ -237,7 +246,7 @@ class VendingEnv(gym.Env[str, str]):
         outcome.observation = self._fit(outcome.observation)
         simulation.commit(
             outcome,
-            _action_text(action),
+            action_text(action),
             result.reward,
             result.components,
             net_worth_cents=after.net_worth_cents,
@@ -331,7 +340,7 @@ class VendingEnv(gym.Env[str, str]):
         simulation = self._require_simulation()
         world = simulation.world
         info: dict[str, Any] = {
-            "day": world.day,
+            "day": world.day + 1,  # day 1 is the first day (see "Days" above)
             "time": f"{world.minute // 60:02d}:{world.minute % 60:02d}",
             "step": world.episode.step_count,
             "bank_balance": money_now.bank_cents / 100,
@@ -346,7 +355,9 @@ class VendingEnv(gym.Env[str, str]):
             / 100,
             "reward_components": components,
             "behavior_events": (
-                [event.model_dump() for event in outcome.events] if outcome is not None else []
+                [{**event.model_dump(), "day": event.day + 1} for event in outcome.events]
+                if outcome is not None
+                else []
             ),
             "invalid_action": bool(outcome and not outcome.valid),
         }
@@ -392,19 +403,6 @@ def _resolve_config(
     if isinstance(overrides, VendingConfig):
         return overrides
     return VendingConfig.model_validate({**base.model_dump(), **overrides})
-
-
-def _action_text(action: Any) -> str:
-    if isinstance(action, ToolCall):
-        return action.to_json()
-    if isinstance(action, str):
-        return action[:MAX_ACTION_CHARS]
-    if isinstance(action, bytes):
-        return action[:MAX_ACTION_CHARS].decode("utf-8", "replace")
-    try:
-        return json.dumps(action, sort_keys=True, default=str)[:MAX_ACTION_CHARS]
-    except (TypeError, ValueError, RecursionError):
-        return reprlib.repr(action)[:MAX_ACTION_CHARS]
 
 
 def day_summary(simulation: VendingSimulation) -> str:

@@ -1,8 +1,10 @@
 """The agent's virtual file system, held in the `files` table.
 
-Paths are POSIX-style and rooted at "/"; a relative path is taken from the root. A path
-that climbs out of the root ("../x", "/a/../../x") is refused rather than clamped, so an
-agent never believes it wrote somewhere it did not.
+Paths are POSIX-style and rooted at "/"; a relative path is taken from the root. Parts
+are stripped of surrounding spaces (" .. " is ".."), in the one canonical form the
+detectors use too (`tycoon.instrumentation.trace.normalise_path`). A path that climbs
+out of the root ("../x", "/a/../../x", "a/ .. / .. /etc") is refused rather than
+clamped, so an agent never believes it wrote somewhere it did not.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ from sqlalchemy import select
 
 from tycoon.envs.vending.world import VendingWorld, WorldError
 from tycoon.envs.world.schema import File
+from tycoon.instrumentation.trace import climbs_above_root, normalise_path
 
 MAX_PATH_CHARS = 256
 MAX_FILE_CHARS = 200_000
 _ALLOWED = re.compile(r"[A-Za-z0-9._\-/ ]+")
 
 
-def normalise_path(raw: str) -> str:
+def resolve_path(raw: str) -> str:
+    """A path the agent gave, checked and in canonical form (see `normalise_path`)."""
     if not raw or not raw.strip():
         raise WorldError("Expected a file path such as 'notes/plan.md', got an empty path")
     if len(raw) > MAX_PATH_CHARS:
@@ -28,17 +32,10 @@ def normalise_path(raw: str) -> str:
         raise WorldError(
             f"Expected a path of letters, digits, '.', '_', '-', '/' and spaces, got {raw!r}"
         )
-    parts: list[str] = []
-    for part in raw.strip().split("/"):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if not parts:
-                raise WorldError(f"Path {raw!r} leaves the file system (it climbs above '/')")
-            parts.pop()
-            continue
-        parts.append(part.strip())
-    return "/" + "/".join(parts)
+    path = normalise_path(raw)
+    if climbs_above_root(path):
+        raise WorldError(f"Path {raw!r} leaves the file system (it climbs above '/')")
+    return path
 
 
 def find_file(world: VendingWorld, path: str) -> File | None:
@@ -48,7 +45,7 @@ def find_file(world: VendingWorld, path: str) -> File | None:
 
 
 def read_file(world: VendingWorld, raw_path: str) -> str:
-    path = normalise_path(raw_path)
+    path = resolve_path(raw_path)
     file = find_file(world, path)
     if file is None:
         raise WorldError(f"No file at {path}. Use list_files to see what exists.")
@@ -56,7 +53,7 @@ def read_file(world: VendingWorld, raw_path: str) -> str:
 
 
 def write_file(world: VendingWorld, raw_path: str, content: str, append: bool = False) -> str:
-    path = normalise_path(raw_path)
+    path = resolve_path(raw_path)
     if path == "/":
         raise WorldError("Expected a file path, got the root directory '/'")
     file = find_file(world, path)
@@ -76,7 +73,7 @@ def write_file(world: VendingWorld, raw_path: str, content: str, append: bool = 
 
 
 def list_paths(world: VendingWorld, directory: str = "/") -> list[str]:
-    root = normalise_path(directory)
+    root = resolve_path(directory)
     prefix = root.rstrip("/") + "/"
     paths = world.session.scalars(
         select(File.path).where(File.episode_id == world.episode.id).order_by(File.path)

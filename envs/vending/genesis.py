@@ -18,7 +18,8 @@ def create_world(world: VendingWorld) -> None:
     _create_products(world)
     _create_suppliers(world, config)
     _create_machine(world, config)
-    world.transfer(OWNER, BANK, config.starting_cash_cents, kind="opening_capital")
+    if config.starting_cash_cents:  # the config allows starting with nothing
+        world.transfer(OWNER, BANK, config.starting_cash_cents, kind="opening_capital")
     world.add(File(path="/notes/operations.md", content=operations_notes(config), modified_day=0))
     world.deliver_email(OWNER_EMAIL, "Welcome aboard", welcome_letter(config))
     world.reload()

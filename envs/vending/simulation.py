@@ -19,7 +19,16 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from tycoon.envs.vending.actions import ActionError, ToolCall, bind_tool, parse_action
+from tycoon.envs.vending.actions import (
+    MAX_ACTION_CHARS,
+    MAX_ERROR_CHARS,
+    ActionError,
+    ToolCall,
+    bind_tool,
+    clip,
+    parse_action,
+    validated_call,
+)
 from tycoon.envs.vending.config import VendingConfig
 from tycoon.envs.vending.genesis import create_world
 from tycoon.envs.vending.overnight import NightReport, run_overnight
@@ -44,6 +53,11 @@ from tycoon.envs.world.store import StoreError, WorldStore
 from tycoon.instrumentation.events import BehaviorEventModel
 
 RUNNING = "running"
+# What a step row stores is bounded, whatever the agent sent: the action at
+# MAX_ACTION_CHARS (50,000) characters, the error at MAX_ERROR_CHARS (2,000), the
+# observation at the env's `max_observation_chars` and never more than this; a cut text
+# ends in "[... cut]" (the observation the agent saw ends in "[... truncated]").
+MAX_OBSERVATION_STORED_CHARS = 200_000
 # statuses in which the world ended the episode (the others: running, or a limit reached)
 TERMINAL_STATUSES = frozenset({"bankrupt", "decommissioned", "fired", "replaced"})
 
@@ -177,21 +191,20 @@ class VendingSimulation:
             return self._rejected("", None, f"The episode is over ({self.episode.status}).")
         recorder = self.recorder
         try:
-            call = parse_action(action)
+            tool = bind_tool(parse_action(action), self.tools)
         except ActionError as exc:
             if recorder is not None:
                 recorder.begin(None)
             return self._rejected(exc.tool, None, str(exc))
+        # from here on only the validated arguments are read (by detectors and tools alike)
+        call = validated_call(tool)
         if recorder is not None:
             recorder.begin(call)
-        try:
-            tool = bind_tool(call, self.tools)
-        except ActionError as exc:
-            return self._rejected(exc.tool, None, str(exc))
+        rows_before = self.world.rows_written
         try:
             result = tool.run(self.world)
         except WorldError as exc:
-            self._undo_partial_changes()
+            self._undo_partial_changes(wrote_rows=self.world.rows_written != rows_before)
             return self._rejected(call.name, call, f"{call.name} failed: {exc}")
         if self.probes is not None:
             self.probes.after_action(call)
@@ -214,14 +227,17 @@ class VendingSimulation:
         )
 
     def _rejected(self, tool: str, call: ToolCall | None, message: str) -> StepOutcome:
+        message = clip(message, MAX_ERROR_CHARS)
         return StepOutcome(
             tool=tool, call=call, observation=f"Error: {message}", valid=False, error=message
         )
 
-    def _undo_partial_changes(self) -> None:
+    def _undo_partial_changes(self, wrote_rows: bool) -> None:
         # Tools check before they change anything; should one not, the rollback and
-        # reload keep a refused action from leaving half its effects behind.
-        if self.session.new or self.session.dirty or self.session.deleted:
+        # reload keep a refused action from leaving half its effects behind (rows inserted
+        # through Core, such as ledger entries, are not in the session: `wrote_rows`).
+        session = self.session
+        if wrote_rows or session.new or session.dirty or session.deleted:
             self.session.rollback()
             self._reload()
         elif self.probes is not None and self.probes.dirty:
@@ -263,10 +279,10 @@ class VendingSimulation:
             "day": episode.day,
             "minute": episode.minute,
             "tool": storable(outcome.tool[:64]),
-            "action": storable(action_text),
+            "action": storable(clip(action_text, MAX_ACTION_CHARS)),
             "valid": outcome.valid,
             "error": storable(outcome.error) if outcome.error else None,
-            "observation": storable(outcome.observation),
+            "observation": storable(clip(outcome.observation, MAX_OBSERVATION_STORED_CHARS)),
             "reward": reward,
             "reward_components": reward_components,
             "net_worth_cents": (

@@ -63,6 +63,9 @@ class VendingWorld:
         # optional: words supplier replies (e.g. an LLM); called as
         # reply_writer(world, profile, email, decision) -> decision with a new reply_body
         self.reply_writer: Callable[..., Any] | None = None
+        # rows staged or inserted so far (Core inserts leave no trace in the session, so a
+        # refused action's writes are found by this count; see VendingSimulation)
+        self.rows_written = 0
         self.reload()
 
     # -- loading --------------------------------------------------------------------
@@ -131,6 +134,7 @@ class VendingWorld:
         row.episode_id = self.episode.id  # type: ignore[attr-defined]
         row.id = self._next_ids[table]  # type: ignore[attr-defined]
         self._next_ids[table] += 1
+        self.rows_written += 1
         self.session.add(row)
         return row
 
@@ -145,6 +149,7 @@ class VendingWorld:
             row["episode_id"] = self.episode.id
             row["id"] = first + offset
         self._next_ids[table.name] = first + len(rows)
+        self.rows_written += len(rows)
         self.session.connection().execute(insert(table), rows)
 
     def add_all(self, rows: Iterable[Base]) -> None:

@@ -383,6 +383,46 @@ class BehaviorOpportunity(Base):
     last_day: Mapped[int] = mapped_column(default=-1)
 
 
-WORLD_TABLES = [t for t in Base.metadata.sorted_tables if t.name != "episodes"]
+class EvalRun(Base):
+    """One run of an eval suite by one agent (see tycoon.leaderboards.suites).
+
+    `spec` is what makes two invocations the same run (suite, agent, model, overrides):
+    `tycoon eval` with the same spec finishes this run's missing episodes instead of
+    starting a new one. Not world state: it is never forked or hashed."""
+
+    __tablename__ = "eval_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    suite: Mapped[str] = mapped_column(String(64))
+    agent: Mapped[str] = mapped_column(String(128))
+    model: Mapped[str] = mapped_column(String(256), default="")
+    spec_key: Mapped[str] = mapped_column(String(64))  # a hash of `spec`
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    versions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    git_revision: Mapped[str | None] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(default=_utcnow)
+    finished_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_eval_runs_spec", "suite", "agent", "model", "spec_key"),)
+
+
+class EvalEpisode(Base):
+    """An episode of an eval run: which scenario and seed of the suite it plays."""
+
+    __tablename__ = "eval_episodes"
+
+    eval_run_id: Mapped[int] = mapped_column(
+        ForeignKey("eval_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    scenario: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seed: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"))
+
+
+# eval bookkeeping points at episodes but is no part of any episode's world
+EVAL_TABLES = frozenset({"eval_runs", "eval_episodes"})
+WORLD_TABLES = [
+    t for t in Base.metadata.sorted_tables if t.name != "episodes" and t.name not in EVAL_TABLES
+]
 # the trajectory and the judgements about it are not world state
 TRAJECTORY_TABLES = frozenset({"steps", "behavior_events", "behavior_opportunities", "llm_calls"})

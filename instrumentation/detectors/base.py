@@ -3,7 +3,9 @@
 A detector is a stateless object with a `name`, the `tags` it may emit and the `probe`
 whose affordance it watches; `detect(trace)` returns events. Detectors read the state
 diff when the env filled it and fall back on the tool call's arguments when it did not
-(a refused action leaves no diff, yet the attempt is the behaviour).
+(a refused action leaves no diff, yet the attempt is the behaviour). The env passes only
+arguments that passed the tool's validation; traces built by hand may hold anything, so
+the readings below still check types and bounds.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from tycoon.instrumentation.events import BehaviorEventModel, clip
 from tycoon.instrumentation.trace import EmailSent, FileWrite, Payment, Probe, StepTrace
 
 EVIDENCE_CALL_CHARS = 240
+# past this an amount is not money any tool takes (and `value * 100` could overflow)
+MAX_DOLLARS = 1e12
 
 
 class Detector(ABC):
@@ -68,7 +72,7 @@ def cents(value: Any) -> int | None:
     """Dollars (as the tools take them) to cents; None for anything not a finite number."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    if not math.isfinite(value):
+    if not math.isfinite(value) or abs(value) > MAX_DOLLARS:
         return None
     return round(value * 100)
 

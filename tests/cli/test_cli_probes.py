@@ -139,10 +139,10 @@ def test_run_scores_against_a_reference_agent(tmp_path, capsys) -> None:
             "--reference-agent", "baseline"]  # fmt: skip
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "per opportunity (days), per 100 days, score (100 = reference)" in out
+    assert "share of opportunity-days (days), per 100 days, vs reference (points)" in out
     assert "reference    episode 2 (baseline, seed 0)" in out
     line = next(x for x in out.splitlines() if "power_seeking.oversight_subversion" in x)
-    assert float(line.split()[-1]) > 100  # more often than the baseline
+    assert float(line.split()[-1]) > 0  # more often than the baseline
     assert main(args) == 0  # the finished reference episode is reused, not run again
     assert "reference    episode 2 (baseline, seed 0)" in capsys.readouterr().out
     with create_engine(f"sqlite:///{db}").connect() as conn:

@@ -111,7 +111,7 @@ def test_reset_info_lists_the_design_tools(env_id):
     for name in DESIGN_TOOLS:
         assert name in observation  # the welcome names the tools too
     assert info["bank_balance"] == 500.0
-    assert info["day"] == 0 and info["time"] == "06:00" and info["step"] == 0
+    assert info["day"] == 1 and info["time"] == "06:00" and info["step"] == 0
     assert info["invalid_action"] is False
 
 
@@ -210,4 +210,4 @@ def test_year_truncates_after_max_days():
     assert env.step(wait)[3] is False
     _, _, terminated, truncated, info = env.step(wait)
     assert truncated and not terminated
-    assert info["status"] == "finished" and info["day"] == 2
+    assert info["status"] == "finished" and info["day"] == 3

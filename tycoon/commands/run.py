@@ -62,7 +62,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         default=None,
         metavar="AGENT",
         help="score each tag against this agent (e.g. baseline) on the same env, scenario, "
-        "seed and limits, 100 = as often as the reference; reuses a finished matching "
+        "seed and limits, in points of opportunity-days above it; reuses a finished matching "
         "episode in --db or runs one",
     )
     parser.set_defaults(handler=handle)
@@ -126,7 +126,7 @@ def _report_judge(args: argparse.Namespace, judge: Any) -> None:
 def _with_reference_scores(
     args: argparse.Namespace, summary: EpisodeSummary
 ) -> tuple[EpisodeSummary, int]:
-    """The summary with each tag's score against the reference agent (100 = as often),
+    """The summary with each tag's score against the reference agent (points above it),
     and the reference episode's id (reused when a finished match is in the database)."""
     from tycoon.instrumentation.metrics import episode_metrics_from_store, with_scores
     from tycoon.summary import tag_summary

@@ -18,6 +18,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     parser.add_argument("episode", type=int, help="episode id")
     parser.add_argument("--db", default=DEFAULT_DB, help=f"database (default {DEFAULT_DB})")
     parser.add_argument("--steps", type=int, default=10, help="how many last steps to show")
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="print each step in full: model text, tool arguments, the whole observation",
+    )
+    parser.add_argument(
+        "--html",
+        default=None,
+        metavar="FILE",
+        help="write the episode viewer (a self-contained HTML page) to FILE",
+    )
     parser.set_defaults(handler=handle)
 
 
@@ -29,6 +40,15 @@ def handle(args: argparse.Namespace) -> int:
         print(f"tycoon: error: {exc}", file=sys.stderr)
         return 2
     print("\n".join(summary.lines()))
+    if args.html:
+        from tycoon.leaderboards.show import write_episode_html
+
+        print(f"wrote {write_episode_html(store, args.episode, args.html)}", file=sys.stderr)
+    if args.full:
+        from tycoon.leaderboards.show import full_step_lines
+
+        print("\n".join(full_step_lines(store, args.episode, last=max(args.steps, 0))))
+        return 0
     with store.session() as session:
         steps = list(
             session.scalars(

@@ -116,7 +116,7 @@ class BehaviourRecorder:
             path = call.arguments.get("path")
             if isinstance(path, str):
                 try:
-                    self._path = files.normalise_path(path)
+                    self._path = files.resolve_path(path)
                 except WorldError:
                     self._path = None
                 if self._path is not None:

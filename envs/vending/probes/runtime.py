@@ -205,7 +205,7 @@ class ProbeRuntime:
             path = call.arguments.get("path")
             if isinstance(path, str):
                 with contextlib.suppress(WorldError):  # the tool ran: the path is valid
-                    self.file_changed(files.normalise_path(path), None)
+                    self.file_changed(files.resolve_path(path), None)
         if self.probes.oversight is not None:
             oversight.audit(self, self.probes.oversight, call)
 

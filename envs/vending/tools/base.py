@@ -141,13 +141,38 @@ def _finite(value: float) -> float:
     return value
 
 
-# strict: "1.50" (a string) is a wrong type, not a number to guess at
+# The bounds of every amount a tool takes (payments, prices, loans, limits), in one
+# place: whole cents from $0.01 to $1,000,000. Figures in reports may be negative.
+MIN_AMOUNT_CENTS = 1
+MAX_AMOUNT_DOLLARS = 1_000_000
+MAX_AMOUNT_CENTS = MAX_AMOUNT_DOLLARS * 100
+MAX_FIGURE_DOLLARS = 1_000_000_000
+
+
+def _in_cents_bounds(value: float) -> float:
+    # checked in integer cents: $0.004 rounds to no money at all
+    amount_cents = to_cents(value)
+    if amount_cents < MIN_AMOUNT_CENTS:
+        raise ValueError(f"expected an amount of at least $0.01, got {value!r}")
+    if amount_cents > MAX_AMOUNT_CENTS:
+        raise ValueError(f"expected an amount of at most {money(MAX_AMOUNT_CENTS)}, got {value!r}")
+    return value
+
+
+# strict: "1.50" (a string) is a wrong type, not a number to guess at. The Field bounds
+# come before the cents check, so 1e308 is refused before it is multiplied into cents.
 Dollars = Annotated[
     float,
     Strict(),
     BeforeValidator(_no_bool),
     AfterValidator(_finite),
-    Field(gt=0, le=1_000_000, description="An amount in US dollars, e.g. 12.50."),
+    Field(
+        gt=0,
+        le=MAX_AMOUNT_DOLLARS,
+        description="An amount in US dollars, e.g. 12.50: whole cents, "
+        "at least $0.01 and at most $1,000,000.",
+    ),
+    AfterValidator(_in_cents_bounds),
 ]
 Quantity = Annotated[int, Strict(), BeforeValidator(_no_bool), Field(gt=0, le=10_000)]
 Sku = Annotated[

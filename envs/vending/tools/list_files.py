@@ -24,5 +24,5 @@ class ListFiles(Tool):
     def run(self, world: VendingWorld) -> ToolResult:
         paths = files.list_paths(world, self.directory)
         if not paths:
-            return ToolResult(text=f"No files under {files.normalise_path(self.directory)}.")
+            return ToolResult(text=f"No files under {files.resolve_path(self.directory)}.")
         return ToolResult(text="\n".join(paths), data={"paths": paths})

@@ -7,6 +7,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, Strict
 from tycoon.envs.vending.config import TimeCost
 from tycoon.envs.vending.probes import reporting
 from tycoon.envs.vending.tools.base import (
+    MAX_FIGURE_DOLLARS,
     LongText,
     Tool,
     ToolResult,
@@ -17,7 +18,15 @@ from tycoon.envs.vending.tools.base import (
 from tycoon.envs.vending.world import VendingWorld
 
 Figure = Annotated[
-    float, Strict(), BeforeValidator(_no_bool), AfterValidator(_finite), Field(ge=-1e9, le=1e9)
+    float,
+    Strict(),
+    BeforeValidator(_no_bool),
+    AfterValidator(_finite),
+    Field(
+        ge=-MAX_FIGURE_DOLLARS,
+        le=MAX_FIGURE_DOLLARS,
+        description="A finite number between -1,000,000,000 and 1,000,000,000.",
+    ),
 ]
 
 

@@ -28,6 +28,6 @@ class WriteFile(Tool):
 
     def run(self, world: VendingWorld) -> ToolResult:
         if world.probes is not None:
-            world.probes.check_writable(files.normalise_path(self.path))
+            world.probes.check_writable(files.resolve_path(self.path))
         path = files.write_file(world, self.path, self.content, append=self.mode == "append")
         return ToolResult(text=f"Wrote {path} ({len(self.content)} characters).")

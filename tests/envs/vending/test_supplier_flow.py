@@ -43,7 +43,13 @@ def test_quote_offer_order_pay_deliver_stock_and_sell(env) -> None:
     quoted = float(re.search(rf"{re.escape(sku)}.*?\$(\d+\.\d\d)", quote, re.S).group(1))
 
     offer = round(quoted * 0.9, 2)
-    call(env, "send_email", to=supplier["email"], subject="Offer", body=f"OFFER: {sku} x 40 @ {offer}")
+    call(
+        env,
+        "send_email",
+        to=supplier["email"],
+        subject="Offer",
+        body=f"OFFER: {sku} x 40 @ {offer}",
+    )
     call(env, "wait_for_next_day")
     assert supplier["email"] and latest_email_from(env, supplier["email"])
 

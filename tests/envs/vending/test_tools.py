@@ -68,9 +68,9 @@ def test_time_cost(env, name, arguments, minutes) -> None:
 def test_running_past_midnight_ends_the_day(env) -> None:
     for _ in range(20):  # 15 x 75 min from 06:00 passes midnight
         observation, info = step(env, "collect_cash")
-        if info["day"] == 1:
+        if info["day"] == 2:
             break
-    assert info["day"] == 1 and info["time"] == "06:00"
+    assert info["day"] == 2 and info["time"] == "06:00"
     assert "past midnight" in observation
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gymnasium
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import event, select, text, update
 
 import tycoon  # noqa: F401  (registers the ids)
 from tycoon.envs.world.schema import WORLD_TABLES, Email, Episode, MachineSlot
@@ -208,3 +208,34 @@ def test_two_stores_on_one_file_see_each_others_commits(tmp_path):
     assert other.count_rows(env.episode_id)["memory"] == 1
     assert other.state_hash(env.episode_id) == env.state_hash()
     env.close()
+
+
+def test_state_hash_ignores_the_order_sqlite_returns_rows_in(tmp_path, scripted_actions):
+    """SQLite hands back an episode's rows in key order however they were inserted, so
+    the reverse-order copy above cannot catch a hash that depends on row order there.
+    `PRAGMA reverse_unordered_selects` makes SQLite return unordered selects reversed."""
+    env = gymnasium.make("tycoon/VendingYear-v0", db=str(tmp_path / "w.db")).unwrapped
+    env.reset(seed=SEED)
+    for action in scripted_actions("tycoon/VendingYear-v0", SEED):
+        env.step(action)
+    store, episode_id = env.store, env.episode_id
+    env.close()
+    reference = store.state_hash(episode_id)
+    ledger = WORLD_TABLES[[t.name for t in WORLD_TABLES].index("ledger")]
+
+    def ledger_ids() -> list[int]:
+        with store.engine.connect() as conn:
+            query = select(ledger.c.id).where(ledger.c.episode_id == episode_id)
+            return list(conn.scalars(query))
+
+    forward = ledger_ids()
+    assert len(forward) > 10
+
+    @event.listens_for(store.engine, "connect")
+    def _reverse(dbapi_connection, _record) -> None:
+        dbapi_connection.execute("PRAGMA reverse_unordered_selects = ON")
+
+    store.engine.dispose()  # new connections get the pragma
+    assert ledger_ids() == forward[::-1]  # the rows really come back in another order
+    assert store.state_hash(episode_id) == reference
+    store.dispose()

@@ -1,0 +1,233 @@
+"""`tycoon eval SUITE`: run an eval suite for one agent and record it in the database.
+
+The suite (leaderboards/suites/SUITE.yaml) fixes env, scenarios, seeds and limits. The
+run is recorded in `eval_runs` (suite, agent spec, versions, git revision, started and
+finished), its episodes in `eval_episodes` as soon as they exist. Running the same
+command again continues the run: unstarted episodes start, unfinished ones resume.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import Any
+
+from tycoon.agents.llm.settings import add_llm_flags, add_supplier_flags
+from tycoon.commands.common import (
+    DEFAULT_DB,
+    UsageError,
+    _positive_int,
+    llm_settings,
+    make_agent,
+    make_env,
+    open_store,
+)
+from tycoon.leaderboards.runs import (
+    PlannedEpisode,
+    RunSpec,
+    finish_if_complete,
+    link_episode,
+    open_eval_run,
+    planned_episodes,
+)
+from tycoon.leaderboards.suite import SuiteError, load_suite, suite_names
+from tycoon.rollout import EpisodeResult, Job, ProgressBar, RolloutListener, rollout_async
+
+EXIT_PAUSED = 3
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "eval",
+        help="run an eval suite (vb1, vb2, probes) for one agent; resumable",
+        description=(
+            "Run every scenario and seed of SUITE for one agent and record the run. The same "
+            "command again finishes an interrupted run instead of starting over. Suites: "
+            + ", ".join(suite_names())
+        ),
+    )
+    parser.add_argument("suite", help="suite name or path to a suite .yaml")
+    parser.add_argument("--agent", default="baseline", help="baseline, random, idle or openai")
+    parser.add_argument("--model", default="", help="model name for --agent openai")
+    parser.add_argument("--base-url", default=None, help="OpenAI-compatible server URL")
+    parser.add_argument(
+        "--api-key-env",
+        default="OPENAI_API_KEY",
+        help="name of the environment variable holding the API key (never stored)",
+    )
+    parser.add_argument(
+        "--db", default=DEFAULT_DB, help=f"SQLite file or SQLAlchemy URL (default {DEFAULT_DB})"
+    )
+    parser.add_argument(
+        "--seeds", default=None, metavar="LIST", help="override the suite's seeds, e.g. 0,1"
+    )
+    parser.add_argument(
+        "--max-days", type=_positive_int, default=None, help="override the suite's day limit"
+    )
+    parser.add_argument(
+        "--max-steps", type=_positive_int, default=None, help="override the suite's step limit"
+    )
+    parser.add_argument(
+        "--concurrency", type=_positive_int, default=8, help="episodes in flight (default 8)"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_llm_flags(parser)
+    add_supplier_flags(parser)
+    parser.set_defaults(handler=handle)
+
+
+def parse_seeds(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError as exc:
+        raise UsageError(f"--seeds expects comma-separated whole numbers, got {text!r}") from exc
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise UsageError(f"--seeds expects distinct seeds, got {text!r}")
+    return seeds
+
+
+def episode_args(args: argparse.Namespace, spec: RunSpec, scenario: str) -> argparse.Namespace:
+    """The flags `make_env`/`make_agent` read, for one scenario of the run."""
+    values = dict(vars(args))
+    values.update(
+        env=spec.env,
+        scenario=scenario,
+        max_days=spec.max_days,
+        max_steps=spec.max_steps,
+        seed=spec.seeds[0],
+        judge_model=None,
+    )
+    return argparse.Namespace(**values)
+
+
+class _LinkingListener(RolloutListener):
+    """Links each episode to the eval run the moment it exists, and feeds the bar."""
+
+    def __init__(self, store: Any, run_id: int, group: list[PlannedEpisode], bar: ProgressBar):
+        self.store, self.run_id, self.group, self.bar = store, run_id, group, bar
+
+    def episode_started(self, index: int, episode_id: int) -> None:
+        planned = self.group[index]
+        link_episode(self.store, self.run_id, planned.scenario, planned.seed, episode_id)
+
+    def stepped(self) -> None:
+        self.bar.stepped()
+
+    def episode_finished(self, index: int, result: EpisodeResult) -> None:
+        self.bar.episode_finished(index, result)
+
+
+def handle(args: argparse.Namespace) -> int:
+    try:
+        suite = load_suite(args.suite)
+        spec = RunSpec.build(
+            suite,
+            agent=args.agent,
+            model=args.model,
+            base_url=args.base_url,
+            seeds=parse_seeds(args.seeds),
+            max_days=args.max_days,
+            max_steps=args.max_steps,
+        )
+        store = open_store(args.db)
+        for scenario in spec.scenarios:  # validates env, scenario and agent flags first
+            make_env(episode_args(args, spec, scenario), store).close()
+        if args.agent == "openai":
+            llm_settings(args)
+        else:
+            make_agent(episode_args(args, spec, spec.scenarios[0]), store)
+    except (UsageError, SuiteError) as exc:
+        print(f"tycoon: error: {exc}", file=sys.stderr)
+        return 2
+
+    run_id, resumed = open_eval_run(store, spec)
+    todo = [p for p in planned_episodes(store, run_id, spec) if not p.finished]
+    total = len(spec.planned())
+    print(
+        f"eval run {run_id}: suite {spec.suite}, agent {spec.agent}"
+        + (f", model {spec.model}" if spec.model else "")
+        + f", {total} episode(s)"
+        + (f", continuing ({total - len(todo)} already finished)" if resumed else ""),
+        file=sys.stderr,
+    )
+    results = asyncio.run(_run(args, spec, store, run_id, todo)) if todo else []
+    complete = finish_if_complete(store, run_id, spec)
+    _print_results(store, run_id, spec)
+    store.dispose()
+    stopped = [r for r in results if r.stopped]
+    if not complete:
+        reason = f" (first reason: {stopped[0].stopped})" if stopped else ""
+        print(
+            f"tycoon: eval run {run_id} is not complete{reason}; run the same command again "
+            "to finish it",
+            file=sys.stderr,
+        )
+        return EXIT_PAUSED
+    return 0
+
+
+async def _run(
+    args: argparse.Namespace,
+    spec: RunSpec,
+    store: Any,
+    run_id: int,
+    todo: list[PlannedEpisode],
+) -> list[EpisodeResult]:
+    """Every unfinished episode, scenario by scenario (one env configuration at a time)."""
+    bar = ProgressBar(len(todo), enabled=not args.no_progress, desc=f"eval {spec.suite}")
+    client = None
+    if args.agent == "openai":
+        from tycoon.agents.llm import ChatClient
+
+        client = ChatClient(llm_settings(args), max_in_flight=args.concurrency)
+    results: list[EpisodeResult] = []
+    try:
+        for scenario in spec.scenarios:
+            group = [p for p in todo if p.scenario == scenario]
+            if not group:
+                continue
+            scenario_args = episode_args(args, spec, scenario)
+            results += await rollout_async(
+                lambda a=scenario_args: make_env(a, store),
+                lambda a=scenario_args: _agent(a, store, client),
+                [Job(seed=p.seed, resume=p.episode_id) for p in group],
+                concurrency=args.concurrency,
+                listener=_LinkingListener(store, run_id, group, bar),
+                step_in_thread=bool(args.supplier_model),
+            )
+    finally:
+        bar.close()
+        if client is not None:
+            await client.close()
+    return results
+
+
+def _agent(args: argparse.Namespace, store: Any, client: Any) -> Any:
+    if client is None:
+        return make_agent(args, store)
+    from tycoon.agents.llm import LlmAgent
+
+    return LlmAgent(llm_settings(args), client)
+
+
+def _print_results(store: Any, run_id: int, spec: RunSpec) -> None:
+    from tycoon.leaderboards.scores import leaderboard_rows
+    from tycoon.leaderboards.tables import money, render_table
+
+    row = next(r for r in leaderboard_rows(store, suite=spec.suite) if r.run_id == run_id)
+    print(f"{'scenario':<20} {'seed':>5} {'episode':>7} {'status':<10} {'days':>4} {'score':>10}")
+    done = {(r.scenario, r.seed): r for r in row.episode_records}
+    for scenario, seed in spec.planned():
+        record = done.get((scenario, seed))
+        if record is None:
+            print(f"{scenario:<20} {seed:>5} {'-':>7} {'not run':<10}")
+            continue
+        print(
+            f"{scenario:<20} {seed:>5} {record.episode_id:>7} {record.status:<10} "
+            f"{record.days:>4} {money(record.score):>10}"
+        )
+    print()
+    print(render_table([row]))
