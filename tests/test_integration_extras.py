@@ -37,3 +37,15 @@ def test_env_server_without_openenv_prints_the_install_hint(tmp_path):
     assert result.returncode == 2
     assert "pip install 'tycoon[openenv]'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_top_level_help_lists_every_command(tmp_path):
+    from tycoon.cli import COMMANDS
+
+    result = subprocess.run(
+        [sys.executable, "-m", "tycoon.cli", "--help"],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    for name in COMMANDS:
+        assert f"    {name} " in result.stdout or f"    {name}\n" in result.stdout
