@@ -2,7 +2,7 @@
 # Framework integrations, each in its own virtual environment with its own extra (their
 # pins conflict: inspect-ai needs openai>=3.4, verifiers pins openai<3, ...). Called by
 # .ci/run after the core tests; run alone with `bash .ci/integrations.sh [FRAMEWORK...]`.
-# The tests of framework F live in tests/integrations/F and are collected only when
+# The tests of framework F live in tests/integrations/with_F and are collected only when
 # TYCOON_INTEGRATION=F (the core `pytest -q` run collects none of them).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -25,6 +25,6 @@ for framework in "${FRAMEWORKS[@]}"; do
     "$venv/bin/python" -m pip install -q -e ".[test,$extra]"
     "$venv/bin/python" -m pip list 2>/dev/null | grep -i -E "^(openenv-core|skyrl-gym|inspect_ai|inspect-ai|verifiers|trl) " || true
     TYCOON_INTEGRATION="$framework" "$venv/bin/python" -m pytest -q -p no:cacheprovider \
-        "tests/integrations/$framework" || status=$?
+        "tests/integrations/with_$framework" || status=$?
 done
 exit "$status"

@@ -19,16 +19,21 @@ ADAPTERS = [
 ]
 
 
+def _installed(name: str) -> bool:
+    spec = importlib.util.find_spec(name)
+    return spec is not None and spec.origin is not None
+
+
 @pytest.mark.parametrize(("module", "framework", "extra"), ADAPTERS)
 def test_adapter_without_its_framework_names_the_extra(module, framework, extra):
-    if importlib.util.find_spec(framework) is not None:
+    if _installed(framework):
         pytest.skip(f"{framework} is installed here")
     with pytest.raises(MissingExtra, match=rf"pip install 'tycoon\[{extra}\]'"):
         importlib.import_module(module)
 
 
 def test_env_server_without_openenv_prints_the_install_hint(tmp_path):
-    if importlib.util.find_spec("openenv") is not None:
+    if _installed("openenv"):
         pytest.skip("openenv is installed here")
     result = subprocess.run(
         [sys.executable, "-m", "tycoon.cli", "env-server", "--port", "1"],

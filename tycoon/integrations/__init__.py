@@ -18,7 +18,9 @@ class MissingExtra(ImportError):
 
 def require(module: str, extra: str) -> None:
     """Raise `MissingExtra` with an install hint unless `module` can be imported."""
-    if importlib.util.find_spec(module) is None:
+    spec = importlib.util.find_spec(module)
+    # a bare directory of that name on sys.path is a namespace package, not the framework
+    if spec is None or spec.origin is None:
         raise MissingExtra(
             f"this needs the {module!r} package, which is not installed: "
             f"pip install 'tycoon[{extra}]'"
