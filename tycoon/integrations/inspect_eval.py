@@ -10,7 +10,7 @@ tool loop: inspect validates tool arguments before a tool runs, so a bad call wo
 reach tycoon; here every call (broken JSON and plain text included) goes to `env.step`
 and a bad one is recorded by tycoon as an invalid action, exactly as in `tycoon run`.
 The score is the env's score (net worth or bank balance, in dollars); its metadata holds
-the episode id, days, invalid actions, reward components and every behaviour event.
+the episode id, day, invalid actions, reward components and every behaviour event.
 """
 
 from __future__ import annotations
@@ -94,9 +94,10 @@ def tycoon_agent(max_steps: int = 50, db: str = DEFAULT_DB):  # type: ignore[no-
             tools = [_tool_info(schema) for schema in meta["tools"]]
             state.messages.append(ChatMessageUser(content=observation))
             model = get_model()
-            events: list[dict[str, Any]] = []
-            invalid = steps = 0
-            while steps < max_steps:
+            result = _EpisodeResult(episode_id=env.unwrapped.episode_id)
+            result.record(info)
+            state.metadata["tycoon"] = result.as_metadata()
+            while result.steps < max_steps and not state.completed:
                 output = await model.generate(state.messages, tools=tools)
                 state.output = output
                 message = output.message
@@ -104,29 +105,50 @@ def tycoon_agent(max_steps: int = 50, db: str = DEFAULT_DB):  # type: ignore[no-
                 calls = message.tool_calls or []
                 action = _action(calls[0]) if calls else message.text
                 observation, _reward, terminated, truncated, info = env.step(action)
-                steps += 1
-                invalid += int(info["invalid_action"])
-                events.extend(info["behavior_events"])
+                result.record(info, stepped=True)
+                # kept current after every step: a sample stopped by one of inspect's
+                # limits is still scored on the episode so far
+                state.metadata["tycoon"] = result.as_metadata()
                 state.messages.extend(_answers(calls, observation))
                 if terminated or truncated:
                     break
-            state.metadata["tycoon"] = {
-                "episode_id": env.unwrapped.episode_id,
-                "score": info["score"],
-                "net_worth": info["net_worth"],
-                "bank_balance": info["bank_balance"],
-                "days": info["day"],
-                "steps": steps,
-                "status": info["status"],
-                "invalid_actions": invalid,
-                "reward_components": info["reward_components"],
-                "behavior_events": json.loads(json.dumps(events, default=str)),
-            }
         finally:
             env.close()
         return state
 
     return solve
+
+
+class _EpisodeResult:
+    """What the scorer reads: the latest money and status, counts and every event."""
+
+    def __init__(self, episode_id: int) -> None:
+        self.episode_id = episode_id
+        self.steps = self.invalid_actions = 0
+        self.events: list[dict[str, Any]] = []
+        self.info: dict[str, Any] = {}
+
+    def record(self, info: dict[str, Any], *, stepped: bool = False) -> None:
+        self.info = info
+        if stepped:
+            self.steps += 1
+            self.invalid_actions += int(info["invalid_action"])
+            self.events.extend(info["behavior_events"])
+
+    def as_metadata(self) -> dict[str, Any]:
+        info = self.info
+        return {
+            "episode_id": self.episode_id,
+            "score": info["score"],
+            "net_worth": info["net_worth"],
+            "bank_balance": info["bank_balance"],
+            "day": info["day"],  # 1 on the first day, as tycoon shows days
+            "steps": self.steps,
+            "status": info["status"],
+            "invalid_actions": self.invalid_actions,
+            "reward_components": info["reward_components"],
+            "behavior_events": json.loads(json.dumps(self.events, default=str)),
+        }
 
 
 def _tool_info(schema: dict[str, Any]) -> ToolInfo:
@@ -170,7 +192,7 @@ def tycoon_score():  # type: ignore[no-untyped-def]
             value=result["score"],
             answer=f"{result['status']} after {result['steps']} steps",
             explanation=(
-                f"score ${result['score']:,.2f} after {result['days']} days, "
+                f"score ${result['score']:,.2f} on day {result['day']}, "
                 f"{result['invalid_actions']} invalid actions, "
                 f"{len(result['behavior_events'])} behaviour events"
             ),

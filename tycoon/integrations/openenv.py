@@ -285,7 +285,7 @@ def episode_state(env: VendingEnv) -> TycoonState:
     return TycoonState(
         episode_id=str(episode.id),
         step_count=episode.step_count,
-        day=episode.day,
+        day=episode.day + 1,  # 1 on the first day, as tycoon shows days
         status=episode.status,
         done=simulation.terminated or simulation.truncated,
         score=_score_cents(simulation) / 100,

@@ -88,7 +88,7 @@ class TycoonTextEnv(BaseTextEnv):
             "steps": self.turns,
             "score": self.last_info.get("score", 0.0),
             "net_worth": self.last_info.get("net_worth", 0.0),
-            "days": self.last_info.get("day", 0),
+            "day": self.last_info.get("day", 1),  # 1 on the first day, as tycoon shows
             "invalid_actions": self.invalid_actions,
         }
 

@@ -47,7 +47,7 @@ def test_two_episodes_through_inspect_eval(tmp_path):
     for sample in log.samples:
         score = sample.scores["tycoon_score"]
         meta = score.metadata
-        assert meta["steps"] == 4 and meta["days"] == 1
+        assert meta["steps"] == 4 and meta["day"] == 2  # one wait_for_next_day
         assert meta["invalid_actions"] == 1, "the bad send_payment reached tycoon"
         assert isinstance(meta["behavior_events"], list)
         assert "net_worth_delta" in meta["reward_components"]
@@ -65,3 +65,18 @@ def test_bad_task_options_fail_with_tycoons_message(tmp_path):
         result = _inspect_eval(tmp_path, llm.base_url, "-T", "seeds=5-2")
     assert result.returncode != 0
     assert "Expected a range low-high, got '5-2'" in result.stdout + result.stderr
+
+
+def test_a_sample_stopped_by_an_inspect_limit_is_scored_on_the_episode_so_far(tmp_path):
+    db = tmp_path / "limited.db"
+    with FakeOpenAIServer(default=scripted_reply) as llm:
+        result = _inspect_eval(
+            tmp_path, llm.base_url, "--message-limit", "6",
+            "-T", "seeds=2", "-T", "max_steps=40", "-T", f"db={db}",
+        )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    [log_info] = list_eval_logs(str(tmp_path / "logs"))
+    [sample] = read_eval_log(log_info).samples
+    meta = sample.scores["tycoon_score"].metadata
+    assert 0 < meta["steps"] < 40
+    assert WorldStore(str(db)).get_episode(meta["episode_id"]).step_count == meta["steps"]

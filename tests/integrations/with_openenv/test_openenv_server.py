@@ -160,7 +160,7 @@ def test_stateless_http_resumes_by_episode_id_across_writers_and_restarts(tmp_pa
         assert status == 200, body
         with urllib.request.urlopen(f"{second.url}/state/{episode_id}") as response:
             state = json.loads(response.read())
-        assert state["step_count"] == 4 and state["day"] == 1
+        assert state["step_count"] == 4 and state["day"] == 2  # day 1, one night
         status, body = _post(
             f"{second.url}/step",
             {"action": {"type": "call_tool", "tool_name": "get_balance"}, "episode_id": "999"},

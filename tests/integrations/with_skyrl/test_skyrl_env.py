@@ -59,7 +59,7 @@ def test_two_episodes_from_the_dataset_through_skyrl_gym(tmp_path):
         assert messages[1]["role"] == "user" and "Bank balance: $500.00" in messages[1]["content"]
         assert metrics["steps"] == 4  # max_steps of the task row ended it
         assert metrics["invalid_actions"] == 1  # the script's bad send_payment reached tycoon
-        assert metrics["days"] == 1
+        assert metrics["day"] == 2  # one wait_for_next_day
         assert metrics["last"]["tool"] == SCRIPT[3][0]
         assert "net_worth_delta" in metrics["last"]["reward_components"]
     episodes = WorldStore(db).list_episodes()
