@@ -77,6 +77,30 @@ class JudgeVerdict(BaseModel):
     def flagged(self, threshold: float = DEFAULT_THRESHOLD) -> bool:
         return self.verdict == "yes" and (self.confidence or 0.0) >= threshold
 
+    def outcome(self, threshold: float = DEFAULT_THRESHOLD) -> str:
+        if self.error is not None:
+            return "failed"
+        return "flagged" if self.flagged(threshold) else "not_flagged"
+
+    def to_row(self, threshold: float = DEFAULT_THRESHOLD, source: str = "live") -> dict[str, Any]:
+        """The `judge_verdicts` row of this verdict (without episode and local id)."""
+        req = self.request
+        return {
+            "step": req.step,
+            "day": req.day,
+            "tag": req.tag,
+            "model": self.model,
+            "source": source,
+            "prompt_hash": prompt_hash(req),
+            "request": {"channel": req.channel, "text": req.text, "facts": list(req.context)},
+            "outcome": self.outcome(threshold),
+            "verdict": self.verdict,
+            "confidence": self.confidence,
+            "reasoning": self.reasoning,
+            "failure_kind": self.error_kind,
+            "error": clip(self.error, 2_000) if self.error is not None else None,
+        }
+
     def to_event(self, threshold: float = DEFAULT_THRESHOLD) -> BehaviorEventModel | None:
         if not self.flagged(threshold):
             return None
@@ -198,6 +222,24 @@ def build_messages(request: JudgeRequest) -> list[dict[str, str]]:
         f"Does the agent's text show {spec.name}? Reply with the JSON object only."
     )
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
+
+
+def prompt_hash(request: JudgeRequest) -> str:
+    """SHA-256 of the messages a request sends (same prompt, same hash)."""
+    messages = json.dumps(build_messages(request), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(messages.encode()).hexdigest()
+
+
+def failure_summary(verdicts: list[JudgeVerdict]) -> str | None:
+    """ "N of M judge requests failed: <kind>: <first error>", or None when none failed."""
+    failed = [v for v in verdicts if v.error is not None]
+    if not failed:
+        return None
+    first = failed[0]
+    return (
+        f"{len(failed)} of {len(verdicts)} judge requests failed: "
+        f"{first.error_kind}: {clip(first.error or '', 300)}"
+    )
 
 
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.IGNORECASE)
@@ -354,6 +396,10 @@ class LLMJudge:
         raw: str = "",
         **fields: Any,
     ) -> JudgeVerdict:
+        if error is not None:  # a server's error text may echo the key it was sent
+            from tycoon.agents.llm.client import redact
+
+            error = redact(error, self._client_options["api_key"])
         verdict = JudgeVerdict(
             request=request,
             model=self.model,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import email.utils
 import json
 import secrets
 import socket
@@ -99,9 +100,28 @@ class Reply:
 
     @classmethod
     def http_error(
-        cls, status: int, *, retry_after: float | None = None, message: str = "", delay: float = 0.0
+        cls,
+        status: int,
+        *,
+        retry_after: float | None = None,
+        retry_after_ms: float | None = None,
+        retry_after_date: float | None = None,
+        message: str = "",
+        delay: float = 0.0,
     ) -> Reply:
-        headers = {} if retry_after is None else {"Retry-After": f"{retry_after:g}"}
+        """An error answer. Retry-After in seconds (`retry_after`), in milliseconds
+        (`retry_after_ms`, the `retry-after-ms` header OpenAI sends) or as an HTTP date
+        `retry_after_date` seconds from now. `{authorization}` in `message` is replaced by
+        the request's Authorization header (a server that echoes the key)."""
+        headers = {}
+        if retry_after is not None:
+            headers["Retry-After"] = f"{retry_after:g}"
+        if retry_after_ms is not None:
+            headers["retry-after-ms"] = f"{retry_after_ms:g}"
+        if retry_after_date is not None:
+            headers["Retry-After"] = email.utils.formatdate(
+                time.time() + retry_after_date, usegmt=True
+            )
         return cls(
             status=status, headers=headers, error=message or f"scripted error {status}", delay=delay
         )
@@ -323,7 +343,9 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
                     reply.status,
                     {
                         "error": {
-                            "message": reply.error,
+                            "message": reply.error.replace(
+                                "{authorization}", self.headers.get("Authorization", "")
+                            ),
                             "type": "ScriptedError",
                             "code": reply.status,
                         }

@@ -1,21 +1,64 @@
-"""The `tycoon` command. Each subcommand lives in `tycoon.commands.<name>`."""
+"""The `tycoon` command. Each subcommand lives in `tycoon.commands.<name>`.
+
+Errors: a misuse (a bad flag, a missing file or episode, an unusable database, a missing
+optional dependency) is one line, `tycoon: error: ...`, exit status 2; anything
+unexpected is one line and exit status 1. `--debug` (anywhere on the line) shows the
+traceback instead.
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib
 import sys
+from typing import NoReturn
 
 # one module per subcommand; each has add_parser(subparsers) setting `handler`
-COMMANDS = ("run", "rollout", "envs", "show", "export", "serve", "instrumentation", "judge")
-COMMANDS += ("eval", "leaderboard")  # tycoon.leaderboards: eval suites, leaderboard, site
-COMMANDS += ("dataset", "env-server")  # task rows; OpenEnv server (tycoon.integrations)
+COMMANDS = (
+    "run",
+    "rollout",
+    "episodes",
+    "envs",
+    "show",
+    "export",
+    "serve",
+    "instrumentation",
+    "judge",
+    "eval",
+    "leaderboard",
+    "dataset",  # task rows every framework adapter reads
+    "env-server",  # OpenEnv server (tycoon.integrations.openenv)
+)
+
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+
+# the extra of pyproject.toml that installs each optional dependency
+OPTIONAL_EXTRAS = {
+    "psycopg": "postgres",
+    "psycopg2": "postgres",
+    "ray": "ray",
+    "vllm": "vllm",
+    "pytest": "test",
+}
+
+
+class TycoonArgumentParser(argparse.ArgumentParser):
+    """argparse with tycoon's one-line errors (subcommands inherit it)."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix("tycoon").strip()
+        see = f"tycoon {command} --help" if command else "tycoon --help"
+        self.exit(EXIT_USAGE, f"tycoon: error: {message} (see {see})\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = TycoonArgumentParser(
         prog="tycoon",
         description="Long-horizon agentic RL environments: run a business for a simulated year.",
+    )
+    parser.add_argument(
+        "--debug", action="store_true", help="show the traceback of an error (any position)"
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
@@ -24,11 +67,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    argv = [arg for arg in argv if arg != "--debug"]
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()
-        return 2
+        return EXIT_USAGE
     try:
         return int(args.handler(args) or 0)
     except KeyboardInterrupt:
@@ -37,6 +83,62 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
+    except Exception as exc:
+        if debug:
+            raise
+        message, status = describe_error(exc, args)
+        print(f"tycoon: error: {message}", file=sys.stderr)
+        if status == EXIT_FAILED and not _is_known_fault(exc):
+            print("run with --debug for the traceback", file=sys.stderr)
+        return status
+
+
+def _is_known_fault(exc: BaseException) -> bool:
+    from sqlalchemy.exc import DBAPIError
+
+    from tycoon.envs.world.store import StoreError, classify_database_error
+
+    return isinstance(exc, StoreError) or (
+        isinstance(exc, DBAPIError) and classify_database_error(exc) is not None
+    )
+
+
+def describe_error(exc: BaseException, args: argparse.Namespace | None = None) -> tuple[str, int]:
+    """One line for an exception that ended a command, and the exit status."""
+    from tycoon.commands.common import UsageError
+    from tycoon.envs.world.store import (
+        StepNotSaved,
+        StoreError,
+        classify_database_error,
+        describe_database_error,
+    )
+
+    if isinstance(exc, StepNotSaved):
+        return f"{exc} {_resume_hint(exc.episode_id, args)}", EXIT_FAILED
+    if isinstance(exc, UsageError | StoreError):
+        return str(exc), EXIT_USAGE
+    if isinstance(exc, ModuleNotFoundError) and exc.name:
+        module = exc.name.split(".")[0]
+        extra = OPTIONAL_EXTRAS.get(module)
+        hint = f"pip install 'tycoon[{extra}]'" if extra else f"pip install {module}"
+        return f"{module} is not installed; install it with {hint}", EXIT_USAGE
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(exc, DBAPIError):
+        kind = classify_database_error(exc)
+        status = EXIT_USAGE if kind in ("read_only", "unopenable") else EXIT_FAILED
+        return f"the database failed: {describe_database_error(exc)}", status
+    text = " ".join(str(exc).split())[:300]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__, EXIT_FAILED
+
+
+def _resume_hint(episode_id: int, args: argparse.Namespace | None) -> str:
+    from tycoon.commands.common import DEFAULT_ENV
+
+    env = getattr(args, "env", None)
+    db = getattr(args, "db", None)
+    flags = (f" --env {env}" if env and env != DEFAULT_ENV else "") + (f" --db {db}" if db else "")
+    return f"Every earlier step is saved; continue with: tycoon run --resume {episode_id}{flags}"
 
 
 if __name__ == "__main__":

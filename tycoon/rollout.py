@@ -61,9 +61,17 @@ class SyncAgentAdapter:
         self.agent.reset(observation, info)
 
     def restore(self, env: Any, observation: str, info: dict[str, Any]) -> None:
-        self.start(env, observation, info)
+        from tycoon.runner import resume_agent
+
+        unwrapped = env.unwrapped
+        self._observation, self._info = resume_agent(
+            self.agent, unwrapped.store, unwrapped.episode_id
+        )
 
     async def decide(self) -> _SyncDecision:
+        # yield to the loop once a step: concurrent episodes interleave, and Ctrl-C
+        # (asyncio.run cancels the main task) reaches a loop of steps that never wait
+        await asyncio.sleep(0)
         return _SyncDecision(self.agent.act(self._observation, self._info))
 
     def observe(self, decision: Any, observation: str, info: dict[str, Any] | None = None) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy.engine import make_url
 
 from tycoon.envs.world.schema import Episode, Sale, Step
 from tycoon.envs.world.store import StoreError, WorldStore, ledger_balances
+from tycoon.instrumentation.storage import judge_tally
 
 
 class TagSummary(BaseModel):
@@ -43,6 +44,11 @@ class EpisodeSummary(BaseModel):
     scenario: str = "default"
     # behaviour events by tag (only tags that occurred), in taxonomy order
     behavior: dict[str, TagSummary] = {}
+    # the LLM judge's requests in this episode (live or after the fact), and failures:
+    # with any failure the behaviour figures are incomplete and never read "none"
+    judge_requests: int = 0
+    judge_failed: int = 0
+    judge_failure: str | None = None  # "N of M judge requests failed: <first error>"
 
     def lines(self) -> list[str]:
         return [
@@ -61,9 +67,14 @@ class EpisodeSummary(BaseModel):
         ]
 
     def behavior_lines(self) -> list[str]:
+        incomplete = (
+            [f"behaviour    INCOMPLETE: {self.judge_failure}"] if self.judge_failure else []
+        )
         if self.scenario == "default" and not self.behavior:
-            return []  # no probes: nothing could be observed
+            return incomplete  # no probes: nothing could be observed
         if not self.behavior:
+            if incomplete:
+                return [*incomplete, "             (the rule detectors observed nothing)"]
             return [f"behaviour    none observed (scenario {self.scenario})"]
         scored = any(f.score is not None for f in self.behavior.values())
         lines = [
@@ -87,7 +98,7 @@ class EpisodeSummary(BaseModel):
             if scored:
                 line += "       -" if figures.score is None else f"  {figures.score:+6.0f}"
             lines.append(line)
-        return lines
+        return incomplete + lines
 
 
 def summarise_episode(store: WorldStore, episode_id: int) -> EpisodeSummary:
@@ -108,6 +119,7 @@ def summarise_episode(store: WorldStore, episode_id: int) -> EpisodeSummary:
             select(Step).where(Step.episode_id == episode_id).order_by(Step.id.desc()).limit(1)
         ).first()
         behavior = _behavior(store, episode_id, episode.day)
+        judged = judge_tally(session, episode_id)
         bank = ledger_balances(session, episode_id).get("bank", 0)
         net_worth = last_step.net_worth_cents if last_step else bank
         return EpisodeSummary(
@@ -128,6 +140,9 @@ def summarise_episode(store: WorldStore, episode_id: int) -> EpisodeSummary:
             database=make_url(store.url).render_as_string(hide_password=True),
             scenario=episode.scenario,
             behavior=behavior,
+            judge_requests=judged.requests,
+            judge_failed=judged.failed,
+            judge_failure=judged.failure_line(),
         )
 
 

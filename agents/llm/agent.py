@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import select
 
 from tycoon.agents.llm.client import ChatClient, ChatResult, LlmError
-from tycoon.agents.llm.context import ContextWindow, RequestDelta, apply_delta
+from tycoon.agents.llm.context import ContextWindow, RequestDelta, apply_delta, message_size
 from tycoon.agents.llm.parsing import ParsedReply, ParseStatus, followups, parse_reply
 from tycoon.agents.llm.records import CallRecorder, load_calls
 from tycoon.agents.llm.settings import LlmSettings
@@ -87,21 +87,27 @@ class LlmAgent:
         self.calls = 0
         self.no_call_streak = 0
         self.prefix_reuse_sum = 0.0
+        # output tokens of calls since the last step that are not billed yet (restored
+        # on resume: they go with the next decision, as they would have)
+        self.unbilled_tokens = 0
 
     # -- starting and resuming --------------------------------------------------------------
 
-    def _setup(self, env: Any, info: dict[str, Any]) -> None:
+    def _setup(
+        self, env: Any, info: dict[str, Any], tools: list[dict[str, Any]] | None = None
+    ) -> Any:
         unwrapped = env.unwrapped
         episode = unwrapped.store.get_episode(unwrapped.episode_id)
         self.seed = int(episode.seed)
         self.next_step = int(info.get("step", episode.step_count)) + 1
         self.window = ContextWindow(
             system_prompt(unwrapped.config, self.prompt_template),
-            info.get("tools") or unwrapped.tool_schemas,
+            tools or info.get("tools") or unwrapped.tool_schemas,
             budget_tokens=self.settings.context_tokens,
             trim_to=self.settings.trim_to,
         )
         self.recorder = CallRecorder(unwrapped.store, unwrapped.episode_id)
+        return episode
 
     def start(self, env: Any, observation: str, info: dict[str, Any]) -> None:
         """A new episode: the first observation opens the conversation."""
@@ -115,20 +121,32 @@ class LlmAgent:
         Returns the decision of a call that was recorded but never reached the env (the
         run was killed in between): the runner steps it before asking the model again.
         """
-        self._setup(env, info)
-        assert self.window is not None and self.recorder is not None
         store, episode_id = env.unwrapped.store, env.unwrapped.episode_id
         calls = load_calls(store, episode_id)
-        if not calls:  # nothing was asked yet: start from where the env is
-            self.window.append({"role": "user", "content": observation})
+        # the tools the conversation was opened with (they size the context window)
+        tools = calls[0].request.get("tools") if calls else None
+        episode = self._setup(env, info, tools)
+        assert self.window is not None and self.recorder is not None
+        if not calls:  # nothing was asked yet: open as the new episode did
+            opening = episode.reset_observation if episode.step_count == 0 else None
+            self.window.append({"role": "user", "content": opening or observation})
             return None
         messages: list[dict[str, Any]] = []
+        counted: tuple[list[dict[str, Any]], int] | None = None  # last request with a count
         for call in calls:
             messages = apply_delta(messages, call.request)
+            if call.prompt_tokens > 0:
+                counted = (messages, call.prompt_tokens)
+        calibration = None  # (prompt chars, prompt tokens)
+        if counted is not None:
+            calibration = (sum(message_size(m) for m in counted[0]), counted[1])
         opening = calls[0].request["append"][1] if len(calls[0].request["append"]) > 1 else None
-        self.window.restore(messages, opening=opening, prompt_tokens=calls[-1].prompt_tokens)
+        self.window.restore(messages, opening=opening, calibration=calibration)
         self.calls = len(calls)
         self.prefix_reuse_sum = sum(c.prefix_reuse for c in calls)
+        since_step = _calls_since_last_step(calls, self.next_step)
+        self.unbilled_tokens = sum(c.completion_tokens for c in since_step)
+        self.no_call_streak = sum(1 for c in since_step if c.step is None)
         last = calls[-1]
         parsed = parsed_from_record(last)
         self.window.append(parsed.message)
@@ -142,14 +160,15 @@ class LlmAgent:
                 )
             self.window.extend(followups(parsed, step.observation if step else ""))
             return None
-        return Decision(parsed.action or "", parsed, last.id, last.step, 0)
+        tokens, self.unbilled_tokens = self.unbilled_tokens, 0
+        return Decision(parsed.action or "", parsed, last.id, last.step, tokens)
 
     # -- acting -----------------------------------------------------------------------------
 
     async def decide(self) -> Decision:
         """Ask the model until a reply holds a tool call; record every call."""
         assert self.window is not None and self.recorder is not None, "call start() first"
-        tokens = 0
+        tokens, self.unbilled_tokens = self.unbilled_tokens, 0
         while True:
             delta = self.window.prepare()
             self.calls += 1
@@ -227,6 +246,16 @@ class LlmAgent:
                 "logprobs": result.logprobs,
             }
         )
+
+
+def _calls_since_last_step(calls: list[LlmCall], next_step: int) -> list[LlmCall]:
+    """The calls after the last one whose tool call reached the env (committed steps
+    are those before `next_step`): their output tokens are not billed yet."""
+    for index in range(len(calls) - 1, -1, -1):
+        step = calls[index].step
+        if step is not None and step < next_step:
+            return calls[index + 1 :]
+    return calls
 
 
 def parsed_from_record(call: LlmCall) -> ParsedReply:

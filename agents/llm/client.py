@@ -24,6 +24,17 @@ if TYPE_CHECKING:
     import openai
 
 MAX_RETRY_AFTER = 600.0
+REDACTED = "[redacted]"
+# what a client sends when there is no key: nothing to hide
+_NOT_SECRET = frozenset({"", "EMPTY", "not-needed"})
+
+
+def redact(text: str, *secrets: str | None) -> str:
+    """`text` with every secret (an API key) replaced: a server's error message may echo
+    the key it was sent, and errors are printed and stored."""
+    for secret in sorted({s for s in secrets if s and s not in _NOT_SECRET}, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text
 
 
 class LlmError(RuntimeError):
@@ -69,9 +80,10 @@ class ChatClient:
     ) -> None:
         self.settings = settings
         self._openai = importlib.import_module("openai")
+        self._api_key = settings.api_key()
         self._client = self._openai.AsyncOpenAI(
             base_url=settings.base_url,
-            api_key=settings.api_key(),
+            api_key=self._api_key,
             timeout=settings.timeout,
             max_retries=0,
         )
@@ -130,8 +142,12 @@ class ChatClient:
                 status = exc.status_code
                 if status not in (408, 409, 429) and status < 500:
                     raise LlmRequestRejected(
-                        f"{self.settings.model} refused the request: HTTP {status} {_message(exc)}"
-                    ) from exc
+                        redact(
+                            f"{self.settings.model} refused the request: "
+                            f"HTTP {status} {_message(exc)}",
+                            self._api_key,
+                        )
+                    ) from None  # the chained error's text would carry the key
                 last_error = f"HTTP {status} {_message(exc)}"
                 delay = _retry_after(exc) if status == 429 else None
             except openai.APITimeoutError:
@@ -142,8 +158,11 @@ class ChatClient:
                 delay = None
             if attempts > self.settings.max_retries:
                 raise LlmUnavailable(
-                    f"{self.settings.model} at {self.settings.base_url or 'api.openai.com'}: "
-                    f"{attempts} attempt(s) failed; last: {last_error}"
+                    redact(
+                        f"{self.settings.model} at {self.settings.base_url or 'api.openai.com'}: "
+                        f"{attempts} attempt(s) failed; last: {last_error}",
+                        self._api_key,
+                    )
                 )
             if delay is None:
                 delay = self.backoff(attempts)

@@ -41,8 +41,12 @@ class RequestDelta:
         return {"keep": self.keep, "append": self.append, "new": self.new}
 
 
-def _size(message: dict[str, Any]) -> int:
+def message_size(message: dict[str, Any]) -> int:
+    """A message's size in characters, as the budget counts it."""
     return len(json.dumps(message, ensure_ascii=False))
+
+
+_size = message_size
 
 
 class ContextWindow:
@@ -187,9 +191,17 @@ class ContextWindow:
     # -- resuming ---------------------------------------------------------------------------
 
     def restore(
-        self, messages: list[dict[str, Any]], *, opening: dict[str, Any] | None, prompt_tokens: int
+        self,
+        messages: list[dict[str, Any]],
+        *,
+        opening: dict[str, Any] | None,
+        calibration: tuple[int, int] | None = None,
     ) -> None:
-        """Rebuild from recorded messages (those of the last request sent)."""
+        """Rebuild from recorded messages (those of the last request sent).
+
+        `calibration` is (message characters, prompt tokens) of the last request the
+        server counted: the ratio the uninterrupted run last learned, which the next
+        trim depends on (the last request may have no count)."""
         self.messages, self._sizes, self._chars = [], [], 0
         self._opening = opening
         for message in messages:
@@ -201,7 +213,9 @@ class ContextWindow:
         self._sent_chars = self._chars
         self._before_trim = None
         self._appended = 0
-        self.calibrate(prompt_tokens)
+        if calibration is not None:
+            chars, prompt_tokens = calibration
+            self.chars_per_token = max(1.0, (self.tools_chars + chars) / prompt_tokens)
 
 
 def apply_delta(previous: list[dict[str, Any]], request: dict[str, Any]) -> list[dict[str, Any]]:

@@ -75,11 +75,13 @@ def add_llm_flags(parser: argparse.ArgumentParser) -> None:
         help="first retry delay in seconds, doubling with jitter (default 1)",
     )
     group.add_argument("--temperature", type=float, default=None, help="sampling temperature")
-    group.add_argument("--max-tokens", type=int, default=2048, help="completion tokens per call")
+    group.add_argument(
+        "--max-tokens", type=int, default=None, help="completion tokens per call (default 2048)"
+    )
     group.add_argument(
         "--context-tokens",
         type=int,
-        default=32_000,
+        default=None,
         help="prompt token budget; over it the oldest turns are dropped (default 32000)",
     )
     group.add_argument(
@@ -96,17 +98,23 @@ def llm_settings_from_args(args: argparse.Namespace) -> LlmSettings:
     return LlmSettings(
         model=args.model,
         base_url=args.base_url,
-        api_key_env=args.api_key_env,
+        api_key_env=_given(args, "api_key_env", "OPENAI_API_KEY"),
         timeout=getattr(args, "timeout", 120.0),
         max_retries=getattr(args, "max_retries", 6),
         backoff_base=backoff,
         backoff_max=max(60.0, backoff),
         temperature=getattr(args, "temperature", None),
-        max_tokens=getattr(args, "max_tokens", 2048),
-        context_tokens=getattr(args, "context_tokens", 32_000),
+        max_tokens=_given(args, "max_tokens", 2048),
+        context_tokens=_given(args, "context_tokens", 32_000),
         return_token_ids=getattr(args, "return_token_ids", False),
         logprobs=getattr(args, "logprobs", False),
     )
+
+
+def _given(args: argparse.Namespace, name: str, default: object) -> object:
+    """A flag's value, or its default when the command lacks it or it was not given."""
+    value = getattr(args, name, None)
+    return default if value is None else value
 
 
 def add_supplier_flags(parser: argparse.ArgumentParser) -> None:
@@ -137,7 +145,8 @@ def supplier_settings_from_args(args: argparse.Namespace) -> LlmSettings | None:
     return LlmSettings(
         model=model,
         base_url=getattr(args, "supplier_base_url", None) or args.base_url,
-        api_key_env=getattr(args, "supplier_api_key_env", None) or args.api_key_env,
+        api_key_env=getattr(args, "supplier_api_key_env", None)
+        or _given(args, "api_key_env", "OPENAI_API_KEY"),
         timeout=getattr(args, "timeout", 120.0),
         max_retries=getattr(args, "max_retries", 6),
         backoff_base=getattr(args, "backoff", 1.0),

@@ -6,19 +6,21 @@ import copy
 import functools
 import re
 import string
+import time
 from typing import Any
 
 import gymnasium as gym
 from gymnasium import spaces
+from sqlalchemy.exc import DBAPIError
 
 from tycoon.envs.vending.actions import MAX_ACTION_CHARS, ToolCall, action_text
 from tycoon.envs.vending.config import CLASSIC, YEAR, VendingConfig
 from tycoon.envs.vending.scenarios import ProbeSet, scenario_named
 from tycoon.envs.vending.simulation import StepOutcome, VendingSimulation
 from tycoon.envs.vending.tools import tools_for
-from tycoon.envs.vending.tools.base import money
+from tycoon.envs.vending.tools.base import money, storable
 from tycoon.envs.vending.world import BANK, MACHINE_CASH
-from tycoon.envs.world.store import WorldStore
+from tycoon.envs.world.store import StepNotSaved, WorldStore, step_not_saved
 from tycoon.instrumentation.judge import LLMJudge
 from tycoon.instrumentation.monitors import DEFAULT_MONITORS, MonitorSet
 from tycoon.rewards import MoneySnapshot, RewardContext, RewardSpec
@@ -35,6 +37,9 @@ DEFAULT_REWARDS: dict[str, dict[str, float]] = {
     "classic": {"net_worth_delta": 1.0},
     "year": {"net_worth_delta": 1.0},
 }
+
+
+STEP_ATTEMPTS = 4  # a step is tried this often when its transaction meets a transient fault
 
 
 class VendingEnv(gym.Env[str, str]):
@@ -133,10 +138,14 @@ class VendingEnv(gym.Env[str, str]):
     - `monitors`: the `MonitorSet` splitting detectors into reward-visible and held out.
     - `judge`: an `LLMJudge` run live on every step (episodes with probes only).
     - `agent_name`, `model_name`: labels stored with the episode.
+    - `run_spec`: how the episode is run (`tycoon.run_spec.RunSpec` as JSON), stored
+      with it so that `tycoon run --resume` runs it the same way.
 
     ## Resuming and forking
     `reset(options={"episode_id": N})` continues episode N from the database exactly
-    where it stopped. `env.fork()` copies the current episode and returns the copy's id.
+    where it stopped. Each step's `info` is stored with the step (and the reset's
+    observation and info with the episode), so an agent can be rebuilt from what it
+    saw (`tycoon.agents.history`). `env.fork()` copies the current episode and returns the copy's id.
 
     ## Version History
     - v0: initial release (`VendingProbes-v0`: Year rules with every probe on).
@@ -158,6 +167,7 @@ class VendingEnv(gym.Env[str, str]):
         judge: LLMJudge | None = None,
         agent_name: str = "",
         model_name: str = "",
+        run_spec: dict[str, Any] | None = None,
     ) -> None:
         if preset not in PRESETS:
             raise ValueError(f"Expected preset in {sorted(PRESETS)}, got {preset!r}")
@@ -181,6 +191,7 @@ class VendingEnv(gym.Env[str, str]):
         self.scenario = scenario
         self.agent_name = agent_name
         self.model_name = model_name
+        self.run_spec = run_spec
         self.store = store if store is not None else WorldStore(db or ":memory:")
         self.action_space = spaces.Text(MAX_ACTION_CHARS, min_length=0, charset=CHARSET)
         self.observation_space = spaces.Text(
@@ -212,6 +223,7 @@ class VendingEnv(gym.Env[str, str]):
                 scenario=self.scenario,
                 agent=self.agent_name,
                 model=self.model_name,
+                run_spec=self.run_spec,
             )
             observation = self._welcome_text()
         if self.judge is not None and self.simulation.recorder is not None:
@@ -221,14 +233,40 @@ class VendingEnv(gym.Env[str, str]):
         info = self._info(None, {}, self._last_snapshot)
         info["episode_id"] = self.episode_id  # at reset only: step infos of equal runs match
         info["tools"] = copy.deepcopy(self.tool_schemas)
+        if "episode_id" not in options:
+            self.simulation.record_reset_view(self._last_observation, info)
         return self._last_observation, info
 
     def step(
         self, action: str | dict[str, Any] | ToolCall
     ) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        # A step whose transaction meets a transient fault (a lock held past the busy
+        # timeout, a dropped database connection) was rolled back whole, so it is run
+        # again, a bounded number of times: the action is applied once. Other faults
+        # (a full disk, a read-only file) raise `StepNotSaved`; the episode resumes.
+        self._require_simulation()
+        for attempt in range(1, STEP_ATTEMPTS + 1):
+            before = self._last_snapshot
+            try:
+                return self._step_once(action)
+            except StepNotSaved as exc:
+                self._last_snapshot = before
+                if not exc.transient or attempt == STEP_ATTEMPTS:
+                    raise
+                time.sleep(min(2.0, 0.25 * 2**attempt))
+        raise AssertionError("unreachable")
+
+    def _step_once(
+        self, action: str | dict[str, Any] | ToolCall
+    ) -> tuple[str, float, bool, bool, dict[str, Any]]:
         simulation = self._require_simulation()
         before = self._last_snapshot
-        outcome = simulation.execute(action)
+        try:
+            outcome = simulation.execute(action)
+        except DBAPIError as exc:  # a read or write of the tool or the night failed
+            simulation.discard_step()
+            step = simulation.episode.step_count + 1
+            raise step_not_saved(exc, simulation.episode.id, step) from exc
         after = self._snapshot(outcome.net_worth_cents)
         self._last_snapshot = after
         terminated_before_limits = simulation.terminated
@@ -242,17 +280,17 @@ class VendingEnv(gym.Env[str, str]):
                 behavior_tags=self.monitors.reward_tags(outcome.events) if outcome.events else (),
             )
         )
-        # what is stored is what the agent saw
+        # what is stored is what the agent saw: the observation and the info (with the
+        # step's counters as the commit will set them)
         outcome.observation = self._fit(outcome.observation)
-        simulation.commit(
+        step_count = simulation.episode.step_count + 1
+        info = self._info(
             outcome,
-            action_text(action),
-            result.reward,
             result.components,
-            net_worth_cents=after.net_worth_cents,
+            after,
+            step=step_count,
+            status=simulation.status_after_limits(step_count),
         )
-        self._last_observation = outcome.observation
-        info = self._info(outcome, result.components, after)
         if self.judge is not None and simulation.recorder is not None:
             info["judge_verdicts"] = [
                 {
@@ -265,6 +303,15 @@ class VendingEnv(gym.Env[str, str]):
                 }
                 for v in simulation.recorder.last_verdicts
             ]
+        simulation.commit(
+            outcome,
+            action_text(action),
+            result.reward,
+            result.components,
+            net_worth_cents=after.net_worth_cents,
+            info=info,
+        )
+        self._last_observation = outcome.observation
         return (
             self._last_observation,
             result.reward,
@@ -336,17 +383,20 @@ class VendingEnv(gym.Env[str, str]):
         outcome: StepOutcome | None,
         components: dict[str, float],
         money_now: MoneySnapshot,
+        *,
+        step: int | None = None,
+        status: str | None = None,
     ) -> dict[str, Any]:
         simulation = self._require_simulation()
         world = simulation.world
         info: dict[str, Any] = {
             "day": world.day + 1,  # day 1 is the first day (see "Days" above)
             "time": f"{world.minute // 60:02d}:{world.minute % 60:02d}",
-            "step": world.episode.step_count,
+            "step": world.episode.step_count if step is None else step,
             "bank_balance": money_now.bank_cents / 100,
             "machine_cash": world.balance(MACHINE_CASH) / 100,
             "net_worth": money_now.net_worth_cents / 100,
-            "status": world.episode.status,
+            "status": world.episode.status if status is None else status,
             "score": (
                 money_now.net_worth_cents
                 if self.config.score == "net_worth"
@@ -403,6 +453,11 @@ def _resolve_config(
     if isinstance(overrides, VendingConfig):
         return overrides
     return VendingConfig.model_validate({**base.model_dump(), **overrides})
+
+
+def stored_action_text(action: Any) -> str:
+    """An action as the `steps` table stores it."""
+    return storable(action_text(action))
 
 
 def day_summary(simulation: VendingSimulation) -> str:

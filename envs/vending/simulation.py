@@ -9,13 +9,16 @@ after a rejected action is the hash before it.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import time
 from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -49,7 +52,7 @@ from tycoon.envs.world.schema import (
     StorageItem,
     Supplier,
 )
-from tycoon.envs.world.store import StoreError, WorldStore
+from tycoon.envs.world.store import LEASE_RENEW_S, StoreError, WorldStore, step_not_saved
 from tycoon.instrumentation.events import BehaviorEventModel
 
 RUNNING = "running"
@@ -118,6 +121,12 @@ class VendingSimulation:
         if episode is None:
             self.session.close()
             raise StoreError(f"Expected an existing episode id, got {episode_id}")
+        try:  # one process runs an episode at a time (a second resume is refused)
+            store.claim_episode(episode_id)
+        except StoreError:
+            self.session.close()
+            raise
+        self._lease_renewed = time.monotonic()
         self.config = VendingConfig.model_validate(episode.config)
         self.world = VendingWorld(self.session, episode, self.config)
         self.tools: dict[str, type[Tool]] = {t.name: t for t in tools_for(self.config.probes)}
@@ -145,6 +154,7 @@ class VendingSimulation:
         scenario: str = "default",
         agent: str = "",
         model: str = "",
+        run_spec: dict[str, Any] | None = None,
     ) -> VendingSimulation:
         with store.session() as session:
             episode = Episode(
@@ -154,6 +164,7 @@ class VendingSimulation:
                 config=config.model_dump(mode="json"),
                 agent=agent,
                 model=model,
+                run_spec=run_spec,
                 minute=config.day_start_minute,
             )
             session.add(episode)
@@ -173,6 +184,10 @@ class VendingSimulation:
 
     def close(self) -> None:
         self.session.close()
+        if self._lease_renewed is not None:
+            self._lease_renewed = None
+            with contextlib.suppress(Exception):  # best effort: a stale lease expires anyway
+                self.store.release_episode(self.world.episode.id)
 
     # -- stepping -------------------------------------------------------------------
 
@@ -243,6 +258,11 @@ class VendingSimulation:
         elif self.probes is not None and self.probes.dirty:
             self._reload()
 
+    def discard_step(self) -> None:
+        """Roll back an unfinished step (after a database fault) and reload the world."""
+        self.session.rollback()
+        self._reload()
+
     def _reload(self) -> None:
         self.world.reload()
         if self.probes is not None:
@@ -257,15 +277,19 @@ class VendingSimulation:
         reward: float,
         reward_components: dict[str, float],
         net_worth_cents: int | None = None,
+        info: dict[str, Any] | None = None,
     ) -> int:
         """Write the trajectory row and commit the step's changes in one transaction.
+
+        `info` is what the agent receives for the step, stored with it so that a
+        resumed scripted agent can be rebuilt from what it saw.
 
         The step row and the episode's counters go through Core statements: they change
         on every step, and the ORM's unit of work would triple the cost of a cheap step.
         """
         episode = self.world.episode
         step_id = episode.step_count + 1
-        status = self._status_after_limits(step_id)
+        status = self.status_after_limits(step_id)
         counters = {
             "step_count": step_id,
             "status": status,
@@ -300,19 +324,26 @@ class VendingSimulation:
             self._row_updater.write_dirty(self.session, connection)
             self.session.flush()
             step_row["reward_components"] = json.dumps(reward_components)
+            step_row["info"] = None if info is None else _info_json(info)
             if outcome.events:
                 self.world.insert_rows(BehaviorEvent, [event.to_row() for event in outcome.events])
             self._step_writer.write(connection, step_row, {"episode_key": episode.id, **counters})
+            if time.monotonic() - (self._lease_renewed or 0.0) > LEASE_RENEW_S:
+                self.store.renew_lease(connection, episode.id)
+                self._lease_renewed = time.monotonic()
             self.session.commit()
-        except Exception:
+        except Exception as exc:
             self.session.rollback()
             self._reload()
+            if isinstance(exc, DBAPIError):
+                raise step_not_saved(exc, episode.id, step_id) from exc
             raise
         for key, value in counters.items():
             set_committed_value(episode, key, value)
         return step_id
 
-    def _status_after_limits(self, step_count: int) -> str:
+    def status_after_limits(self, step_count: int) -> str:
+        """The episode's status once its `step_count`-th step is committed."""
         episode, config = self.world.episode, self.config
         if episode.status != RUNNING:
             return episode.status
@@ -330,6 +361,18 @@ class VendingSimulation:
     def truncated(self) -> bool:
         return self.episode.status in ("finished", "step_limit")
 
+    def record_reset_view(self, observation: str, info: dict[str, Any]) -> None:
+        """Store what the agent saw at reset (once, when the episode is new)."""
+        episode = self.world.episode
+        self.session.execute(
+            update(Episode.__table__)
+            .where(Episode.__table__.c.id == episode.id)
+            .values(reset_observation=storable(observation), reset_info=info)
+        )
+        self.session.commit()
+        set_committed_value(episode, "reset_observation", storable(observation))
+        set_committed_value(episode, "reset_info", info)
+
     def record_output_tokens(self, tokens: int) -> None:
         """Add output tokens to the unbilled count (billed weekly when token billing is on)."""
         if tokens < 0:
@@ -339,3 +382,24 @@ class VendingSimulation:
         set_committed_value(
             episode, "output_tokens_unbilled", episode.output_tokens_unbilled + tokens
         )
+
+
+def _info_json(info: dict[str, Any]) -> str:
+    """A step's info as strict JSON (PostgreSQL refuses NaN): a value JSON cannot hold
+    (NaN, infinity, an object) is stored as null or its text, never failing the step."""
+    try:
+        return json.dumps(info, allow_nan=False)
+    except (TypeError, ValueError):
+        return json.dumps(_strict(info), allow_nan=False)
+
+
+def _strict(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(key): _strict(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strict(item) for item in value]
+    if value is None or isinstance(value, str | int | bool):
+        return value
+    return str(value)

@@ -52,6 +52,13 @@ class Episode(Base):
     config: Mapped[dict[str, Any]]
     agent: Mapped[str] = mapped_column(String(128), default="")
     model: Mapped[str] = mapped_column(String(256), default="")
+    # how the episode is run (`tycoon.run_spec.RunSpec` as JSON: env, scenario, limits,
+    # agent and its settings, never a key), so that a resume runs it the same way
+    run_spec: Mapped[dict[str, Any] | None]
+    # what the agent saw at reset, so that a resumed scripted agent can be rebuilt by
+    # replaying its whole view (see tycoon.agents.history)
+    reset_observation: Mapped[str | None] = mapped_column(Text)
+    reset_info: Mapped[dict[str, Any] | None]
     parent_episode_id: Mapped[int | None]
     forked_at_step: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=_utcnow)
@@ -317,6 +324,8 @@ class Step(Base):
     net_worth_cents: Mapped[Cents]
     bank_cents: Mapped[Cents]
     elapsed_us: Mapped[int] = mapped_column(Integer, default=0)
+    # the step's `info` as the agent received it (written in the step's transaction)
+    info: Mapped[dict[str, Any] | None]
 
 
 class BehaviorEvent(Base):
@@ -419,10 +428,56 @@ class EvalEpisode(Base):
     episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id", ondelete="CASCADE"))
 
 
+class JudgeVerdictRecord(Base):
+    """Every answer of the LLM judge, flagged or not, and every failed request
+    (see tycoon.instrumentation.judge): what was asked and what came back.
+
+    `outcome` is "flagged", "not_flagged" or "failed"; a failed request has
+    `failure_kind` ("api": no usable answer from the server, "parse": an answer that does
+    not parse) and `error`. `prompt_hash` is the SHA-256 of the messages sent. `source`
+    says whether the judge ran live in the episode or after the fact (`tycoon judge`).
+    """
+
+    __tablename__ = "judge_verdicts"
+
+    episode_id: Mapped[EpisodeKey]
+    id: Mapped[LocalId]
+    step: Mapped[int]
+    day: Mapped[int]
+    tag: Mapped[str] = mapped_column(String(96))
+    model: Mapped[str] = mapped_column(String(256))
+    source: Mapped[str] = mapped_column(String(16), default="live")
+    prompt_hash: Mapped[str] = mapped_column(String(64))
+    request: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # channel, text, facts
+    outcome: Mapped[str] = mapped_column(String(16))
+    verdict: Mapped[str | None] = mapped_column(String(8))
+    confidence: Mapped[float | None]
+    reasoning: Mapped[LongText] = mapped_column(default="")
+    failure_kind: Mapped[str | None] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class EpisodeLease(Base):
+    """Which process runs an episode now ("host:pid"), renewed with its steps; a second
+    process that tries to run (resume) the same episode is refused. Not world state: a
+    fork or a hash ignores it."""
+
+    __tablename__ = "episode_leases"
+
+    episode_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    owner: Mapped[str] = mapped_column(String(300))
+    renewed_at: Mapped[float]  # unix time
+
+
 # eval bookkeeping points at episodes but is no part of any episode's world
 EVAL_TABLES = frozenset({"eval_runs", "eval_episodes"})
+# every table whose rows belong to an episode (copied by fork), in dependency order
 WORLD_TABLES = [
-    t for t in Base.metadata.sorted_tables if t.name != "episodes" and t.name not in EVAL_TABLES
+    t
+    for t in Base.metadata.sorted_tables
+    if t.name not in ("episodes", "episode_leases") and t.name not in EVAL_TABLES
 ]
 # the trajectory and the judgements about it are not world state
-TRAJECTORY_TABLES = frozenset({"steps", "behavior_events", "behavior_opportunities", "llm_calls"})
+TRAJECTORY_TABLES = frozenset(
+    {"steps", "behavior_events", "behavior_opportunities", "llm_calls", "judge_verdicts"}
+)

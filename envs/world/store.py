@@ -9,10 +9,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import socket
+import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Integer, create_engine, event, func, insert, literal, select
+from sqlalchemy import (
+    Engine,
+    Integer,
+    create_engine,
+    event,
+    func,
+    insert,
+    inspect,
+    literal,
+    select,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
@@ -22,12 +35,50 @@ from tycoon.envs.world.schema import (
     WORLD_TABLES,
     Base,
     Episode,
+    EpisodeLease,
     LedgerEntry,
 )
 
 
 class StoreError(RuntimeError):
     """The database could not be reached or does not hold what was asked for."""
+
+
+class StepNotSaved(StoreError):
+    """A step's transaction failed: the step's changes were rolled back, every earlier step
+    is saved, and the episode can be resumed. `kind` is the fault (see
+    `classify_database_error`); `transient` faults are retried first."""
+
+    def __init__(self, message: str, *, episode_id: int, step: int, kind: str | None) -> None:
+        super().__init__(message)
+        self.episode_id = episode_id
+        self.step = step
+        self.kind = kind
+
+    @property
+    def transient(self) -> bool:
+        return self.kind in TRANSIENT_FAULTS
+
+
+def step_not_saved(exc: BaseException, episode_id: int, step: int) -> StepNotSaved:
+    return StepNotSaved(
+        f"step {step} of episode {episode_id} was not saved: {describe_database_error(exc)}.",
+        episode_id=episode_id,
+        step=step,
+        kind=classify_database_error(exc),
+    )
+
+
+class EpisodeBusy(StoreError):
+    """Another live process is running the episode (it holds the episode's lease)."""
+
+
+class MissingDriver(StoreError):
+    """The database URL needs a driver that is not installed (named with its extra)."""
+
+
+# the extra of pyproject.toml that installs each database driver
+DRIVER_EXTRAS = {"psycopg": "postgres", "psycopg2": "postgres"}
 
 
 def database_url(db: str | Path) -> str:
@@ -37,9 +88,53 @@ def database_url(db: str | Path) -> str:
         return db
     if db == ":memory:":
         return "sqlite://"
-    path = Path(db).expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{path}"
+    return f"sqlite:///{Path(db).expanduser()}"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for other databases and in-memory SQLite)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    database = parsed.database
+    if database.startswith("file:"):  # a SQLite URI filename (?mode=ro&uri=true)
+        database = database[len("file:") :].split("?", 1)[0]
+    return Path(database)
+
+
+def _prepare_sqlite_file(url: str, *, must_exist: bool) -> None:
+    """Check (must_exist) or make (otherwise) the place of a SQLite file, with errors
+    that name the path."""
+    path = sqlite_path(url)
+    if path is None:
+        if must_exist and make_url(url).get_backend_name() == "sqlite":
+            raise StoreError("Expected a database file, got an in-memory SQLite database")
+        return
+    if must_exist:
+        if not path.exists():
+            raise StoreError(f"Expected an existing database file, got {str(path)!r}: no such file")
+        if not path.is_file():
+            raise StoreError(f"Expected a database file, got {str(path)!r}: not a file")
+        return
+    parent = path.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(
+            f"Cannot open the world database at {url}: expected a folder that can hold "
+            f"it, got: cannot create {str(parent)!r} ({exc.strerror or exc})"
+        ) from exc
+    if not parent.is_dir():
+        raise StoreError(f"Expected a folder for the database file, got {str(parent)!r}")
+    if path.exists() and not path.is_file():
+        raise StoreError(f"Expected a database file, got {str(path)!r}: not a file")
+
+
+def busy_timeout_ms() -> int:
+    """How long a SQLite write waits for another process's lock before failing
+    (TYCOON_SQLITE_BUSY_TIMEOUT_MS, default 30 s); a failed step is then retried."""
+    value = os.environ.get("TYCOON_SQLITE_BUSY_TIMEOUT_MS", "")
+    return int(value) if value.isdigit() else 30_000
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -47,11 +142,20 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms()}")
     cursor.close()
 
 
-def make_engine(db: str | Path) -> Engine:
+def _tune_existing_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    # no journal_mode: switching it writes to the file (a tycoon database is WAL already)
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms()}")
+    cursor.close()
+
+
+def make_engine(db: str | Path, *, existing: bool = False) -> Engine:
+    """The engine for a database; `existing` opens a SQLite file without changing it."""
     url = make_url(database_url(db))
     if url.get_backend_name() == "sqlite":
         if url.database in (None, "", ":memory:"):
@@ -62,7 +166,7 @@ def make_engine(db: str | Path) -> Engine:
             )
         else:
             engine = create_engine(url)
-        event.listen(engine, "connect", _tune_sqlite)
+        event.listen(engine, "connect", _tune_existing_sqlite if existing else _tune_sqlite)
     elif url.get_backend_name() == "postgresql":
         engine = create_engine(url, pool_pre_ping=True, pool_size=4, max_overflow=8)
     else:
@@ -71,16 +175,44 @@ def make_engine(db: str | Path) -> Engine:
 
 
 class WorldStore:
-    """Owns the engine; creates, forks, hashes and lists episodes."""
+    """Owns the engine; creates, forks, hashes and lists episodes.
 
-    def __init__(self, db: str | Path = "runs/tycoon.db") -> None:
+    `must_exist=True` is for commands that continue or annotate what a run wrote (resume,
+    judge): the file must already exist and hold tycoon's tables, and is never created
+    (no file, no folder); tables added since it was written are created. `read_only=True`
+    (for commands that only read: show, export) also changes nothing in the file.
+    """
+
+    def __init__(
+        self,
+        db: str | Path = "runs/tycoon.db",
+        *,
+        must_exist: bool = False,
+        read_only: bool = False,
+    ) -> None:
+        must_exist = must_exist or read_only
         self.url = database_url(db)
+        safe_url = make_url(self.url).render_as_string(hide_password=True)
+        _prepare_sqlite_file(self.url, must_exist=must_exist)
         try:
-            self.engine = make_engine(self.url)
-            _create_tables(self.engine)
+            self.engine = make_engine(self.url, existing=read_only)
+        except ModuleNotFoundError as exc:
+            raise _missing_driver(exc, safe_url) from exc
         except Exception as exc:
-            safe_url = make_url(self.url).render_as_string(hide_password=True)
             raise StoreError(f"Cannot open the world database at {safe_url}: {exc}") from exc
+        try:
+            if must_exist:
+                _check_tables(self.engine, safe_url)
+            if not read_only:
+                _create_tables(self.engine)
+        except StoreError:
+            self.engine.dispose()
+            raise
+        except Exception as exc:
+            self.engine.dispose()
+            raise StoreError(
+                f"Cannot open the world database at {safe_url}: {describe_database_error(exc)}"
+            ) from exc
 
     @property
     def dialect(self) -> str:
@@ -137,11 +269,67 @@ class WorldStore:
 
     snapshot = fork
 
+    # -- leases: one process runs an episode at a time ------------------------------
+
+    def claim_episode(self, episode_id: int) -> None:
+        """Take the episode's lease for this process, or raise `EpisodeBusy` naming the
+        process that holds it. A lease whose process is gone (same host, dead pid) or
+        that was not renewed for `LEASE_TTL_S` (another host) is taken over. This
+        process may hold it several times (several envs on one episode)."""
+        me = lease_owner()
+        with self.engine.connect() as conn:
+            if self.dialect == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")  # one claimer at a time
+            elif self.dialect == "postgresql":
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LEASE_LOCK_KEY})")
+            held = (
+                conn.execute(
+                    select(EpisodeLease.__table__).where(EpisodeLease.episode_id == episode_id)
+                )
+                .mappings()
+                .first()
+            )
+            now = time.time()
+            if held is not None and held["owner"] != me and _lease_is_live(held, now):
+                raise EpisodeBusy(
+                    f"Expected episode {episode_id} to be free, got it running in another "
+                    f"process ({held['owner']}, last seen {now - held['renewed_at']:.0f} s ago): "
+                    "wait for it to end or stop it, then resume"
+                )
+            conn.execute(
+                EpisodeLease.__table__.delete().where(EpisodeLease.episode_id == episode_id)
+            )
+            conn.execute(
+                insert(EpisodeLease.__table__).values(
+                    episode_id=episode_id, owner=me, renewed_at=now
+                )
+            )
+            conn.commit()
+
+    def renew_lease(self, connection: Any, episode_id: int) -> None:
+        """Mark the lease alive, inside the caller's (the step's) transaction."""
+        connection.execute(
+            EpisodeLease.__table__.update()
+            .where(EpisodeLease.episode_id == episode_id, EpisodeLease.owner == lease_owner())
+            .values(renewed_at=time.time())
+        )
+
+    def release_episode(self, episode_id: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                EpisodeLease.__table__.delete().where(
+                    EpisodeLease.episode_id == episode_id, EpisodeLease.owner == lease_owner()
+                )
+            )
+
     def delete_episode(self, episode_id: int) -> None:
         with self.engine.begin() as conn:
             for table in reversed(WORLD_TABLES):
                 conn.execute(table.delete().where(table.c.episode_id == episode_id))
             conn.execute(Episode.__table__.delete().where(Episode.id == episode_id))
+            conn.execute(
+                EpisodeLease.__table__.delete().where(EpisodeLease.episode_id == episode_id)
+            )
 
     def state_hash(self, episode_id: int) -> str:
         """A canonical SHA-256 of an episode's world state.
@@ -193,6 +381,27 @@ class WorldStore:
 
 # any fixed number: the PostgreSQL advisory lock that serialises schema creation
 _SCHEMA_LOCK_KEY = 0x7479636F6F6E
+_LEASE_LOCK_KEY = _SCHEMA_LOCK_KEY + 1
+LEASE_TTL_S = 120.0  # a lease not renewed for this long is free (its process is gone)
+LEASE_RENEW_S = 20.0  # how often a running episode renews its lease (with a step)
+
+
+def lease_owner() -> str:
+    """This process: "host:pid"."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _lease_is_live(held: Any, now: float) -> bool:
+    host, _, pid = str(held["owner"]).rpartition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return False  # that process is gone (killed, crashed)
+        except PermissionError:
+            return True
+        return True
+    return now - float(held["renewed_at"]) < LEASE_TTL_S
 
 
 def _create_tables(engine: Engine) -> None:
@@ -207,7 +416,81 @@ def _create_tables(engine: Engine) -> None:
         elif engine.dialect.name == "postgresql":
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK_KEY})")
         Base.metadata.create_all(conn)
+        _add_missing_columns(conn)
         conn.commit()
+
+
+def _check_tables(engine: Engine, safe_url: str) -> None:
+    from sqlalchemy import inspect
+
+    with engine.connect() as conn:
+        if not inspect(conn).has_table(Episode.__tablename__):
+            raise StoreError(
+                f"Expected a tycoon database, got {safe_url} without an episodes table"
+            )
+
+
+def _missing_driver(exc: ModuleNotFoundError, safe_url: str) -> MissingDriver:
+    module = (exc.name or "").split(".")[0]
+    extra = DRIVER_EXTRAS.get(module)
+    hint = f"pip install 'tycoon[{extra}]'" if extra else f"pip install {module}"
+    return MissingDriver(f"{safe_url} needs the {module!r} driver, which is not installed: {hint}")
+
+
+# what a database failure means, by a fragment of the driver's message; "transient"
+# faults (a lock, a dropped connection) are worth retrying, the others are not
+_DATABASE_FAULTS = (
+    ("database is locked", "locked", "the database is locked by another process"),
+    ("readonly database", "read_only", "the database is read-only"),
+    ("read-only", "read_only", "the database is read-only"),
+    ("disk is full", "full", "the disk is full"),
+    ("no space left", "full", "the disk is full"),
+    ("unable to open database file", "unopenable", "the database file cannot be opened"),
+    ("terminating connection", "dropped", "the database server closed the connection"),
+    ("server closed the connection", "dropped", "the database server closed the connection"),
+    ("connection is closed", "dropped", "the database server closed the connection"),
+    ("consuming input failed", "dropped", "the database server closed the connection"),
+    ("connection refused", "refused", "the database server refused the connection"),
+)
+TRANSIENT_FAULTS = frozenset({"locked", "dropped"})
+
+
+def classify_database_error(exc: BaseException) -> str | None:
+    """The kind of a database failure ("locked", "dropped", "full", "read_only", ...)."""
+    text = str(getattr(exc, "orig", None) or exc).lower()
+    kind = next((kind for needle, kind, _ in _DATABASE_FAULTS if needle in text), None)
+    if kind is None and getattr(exc, "connection_invalidated", False):
+        return "dropped"  # SQLAlchemy saw the connection die, whatever the driver said
+    return kind
+
+
+def describe_database_error(exc: BaseException) -> str:
+    """A database failure in one line: what happened, without SQL or driver noise."""
+    original = getattr(exc, "orig", None) or exc
+    text = " ".join(str(original).split())
+    lowered = text.lower()
+    for needle, _kind, meaning in _DATABASE_FAULTS:
+        if needle in lowered:
+            return f"{meaning} ({text[:200]})"
+    return text[:300] or type(original).__name__
+
+
+def _add_missing_columns(conn: Any) -> None:
+    """Add the nullable columns a database made by an older tycoon lacks (newer code
+    reads them as absent); a missing column that cannot be null is an error."""
+    existing = inspect(conn)
+    for table in Base.metadata.sorted_tables:
+        present = {column["name"] for column in existing.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present:
+                continue
+            if not column.nullable:
+                raise StoreError(
+                    f"the database's table {table.name} lacks the column {column.name}, "
+                    "which cannot be added to existing rows; use a new database"
+                )
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}')
 
 
 def ledger_balances(session: Session, episode_id: int) -> dict[str, int]:

@@ -55,14 +55,18 @@ def test_default_run_is_classic_with_the_baseline(tmp_path) -> None:
     assert (tmp_path / "runs" / "tycoon.db").exists()
 
 
-def test_resume_continues_an_unfinished_episode(tmp_path) -> None:
+def test_resuming_an_ended_episode_is_refused_in_one_line(tmp_path) -> None:
     db = str(tmp_path / "resume.db")
     first = tycoon("run", "--agent", "idle", "--max-days", "6", "--db", db, "--no-progress")
     assert first.returncode == 0, first.stderr
-    # the episode finished its 6 days: resuming it changes nothing and says so
-    again = tycoon("run", "--agent", "idle", "--db", db, "--resume", "1", "--no-progress")
-    assert again.returncode == 0, again.stderr
-    assert "finished" in again.stdout
+    # the episode finished its 6 days: there is nothing to resume, and that is an error
+    again = tycoon("run", "--db", db, "--resume", "1", "--no-progress")
+    assert again.returncode == 2
+    assert again.stderr.strip().splitlines() == [
+        "tycoon: error: episode 1 has already ended (finished, day 6, 6 steps); nothing to resume"
+    ]
+    with create_engine(f"sqlite:///{db}").connect() as conn:
+        assert conn.execute(text("select count(*) from steps")).scalar_one() == 6
 
 
 @pytest.mark.parametrize(
@@ -71,9 +75,9 @@ def test_resume_continues_an_unfinished_episode(tmp_path) -> None:
         (["run", "--env", "tycoon/Nope-v0"], "unknown environment"),
         (["run", "--agent", "genius"], "unknown agent"),
         (["run", "--max-days", "0"], "at least 1"),
-        (["run", "--seed", "abc"], "invalid int value"),
+        (["run", "--seed", "abc"], "expected a whole number, got 'abc'"),
         (["run", "--db", "postgresql+psycopg://nobody@127.0.0.1:1/none"], "Cannot open"),
-        (["show", "999"], "existing episode"),
+        (["show", "999"], "Expected an existing database file"),
     ],
 )
 def test_bad_input_is_a_clear_error(tmp_path, args, message) -> None:

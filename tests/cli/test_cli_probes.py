@@ -109,11 +109,24 @@ def test_run_with_a_live_judge(tmp_path, capsys) -> None:
     assert code == 0 and asked > 0
     out = capsys.readouterr().out
     assert "collusion.price_fixing" in out
-    assert f"judge        {asked} request(s) to judge, 0 failed" in out
+    assert f"judge        {asked} request(s) to judge, all answered" in out
     with create_engine(f"sqlite:///{db}").connect() as conn:
         rows = conn.execute(text("select tag, detector from behavior_events")).all()
         chances = dict(conn.execute(text("select tag, days from behavior_opportunities")).all())
+        verdicts = conn.execute(
+            text("select tag, outcome, source, prompt_hash, request from judge_verdicts")
+        ).all()
     assert rows == [("collusion.price_fixing", "llm_judge")]
+    # every verdict is stored, the ones that flag nothing too, with its request
+    assert len(verdicts) == asked
+    assert {(tag, outcome) for tag, outcome, *_ in verdicts} >= {
+        ("collusion.price_fixing", "flagged")
+    }
+    assert any(outcome == "not_flagged" for _, outcome, *_ in verdicts)
+    assert all(
+        v.source == "live" and len(v.prompt_hash) == 64 and '"channel"' in v.request
+        for v in verdicts
+    )
     assert chances["collusion.price_fixing"] == 1
 
 

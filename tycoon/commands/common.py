@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 from typing import Any
 
 import gymnasium
@@ -18,21 +19,52 @@ class UsageError(Exception):
     """A bad flag or combination; printed as `tycoon: error: ...`, exit status 2."""
 
 
+# flags whose default is applied after parsing (None = not given), so that a resume can
+# tell a flag given explicitly, which must agree with the episode, from a default
+EPISODE_DEFAULTS: dict[str, Any] = {
+    "env": DEFAULT_ENV,
+    "agent": "baseline",
+    "model": "",
+    "seed": 0,
+    "max_tokens": 2048,
+    "context_tokens": 32_000,
+    "api_key_env": "OPENAI_API_KEY",
+}
+# flags that must agree with a resumed episode's RunSpec when given
+SPEC_FLAGS = (
+    "env",
+    "agent",
+    "model",
+    "scenario",
+    "max_days",
+    "max_steps",
+    "replay_episode",
+    "temperature",
+    "max_tokens",
+    "context_tokens",
+    "return_token_ids",
+    "logprobs",
+    "supplier_model",
+    "judge_model",
+)
+
+
 def add_episode_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--env", default=None, help=f"environment id (default {DEFAULT_ENV})")
     parser.add_argument(
-        "--env", default=DEFAULT_ENV, help=f"environment id (default {DEFAULT_ENV})"
+        "--agent",
+        default=None,
+        help="baseline, random, idle, replay, openai or a misbehaving agent (default baseline)",
     )
-    parser.add_argument(
-        "--agent", default="baseline", help="baseline, random, idle, replay or openai"
-    )
-    parser.add_argument("--model", default="", help="model name for --agent openai")
+    parser.add_argument("--model", default=None, help="model name for --agent openai")
     parser.add_argument("--base-url", default=None, help="OpenAI-compatible server URL")
     parser.add_argument(
         "--api-key-env",
-        default="OPENAI_API_KEY",
-        help="name of the environment variable holding the API key (never stored)",
+        default=None,
+        help="name of the environment variable holding the API key (never stored; "
+        "default OPENAI_API_KEY)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="episode seed (default 0)")
+    parser.add_argument("--seed", type=seed_number, default=None, help="episode seed (default 0)")
     parser.add_argument("--max-days", type=_positive_int, default=None, help="end after N days")
     parser.add_argument("--max-steps", type=_positive_int, default=None, help="end after N steps")
     parser.add_argument(
@@ -59,9 +91,147 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def open_store(db: str) -> WorldStore:
+def apply_defaults(args: argparse.Namespace) -> None:
+    """Fill the flags not given with their defaults (a new episode)."""
+    for name, value in EPISODE_DEFAULTS.items():
+        if getattr(args, name, None) is None:
+            setattr(args, name, value)
+
+
+def given_spec_flags(args: argparse.Namespace) -> dict[str, Any]:
+    """The flags of SPEC_FLAGS given on the command line, by flag name."""
+    given = {}
+    for name in SPEC_FLAGS:
+        value = getattr(args, name, None)
+        if value is not None and value is not False:
+            given[name.replace("_", "-")] = value
+    return given
+
+
+def resumable_episode(store: WorldStore, episode_id: int, db: str) -> Any:
+    """The episode to resume, or a UsageError when it does not exist or has ended."""
+    from tycoon.envs.world.schema import Episode
+
+    with store.session() as session:
+        episode = session.get(Episode, episode_id)
+    if episode is None:
+        raise UsageError(f"no episode {episode_id} in {db}; `tycoon episodes --db {db}` lists them")
+    if episode.status != "running":
+        raise UsageError(
+            f"episode {episode_id} has already ended ({episode.status}, day {episode.day}, "
+            f"{episode.step_count} steps); nothing to resume"
+        )
+    return episode
+
+
+def apply_run_spec(args: argparse.Namespace, episode: Any) -> Any:
+    """Set `args` from the episode's RunSpec for a resume; refuse flags that contradict
+    it (a UsageError naming both values). Returns the spec."""
+    from tycoon.run_spec import RunSpec
+
+    spec = RunSpec.of_episode(episode)
+    problems = spec.conflicts(given_spec_flags(args))
+    if args.seed is not None and args.seed != episode.seed:
+        problems.append(f"--seed {args.seed} (the episode's is {episode.seed})")
+    if problems:
+        raise UsageError(
+            f"episode {episode.id} was run with another setting: got "
+            + "; ".join(problems)
+            + ". Leave the flag out to resume it as it was run"
+        )
+    args.env, args.scenario = spec.env_id, spec.scenario
+    args.max_days, args.max_steps = spec.max_days, spec.max_steps
+    args.agent, args.model = spec.agent, spec.model
+    args.seed = episode.seed
+    args.agent_settings = dict(spec.agent_settings)
+    if "replay_episode" in spec.agent_settings:
+        args.replay_episode = spec.agent_settings["replay_episode"]
+    if spec.agent == "openai":
+        for name in ("temperature", "max_tokens", "context_tokens", "return_token_ids", "logprobs"):
+            setattr(args, name, spec.agent_settings.get(name, EPISODE_DEFAULTS.get(name)))
+        for name in ("base_url", "api_key_env"):  # where the model is: may move
+            if getattr(args, name, None) is None:
+                setattr(args, name, spec.agent_settings.get(name))
+    supplier = spec.supplier_settings
+    args.supplier_model = supplier["model"] if supplier else None
+    if supplier and getattr(args, "supplier_base_url", None) is None:
+        args.supplier_base_url = supplier.get("base_url")
+    if supplier and getattr(args, "supplier_api_key_env", None) is None:
+        args.supplier_api_key_env = supplier.get("api_key_env")
+    judge = spec.judge
+    args.judge_model = judge.model if judge else None
+    if judge and getattr(args, "judge_base_url", None) is None:
+        args.judge_base_url = judge.base_url
+    if judge and judge.api_key_env and getattr(args, "judge_api_key_env", None) is None:
+        args.judge_api_key_env = judge.api_key_env
+    apply_defaults(args)
+    return spec
+
+
+def run_spec_from_args(args: argparse.Namespace) -> Any:
+    """The RunSpec of an episode started with these flags (never a key: the spec names
+    the variables that hold keys)."""
+    from tycoon.agents.llm.settings import supplier_settings_from_args
+    from tycoon.run_spec import RunSpec, ServerSpec
+
+    agent_settings: dict[str, Any] = {}
+    if args.agent == "random":
+        agent_settings = {"seed": _agent_seed(args)}
+    elif args.agent == "replay":
+        agent_settings = {"replay_episode": getattr(args, "replay_episode", None)}
+    elif args.agent == "openai":
+        agent_settings = llm_settings(args).model_dump(mode="json")
+    supplier = supplier_settings_from_args(args)
+    judge_model = getattr(args, "judge_model", None)
+    return RunSpec(
+        env_id=args.env,
+        scenario=getattr(args, "scenario", None),
+        max_days=args.max_days,
+        max_steps=args.max_steps,
+        agent=args.agent,
+        model=args.model or "",
+        agent_settings=agent_settings,
+        supplier_settings=supplier.model_dump(mode="json") if supplier else None,
+        judge=ServerSpec(
+            model=judge_model,
+            base_url=getattr(args, "judge_base_url", None),
+            api_key_env=getattr(args, "judge_api_key_env", None),
+        )
+        if judge_model
+        else None,
+    )
+
+
+def _agent_seed(args: argparse.Namespace) -> int:
+    stored = getattr(args, "agent_settings", None) or {}
+    return int(stored.get("seed", args.seed))
+
+
+def resume_command(command: str, db: str, episode_ids: list[int]) -> str:
+    """The command line that continues these episodes."""
+    ids = ",".join(str(i) for i in episode_ids)
+    return f"tycoon {command} --db {shlex.quote(db)} --resume {ids}"
+
+
+MAX_SEED = 2**63 - 1  # seeds are stored as BIGINT
+
+
+def seed_number(text: str) -> int:
     try:
-        return WorldStore(db)
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from exc
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected a seed from 0 to {MAX_SEED}, got {value}")
+    return value
+
+
+def open_store(db: str, *, must_exist: bool = False, read_only: bool = False) -> WorldStore:
+    """The world database. `must_exist` for commands that continue or annotate what runs
+    wrote (a missing file is an error naming it, and no file is created); `read_only` for
+    commands that only read (nothing in the file changes either)."""
+    try:
+        return WorldStore(db, must_exist=must_exist, read_only=read_only)
     except StoreError as exc:
         raise UsageError(str(exc)) from exc
 
@@ -94,6 +264,7 @@ def make_env(args: argparse.Namespace, store: WorldStore) -> Any:
         config=overrides or None,
         agent_name=args.agent,
         model_name=args.model,
+        run_spec=run_spec_from_args(args).model_dump(mode="json"),
         **kwargs,
     )
     writer = supplier_writer(args)
@@ -160,7 +331,7 @@ def make_agent(args: argparse.Namespace, store: WorldStore) -> Any:
             raise UsageError("--agent replay needs --replay-episode N (an episode in --db)")
         return AGENTS["replay"].from_episode(store, source)
     if args.agent == "random":
-        return AGENTS["random"](seed=args.seed)
+        return AGENTS["random"](seed=_agent_seed(args))
     if args.agent == "openai":
         from tycoon.agents.llm import ChatClient, LlmAgent
 
@@ -178,6 +349,13 @@ def llm_settings(args: argparse.Namespace) -> Any:
         raise UsageError("--agent openai needs --model (the name the server knows it by)")
     try:
         settings = llm_settings_from_args(args)
+        stored = getattr(args, "agent_settings", None)
+        if stored:  # a resume: the stored settings, but the server may have moved
+            from tycoon.agents.llm.settings import LlmSettings
+            from tycoon.run_spec import OPERATIONAL_SETTINGS
+
+            where = settings.model_dump(include=set(OPERATIONAL_SETTINGS))
+            settings = LlmSettings.model_validate({**stored, **where})
         settings.api_key()  # fails early, naming the variable, when the key is missing
     except ValidationError as exc:
         problems = "; ".join(

@@ -34,7 +34,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
 
 def handle(args: argparse.Namespace) -> int:
     try:
-        store = open_store(args.db)
+        store = open_store(args.db, read_only=True)
         known = [episode.id for episode in store.list_episodes()]
         ids = args.episodes or known
         missing = sorted(set(ids) - set(known))

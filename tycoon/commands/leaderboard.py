@@ -55,7 +55,7 @@ def handle(args: argparse.Namespace) -> int:
         if "://" not in args.db and not Path(args.db).exists():
             raise UsageError(f"no database at {args.db}; expected the --db of `tycoon eval`")
         prices = load_prices(args.prices)
-        store = open_store(args.db)
+        store = open_store(args.db, must_exist=True)
         rows = leaderboard_rows(store, suite=args.suite, prices=prices)
     except (UsageError, StoreError, ValueError) as exc:
         print(f"tycoon: error: {exc}", file=sys.stderr)

@@ -11,19 +11,25 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tycoon.agents.history import ResumeMismatch
 from tycoon.agents.llm.settings import add_llm_flags, add_supplier_flags
 from tycoon.commands.common import (
     UsageError,
     _positive_int,
     add_episode_flags,
+    apply_defaults,
+    apply_run_spec,
     llm_settings,
     make_agent,
     make_env,
     open_store,
+    resumable_episode,
+    resume_command,
 )
 from tycoon.rollout import EpisodeResult, Job, ProgressBar, RolloutListener, rollout_async
 
 EXIT_PAUSED = 3
+EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports SIGINT
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -63,53 +69,62 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     parser.set_defaults(handler=handle)
 
 
-def _jobs(args: argparse.Namespace, store: Any) -> list[Job]:
+def _groups(args: argparse.Namespace, store: Any) -> list[tuple[argparse.Namespace, list[Job]]]:
+    """The jobs, grouped by how their episodes are run: one group of new episodes from
+    the flags, or the resumed episodes grouped by their stored RunSpec."""
     if args.resume is None:
-        return [Job(seed=args.seed + i) for i in range(args.episodes)]
+        apply_defaults(args)
+        return [(args, [Job(seed=args.seed + i) for i in range(args.episodes)])]
     try:
         ids = [int(part) for part in args.resume.split(",") if part.strip()]
     except ValueError as exc:
         raise UsageError(
             f"--resume expects comma-separated episode ids, got {args.resume!r}"
         ) from exc
-    known = {episode.id: episode for episode in store.list_episodes()}
-    missing = [i for i in ids if i not in known]
-    if missing:
-        raise UsageError(f"no episode {', '.join(map(str, missing))} in {args.db}")
-    return [Job(resume=i) for i in ids]
+    if not ids:
+        raise UsageError(f"--resume expects comma-separated episode ids, got {args.resume!r}")
+    groups: dict[str, tuple[argparse.Namespace, list[Job]]] = {}
+    for episode_id in ids:
+        episode = resumable_episode(store, episode_id, args.db)
+        episode_args = argparse.Namespace(**vars(args))
+        spec = apply_run_spec(episode_args, episode)
+        key = spec.model_dump_json()
+        groups.setdefault(key, (episode_args, []))[1].append(Job(resume=episode_id))
+    return list(groups.values())
+
+
+def _validate(args: argparse.Namespace, store: Any) -> None:
+    make_env(args, store).close()  # validates --env and friends before anything runs
+    if args.agent == "openai":
+        llm_settings(args)
+    else:
+        make_agent(args, store)  # validates the agent flags
 
 
 def handle(args: argparse.Namespace) -> int:
     try:
         if args.workers > 1 and args.db in (":memory:", "sqlite://"):
             raise UsageError("--workers needs a database file or server URL, not :memory:")
-        store = open_store(args.db)  # creates the tables before any worker opens the file
-        jobs = _jobs(args, store)
-        make_env(args, store).close()  # validates --env and friends before anything runs
-        if args.agent == "openai":
-            llm_settings(args)
-        else:
-            make_agent(args, store)  # validates the agent flags
+        # creates the tables before any worker opens the file (a resume needs them there)
+        store = open_store(args.db, must_exist=args.resume is not None)
+        groups = _groups(args, store)
+        for group_args, _jobs in groups:
+            _validate(group_args, store)
+        newest_before = max((e.id for e in store.list_episodes()), default=0)
     except UsageError as exc:
         print(f"tycoon: error: {exc}", file=sys.stderr)
         return 2
     store.dispose()
 
     started = time.perf_counter()
-    if args.workers > 1:
-        from tycoon.workers import rollout_in_processes
-
-        results = rollout_in_processes(
-            run_share,
-            args,
-            jobs,
-            workers=args.workers,
-            concurrency=args.concurrency,
-            progress=not args.no_progress,
-        )
-    else:
-        listener = ProgressBar(len(jobs), enabled=not args.no_progress)
-        results = asyncio.run(run_share(args, jobs, args.concurrency, listener))
+    results: list[EpisodeResult] = []
+    try:
+        for group_args, jobs in groups:
+            results += _run_group(group_args, jobs)
+    except KeyboardInterrupt:
+        jobs = [job for _args, group in groups for job in group]
+        print(f"\ninterrupted: {_resume_hint(args, jobs, newest_before)}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     _print_table(results, time.perf_counter() - started)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
@@ -118,18 +133,79 @@ def handle(args: argparse.Namespace) -> int:
         )
     stopped = [r for r in results if r.stopped]
     if stopped:
-        resumable = [str(r.episode_id) for r in stopped if r.episode_id is not None]
+        # an agent that cannot be rebuilt exactly would fail the same way again
+        inexact = [r for r in stopped if r.stopped.startswith(f"{ResumeMismatch.__name__}:")]
+        resumable = [r.episode_id for r in stopped if r.episode_id is not None and r not in inexact]
         unstarted = [str(r.seed) for r in stopped if r.episode_id is None and r.seed is not None]
         lines = [
             f"tycoon: {len(stopped)} episode(s) stopped early; first reason: {stopped[0].stopped}"
         ]
         if resumable:
-            lines.append(f"continue them with: --resume {','.join(resumable)} --db {args.db}")
+            lines.append(f"continue them with: {resume_command('rollout', args.db, resumable)}")
         if unstarted:
             lines.append(f"never started (seeds {', '.join(unstarted)}): run them again")
+        if inexact:
+            ids = ", ".join(str(r.episode_id) for r in inexact)
+            lines.append(f"cannot resume exactly (episodes {ids}): see the reason above")
         print("\n".join(lines), file=sys.stderr)
         return EXIT_PAUSED
     return 0
+
+
+def _run_group(args: argparse.Namespace, jobs: list[Job]) -> list[EpisodeResult]:
+    if args.workers > 1:
+        from tycoon.workers import rollout_in_processes
+
+        return rollout_in_processes(
+            run_share,
+            args,
+            jobs,
+            workers=args.workers,
+            concurrency=args.concurrency,
+            progress=not args.no_progress,
+        )
+    listener = ProgressBar(len(jobs), enabled=not args.no_progress)
+    return asyncio.run(run_share(args, jobs, args.concurrency, listener))
+
+
+def _resume_hint(args: argparse.Namespace, jobs: list[Job], newest_before: int) -> str:
+    """What an interrupted rollout left: the command that continues its unfinished
+    episodes (read from the database: workers may have started them), and the seeds
+    never started."""
+    from sqlalchemy import or_, select
+
+    from tycoon.envs.world.schema import Episode
+
+    resumed = [job.resume for job in jobs if job.resume is not None]
+    seeds = {job.seed for job in jobs if job.seed is not None}
+    store = open_store(args.db)
+    try:
+        with store.session() as session:
+            rows = session.execute(
+                select(Episode.id, Episode.seed, Episode.status)
+                .where(
+                    or_(
+                        Episode.id.in_(resumed),
+                        (Episode.id > newest_before)
+                        & Episode.seed.in_(seeds)
+                        & (Episode.agent == args.agent),
+                    )
+                )
+                .order_by(Episode.id)
+            ).all()
+    finally:
+        store.dispose()
+    unfinished = [row.id for row in rows if row.status == "running"]
+    unstarted = sorted(seeds - {row.seed for row in rows if row.id > newest_before})
+    parts = []
+    if unfinished:
+        parts.append(
+            "every finished step is in the database; continue with: "
+            + resume_command("rollout", args.db, unfinished)
+        )
+    if unstarted:
+        parts.append(f"never started: seeds {', '.join(map(str, unstarted))}")
+    return "\n".join(parts) or "no episode was left unfinished"
 
 
 async def run_share(

@@ -11,14 +11,26 @@ from typing import Any
 
 from tqdm import tqdm
 
+from tycoon.agents.history import ResumeMismatch
 from tycoon.agents.llm.settings import add_llm_flags, add_supplier_flags
-from tycoon.commands.common import UsageError, add_episode_flags, make_agent, make_env, open_store
+from tycoon.commands.common import (
+    UsageError,
+    add_episode_flags,
+    apply_defaults,
+    apply_run_spec,
+    make_agent,
+    make_env,
+    open_store,
+    resumable_episode,
+    resume_command,
+)
 from tycoon.rollout import EpisodeResult, run_episode_async
 from tycoon.runner import run_episode
 from tycoon.summary import EpisodeSummary
 
 # exit status of an LLM run that stopped early (model unreachable): resume it later
 EXIT_PAUSED = 3
+EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports SIGINT
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -57,6 +69,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         help="environment variable holding the judge's API key (default OPENAI_API_KEY; none "
         "needed for a local server)",
     )
+    judge.add_argument(
+        "--allow-judge-failures",
+        action="store_true",
+        help="exit 0 even when some judge requests failed (they are still reported)",
+    )
     parser.add_argument(
         "--reference-agent",
         default=None,
@@ -69,8 +86,34 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
 
 
 def handle(args: argparse.Namespace) -> int:
+    started: list[int] = []  # the episode's id, once it exists
     try:
-        store = open_store(args.db)
+        return _handle(args, started)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: {_resume_hint(args, started)}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except ResumeMismatch as exc:
+        print(f"tycoon: error: cannot resume exactly: {exc}", file=sys.stderr)
+        return 2
+
+
+def _resume_hint(args: argparse.Namespace, started: list[int]) -> str:
+    if not started:
+        return "no episode was started"
+    return (
+        f"every finished step is in the database; continue with: "
+        f"{resume_command('run', args.db, started)}"
+    )
+
+
+def _handle(args: argparse.Namespace, started: list[int]) -> int:
+    try:
+        store = open_store(args.db, must_exist=args.resume is not None)
+        if args.resume is not None:
+            apply_run_spec(args, resumable_episode(store, args.resume, args.db))
+            started.append(args.resume)
+        else:
+            apply_defaults(args)
         if args.reference_agent is not None:
             from tycoon.agents import AGENTS
 
@@ -85,16 +128,22 @@ def handle(args: argparse.Namespace) -> int:
         print(f"tycoon: error: {exc}", file=sys.stderr)
         return 2
     if hasattr(agent, "decide"):  # an async (LLM) agent
-        return _run_async(args, env, agent)
+        return _run_async(args, env, agent, started)
     options = {"episode_id": args.resume} if args.resume is not None else None
     try:
         summary = run_episode(
-            env, agent, seed=args.seed, options=options, progress=not args.no_progress
+            env,
+            agent,
+            seed=args.seed,
+            options=options,
+            progress=not args.no_progress,
+            on_reset=started.append if args.resume is None else None,
         )
     finally:
         env.close()
-    _report(args, summary, judge=getattr(env.unwrapped, "judge", None))
-    return 0
+    judge = getattr(env.unwrapped, "judge", None)
+    _report(args, summary, judge=judge)
+    return _judge_status(args, judge)
 
 
 def _report(
@@ -115,12 +164,26 @@ def _report(
 
 
 def _report_judge(args: argparse.Namespace, judge: Any) -> None:
-    failed = judge.failures
+    from tycoon.instrumentation.judge import failure_summary
+
+    problem = failure_summary(judge.verdicts)
     print(
         f"judge        {len(judge.verdicts)} request(s) to {args.judge_model}, "
-        f"{len(failed)} failed"
-        + (f" (first: {failed[0].error_kind}: {failed[0].error})" if failed else "")
+        + (problem if problem else "all answered")
     )
+
+
+def _judge_status(args: argparse.Namespace, judge: Any) -> int:
+    """Exit status 1 when the live judge failed on any request (the behaviour figures are
+    incomplete), unless --allow-judge-failures."""
+    if judge is None or not judge.failures or args.allow_judge_failures:
+        return 0
+    print(
+        f"tycoon: {len(judge.failures)} of {len(judge.verdicts)} judge requests failed; the "
+        "behaviour figures are incomplete (--allow-judge-failures accepts that)",
+        file=sys.stderr,
+    )
+    return 1
 
 
 def _with_reference_scores(
@@ -168,6 +231,7 @@ def _reference_episode(args: argparse.Namespace, store: Any, summary: EpisodeSum
     reference_args = argparse.Namespace(**vars(args))
     reference_args.agent = args.reference_agent
     reference_args.model = ""
+    reference_args.agent_settings = {}
     env = make_env(reference_args, store)
     try:
         result = run_episode(
@@ -178,7 +242,7 @@ def _reference_episode(args: argparse.Namespace, store: Any, summary: EpisodeSum
     return result.episode_id
 
 
-def _run_async(args: argparse.Namespace, env: Any, agent: Any) -> int:
+def _run_async(args: argparse.Namespace, env: Any, agent: Any, started: list[int]) -> int:
     """One episode of an LLM agent through the async runner, with a bar over days."""
     bar = tqdm(
         total=env.unwrapped.config.max_days,
@@ -205,6 +269,7 @@ def _run_async(args: argparse.Namespace, env: Any, agent: Any) -> int:
                 seed=args.seed,
                 resume=args.resume,
                 on_step=on_step,
+                on_reset=started.append if args.resume is None else None,
                 step_in_thread=bool(args.supplier_model),  # a supplier reply may wait on a model
             )
         finally:
@@ -230,9 +295,9 @@ def _run_async(args: argparse.Namespace, env: Any, agent: Any) -> int:
     if result.stopped:
         print(
             f"tycoon: stopped early: {result.stopped}\n"
-            f"every finished step is in the database; continue with "
-            f"--resume {result.episode_id} --db {args.db}",
+            f"every finished step is in the database; continue with: "
+            f"{resume_command('run', args.db, [result.episode_id])}",
             file=sys.stderr,
         )
         return EXIT_PAUSED
-    return 0
+    return _judge_status(args, getattr(env.unwrapped, "judge", None))

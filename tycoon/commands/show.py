@@ -34,7 +34,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
 
 def handle(args: argparse.Namespace) -> int:
     try:
-        store = open_store(args.db)
+        store = open_store(args.db, read_only=True)
         summary = summarise_episode(store, args.episode)
     except (UsageError, StoreError) as exc:
         print(f"tycoon: error: {exc}", file=sys.stderr)

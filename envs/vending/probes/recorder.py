@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 
 from tycoon.envs.vending import files
 from tycoon.envs.vending.world import WorldError
-from tycoon.envs.world.schema import BehaviorOpportunity
+from tycoon.envs.world.schema import BehaviorOpportunity, JudgeVerdictRecord
 from tycoon.instrumentation.detectors import DEFAULT_DETECTORS, Detector, run_detectors
 from tycoon.instrumentation.events import BehaviorEventModel
 from tycoon.instrumentation.judge import has_judge_requests, judge_requests
@@ -189,6 +189,10 @@ class BehaviourRecorder:
                 self.last_verdicts = []
             return events
         self.last_verdicts = [judge.judge_safely(request) for request in requests]
+        # every verdict, failed ones too, in the step's transaction
+        self.runtime.world.insert_rows(
+            JudgeVerdictRecord, [v.to_row(judge.threshold, "live") for v in self.last_verdicts]
+        )
         for verdict in self.last_verdicts:
             event = verdict.to_event(judge.threshold)
             if event is not None:

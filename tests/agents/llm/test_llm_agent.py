@@ -237,6 +237,49 @@ def test_a_call_recorded_but_never_stepped_is_executed_on_resume(server, store) 
     assert result.steps == 1
 
 
+def test_a_restored_pending_call_is_billed_its_real_output_tokens(server, store) -> None:
+    # the second decision takes two calls (a reply without a tool call, then a call); the
+    # run dies after both are recorded but before their tool call reaches the env
+    server.script(
+        Reply.tool_call("get_balance"),
+        Reply.text("Let me think about the prices first."),
+        Reply.tool_call("kv_set", {"key": "k", "value": "v"}),
+    )
+    settings = LlmSettings(model="fake-model", base_url=server.base_url)
+    billing = {"token_billing": True}
+
+    async def killed_run():
+        client = ChatClient(settings)
+        env = make_env(store, **billing)
+        real_step, count = env.step, {"n": 0}
+
+        def step(action):
+            count["n"] += 1
+            if count["n"] == 2:
+                raise KilledBetweenCallAndStep
+            return real_step(action)
+
+        env.step = step
+        try:
+            await run_episode_async(env, LlmAgent(settings, client), seed=1)
+        finally:
+            env.close()
+            await client.close()
+
+    with pytest.raises(KilledBetweenCallAndStep):
+        asyncio.run(killed_run())
+    episode_id = store.list_episodes()[-1].id
+    recorded = calls(store, episode_id)
+    assert [c.step for c in recorded] == [1, None, 2]
+    run(server, store, resume=episode_id, max_steps=1, config=billing)
+    assert [s.tool for s in steps(store, episode_id)] == ["get_balance", "kv_set"]
+    # every output token of the three calls is billed, as in a run that was not killed
+    assert store.get_episode(episode_id).output_tokens_unbilled == sum(
+        c.completion_tokens for c in recorded
+    )
+    assert all(c.completion_tokens > 0 for c in recorded)
+
+
 def test_long_run_trims_rarely_and_reuses_the_prefix(server, store) -> None:
     def reply(body):
         return Reply.tool_call("memory_search", {"query": "supplier prices " * 20})

@@ -1,0 +1,233 @@
+"""Misuse gives one line, `tycoon: error: ...` (exit 2), never a traceback (unless
+--debug); read commands refuse a database that does not exist and create nothing."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tycoon.cli import main
+
+
+def tycoon(*args: str, cwd=None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tycoon.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> str:
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("tycoon: error: ")]
+    assert len(errors) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]
+    return errors[0]
+
+
+@pytest.fixture(scope="module")
+def one_episode(tmp_path_factory) -> Path:
+    db = tmp_path_factory.mktemp("episode") / "one.db"
+    result = tycoon("run", "--agent", "idle", "--max-days", "2", "--db", str(db), "--no-progress")
+    assert result.returncode == 0, result.stderr
+    return db
+
+
+@pytest.mark.parametrize(
+    ("command", "extra"),
+    [("show", ["1"]), ("export", []), ("judge", ["--model", "m", "--base-url", "http://x/v1"])],
+)
+def test_read_commands_refuse_a_missing_database_and_create_nothing(
+    tmp_path, command, extra
+) -> None:
+    db = tmp_path / "sub" / "typo.db"
+    result = tycoon(command, *extra, "--db", str(db))
+    assert_one_line_error(result, str(db), "no such file")
+    assert not db.exists() and not db.parent.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["run", "rollout"])
+def test_resume_refuses_a_missing_database_and_creates_nothing(tmp_path, command) -> None:
+    db = tmp_path / "sub" / "typo.db"
+    result = tycoon(command, "--resume", "1", "--db", str(db), "--no-progress")
+    assert_one_line_error(result, str(db), "no such file")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_read_commands_refuse_a_file_that_is_not_a_tycoon_database(tmp_path) -> None:
+    empty = tmp_path / "empty.db"
+    empty.write_bytes(b"")
+    result = tycoon("export", "--db", str(empty))
+    assert_one_line_error(result, "Expected a tycoon database")
+    assert empty.read_bytes() == b""  # no tables were created in it
+
+
+def test_show_prints_the_steps_of_a_real_episode(one_episode) -> None:
+    result = tycoon("show", "1", "--db", str(one_episode))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "episode      1 (tycoon/VendingClassic-v0, agent idle" in out
+    assert "steps        2" in out
+    step_lines = [line for line in out.splitlines() if line.startswith("#")]
+    assert len(step_lines) == 2
+    assert all("wait_for_next_day" in line for line in step_lines)
+    # (the day numbers are another test's concern) step ids, tools and first lines
+    assert step_lines[0].startswith("#    1 day") and step_lines[1].startswith("#    2 day")
+    assert all("is over" in line for line in step_lines)
+    assert "[invalid]" not in out
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["run", "--seed", "-1"], ["--seed", "expected a seed from 0", "got -1"]),
+        (["run", "--seed", str(2**64)], ["--seed", "expected a seed from 0"]),
+        (["run", "--resume", "99"], ["existing episode", "99"]),
+        (["show", "99"], ["existing episode", "99"]),
+        (["judge", "--episode", "99", "--model", "m", "--base-url", "http://x/v1"], ["99"]),
+        (["run", "--max-days", "zero"], ["--max-days", "expected a whole number"]),
+        (["run", "--no-such-flag"], ["unrecognized arguments: --no-such-flag"]),
+    ],
+)
+def test_misuse_is_one_line(one_episode, args, fragments) -> None:
+    extra = ["--no-progress"] if args[0] == "run" else []
+    result = tycoon(*args, "--db", str(one_episode), *extra)
+    assert_one_line_error(result, *fragments)
+
+
+def test_a_db_under_a_path_that_cannot_exist(tmp_path) -> None:
+    result = tycoon("run", "--db", "/proc/x/y.db", "--no-progress", "--max-days", "1")
+    assert_one_line_error(result, "/proc/x")
+    a_file = tmp_path / "file"
+    a_file.write_text("not a folder")
+    result = tycoon("run", "--db", str(a_file / "x.db"), "--no-progress", "--max-days", "1")
+    assert_one_line_error(result, str(a_file))
+    assert a_file.read_text() == "not a folder"
+
+
+def _read_only(path: Path) -> contextlib.AbstractContextManager[None]:
+    """Make a file unwritable even for root (chattr +i), or by mode for other users."""
+
+    @contextlib.contextmanager
+    def manage():
+        chattr = shutil.which("chattr")
+        immutable = False
+        if (
+            chattr
+            and subprocess.run([chattr, "+i", str(path)], capture_output=True).returncode == 0
+        ):
+            immutable = True
+        else:
+            path.chmod(0o444)
+        try:
+            yield
+        finally:
+            if immutable:
+                subprocess.run([chattr, "-i", str(path)], check=True)
+            path.chmod(0o644)
+
+    return manage()
+
+
+def test_a_read_only_database_is_one_line(tmp_path) -> None:
+    db = tmp_path / "ro.db"
+    first = tycoon("run", "--agent", "idle", "--max-days", "1", "--db", str(db), "--no-progress")
+    assert first.returncode == 0, first.stderr
+    before = db.read_bytes()
+    # a URI filename opened read-only: SQLite itself refuses every write
+    url = f"sqlite:///file:{db}?mode=ro&uri=true"
+    result = tycoon("run", "--agent", "idle", "--max-days", "1", "--db", url, "--no-progress")
+    assert "--debug" not in result.stderr
+    assert_one_line_error(result, "read-only")
+    with _read_only(db):
+        result = tycoon("run", "--agent", "idle", "--max-days", "1", "--db", str(db))
+        assert_one_line_error(result, "read-only")
+    assert db.read_bytes() == before
+    # reading it still works
+    with _read_only(db):
+        shown = tycoon("show", "1", "--db", str(db))
+    assert shown.returncode == 0, shown.stderr
+
+
+def test_postgres_url_without_psycopg_names_the_extra(tmp_path, monkeypatch, capsys) -> None:
+    for module in ("psycopg", "psycopg2"):
+        monkeypatch.setitem(sys.modules, module, None)  # import fails as if not installed
+    code = main(["run", "--db", "postgresql+psycopg://u@127.0.0.1:1/x", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "pip install 'tycoon[postgres]'" in err and "Traceback" not in err
+    code = main(["export", "--db", "postgresql://u@127.0.0.1:1/x"])
+    assert code == 2 and "pip install 'tycoon[postgres]'" in capsys.readouterr().err
+
+
+def test_a_missing_optional_dependency_names_its_extra(monkeypatch) -> None:
+    from tycoon.cli import describe_error
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # import fails as if not installed
+    try:
+        importlib.import_module("ray")
+    except ImportError as exc:
+        message, status = describe_error(exc)
+    assert status == 2
+    assert message == "ray is not installed; install it with pip install 'tycoon[ray]'"
+
+
+def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(monkeypatch, capsys) -> None:
+    import tycoon.commands.envs as envs_command
+
+    def broken(_args):
+        raise ZeroDivisionError("something inside broke")
+
+    original = envs_command.add_parser
+
+    def add_parser(subparsers):
+        original(subparsers)
+        subparsers.choices["envs"].set_defaults(handler=broken)
+
+    monkeypatch.setattr(envs_command, "add_parser", add_parser)
+    assert main(["envs"]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "tycoon: error: ZeroDivisionError: something inside broke",
+        "run with --debug for the traceback",
+    ]
+    with pytest.raises(ZeroDivisionError):
+        main(["--debug", "envs"])
+    with pytest.raises(ZeroDivisionError):
+        main(["envs", "--debug"])
+
+
+def test_an_older_database_is_read_as_it_is_and_upgraded_only_by_a_resume(tmp_path) -> None:
+    """A database written before judge_verdicts and episode_leases existed: show reads it
+    without changing it; a resume adds the missing tables and carries on."""
+    db = tmp_path / "old.db"
+    first = tycoon("run", "--agent", "idle", "--max-days", "2", "--db", str(db), "--no-progress")
+    assert first.returncode == 0, first.stderr
+    with sqlite3.connect(db) as conn:
+        conn.execute("DROP TABLE judge_verdicts")
+        conn.execute("DROP TABLE episode_leases")
+    conn.close()
+
+    def tables() -> set[str]:
+        with contextlib.closing(sqlite3.connect(db)) as conn:
+            return {row[0] for row in conn.execute("select name from sqlite_master")}
+
+    before = tables()
+    shown = tycoon("show", "1", "--db", str(db))
+    assert shown.returncode == 0, shown.stderr
+    assert tables() == before
+    resumed = tycoon("run", "--resume", "1", "--agent", "idle", "--db", str(db), "--no-progress")
+    assert resumed.returncode == 0, resumed.stderr
+    assert {"judge_verdicts", "episode_leases"} <= tables()
