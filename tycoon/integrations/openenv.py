@@ -48,12 +48,16 @@ import tycoon  # noqa: E402
 from tycoon.envs.vending.env import VendingEnv, tool_schemas  # noqa: E402
 from tycoon.envs.vending.scenarios import scenario_named  # noqa: E402
 from tycoon.envs.vending.world import BANK  # noqa: E402
-from tycoon.envs.world.store import StoreError, WorldStore  # noqa: E402
+from tycoon.envs.world.store import EpisodeBusy, StoreError, WorldStore  # noqa: E402
 
 
 class EpisodeRequestError(ValueError):
     """A request tycoon cannot serve: no episode, an unknown one, a bad scenario or step
     cap (HTTP 400 with the reason; an error message on the WebSocket)."""
+
+
+class EpisodeBusyError(EpisodeRequestError):
+    """The episode is running in another process (HTTP 409)."""
 
 
 class TycoonObservation(Observation):
@@ -200,7 +204,10 @@ class TycoonEnvironment(Environment):
             if self._env is not None:
                 return "", {}
         env = self._new_env(None)
-        text, info = env.reset(options={"episode_id": number})
+        try:
+            text, info = env.reset(options={"episode_id": number})
+        except EpisodeBusy as exc:  # another process (another server, a trainer) runs it
+            raise EpisodeBusyError(str(exc)) from None
         info.pop("tools", None)
         return text, info
 
@@ -320,7 +327,8 @@ def create_app(
 
     @app.exception_handler(EpisodeRequestError)
     async def _bad_episode(_request: Request, exc: EpisodeRequestError) -> JSONResponse:
-        return JSONResponse(status_code=400, content={"detail": str(exc)})
+        status = 409 if isinstance(exc, EpisodeBusyError) else 400
+        return JSONResponse(status_code=status, content={"detail": str(exc)})
 
     @app.get("/state/{episode_id}", response_model=TycoonState, tags=["State Management"])
     def state_of(episode_id: str) -> TycoonState:

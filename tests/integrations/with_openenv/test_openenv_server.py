@@ -18,7 +18,7 @@ from policy import SCRIPT, scripted_reply
 from servers import EnvServer
 
 import tycoon
-from tycoon.envs.world.store import WorldStore
+from tycoon.envs.world.store import EpisodeBusy, WorldStore
 
 
 @pytest.fixture
@@ -135,25 +135,33 @@ def test_stateless_http_resumes_by_episode_id_across_writers_and_restarts(tmp_pa
     db = str(tmp_path / "http.db")
     actions = [
         ("get_balance", {}),  # server A
-        ("search_web", {"query": "snacks"}),  # another process, straight into the database
-        ("kv_set", {"key": "k", "value": "v"}),  # server A again: must see that step
-        ("wait_for_next_day", {}),  # server B, after A is gone
+        ("kv_set", {"key": "k", "value": "v"}),  # server A, from its open episodes
+        ("search_web", {"query": "snacks"}),  # another process, once A is gone
+        ("wait_for_next_day", {}),  # server B, resuming from the database
     ]
     first = EnvServer(db, tmp_path / "a.log")
-    status, reset = _post(f"{first.url}/reset", {"seed": 11})
-    assert status == 200
-    episode_id = reset["observation"]["episode_id"]
-    body = _http_step(first.url, episode_id, *actions[0])
-    assert "Bank balance" in body["observation"]["result"]
-    elsewhere = gymnasium.make("tycoon/VendingClassic-v0", db=db)
-    elsewhere.reset(options={"episode_id": int(episode_id)})
-    elsewhere.step({"name": actions[1][0], "arguments": actions[1][1]})
-    elsewhere.close()
-    body = _http_step(first.url, episode_id, *actions[2])
-    assert body["observation"]["info"]["step"] == 3
-    assert first.stop() == 0
     second = EnvServer(db, tmp_path / "b.log")
     try:
+        status, reset = _post(f"{first.url}/reset", {"seed": 11})
+        assert status == 200
+        episode_id = reset["observation"]["episode_id"]
+        body = _http_step(first.url, episode_id, *actions[0])
+        assert "Bank balance" in body["observation"]["result"]
+        body = _http_step(first.url, episode_id, *actions[1])
+        assert body["observation"]["info"]["step"] == 2
+        # while A runs the episode, nobody else may: B answers 409, a local resume refuses
+        status, body = _post(
+            f"{second.url}/step",
+            {"action": {"type": "call_tool", "tool_name": "get_balance"}, "episode_id": episode_id},
+        )
+        assert status == 409 and "running in another process" in body["detail"]
+        elsewhere = gymnasium.make("tycoon/VendingClassic-v0", db=db)
+        with pytest.raises(EpisodeBusy):
+            elsewhere.reset(options={"episode_id": int(episode_id)})
+        assert first.stop() == 0  # a clean stop releases the episodes it held
+        elsewhere.reset(options={"episode_id": int(episode_id)})
+        elsewhere.step({"name": actions[2][0], "arguments": actions[2][1]})
+        elsewhere.close()
         action = {"type": "call_tool", "tool_name": actions[3][0], "arguments": actions[3][1],
                   "metadata": {"episode_id": episode_id}}  # fmt: skip
         status, body = _post(f"{second.url}/step", {"action": action})
@@ -175,6 +183,7 @@ def test_stateless_http_resumes_by_episode_id_across_writers_and_restarts(tmp_pa
         status, body = _post(f"{second.url}/reset", {"seed": 1, "max_steps": 0})
         assert status == 400 and "max_steps" in body["detail"]
     finally:
+        first.stop()
         assert second.stop() == 0
     # the same actions in one local process give the same world
     env = gymnasium.make("tycoon/VendingClassic-v0", db=str(tmp_path / "local.db"))
