@@ -11,6 +11,8 @@ PYTHON="${PYTHON:-python3}"
 VENV_ROOT="${TYCOON_INTEGRATION_VENVS:-${TMPDIR:-/tmp}/tycoon-integration-venvs}"
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 
+TEST_DEPS=("pytest>=8" "pytest-timeout>=2.3" "psycopg[binary]>=3.1" "pyarrow>=14")
+
 # framework -> the extra that brings it
 declare -A EXTRAS=([openenv]=openenv [skyrl]=skyrl [inspect]=inspect)
 FRAMEWORKS=("$@")
@@ -22,7 +24,8 @@ for framework in "${FRAMEWORKS[@]}"; do
     venv="$VENV_ROOT/$framework"
     printf '\n==> integration: %s (venv %s, extra [%s])\n' "$framework" "$venv" "$extra"
     [[ -x "$venv/bin/python" ]] || "$PYTHON" -m venv "$venv"
-    "$venv/bin/python" -m pip install -q -e ".[test,$extra]"
+    # the extra and what the integration tests use; not the whole test extra (ray, playwright)
+    "$venv/bin/python" -m pip install -q -e ".[$extra]" "${TEST_DEPS[@]}"
     "$venv/bin/python" -m pip list 2>/dev/null | grep -i -E "^(openenv-core|skyrl-gym|inspect_ai|inspect-ai|verifiers|trl) " || true
     TYCOON_INTEGRATION="$framework" "$venv/bin/python" -m pytest -q -p no:cacheprovider \
         "tests/integrations/with_$framework" || status=$?

@@ -14,11 +14,10 @@ per episode); the timed rollout resumes them. Episodes are long enough (default 
 ~40 ms) are amortised as in real runs of thousands of steps; `--steps 15` shows short
 episodes. The fake server runs in its own process so its CPU is not counted.
 
-Then the same rollout spread over W worker processes (`tycoon rollout --workers W`, the
-CLI's own code path), K episodes in flight in all, for each W in `--workers`.
+Rollouts over several processes (Ray actors) are measured by bench_ray.py.
 
     python benchmarks/bench_rollout.py [--latency 0.2] [--concurrency 1 16 64 256]
-        [--workers 1 2] [--steps N] [--typed] [--json FILE]
+        [--steps N] [--typed] [--json FILE]
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -161,46 +159,6 @@ async def tycoon_rollout(
     return wall, cpu, total, float(env_us), setup_ms, ids[0]
 
 
-def tycoon_workers(
-    base_url: str, concurrency: int, workers: int, steps: int, db: Path
-) -> tuple[float, float, int]:
-    """`tycoon rollout --workers W --concurrency K` (its code path, from parsed flags) over
-    K pre-created episodes; CPU of the parent and the workers together."""
-    from tycoon.cli import build_parser
-    from tycoon.commands.rollout import run_share
-    from tycoon.envs.world.store import WorldStore
-    from tycoon.rollout import Job
-    from tycoon.workers import rollout_in_processes
-
-    store = WorldStore(db)
-    ids, _ = create_worlds(store, concurrency, steps)
-    store.dispose()
-    args = build_parser().parse_args(
-        [
-            *("rollout", "--agent", "openai", "--model", "m", "--base-url", base_url),
-            *("--db", str(db), "--max-steps", str(steps), "--timeout", "60", "--no-progress"),
-        ]
-    )
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu, wall = time.process_time(), time.perf_counter()
-    results = rollout_in_processes(
-        run_share,
-        args,
-        [Job(resume=i) for i in ids],
-        workers=workers,
-        concurrency=concurrency,
-        progress=False,
-    )
-    wall = time.perf_counter() - wall
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = time.process_time() - cpu
-    cpu += (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
-    stopped = [r.stopped for r in results if r.stopped]
-    if stopped:
-        raise SystemExit(f"episodes stopped: {stopped[:3]}")
-    return wall, cpu, sum(r.steps for r in results)
-
-
 def default_steps(concurrency: int) -> int:
     return 40 if concurrency > 64 else 100
 
@@ -213,12 +171,6 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64, 256])
     parser.add_argument(
         "--steps", type=int, default=0, help="steps per episode (default: 100; 40 at K>64)"
-    )
-    parser.add_argument(
-        "--workers", type=int, nargs="*", default=[1, 2], help="worker counts to compare"
-    )
-    parser.add_argument(
-        "--workers-concurrency", type=int, default=256, help="K for the worker rows"
     )
     parser.add_argument(
         "--typed", action="store_true", help="also time the client with typed parameters"
@@ -270,29 +222,6 @@ def main() -> None:
                     f"{row['tycoon_own_cpu_ms_per_step']:.2f} ms (env step "
                     f"{row['env_step_ms']:.2f} ms; world creation "
                     f"{row['episode_setup_cpu_ms']:.0f} ms once per episode)",
-                    flush=True,
-                )
-            k = args.workers_concurrency
-            steps = args.steps or default_steps(k)
-            single = None
-            for w in args.workers:
-                wall, cpu, total = tycoon_workers(base_url, k, w, steps, Path(tmp) / f"w{w}.db")
-                rate = total / wall
-                single = single or rate
-                rows.append(
-                    {
-                        "workers": w,
-                        "concurrency": k,
-                        "steps_per_episode": steps,
-                        "tycoon": rate,
-                        "cpu_ms_per_step": 1000 * cpu / total,
-                        "speedup": rate / single,
-                    }
-                )
-                print(
-                    f"workers={w} K={k} x{steps} steps: tycoon {rate:6.1f}/s "
-                    f"({rate / single:.2f}x W={args.workers[0]}) | CPU/step, all processes: "
-                    f"{1000 * cpu / total:.2f} ms",
                     flush=True,
                 )
     finally:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -298,54 +296,6 @@ def test_serve_waits_for_health(server) -> None:
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     assert not wait_healthy(f"http://127.0.0.1:{server.port}/health", dead, 5)
-
-
-def _worker_pids(parent: int) -> list[int]:
-    """The spawned rollout workers of `parent` (not multiprocessing's resource tracker)."""
-    children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
-    pids = []
-    for pid in map(int, children):
-        with contextlib.suppress(FileNotFoundError):
-            command = Path(f"/proc/{pid}/cmdline").read_bytes()
-            if b"spawn_main" in command and b"resource_tracker" not in command:
-                pids.append(pid)
-    return pids
-
-
-def test_rollout_over_workers_survives_a_killed_worker_and_resume_finishes(tmp_path) -> None:
-    db = tmp_path / "workers.db"
-    with FakeOpenAIServer(lambda body: Reply.tool_call("get_balance", delay=0.05)) as server:
-        args = llm_args(server, db, "--max-steps", "40", "--workers", "2")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tycoon.cli", "rollout", *args, "--episodes", "4"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                if db.exists() and count(db, Step) >= 12 and len(_worker_pids(process.pid)) == 2:
-                    break
-                time.sleep(0.1)
-            os.kill(_worker_pids(process.pid)[0], signal.SIGKILL)
-            _out, err = process.communicate(timeout=60)
-        finally:
-            if process.poll() is None:
-                process.kill()
-        assert process.returncode == 3, err
-        assert re.search(r"worker \d died \(exit code -9\)", err), err
-        resume = err.split("--resume ", 1)[1].split()[0]
-        assert len(resume.split(",")) == 2  # worker 0's two episodes, by id
-        assert main(["rollout", *args, "--resume", resume]) == 0
-    store = WorldStore(db)
-    with store.session() as session:
-        for episode in store.list_episodes():
-            steps = session.scalars(select(Step.id).where(Step.episode_id == episode.id))
-            calls = session.scalars(select(LlmCall.step).where(LlmCall.episode_id == episode.id))
-            assert sorted(steps) == list(range(1, 41)), episode.id
-            assert sorted(calls) == list(range(1, 41)), episode.id  # one call per step
-    assert sorted(e.seed for e in store.list_episodes()) == [0, 1, 2, 3]
 
 
 def test_supplier_model_flags_are_checked_before_anything_runs(

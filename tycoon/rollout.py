@@ -10,8 +10,8 @@ Synchronous agents (`tycoon.agents.base.Agent`: baseline, random, ...) run here 
 through `SyncAgentAdapter`. An env whose step may block on the network (LLM-written
 supplier replies) is stepped in a worker thread instead (`step_in_thread`).
 
-Progress goes to a `RolloutListener`: a progress bar in one process, or a pipe to the
-parent when `tycoon.workers` spreads episodes over processes.
+Progress goes to a `RolloutListener` (a progress bar). Episodes spread over processes
+and machines run on Ray actors, each running this runner (`tycoon.parallel`).
 """
 
 from __future__ import annotations
@@ -297,3 +297,20 @@ async def rollout_async(
     finally:
         listener.close()
     return [r for r in results if r is not None]
+
+
+# -- the trainer-facing API (tycoon.trainer), importable from here -----------------------
+
+
+def run_rollouts(*args: Any, **kwargs: Any) -> Any:
+    """Batches of episodes as trajectories; see `tycoon.trainer.api.run_rollouts`."""
+    from tycoon.trainer.api import run_rollouts as run
+
+    return run(*args, **kwargs)
+
+
+def arun_rollouts(*args: Any, **kwargs: Any) -> Any:
+    """Async generator of trajectories; see `tycoon.trainer.api.arun_rollouts`."""
+    from tycoon.trainer.api import arun_rollouts as arun
+
+    return arun(*args, **kwargs)

@@ -344,6 +344,12 @@ class VendingEnv(gym.Env[str, str]):
     def record_output_tokens(self, tokens: int) -> None:
         self._require_simulation().record_output_tokens(tokens)
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        """Pickled as what identifies it; unpickled, it resumes its episode (pickling.py)."""
+        from tycoon.envs.vending.pickling import env_identity, rebuild_env
+
+        return rebuild_env, (env_identity(self),)
+
     # -- internals --------------------------------------------------------------------
 
     def _require_simulation(self) -> VendingSimulation:

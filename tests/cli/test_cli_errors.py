@@ -95,7 +95,7 @@ def test_show_prints_the_steps_of_a_real_episode(one_episode) -> None:
     [
         (["run", "--seed", "-1"], ["--seed", "expected a seed from 0", "got -1"]),
         (["run", "--seed", str(2**64)], ["--seed", "expected a seed from 0"]),
-        (["run", "--resume", "99"], ["existing episode", "99"]),
+        (["run", "--resume", "99"], ["no episode 99"]),
         (["show", "99"], ["existing episode", "99"]),
         (["judge", "--episode", "99", "--model", "m", "--base-url", "http://x/v1"], ["99"]),
         (["run", "--max-days", "zero"], ["--max-days", "expected a whole number"]),

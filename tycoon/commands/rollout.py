@@ -26,6 +26,8 @@ from tycoon.commands.common import (
     resumable_episode,
     resume_command,
 )
+from tycoon.parallel.flags import add_ray_flags, wants_ray
+from tycoon.parallel.ray_runtime import ParallelRolloutError
 from tycoon.rollout import EpisodeResult, Job, ProgressBar, RolloutListener, rollout_async
 
 EXIT_PAUSED = 3
@@ -37,10 +39,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         "rollout",
         help="run many episodes concurrently (asyncio), each with its own seed",
         description=(
-            "Run --episodes episodes, --concurrency at a time, in one process or spread "
-            "over --workers processes. Episode i gets seed --seed + i. Episodes stopped "
-            "early (model unreachable, a worker killed) stay resumable: pass their ids to "
-            "--resume."
+            "Run --episodes episodes, --concurrency at a time, in this process, or with --ray "
+            "on --actors env-runner actors (each with --concurrency in flight). Episode i "
+            "gets seed --seed + i. On Ray, the episodes of an actor that dies continue on "
+            "another. Episodes stopped early (model unreachable) stay resumable: pass their "
+            "ids to --resume."
         ),
     )
     add_episode_flags(parser)
@@ -49,14 +52,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         "--concurrency",
         type=_positive_int,
         default=8,
-        help="episodes in flight at once, over all workers (default 8)",
+        help="episodes in flight at once (with --ray: per actor; default 8)",
     )
     parser.add_argument(
         "--workers",
         type=_positive_int,
         default=1,
-        help="processes to spread the episodes over, all writing to --db (default 1)",
+        help="W > 1: the same as --ray --actors W (kept for older scripts)",
     )
+    add_ray_flags(parser)
     parser.add_argument(
         "--resume",
         default=None,
@@ -103,8 +107,8 @@ def _validate(args: argparse.Namespace, store: Any) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     try:
-        if args.workers > 1 and args.db in (":memory:", "sqlite://"):
-            raise UsageError("--workers needs a database file or server URL, not :memory:")
+        if wants_ray(args) and args.db in (":memory:", "sqlite://"):
+            raise UsageError("--ray needs a database file or server URL, not :memory:")
         # creates the tables before any worker opens the file (a resume needs them there)
         store = open_store(args.db, must_exist=args.resume is not None)
         groups = _groups(args, store)
@@ -125,6 +129,9 @@ def handle(args: argparse.Namespace) -> int:
         jobs = [job for _args, group in groups for job in group]
         print(f"\ninterrupted: {_resume_hint(args, jobs, newest_before)}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except ParallelRolloutError as exc:  # Ray missing, a database no actor can share
+        print(f"tycoon: error: {exc}", file=sys.stderr)
+        return 2
     _print_table(results, time.perf_counter() - started)
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
@@ -153,17 +160,10 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def _run_group(args: argparse.Namespace, jobs: list[Job]) -> list[EpisodeResult]:
-    if args.workers > 1:
-        from tycoon.workers import rollout_in_processes
+    if wants_ray(args):
+        from tycoon.parallel.cli_rollout import rollout_with_ray
 
-        return rollout_in_processes(
-            run_share,
-            args,
-            jobs,
-            workers=args.workers,
-            concurrency=args.concurrency,
-            progress=not args.no_progress,
-        )
+        return rollout_with_ray(args, jobs)
     listener = ProgressBar(len(jobs), enabled=not args.no_progress)
     return asyncio.run(run_share(args, jobs, args.concurrency, listener))
 
@@ -252,7 +252,8 @@ def _print_table(results: list[EpisodeResult], seconds: float) -> None:
         reuse = f"{r.prefix_reuse:.0%}" if r.prefix_reuse is not None and r.llm_calls else "-"
         print(
             f"{r.episode_id if r.episode_id is not None else '-':>7} {r.seed if r.seed is not None else '-':>6} "
-            f"{(s.status if s else 'error'):<11} {(s.days if s else 0):>4} {r.steps:>6} "
+            f"{(s.status if s else 'error'):<11} {(s.days if s else 0):>4} "
+            f"{(s.steps if s else r.steps):>6} "
             f"{(f'${s.net_worth:,.2f}' if s else '-'):>12} {r.llm_calls:>6} {reuse:>6}"
         )
     steps = sum(r.steps for r in results)

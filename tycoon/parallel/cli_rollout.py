@@ -1,0 +1,93 @@
+"""`tycoon rollout --ray`: the command's episodes over env-runner actors.
+
+The actors rebuild env and agent from the parsed flags (`ArgsEpisodes`), exactly as the
+in-process rollout does, so every flag means the same in both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import warnings
+from typing import Any
+
+from tycoon.commands.common import llm_settings, make_agent, make_env
+from tycoon.envs.world.store import WorldStore
+from tycoon.parallel.endpoints import EndpointClients
+from tycoon.parallel.engine import RayRollout
+from tycoon.parallel.jobs import EpisodeJob
+from tycoon.parallel.ray_runtime import (
+    SingleNodeDatabase,
+    alive_nodes,
+    check_database_for_cluster,
+    import_ray,
+    start_ray,
+)
+from tycoon.parallel.worker import EpisodeFactory
+from tycoon.rollout import EpisodeResult, Job
+
+
+class ArgsEpisodes(EpisodeFactory):
+    """Env and agent from `tycoon rollout`'s flags (a picklable argparse namespace)."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = argparse.Namespace(**{k: v for k, v in vars(args).items() if k != "handler"})
+        self.db = args.db
+        self.step_in_thread = bool(getattr(args, "supplier_model", None))
+
+    def make_env(self, store: WorldStore, job: EpisodeJob) -> Any:
+        return make_env(self.args, store)
+
+    def make_agent(self, store: WorldStore, job: EpisodeJob, clients: EndpointClients) -> Any:
+        if job.llm is None:
+            return make_agent(self.args, store)
+        from tycoon.agents.llm import LlmAgent
+
+        return LlmAgent(job.llm, clients.client(job.llm))
+
+
+def default_actors(actor_cpus: float = 1.0) -> int:
+    """One actor per CPU of the cluster."""
+    cpus = import_ray().cluster_resources().get("CPU", 1)
+    return max(1, int(cpus // actor_cpus))
+
+
+def rollout_with_ray(args: argparse.Namespace, jobs: list[Job]) -> list[EpisodeResult]:
+    """Run `jobs` on a local Ray (or the cluster at --ray-address); results in job order."""
+    ray = import_ray()
+    owns_ray = start_ray(args.ray_address)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", SingleNodeDatabase)
+            check_database_for_cluster(args.db, nodes=alive_nodes())
+        for warning in caught:
+            print(f"tycoon: warning: {warning.message}", file=sys.stderr)
+        llm = llm_settings(args) if args.agent == "openai" else None
+        episode_jobs = [
+            EpisodeJob(index=i, seed=job.seed, resume=job.resume, llm=llm)
+            for i, job in enumerate(jobs)
+        ]
+        actors = args.actors or default_actors()
+        results = asyncio.run(_run(ArgsEpisodes(args), episode_jobs, actors, args))
+    finally:
+        if owns_ray:
+            ray.shutdown()
+    return [results[i] for i in sorted(results)]
+
+
+async def _run(
+    factory: ArgsEpisodes, jobs: list[EpisodeJob], actors: int, args: argparse.Namespace
+) -> dict[int, EpisodeResult]:
+    results: dict[int, EpisodeResult] = {}
+    engine = RayRollout(
+        factory,
+        actors=actors,
+        concurrency=args.concurrency,
+        progress=not args.no_progress,
+        desc=f"rollout x{actors} actors",
+    )
+    async with engine:
+        async for outcome in engine.stream(jobs):
+            results[outcome.job.index] = outcome.result
+    return results

@@ -1,0 +1,318 @@
+"""The driver of a Ray rollout: hands out episodes, streams results, survives dead actors.
+
+Jobs wait in one queue in the driver. Each env-runner actor holds at most `concurrency`
+episodes at once; whenever one of its episodes ends, the driver hands it the next job,
+so a fast actor takes more. Outcomes stream back as episodes end (`stream` is an async
+generator), and one progress bar in the driver counts episodes, steps per second,
+failures and live actors.
+
+When an actor dies (its process killed, its node gone), each of its episodes is handed
+to another actor and continues from its last committed step (`resume`: the env reloads
+the world, the LLM agent its conversation). A replacement actor is started. A job that
+was on `max_deaths` dying actors is reported as failed instead of handed out again, and
+its last try runs alone on an actor, so an episode that keeps killing its actor cannot
+take the others down with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tqdm import tqdm
+
+from tycoon.envs.world.store import WorldStore
+from tycoon.parallel.actor import env_runner_class
+from tycoon.parallel.jobs import EpisodeJob, EpisodeOutcome
+from tycoon.parallel.ray_runtime import ParallelRolloutError, import_ray
+from tycoon.parallel.worker import EpisodeFactory, result_from_database
+
+PROGRESS_SECONDS = 0.5  # how often the driver asks the actors for their step counts
+
+
+class ActorLost(ParallelRolloutError):
+    """An env-runner stopped answering (its process or node died)."""
+
+
+@dataclass
+class _Runner:
+    number: int
+    handle: Any
+    pid: int
+    node_id: str
+    running: set[int] = field(default_factory=set)  # job indexes
+    alone: bool = False  # running a job's last try, which gets the actor to itself
+    alive: bool = True
+
+
+class RolloutProgress:
+    """One bar over episodes: steps, steps per second, failures, actors."""
+
+    def __init__(self, total: int, *, enabled: bool, desc: str) -> None:
+        self.bar = tqdm(total=total, unit="ep", desc=desc, disable=not enabled, dynamic_ncols=True)
+        self.steps = 0
+        self.failed = 0
+        self.actors = 0
+        self.started = time.perf_counter()
+
+    def update(self, *, steps: int = 0, finished: int = 0, failed: int = 0) -> None:
+        self.steps += steps
+        self.failed += failed
+        if finished:
+            self.bar.update(finished)
+        rate = self.steps / max(time.perf_counter() - self.started, 1e-9)
+        self.bar.set_postfix(
+            steps=self.steps, steps_per_s=f"{rate:.1f}", failed=self.failed, actors=self.actors
+        )
+
+    def close(self) -> None:
+        self.update()
+        self.bar.close()
+
+
+class RayRollout:
+    """A pool of env-runner actors over one database; reusable for many batches.
+
+    `concurrency` is the number of episodes each actor runs at once. `max_in_flight`
+    caps each actor's requests in flight per model endpoint. Use as an async context
+    manager, or call `start()` and `close()`.
+    """
+
+    def __init__(
+        self,
+        factory: EpisodeFactory,
+        *,
+        actors: int,
+        concurrency: int,
+        max_deaths: int = 3,
+        actor_cpus: float = 1.0,
+        max_in_flight: int | None = None,
+        start_timeout: float = 120.0,
+        progress: bool = True,
+        desc: str = "rollout",
+    ) -> None:
+        if actors < 1:
+            raise ValueError(f"Expected at least 1 actor, got {actors}")
+        if concurrency < 1:
+            raise ValueError(f"Expected a concurrency of at least 1, got {concurrency}")
+        if max_deaths < 1:
+            raise ValueError(f"Expected max_deaths of at least 1, got {max_deaths}")
+        self.factory = factory
+        self.actors = actors
+        self.concurrency = concurrency
+        self.max_deaths = max_deaths
+        self.actor_cpus = actor_cpus
+        self.max_in_flight = max_in_flight
+        self.start_timeout = start_timeout
+        self.progress = progress
+        self.desc = desc
+        self.runners: list[_Runner] = []
+        self.replacements_left = actors * max_deaths
+        self._numbers = 0
+        self._starting: set[asyncio.Task[_Runner | None]] = set()
+        self._store: WorldStore | None = None
+        self.deaths: list[tuple[float, int]] = []  # (when, runner number), for benchmarks
+        self.start_error = ""
+
+    # -- actors -------------------------------------------------------------------------
+
+    async def start(self) -> RayRollout:
+        started = await asyncio.gather(*(self._start_runner() for _ in range(self.actors)))
+        self.runners = [runner for runner in started if runner is not None]
+        if not self.runners:
+            raise ActorLost(
+                f"none of {self.actors} env-runner actor(s) started: {self.start_error}"
+            )
+        return self
+
+    async def __aenter__(self) -> RayRollout:
+        return await self.start()
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
+
+    async def _start_runner(self) -> _Runner | None:
+        ray = import_ray()
+        number = self._numbers
+        self._numbers += 1
+        handle = (
+            env_runner_class()
+            .options(
+                num_cpus=self.actor_cpus,
+                max_concurrency=self.concurrency + 8,  # room for progress calls
+                scheduling_strategy="SPREAD",
+                name=None,
+            )
+            .remote(self.factory, self.max_in_flight)
+        )
+        try:
+            info = await asyncio.wait_for(handle.ready.remote(), self.start_timeout)
+        except (TimeoutError, ray.exceptions.RayError, asyncio.CancelledError) as exc:
+            lines = str(exc).strip().splitlines()
+            self.start_error = (
+                f"no CPU free for it within {self.start_timeout:g}s"
+                if isinstance(exc, TimeoutError)
+                else lines[-1]
+                if lines
+                else type(exc).__name__
+            )
+            with contextlib.suppress(Exception):
+                ray.kill(handle, no_restart=True)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            return None
+        return _Runner(number, handle, int(info["pid"]), str(info["node_id"]))
+
+    def _replace(self, runner: _Runner) -> None:
+        if not runner.alive:
+            return
+        runner.alive = False
+        self.deaths.append((time.perf_counter(), runner.number))
+        ray = import_ray()
+        with contextlib.suppress(Exception):  # make sure no second writer lingers
+            ray.kill(runner.handle, no_restart=True)
+        self.runners.remove(runner)
+        if self.replacements_left > 0:
+            self.replacements_left -= 1
+            self._starting.add(asyncio.ensure_future(self._start_runner()))
+
+    async def close(self) -> None:
+        ray = import_ray()
+        for task in self._starting:
+            task.cancel()
+        for runner in self.runners:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(runner.handle.close.remote(), 10)
+            with contextlib.suppress(Exception):
+                ray.kill(runner.handle, no_restart=True)
+        self.runners = []
+        if self._store is not None:
+            self._store.dispose()
+
+    # -- jobs ---------------------------------------------------------------------------
+
+    def _last_try(self, job: EpisodeJob) -> bool:
+        return self.max_deaths > 1 and job.deaths >= self.max_deaths - 1
+
+    def _pick(self, job: EpisodeJob) -> _Runner | None:
+        if self._last_try(job):
+            idle = [r for r in self.runners if not r.running]
+            return idle[0] if idle else None
+        free = [r for r in self.runners if not r.alone and len(r.running) < self.concurrency]
+        return min(free, key=lambda r: len(r.running)) if free else None
+
+    async def _drive(self, runner: _Runner, job: EpisodeJob) -> EpisodeOutcome:
+        ray = import_ray()
+        try:
+            async for ref in runner.handle.run.remote(job):
+                kind, value = await ref
+                if kind == "started":
+                    job.resume = int(value)  # from here on, a new try continues it
+                else:
+                    return EpisodeOutcome.model_validate(value)
+        except ray.exceptions.RayActorError as exc:
+            raise ActorLost(f"actor {runner.number} (pid {runner.pid}) died: {exc}") from exc
+        raise ActorLost(f"actor {runner.number} ended episode job {job.index} without a result")
+
+    def _failed(self, job: EpisodeJob, why: str) -> EpisodeOutcome:
+        if self._store is None:
+            self._store = WorldStore(self.factory.db)
+        result = result_from_database(self._store, job.resume, job.seed, why)
+        return EpisodeOutcome(job=job, result=result)
+
+    async def stream(self, jobs: Iterable[EpisodeJob]) -> AsyncIterator[EpisodeOutcome]:
+        """Run every job; yield each outcome as its episode ends (in completion order)."""
+        queue = deque(jobs)
+        bar = RolloutProgress(len(queue), enabled=self.progress, desc=self.desc)
+        running: dict[asyncio.Task[EpisodeOutcome], tuple[_Runner, EpisodeJob]] = {}
+        ticker: asyncio.Task[Any] | None = None
+        try:
+            while queue or running:
+                self._dispatch(queue, running)
+                if queue and not running and not self._starting:
+                    for job in queue:  # no actor left and none coming
+                        bar.update(finished=1, failed=1)
+                        yield self._failed(job, "no env-runner actor is left to run it")
+                    return
+                if ticker is None or ticker.done():
+                    ticker = asyncio.ensure_future(self._poll_steps())
+                waiting = set(running) | self._starting | {ticker}
+                done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                bar.actors = len(self.runners)
+                if ticker in done:
+                    bar.update(steps=ticker.result())
+                for task in done & self._starting:
+                    self._starting.discard(task)
+                    if not task.cancelled() and task.result() is not None:
+                        self.runners.append(task.result())
+                for task in done & set(running):
+                    runner, job = running.pop(task)
+                    runner.running.discard(job.index)
+                    if runner.alone and not runner.running:
+                        runner.alone = False
+                    try:
+                        outcome = task.result()
+                    except ActorLost as exc:
+                        self._replace(runner)
+                        job.deaths += 1
+                        if job.deaths >= self.max_deaths:
+                            bar.update(finished=1, failed=1)
+                            yield self._failed(
+                                job,
+                                f"its actor died {job.deaths} time(s) while running it "
+                                f"(last: {exc}); not retried",
+                            )
+                        else:
+                            queue.appendleft(job)  # continue it before starting new ones
+                        continue
+                    except Exception as exc:  # e.g. a result that did not arrive whole
+                        bar.update(finished=1, failed=1)
+                        yield self._failed(job, f"{type(exc).__name__}: {exc}")
+                        continue
+                    bar.update(finished=1, failed=int(outcome.result.stopped is not None))
+                    yield outcome
+            if ticker is not None and ticker.done():
+                bar.update(steps=ticker.result())
+            elif ticker is not None:
+                ticker.cancel()  # asleep, most likely: nothing counted yet
+            ticker = None
+            bar.update(steps=await self._collect_steps())  # the last steps, before the bar closes
+        finally:
+            for task in running:
+                task.cancel()
+            if ticker is not None:
+                ticker.cancel()
+            bar.close()
+
+    def _dispatch(
+        self,
+        queue: deque[EpisodeJob],
+        running: dict[asyncio.Task[EpisodeOutcome], tuple[_Runner, EpisodeJob]],
+    ) -> None:
+        waiting: list[EpisodeJob] = []
+        while queue:
+            job = queue.popleft()
+            runner = self._pick(job)
+            if runner is None:
+                waiting.append(job)
+                if not self._last_try(job):
+                    break  # every actor is full
+                continue
+            runner.running.add(job.index)
+            runner.alone = self._last_try(job)
+            running[asyncio.ensure_future(self._drive(runner, job))] = (runner, job)
+        queue.extendleft(reversed(waiting))
+
+    async def _poll_steps(self) -> int:
+        await asyncio.sleep(PROGRESS_SECONDS)
+        return await self._collect_steps()
+
+    async def _collect_steps(self) -> int:
+        calls = [runner.handle.take_steps.remote() for runner in self.runners]
+        counts = await asyncio.gather(*calls, return_exceptions=True)
+        return sum(count for count in counts if isinstance(count, int))

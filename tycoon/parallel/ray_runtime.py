@@ -1,0 +1,95 @@
+"""Ray, loaded only when a parallel rollout asks for it, and where world state may live.
+
+Ray is an optional extra: `import tycoon` never imports it, and a missing install is one
+clear error naming the extra. Actors on several machines must share one database server
+(PostgreSQL); a SQLite file works only while every actor runs on the machine that holds it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+from tycoon.envs.world.store import database_url
+
+INSTALL_HINT = "pip install 'tycoon[ray]'"
+
+
+class ParallelRolloutError(RuntimeError):
+    """A parallel rollout cannot run as asked (printed as a one-line error)."""
+
+
+class RayUnavailable(ParallelRolloutError):
+    """Ray is not installed (the `ray` extra)."""
+
+
+class DatabaseNotShared(ParallelRolloutError):
+    """The world database cannot be reached from every node of the cluster."""
+
+
+def import_ray() -> Any:
+    try:
+        return importlib.import_module("ray")
+    except ImportError as exc:
+        raise RayUnavailable(
+            f"parallel rollouts need Ray, which is not installed: {INSTALL_HINT}"
+        ) from exc
+
+
+def start_ray(address: str | None = None, *, num_cpus: int | None = None) -> bool:
+    """Join the cluster at `address`, or start a local Ray for this run.
+
+    Returns whether this call started (so owns) the Ray session; one that was already
+    running in the process is reused and left running.
+    """
+    ray = import_ray()
+    if ray.is_initialized():
+        return False
+    options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": True}
+    if address is not None:
+        options["address"] = address
+    elif num_cpus is not None:
+        options["num_cpus"] = num_cpus
+    ray.init(**options)
+    return True
+
+
+def check_database_for_cluster(db: str, *, nodes: int) -> None:
+    """Refuse what cannot work and warn about what works on one machine only.
+
+    In-memory SQLite lives inside one process: no actor could see it. A SQLite file is
+    one machine's file (and serialises every writer): allowed on a single node, with a
+    warning; refused on a cluster of several nodes, which needs PostgreSQL.
+    """
+    url = make_url(database_url(db))
+    if url.get_backend_name() != "sqlite":
+        return
+    if url.database in (None, "", ":memory:"):
+        raise DatabaseNotShared(
+            "parallel rollouts need a database file or server URL, not an in-memory SQLite "
+            "database (each actor would see its own, empty one)"
+        )
+    if nodes > 1:
+        raise DatabaseNotShared(
+            f"the Ray cluster has {nodes} nodes, but --db {db} is a SQLite file that only "
+            "this machine can open: use PostgreSQL (--db postgresql+psycopg://...)"
+        )
+    warnings.warn(
+        f"world state in the SQLite file {url.database}: fine on this one machine, but its "
+        "writers take turns (one lock for the whole file) and no other node can reach it; "
+        "use PostgreSQL for many actors or a cluster",
+        SingleNodeDatabase,
+        stacklevel=2,
+    )
+
+
+class SingleNodeDatabase(UserWarning):
+    """A SQLite file holds the world state of a parallel rollout (one machine only)."""
+
+
+def alive_nodes() -> int:
+    ray = import_ray()
+    return sum(1 for node in ray.nodes() if node.get("Alive"))

@@ -1,0 +1,131 @@
+"""The work of one env-runner, without Ray: run jobs with the async runner, count steps.
+
+An env-runner actor (`tycoon.parallel.actor`) wraps one `EpisodeWorker`; the in-process
+engine of the trainer API uses one directly. Each holds one `WorldStore` (one connection
+pool) and one client per model endpoint for all its episodes.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any
+
+from tycoon.envs.world.store import StoreError, WorldStore
+from tycoon.parallel.endpoints import EndpointClients
+from tycoon.parallel.jobs import EpisodeJob, EpisodeOutcome
+from tycoon.rollout import EpisodeResult, run_episode_async
+from tycoon.summary import summarise_episode
+
+
+class EpisodeFactory(ABC):
+    """Builds an episode's env and agent inside a worker; pickled to every actor, so it
+    holds only what identifies them (names, settings, the database URL), never a
+    connection."""
+
+    db: str
+    step_in_thread: bool = False
+
+    @abstractmethod
+    def make_env(self, store: WorldStore, job: EpisodeJob) -> Any: ...
+
+    @abstractmethod
+    def make_agent(self, store: WorldStore, job: EpisodeJob, clients: EndpointClients) -> Any: ...
+
+
+def result_from_database(
+    store: WorldStore | None,
+    episode_id: int | None,
+    seed: int | None,
+    stopped: str,
+    *,
+    steps: int = 0,
+    seconds: float = 0.0,
+) -> EpisodeResult:
+    """A result for an episode that did not finish normally, with its real figures (day,
+    steps, money) read from the database when the episode exists."""
+    summary = None
+    if store is not None and episode_id is not None:
+        try:
+            summary = summarise_episode(store, episode_id)
+        except StoreError:
+            summary = None
+    return EpisodeResult(
+        episode_id=episode_id,
+        seed=summary.seed if summary is not None else seed,
+        steps=steps,
+        seconds=seconds,
+        stopped=stopped,
+        summary=summary,
+    )
+
+
+class EpisodeWorker:
+    """Runs any number of jobs concurrently on one event loop."""
+
+    def __init__(self, factory: EpisodeFactory, *, max_in_flight: int | None = None) -> None:
+        self.factory = factory
+        self.store = WorldStore(factory.db)
+        self.clients = EndpointClients(max_in_flight)
+        self.steps = 0  # committed steps not yet reported (see take_steps)
+
+    def take_steps(self) -> int:
+        steps, self.steps = self.steps, 0
+        return steps
+
+    def _stepped(self, _info: dict[str, Any]) -> None:
+        self.steps += 1
+
+    async def run(
+        self, job: EpisodeJob, on_started: Callable[[int], None] | None = None
+    ) -> EpisodeOutcome:
+        """Start (or continue, `job.resume`) one episode and run it to its end.
+
+        `on_started(episode_id)` is called once the episode exists in the database. An
+        error inside the episode ends only this episode: its result says why (`stopped`)
+        and carries its figures from the database.
+        """
+        started = time.perf_counter()
+        episode_id = job.resume
+
+        def on_reset(new_id: int) -> None:
+            nonlocal episode_id
+            episode_id = new_id
+            if on_started is not None:
+                on_started(new_id)
+
+        env = None
+        try:
+            env = self.factory.make_env(self.store, job)
+            agent = self.factory.make_agent(self.store, job, self.clients)
+            result = await run_episode_async(
+                env,
+                agent,
+                seed=job.seed if job.resume is None else None,
+                resume=job.resume,
+                on_step=self._stepped,
+                on_reset=on_reset,
+                step_in_thread=self.factory.step_in_thread,
+            )
+        except Exception as exc:  # one broken episode must not end the others
+            result = result_from_database(
+                self.store,
+                episode_id,
+                job.seed,
+                f"{type(exc).__name__}: {exc}",
+                seconds=time.perf_counter() - started,
+            )
+        finally:
+            if env is not None:
+                env.close()
+        trajectory = None
+        if job.trajectory and result.episode_id is not None:
+            from tycoon.trainer.trajectory import build_trajectory
+
+            trajectory = build_trajectory(self.store, result, job).model_dump(mode="json")
+        return EpisodeOutcome(job=job, result=result, trajectory=trajectory)
+
+    async def close(self) -> None:
+        await self.clients.close()
+        self.store.dispose()
