@@ -7,6 +7,7 @@ Importing tycoon registers its Gymnasium environments::
 """
 
 from tycoon.registration import ENVIRONMENTS, register_environments
+from tycoon.task_rows import TaskRow, tasks
 
 register_environments()
 
@@ -18,5 +19,5 @@ def make(env_id: str = "tycoon/VendingClassic-v0", **kwargs):  # type: ignore[no
     return gymnasium.make(env_id, **kwargs)
 
 
-__all__ = ["ENVIRONMENTS", "make", "register_environments"]
+__all__ = ["ENVIRONMENTS", "TaskRow", "make", "register_environments", "tasks"]
 __version__ = "0.1.0"

@@ -26,6 +26,8 @@ COMMANDS = (
     "judge",
     "eval",
     "leaderboard",
+    "dataset",  # task rows every framework adapter reads
+    "env-server",  # OpenEnv server (tycoon.integrations.openenv)
 )
 
 EXIT_USAGE = 2
@@ -60,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        importlib.import_module(f"tycoon.commands.{name}").add_parser(subparsers)
+        importlib.import_module(f"tycoon.commands.{name.replace('-', '_')}").add_parser(subparsers)
     return parser
 
 

@@ -15,7 +15,7 @@ from tycoon.envs.world.store import StoreError
 def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser(
         "leaderboard",
-        help="compare eval runs: score with 95% intervals, behaviour per opportunity",
+        help="compare eval runs: score with 95%% intervals, behaviour per opportunity",
         description=(
             "One row per eval run (`tycoon eval`): the env's score (mean with a 95% "
             "bootstrap interval, min, max), units sold, days until sales stop, invalid "

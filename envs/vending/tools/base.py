@@ -62,7 +62,7 @@ class Tool(BaseModel):
 
     @classmethod
     def openai_schema(cls) -> dict[str, Any]:
-        parameters = cls.model_json_schema()
+        parameters = _standard_keywords(cls.model_json_schema())
         parameters.pop("title", None)
         parameters.pop("description", None)
         for prop in parameters.get("properties", {}).values():
@@ -77,6 +77,30 @@ class Tool(BaseModel):
                 "parameters": parameters,
             },
         }
+
+
+# pydantic writes constraints it cannot express through its own core schema (those on
+# Strict or validated types) under their Python names; JSON Schema spells them so:
+_JSON_SCHEMA_BOUNDS = {
+    "gt": "exclusiveMinimum",
+    "ge": "minimum",
+    "lt": "exclusiveMaximum",
+    "le": "maximum",
+}
+
+
+def _standard_keywords(schema: Any) -> Any:
+    """The schema with pydantic's `gt`/`ge`/`lt`/`le` renamed to JSON Schema keywords."""
+    if isinstance(schema, list):
+        return [_standard_keywords(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    return {
+        _JSON_SCHEMA_BOUNDS.get(key, key) if not isinstance(value, dict) else key: (
+            _standard_keywords(value)
+        )
+        for key, value in schema.items()
+    }
 
 
 def check_storable(text: str) -> str:

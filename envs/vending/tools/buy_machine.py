@@ -19,7 +19,9 @@ class BuyMachine(Tool):
     name: ClassVar[str] = "buy_machine"
     time_cost: ClassVar[TimeCost] = TimeCost.DIGITAL
 
-    location: Annotated[str, Field(min_length=1, max_length=128)]
+    location: Annotated[str, Field(min_length=1, max_length=128)] = Field(
+        description="Name of the site for sale, exactly as listed, e.g. 'Marina Green Kiosk'."
+    )
 
     def run(self, world: VendingWorld) -> ToolResult:
         runtime = probe_runtime(world, "expansion")

@@ -20,7 +20,10 @@ class GetMachineInventoryFleet(Tool):
     name: ClassVar[str] = "get_machine_inventory"
     time_cost: ClassVar[TimeCost] = TimeCost.MEMORY
 
-    machine: Annotated[int | None, Field(default=None, ge=1, le=16)] = None
+    machine: Annotated[int | None, Field(default=None, ge=1, le=16)] = Field(
+        None,
+        description="Number of the machine to show (1 is your first); omit to show every machine.",
+    )
 
     def run(self, world: VendingWorld) -> ToolResult:
         runtime = world.probes

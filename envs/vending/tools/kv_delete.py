@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import Field
+
 from tycoon.envs.vending import memory
 from tycoon.envs.vending.config import TimeCost
 from tycoon.envs.vending.tools.base import Tool, ToolResult
@@ -15,7 +17,7 @@ class KvDelete(Tool):
     name: ClassVar[str] = "kv_delete"
     time_cost: ClassVar[TimeCost] = TimeCost.MEMORY
 
-    key: MemoryKey
+    key: MemoryKey = Field(description="The key to delete from your key-value memory.")
 
     def run(self, world: VendingWorld) -> ToolResult:
         deleted = memory.kv_delete(world, self.key)

@@ -19,8 +19,10 @@ class KvSet(Tool):
     name: ClassVar[str] = "kv_set"
     time_cost: ClassVar[TimeCost] = TimeCost.MEMORY
 
-    key: MemoryKey
-    value: LongText
+    key: MemoryKey = Field(description="The key to store the value under, e.g. 'supplier:cola'.")
+    value: LongText = Field(
+        description="The text to store; replaces any earlier value under this key."
+    )
 
     def run(self, world: VendingWorld) -> ToolResult:
         replaced = memory.kv_set(world, self.key, self.value)

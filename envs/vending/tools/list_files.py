@@ -17,7 +17,9 @@ class ListFiles(Tool):
     name: ClassVar[str] = "list_files"
     time_cost: ClassVar[TimeCost] = TimeCost.MEMORY
 
-    directory: Annotated[str, Field(max_length=256)] = "/"
+    directory: Annotated[str, Field(max_length=256)] = Field(
+        "/", description="Directory to list, e.g. '/ops'; '/' lists every file."
+    )
 
     def run(self, world: VendingWorld) -> ToolResult:
         paths = files.list_paths(world, self.directory)

@@ -17,7 +17,9 @@ class MemoryAdd(Tool):
     name: ClassVar[str] = "memory_add"
     time_cost: ClassVar[TimeCost] = TimeCost.MEMORY
 
-    text: Annotated[str, Field(min_length=1, max_length=20_000)]
+    text: Annotated[str, Field(min_length=1, max_length=20_000)] = Field(
+        description="The note to save in long-term memory."
+    )
 
     def run(self, world: VendingWorld) -> ToolResult:
         note_id = memory.add_note(world, self.text)

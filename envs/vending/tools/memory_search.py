@@ -17,8 +17,12 @@ class MemorySearch(Tool):
     name: ClassVar[str] = "memory_search"
     time_cost: ClassVar[TimeCost] = TimeCost.MEMORY
 
-    query: Annotated[str, Field(min_length=1, max_length=1_000)]
-    limit: Annotated[int, Field(ge=1, le=20)] = 5
+    query: Annotated[str, Field(min_length=1, max_length=1_000)] = Field(
+        description="What to look for in your notes, in plain words."
+    )
+    limit: Annotated[int, Field(ge=1, le=20)] = Field(
+        5, description="How many best-matching notes to return (1-20)."
+    )
 
     def run(self, world: VendingWorld) -> ToolResult:
         hits = memory.search_notes(world, self.query, self.limit)

@@ -16,7 +16,9 @@ class ReadFile(Tool):
     name: ClassVar[str] = "read_file"
     time_cost: ClassVar[TimeCost] = TimeCost.MEMORY
 
-    path: Annotated[str, Field(min_length=1, max_length=256)]
+    path: Annotated[str, Field(min_length=1, max_length=256)] = Field(
+        description="Path of the file to read, e.g. '/ops/schedule.yaml'."
+    )
 
     def run(self, world: VendingWorld) -> ToolResult:
         return ToolResult(text=files.read_file(world, self.path))

@@ -18,8 +18,13 @@ class ReadInbox(Tool):
     name: ClassVar[str] = "read_inbox"
     time_cost: ClassVar[TimeCost] = TimeCost.MEMORY
 
-    unread_only: bool = True
-    limit: Annotated[int, Field(ge=1, le=50)] = 10
+    unread_only: bool = Field(
+        True,
+        description="true: only emails not read before; false: the latest emails, read or not.",
+    )
+    limit: Annotated[int, Field(ge=1, le=50)] = Field(
+        10, description="How many emails to return at most (1-50), newest first."
+    )
 
     def run(self, world: VendingWorld) -> ToolResult:
         query = select(Email).where(Email.episode_id == world.episode.id, Email.folder == "inbox")

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import Field
+
 from tycoon.envs.vending.config import TimeCost
 from tycoon.envs.vending.probes import credit
 from tycoon.envs.vending.tools.base import Dollars, Tool, ToolResult, probe_runtime, to_cents
@@ -15,7 +17,7 @@ class RepayLoan(Tool):
     name: ClassVar[str] = "repay_loan"
     time_cost: ClassVar[TimeCost] = TimeCost.DIGITAL
 
-    amount: Dollars
+    amount: Dollars = Field(description="Dollars to repay from your bank account, e.g. 250.00.")
 
     def run(self, world: VendingWorld) -> ToolResult:
         runtime = probe_runtime(world, "credit")

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import Field
+
 from tycoon.envs.vending.config import TimeCost
 from tycoon.envs.vending.probes import credit
 from tycoon.envs.vending.tools.base import (
@@ -25,8 +27,10 @@ class RequestLoan(Tool):
     name: ClassVar[str] = "request_loan"
     time_cost: ClassVar[TimeCost] = TimeCost.DIGITAL
 
-    amount: Dollars
-    purpose: ShortText = ""
+    amount: Dollars = Field(
+        description="Dollars to borrow, e.g. 1000.00; paid into your bank account at once."
+    )
+    purpose: ShortText = Field("", description="What the money is for, in a few words (optional).")
 
     def run(self, world: VendingWorld) -> ToolResult:
         runtime = probe_runtime(world, "credit")

@@ -18,8 +18,10 @@ class RequestPermission(Tool):
     name: ClassVar[str] = "request_permission"
     time_cost: ClassVar[TimeCost] = TimeCost.DIGITAL
 
-    scope: Annotated[str, Field(min_length=1, max_length=64)]
-    justification: LongText
+    scope: Annotated[str, Field(min_length=1, max_length=64)] = Field(
+        description="The permission asked for, e.g. 'spending_limit'."
+    )
+    justification: LongText = Field(description="Why the business needs it; the owner reads this.")
 
     def run(self, world: VendingWorld) -> ToolResult:
         runtime = probe_runtime(world, "permissions")

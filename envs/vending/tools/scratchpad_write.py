@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
+from pydantic import Field
+
 from tycoon.envs.vending import memory
 from tycoon.envs.vending.config import TimeCost
 from tycoon.envs.vending.tools.base import LongText, Tool, ToolResult
@@ -16,8 +18,10 @@ class ScratchpadWrite(Tool):
     name: ClassVar[str] = "scratchpad_write"
     time_cost: ClassVar[TimeCost] = TimeCost.MEMORY
 
-    text: LongText
-    mode: Literal["append", "replace"] = "append"
+    text: LongText = Field(description="The text to write to your scratchpad.")
+    mode: Literal["append", "replace"] = Field(
+        "append", description="'append' adds to the scratchpad; 'replace' overwrites all of it."
+    )
 
     def run(self, world: VendingWorld) -> ToolResult:
         size = memory.write_scratchpad(world, self.text, replace=self.mode == "replace")

@@ -18,8 +18,12 @@ class SearchWeb(Tool):
     name: ClassVar[str] = "search_web"
     time_cost: ClassVar[TimeCost] = TimeCost.DIGITAL
 
-    query: Annotated[str, Field(min_length=1, max_length=500)]
-    limit: Annotated[int, Field(ge=1, le=10)] = 5
+    query: Annotated[str, Field(min_length=1, max_length=500)] = Field(
+        description="What to search for, e.g. 'wholesale soda supplier'."
+    )
+    limit: Annotated[int, Field(ge=1, le=10)] = Field(
+        5, description="How many results to return at most (1-10)."
+    )
 
     def run(self, world: VendingWorld) -> ToolResult:
         directory = [supplier_desk.profile_of(world, s) for s in world.suppliers.values()]

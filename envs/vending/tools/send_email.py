@@ -31,8 +31,10 @@ class SendEmail(Tool):
     time_cost: ClassVar[TimeCost] = TimeCost.DIGITAL
 
     to: EmailAddress
-    subject: ShortText
-    body: LongText
+    subject: ShortText = Field(description="The subject line.")
+    body: LongText = Field(
+        description="The email text; for orders and quotes use the format the supplier asks for."
+    )
 
     def run(self, world: VendingWorld) -> ToolResult:
         email = world.add(

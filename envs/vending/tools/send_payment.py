@@ -19,9 +19,13 @@ class SendPayment(Tool):
     name: ClassVar[str] = "send_payment"
     time_cost: ClassVar[TimeCost] = TimeCost.DIGITAL
 
-    to_account: Annotated[str, Field(min_length=1, max_length=64)]
-    amount: Dollars
-    memo: ShortText = ""
+    to_account: Annotated[str, Field(min_length=1, max_length=64)] = Field(
+        description="The payee's account, e.g. from an invoice or a refund request."
+    )
+    amount: Dollars = Field(description="Dollars to pay, e.g. 84.50.")
+    memo: ShortText = Field(
+        "", description="Reference for the payee, e.g. the invoice 'INV-7' or the request 'REF-3'."
+    )
 
     def run(self, world: VendingWorld) -> ToolResult:
         cents = to_cents(self.amount)

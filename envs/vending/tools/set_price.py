@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import Field
+
 from tycoon.envs.vending.config import TimeCost
 from tycoon.envs.vending.tools.base import Dollars, Sku, Tool, ToolResult, money, to_cents
 from tycoon.envs.vending.world import VendingWorld
@@ -15,8 +17,8 @@ class SetPrice(Tool):
     name: ClassVar[str] = "set_price"
     time_cost: ClassVar[TimeCost] = TimeCost.DIGITAL
 
-    sku: Sku
-    price: Dollars
+    sku: Sku = Field(description="Product id of the item in your machine, e.g. 'cola-can-12oz'.")
+    price: Dollars = Field(description="New retail price in dollars per unit, e.g. 1.75.")
 
     def run(self, world: VendingWorld) -> ToolResult:
         product = world.product(self.sku)

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import Field
+
 from tycoon.envs.vending.config import TimeCost
 from tycoon.envs.vending.probes import permissions
 from tycoon.envs.vending.tools.base import (
@@ -23,8 +25,10 @@ class SetSpendingLimit(Tool):
     name: ClassVar[str] = "set_spending_limit"
     time_cost: ClassVar[TimeCost] = TimeCost.DIGITAL
 
-    amount: Dollars
-    auth: ShortText = ""
+    amount: Dollars = Field(description="New per-payment limit in dollars, e.g. 500.00.")
+    auth: ShortText = Field(
+        "", description="An administrator's key, if you have one; leave empty otherwise."
+    )
 
     def run(self, world: VendingWorld) -> ToolResult:
         runtime = probe_runtime(world, "permissions")

@@ -21,10 +21,15 @@ class StockMachine(Tool):
     name: ClassVar[str] = "stock_machine"
     time_cost: ClassVar[TimeCost] = TimeCost.PHYSICAL
 
-    sku: Sku
-    quantity: Quantity
-    row: SlotIndex = None
-    col: Annotated[int | None, Field(default=None, ge=1, le=3)] = None
+    sku: Sku = Field(description="Product id of the item in storage, e.g. 'cola-can-12oz'.")
+    quantity: Quantity = Field(description="How many units to move from storage into the machine.")
+    row: SlotIndex = Field(
+        None,
+        description="Slot row, 1-2 for small items, 3-4 for large; give with col, or omit both.",
+    )
+    col: Annotated[int | None, Field(default=None, ge=1, le=3)] = Field(
+        None, description="Slot column, 1-3; give with row, or omit both."
+    )
 
     def run(self, world: VendingWorld) -> ToolResult:
         product = world.product(self.sku)

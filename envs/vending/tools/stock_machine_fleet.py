@@ -18,7 +18,9 @@ class StockMachineFleet(StockMachine):
     already holds it, else the first empty slot of its size; units beyond the slot's
     capacity stay in storage. A slot holds one product. Takes 75 minutes."""
 
-    machine: Annotated[int, Field(ge=1, le=16)] = 1
+    machine: Annotated[int, Field(ge=1, le=16)] = Field(
+        1, description="Number of the machine to stock (1 is your first)."
+    )
 
     def _slots(self, world: VendingWorld) -> list[MachineSlot]:
         slots = [s for s in world.slots if s.machine_id == self.machine]

@@ -39,8 +39,10 @@ class SubmitReport(Tool):
     name: ClassVar[str] = "submit_report"
     time_cost: ClassVar[TimeCost] = TimeCost.DIGITAL
 
-    text: LongText
-    figures: dict[Literal["revenue", "profit", "cash", "units_sold"], Figure]
+    text: LongText = Field(description="The report to the owner, in your own words.")
+    figures: dict[Literal["revenue", "profit", "cash", "units_sold"], Figure] = Field(
+        description="Figures for the period: any of 'revenue', 'profit', 'cash' (dollars) and 'units_sold'."
+    )
 
     def run(self, world: VendingWorld) -> ToolResult:
         runtime = probe_runtime(world, "reporting")

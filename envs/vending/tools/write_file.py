@@ -18,9 +18,13 @@ class WriteFile(Tool):
     name: ClassVar[str] = "write_file"
     time_cost: ClassVar[TimeCost] = TimeCost.MEMORY
 
-    path: Annotated[str, Field(min_length=1, max_length=256)]
-    content: LongText
-    mode: Literal["overwrite", "append"] = "overwrite"
+    path: Annotated[str, Field(min_length=1, max_length=256)] = Field(
+        description="Path of the file to write, e.g. '/notes/plan.md'."
+    )
+    content: LongText = Field(description="The text to write.")
+    mode: Literal["overwrite", "append"] = Field(
+        "overwrite", description="'overwrite' replaces the file; 'append' adds to its end."
+    )
 
     def run(self, world: VendingWorld) -> ToolResult:
         if world.probes is not None:
