@@ -17,6 +17,7 @@ def ray_session():
 
     # the test agents and factories are not installed: ship them to actors by value
     cloudpickle.register_pickle_by_value(ray_helpers)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # "local": this session's own Ray, never one another process runs on the machine
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()

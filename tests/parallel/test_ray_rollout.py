@@ -99,7 +99,11 @@ async def _stream_and_kill(engine: RayRollout, jobs, db: str, kill_after_steps: 
     async with engine:
         killer = asyncio.ensure_future(kill_when_busy())
         outcomes = [outcome async for outcome in engine.stream(jobs)]
-        in_flight_when_killed = await killer
+        if killer.done():
+            in_flight_when_killed = killer.result()
+        else:  # every episode ended before the kill was due: nothing to wait for
+            killer.cancel()
+            in_flight_when_killed = 0
     store.dispose()
     return outcomes, in_flight_when_killed
 
@@ -128,7 +132,7 @@ def test_killed_actor_llm_episodes_continue_elsewhere_with_the_same_conversation
         jobs = [EpisodeJob(index=i, seed=i, llm=llm) for i in range(4)]
         engine = RayRollout(ArgsEpisodes(args), actors=2, concurrency=2, progress=False)
         outcomes, killed_episodes = asyncio.run(_stream_and_kill(engine, jobs, ray_db, 12))
-    assert killed_episodes >= 1
+    assert killed_episodes >= 1, [o.result.stopped for o in outcomes]
     assert len(engine.deaths) == 1
     assert sum(o.job.deaths for o in outcomes) == killed_episodes  # they were continued
     assert all(o.result.stopped is None for o in outcomes), [o.result.stopped for o in outcomes]

@@ -12,7 +12,7 @@ import sys
 import warnings
 from typing import Any
 
-from tycoon.commands.common import llm_settings, make_agent, make_env
+from tycoon.commands.common import apply_defaults, llm_settings, make_agent, make_env
 from tycoon.envs.world.store import WorldStore
 from tycoon.parallel.endpoints import EndpointClients
 from tycoon.parallel.engine import RayRollout
@@ -29,10 +29,15 @@ from tycoon.rollout import EpisodeResult, Job
 
 
 class ArgsEpisodes(EpisodeFactory):
-    """Env and agent from `tycoon rollout`'s flags (a picklable argparse namespace)."""
+    """Env and agent from `tycoon rollout`'s flags (a picklable argparse namespace).
+
+    The flags not given take their defaults here, as the command's own rollout does: a
+    namespace straight from `parse_args` leaves them None (so that a resume can tell a
+    given flag from a default), and an env built from it would fail in every actor."""
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = argparse.Namespace(**{k: v for k, v in vars(args).items() if k != "handler"})
+        apply_defaults(self.args)
         self.db = args.db
         self.step_in_thread = bool(getattr(args, "supplier_model", None))
 

@@ -33,6 +33,9 @@ from tycoon.parallel.ray_runtime import ParallelRolloutError, import_ray
 from tycoon.parallel.worker import EpisodeFactory, result_from_database
 
 PROGRESS_SECONDS = 0.5  # how often the driver asks the actors for their step counts
+# how long the driver waits for an actor's step count: an actor whose node is gone but
+# not yet declared dead answers nothing, and a progress figure must never hold a rollout
+COUNT_TIMEOUT_S = 10.0
 
 
 class ActorLost(ParallelRolloutError):
@@ -313,6 +316,8 @@ class RayRollout:
         return await self._collect_steps()
 
     async def _collect_steps(self) -> int:
-        calls = [runner.handle.take_steps.remote() for runner in self.runners]
-        counts = await asyncio.gather(*calls, return_exceptions=True)
+        async def count(runner: _Runner) -> int:
+            return await asyncio.wait_for(runner.handle.take_steps.remote(), COUNT_TIMEOUT_S)
+
+        counts = await asyncio.gather(*map(count, self.runners), return_exceptions=True)
         return sum(count for count in counts if isinstance(count, int))

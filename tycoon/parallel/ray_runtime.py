@@ -43,15 +43,19 @@ def start_ray(address: str | None = None, *, num_cpus: int | None = None) -> boo
     """Join the cluster at `address`, or start a local Ray for this run.
 
     Returns whether this call started (so owns) the Ray session; one that was already
-    running in the process is reused and left running.
+    running in the process is reused and left running. Without `address` the Ray is
+    this run's own ("local"), never another Ray that happens to run on the machine (a
+    bare `ray.init()` would join that one and run the actors on its workers).
     """
     ray = import_ray()
     if ray.is_initialized():
         return False
-    options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": True}
-    if address is not None:
-        options["address"] = address
-    elif num_cpus is not None:
+    options: dict[str, Any] = {
+        "include_dashboard": False,
+        "log_to_driver": True,
+        "address": address or "local",
+    }
+    if address is None and num_cpus is not None:
         options["num_cpus"] = num_cpus
     ray.init(**options)
     return True

@@ -8,12 +8,13 @@ pool) and one client per model endpoint for all its episodes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
-from tycoon.envs.world.store import EpisodeBusy, StoreError, WorldStore
+from tycoon.envs.world.store import EpisodeBusy, WorldStore
 from tycoon.parallel.endpoints import EndpointClients
 from tycoon.parallel.jobs import EpisodeJob, EpisodeOutcome
 from tycoon.rollout import EpisodeResult, run_episode_async
@@ -53,7 +54,7 @@ def result_from_database(
     if store is not None and episode_id is not None:
         try:
             summary = summarise_episode(store, episode_id)
-        except StoreError:
+        except Exception:  # StoreError, or the database failing: the result still goes back
             summary = None
     return EpisodeResult(
         episode_id=episode_id,
@@ -114,12 +115,17 @@ class EpisodeWorker:
             )
         finally:
             if env is not None:
-                env.close()
+                with contextlib.suppress(Exception):  # closing must not lose the result
+                    env.close()
         trajectory = None
         if job.trajectory and result.episode_id is not None:
             from tycoon.trainer.trajectory import build_trajectory
 
-            trajectory = build_trajectory(self.store, result, job).model_dump(mode="json")
+            try:
+                trajectory = build_trajectory(self.store, result, job).model_dump(mode="json")
+            except Exception as exc:  # the episode's outcome still goes back, saying why
+                why = f"its trajectory could not be read: {type(exc).__name__}: {exc}"
+                result = result.model_copy(update={"stopped": result.stopped or why})
         return EpisodeOutcome(job=job, result=result, trajectory=trajectory)
 
     async def _run_when_free(
