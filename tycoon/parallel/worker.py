@@ -14,14 +14,16 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
-from tycoon.envs.world.store import EpisodeBusy, WorldStore
+from tycoon.envs.world.store import LEASE_TTL_S, EpisodeBusy, WorldStore
 from tycoon.parallel.endpoints import EndpointClients
 from tycoon.parallel.jobs import EpisodeJob, EpisodeOutcome
 from tycoon.rollout import EpisodeResult, run_episode_async
 from tycoon.summary import summarise_episode
 
-# how long a resumed episode waits for the lease of an actor that is dying
-LEASE_WAIT_S = 30.0
+# How long a resumed episode waits for the lease of an actor that died. On its own host a
+# dead process frees the lease at once (its pid is gone); on another host the lease is
+# free only once it has not been renewed for LEASE_TTL_S, so wait a little past that.
+LEASE_WAIT_S = LEASE_TTL_S + 10.0
 
 
 class EpisodeFactory(ABC):
