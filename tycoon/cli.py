@@ -26,6 +26,7 @@ COMMANDS = (
     "judge",
     "eval",
     "leaderboard",
+    "experiment",
 )
 
 EXIT_USAGE = 2
