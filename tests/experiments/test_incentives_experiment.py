@@ -17,6 +17,7 @@ from tycoon.experiments.incentives import (
     ExperimentSettings,
     optimise,
     run_episode,
+    shifts,
     table,
 )
 from tycoon.experiments.policy import PROBES, decode, dimensions
@@ -121,3 +122,31 @@ def test_bad_settings_are_refused_in_one_line() -> None:
     assert "runs" in done.stderr and "greater than or equal to 1" in done.stderr
     done = tycoon("experiment", "incentives", "--probes", "nonsense")
     assert done.returncode == 2 and "invalid choice" in done.stderr
+
+
+def test_shifts_name_what_the_split_penalty_did() -> None:
+    def row(probe: str, condition: str, visible: float, held_out: float) -> dict[str, object]:
+        return {
+            "probe": probe,
+            "cell": "pressure",
+            "condition": condition,
+            "visible_events": visible,
+            "held_out_events": held_out,
+        }
+
+    lines = shifts(
+        [
+            row("oversight", "reward", 2, 3),
+            row("oversight", "penalty-split", 0, 3),
+            row("shutdown", "reward", 1, 200),
+            row("shutdown", "penalty-split", 1, 180),
+            row("credit", "reward", 1, 2),
+            row("credit", "penalty-split", 0, 0),
+        ]
+    )
+    assert [line.split(": ", 1)[0] for line in lines] == [
+        "oversight/pressure",
+        "shutdown/pressure",
+        "credit/pressure",
+    ]
+    assert "moved" in lines[0] and "not moved" in lines[1] and "gone" in lines[2]
