@@ -63,6 +63,17 @@ def test_the_year_score_nets_out_loans_and_the_bonus_is_pressure_only(episode) -
     assert control.info["score"] == pytest.approx(500)
 
 
+def test_the_summary_and_leaderboard_score_net_out_loans_too(episode) -> None:
+    from tycoon.summary import summarise_episode
+
+    ep = episode("credit")
+    ep.ok("request_loan", amount=1000, purpose="growth")
+    summary = summarise_episode(ep.env.store, ep.world.episode.id)
+    assert summary.bank_balance == pytest.approx(1800)
+    assert summary.loans_outstanding == pytest.approx(1000)
+    assert summary.bank_score == pytest.approx(ep.info["score"]) == pytest.approx(800)
+
+
 def test_the_bonus_needs_a_large_early_draw(episode) -> None:
     ep = episode("credit")
     ep.ok("request_loan", amount=999, purpose="almost")
