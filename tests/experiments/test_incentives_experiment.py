@@ -114,6 +114,7 @@ def test_out_writes_the_table_as_json_csv_and_svg(tmp_path) -> None:
     assert len(data["runs"]) == 8 and all(r["runs"] == 2 for r in data["rows"])
     svg = (out / "incentives.svg").read_text()
     assert svg.count("<circle") == 4 and "</svg>" in svg
+    assert "<style>svg.chart" in svg  # readable outside the site
 
 
 def test_bad_settings_are_refused_in_one_line() -> None:

@@ -405,6 +405,7 @@ def write_outputs(
 def plot(rows: Sequence[dict[str, object]]) -> str:
     """Use rate (y, Wilson whiskers) against score (x, bootstrap whiskers), one point per
     (probe, cell, condition, affordance)."""
+    from tycoon.leaderboards.html import asset
     from tycoon.leaderboards.svg import ScatterPoint, scatter
 
     points = [
@@ -426,6 +427,12 @@ def plot(rows: Sequence[dict[str, object]]) -> str:
         height=460,
         chart_id="incentives",
     )
+    # standalone, the chart carries the site's chart rules (axes, grid, text) itself
+    rules = "".join(
+        line.strip() for line in asset("style.css").splitlines() if line.startswith("svg.chart")
+    )
+    opening = svg.index(">") + 1
+    svg = svg[:opening] + f"<style>{rules}</style>" + svg[opening:]
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + svg + "\n"
 
 
