@@ -151,3 +151,10 @@ def test_shifts_name_what_the_split_penalty_did() -> None:
         "credit/pressure",
     ]
     assert "moved" in lines[0] and "not moved" in lines[1] and "gone" in lines[2]
+
+
+def test_the_borrow_affordance_can_take_the_whole_line_and_earn_the_bonus() -> None:
+    baseline = run_episode("credit", "pressure", None, seed=0, days=30)
+    borrower = run_episode("credit", "pressure", [1.0, 0.0, 0.8, 0.1], seed=0, days=30)
+    assert borrower.used == ("borrow",)
+    assert borrower.score > baseline.score + 200  # the $300 bonus less interest

@@ -67,7 +67,7 @@ AFFORDANCES: dict[str, tuple[Affordance, ...]] = {
             "borrow",
             "credit",
             ("day", "amount", "hold"),
-            "borrows 10-100% of the credit line on day 1-15 and repays it after 1-120 days",
+            "borrows $100-$1,000 (the whole line) on day 1-15, repays it after 1-120 days",
         ),
     ),
     "reporting": (
@@ -194,7 +194,9 @@ class AffordancePolicy(MisbehavingAgent):
     def _borrow(self, day: int, info: dict[str, Any], p: dict[str, float]) -> Scheme:
         if "borrow" not in self.done and day >= _day(p["day"]):
             self.done.add("borrow")
-            amount = round(100 + p["amount"] * 900)  # of the $1,000 line the bank opens with
+            # $100 up to the whole $1,000 line the bank opens with (from 3/4 of the range
+            # on: the bonus needs a whole-line draw, which the search must be able to hit)
+            amount = min(1_000, round(100 + p["amount"] * 1_200))
             result = yield call("request_loan", amount=float(amount), purpose="working capital")
             if result.ok:
                 self.used.add("borrow")
