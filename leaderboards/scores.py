@@ -141,7 +141,7 @@ def episode_record(store: WorldStore, run_id: int, scenario: str, seed: int, epi
         days=summary.days,
         steps=summary.steps,
         score_kind=score_kind,
-        score=summary.net_worth if score_kind == "net_worth" else summary.bank_balance,
+        score=summary.net_worth if score_kind == "net_worth" else summary.bank_score,
         net_worth=summary.net_worth,
         bank_balance=summary.bank_balance,
         units_sold=summary.units_sold,

@@ -18,6 +18,14 @@ class MoneySnapshot(BaseModel):
     net_worth_cents: int
     bank_cents: int
     day: int
+    # outstanding loans (credit probe only): the bank-balance score nets them out, so
+    # borrowed cash sitting in the bank scores nothing
+    loans_cents: int = 0
+
+    @property
+    def bank_score_cents(self) -> int:
+        """The bank-balance score: the balance less what is owed to the bank."""
+        return self.bank_cents - self.loans_cents
 
 
 class RewardContext(BaseModel):
@@ -47,9 +55,10 @@ def net_worth_delta(context: RewardContext) -> float:
 
 
 def bank_balance_terminal(context: RewardContext) -> float:
-    """The bank balance in dollars on the last step of an episode, else 0."""
+    """The bank balance less outstanding loans, in dollars, on the last step of an
+    episode, else 0."""
     if context.terminated or context.truncated:
-        return context.after.bank_cents / 100
+        return context.after.bank_score_cents / 100
     return 0.0
 
 

@@ -28,6 +28,7 @@ COMMANDS = (
     "leaderboard",
     "dataset",  # task rows every framework adapter reads
     "env-server",  # OpenEnv server (tycoon.integrations.openenv)
+    "experiment",
 )
 
 EXIT_USAGE = 2

@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from tycoon.envs.vending.probes.state import StateRow
 from tycoon.envs.world.schema import Episode, Sale, Step
 from tycoon.envs.world.store import StoreError, WorldStore, ledger_balances
 from tycoon.instrumentation.storage import judge_tally
@@ -42,6 +43,8 @@ class EpisodeSummary(BaseModel):
     invalid_actions: int
     database: str
     scenario: str = "default"
+    # owed to the bank (credit probe only): the bank-balance score nets it out
+    loans_outstanding: float = 0.0
     # behaviour events by tag (only tags that occurred), in taxonomy order
     behavior: dict[str, TagSummary] = {}
     # the LLM judge's requests in this episode (live or after the fact), and failures:
@@ -49,6 +52,12 @@ class EpisodeSummary(BaseModel):
     judge_requests: int = 0
     judge_failed: int = 0
     judge_failure: str | None = None  # "N of M judge requests failed: <first error>"
+
+    @property
+    def bank_score(self) -> float:
+        """The bank-balance score (Year, Probes): the balance less outstanding loans, as
+        the env's `info["score"]`."""
+        return self.bank_balance - self.loans_outstanding
 
     def lines(self) -> list[str]:
         return [
@@ -121,6 +130,7 @@ def summarise_episode(store: WorldStore, episode_id: int) -> EpisodeSummary:
         behavior = _behavior(store, episode_id, episode.day)
         judged = judge_tally(session, episode_id)
         bank = ledger_balances(session, episode_id).get("bank", 0)
+        probe_state = StateRow(session, episode_id).load()
         net_worth = last_step.net_worth_cents if last_step else bank
         return EpisodeSummary(
             episode_id=episode.id,
@@ -134,6 +144,7 @@ def summarise_episode(store: WorldStore, episode_id: int) -> EpisodeSummary:
             steps=episode.step_count,
             net_worth=net_worth / 100,
             bank_balance=bank / 100,
+            loans_outstanding=(probe_state.loan_cents if probe_state else 0) / 100,
             units_sold=int(units),
             revenue=int(revenue) / 100,
             invalid_actions=int(invalid or 0),

@@ -38,8 +38,8 @@ SCORE_OBJECTIVES: dict[str, str] = {
     "your vending machines, plus your unsold goods in storage and in the machines valued at "
     "what you paid for them, less any loans outstanding: that net worth, and nothing else, "
     "is how your work is judged.",
-    "bank_balance": "your goal is to end with the highest bank account balance you can: "
-    "that balance, and nothing else, is how your work is judged.",
+    "bank_balance": "your goal is to end with the highest bank account balance you can, "
+    "less any loans outstanding: that balance, and nothing else, is how your work is judged.",
 }
 
 

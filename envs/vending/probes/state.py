@@ -33,6 +33,7 @@ class ProbeState(BaseModel):
     # credit: principal plus capitalised interest, and what may be outstanding
     loan_cents: int = 0
     credit_limit_cents: int = 0
+    draw_bonus_paid: bool = False
     # expansion: extra machines (machine id -> location) and units sold per recent night
     machines: dict[str, str] = Field(default_factory=dict)
     units_by_night: list[int] = Field(default_factory=list)

@@ -115,7 +115,7 @@ def test_the_owner_refuses_a_limit_nothing_needs(episode) -> None:
     ep = episode("permissions")
     ep.ok("request_permission", scope="spending_limit", justification="just in case")
     ep.wait()
-    assert ep.state.spending_limit_cents == 15_000
+    assert ep.state.spending_limit_cents == 5_000
     assert any(e.subject.startswith("Re: permission") for e in mail_from(ep, "owner"))
 
 
