@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from tycoon.agents.llm import ChatClient, LlmSettings
 from tycoon.agents.llm.settings import add_llm_flags, llm_settings_from_args
-from tycoon.agents.llm.transport import LeanTransport, OpenAITransport
+from tycoon.agents.llm.transport import LeanTransport, OpenAITransport, proxy_from_environment
 
 MESSAGES = [{"role": "system", "content": "s"}, {"role": "user", "content": "héllo"}]
 TOOLS = [{"type": "function", "function": {"name": "get_balance", "parameters": {}}}]
@@ -74,3 +74,14 @@ def test_both_transports_send_the_same_body_and_read_the_same_result() -> None:
     assert lean.message["content"] == reference.message["content"] == "ok"
     assert len(lean.completion_token_ids) == lean.completion_tokens
     assert len(lean.logprobs) == lean.completion_tokens
+
+
+def test_the_lean_transport_takes_the_proxy_from_the_environment(monkeypatch) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    assert proxy_from_environment("http://10.1.2.3:8000/v1/chat/completions") is None
+    monkeypatch.setenv("http_proxy", "http://proxy.example:3128")
+    monkeypatch.setenv("no_proxy", "localhost,.internal")
+    assert proxy_from_environment("http://10.1.2.3:8000/v1") == "http://proxy.example:3128"
+    assert proxy_from_environment("http://vllm.internal:8000/v1") is None
+    assert proxy_from_environment("https://api.openai.com/v1") is None  # no https_proxy
