@@ -11,7 +11,6 @@ once: retrying a request the server refuses cannot help.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import email.utils
 import json
 import random
@@ -175,11 +174,12 @@ class ChatClient:
 
 def _error_message(reply: HttpReply) -> str:
     """The error's own message (OpenAI's `{"error": {"message": ...}}`), else the body,
-    worded as the openai client words it."""
+    worded as the openai client words it (`Error code: N - <JSON>`, or the bare text)."""
     text = reply.content.decode("utf-8", "replace").strip()
-    body: Any = text
-    with contextlib.suppress(ValueError):
+    try:
         body = json.loads(text)
+    except ValueError:
+        return (text or f"Error code: {reply.status}")[:300]
     if isinstance(body, dict):
         error = body.get("error", body)
         if isinstance(error, dict) and error.get("message"):

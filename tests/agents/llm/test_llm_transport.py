@@ -11,8 +11,14 @@ from openai_server import FakeOpenAIServer, Reply
 from pydantic import ValidationError
 
 from tycoon.agents.llm import ChatClient, LlmSettings
+from tycoon.agents.llm.client import _error_message
 from tycoon.agents.llm.settings import add_llm_flags, llm_settings_from_args
-from tycoon.agents.llm.transport import LeanTransport, OpenAITransport, proxy_from_environment
+from tycoon.agents.llm.transport import (
+    HttpReply,
+    LeanTransport,
+    OpenAITransport,
+    proxy_from_environment,
+)
 
 MESSAGES = [{"role": "system", "content": "s"}, {"role": "user", "content": "héllo"}]
 TOOLS = [{"type": "function", "function": {"name": "get_balance", "parameters": {}}}]
@@ -85,3 +91,16 @@ def test_the_lean_transport_takes_the_proxy_from_the_environment(monkeypatch) ->
     assert proxy_from_environment("http://10.1.2.3:8000/v1") == "http://proxy.example:3128"
     assert proxy_from_environment("http://vllm.internal:8000/v1") is None
     assert proxy_from_environment("https://api.openai.com/v1") is None  # no https_proxy
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b'{"error": {"message": "context too long"}}', "context too long"),
+        (b'{"detail": "no"}', "Error code: 502 - {'detail': 'no'}"),
+        (b"upstream crashed\n", "upstream crashed"),
+        (b"", "Error code: 502"),
+    ],
+)
+def test_error_texts_are_worded_as_the_openai_client_words_them(content, expected) -> None:
+    assert _error_message(HttpReply(502, {}, content)) == expected
