@@ -173,8 +173,10 @@ class ChatClient:
 
 
 def _error_message(reply: HttpReply) -> str:
-    """The error's own message (OpenAI's `{"error": {"message": ...}}`), else the body,
-    worded as the openai client words it (`Error code: N - <JSON>`, or the bare text)."""
+    """The error's own message (OpenAI's `{"error": {"message": ...}}`), else what the
+    server said (`Error code: N - <JSON>`, or its text). Worded here from the bytes, so
+    both transports say the same whatever the openai client's version (its own wording
+    changed between versions and, in 3.x, drops a body without a message)."""
     text = reply.content.decode("utf-8", "replace").strip()
     try:
         body = json.loads(text)

@@ -102,5 +102,5 @@ def test_the_lean_transport_takes_the_proxy_from_the_environment(monkeypatch) ->
         (b"", "Error code: 502"),
     ],
 )
-def test_error_texts_are_worded_as_the_openai_client_words_them(content, expected) -> None:
+def test_error_texts_carry_what_the_server_said(content, expected) -> None:
     assert _error_message(HttpReply(502, {}, content)) == expected
