@@ -2,13 +2,15 @@
 
 For each concurrency K it measures, in the same run:
 - ideal: K / latency (every episode always waiting on the model, nothing else costs);
-- bare client: K coroutines sending the same requests through AsyncOpenAI with no env,
-  no database and no agent (the floor set by the client itself): the requests one
-  tycoon episode of the run sent, rebuilt from its `llm_calls` records;
+- bare client: K coroutines sending the same requests with no env, no database and no
+  agent (the floor set by the client itself): the requests one tycoon episode of the run
+  sent, rebuilt from its `llm_calls` records, through the headline transport's bare
+  client (aiohttp for lean, AsyncOpenAI for openai);
 - tycoon: `rollout_async` with K LLM-agent episodes (env steps, SQLite commits, per-call
-  records, context bookkeeping), into a fresh SQLite file;
+  records, context bookkeeping), into a fresh SQLite file, once per `--transport` (lean:
+  aiohttp, the default; openai: the official client), with identical requests;
 and tycoon's own CPU per step: the rollout's CPU time per step minus the bare client's
-CPU time per call. Worlds are created before the clock starts (reported apart: a one-off
+CPU time per call, and steps/s per core (steps per CPU second) for each transport. Worlds are created before the clock starts (reported apart: a one-off
 per episode); the timed rollout resumes them. Episodes are long enough (default 100 steps;
 40 at K=256) that the per-episode costs left in the timed part (make, resume, summary:
 ~40 ms) are amortised as in real runs of thousands of steps; `--steps 15` shows short
@@ -17,7 +19,7 @@ episodes. The fake server runs in its own process so its CPU is not counted.
 Rollouts over several processes (Ray actors) are measured by bench_ray.py.
 
     python benchmarks/bench_rollout.py [--latency 0.2] [--concurrency 1 16 64 256]
-        [--steps N] [--typed] [--json FILE]
+        [--steps N] [--transport lean openai] [--typed] [--json FILE]
 """
 
 from __future__ import annotations
@@ -61,9 +63,17 @@ def recorded_requests(db: Path, episode_id: int) -> tuple[list, list[list[dict]]
 
 
 async def bare_client(
-    base_url: str, concurrency: int, tools: list, requests: list[list[dict]], typed: bool
+    base_url: str,
+    concurrency: int,
+    tools: list,
+    requests: list[list[dict]],
+    typed: bool,
+    transport: str = "openai",
 ) -> tuple[float, float, int]:
-    """K coroutines sending tycoon's recorded requests through AsyncOpenAI, nothing else."""
+    """K coroutines sending tycoon's recorded requests through AsyncOpenAI (or aiohttp for
+    the lean transport), nothing else."""
+    if transport == "lean":
+        return await bare_aiohttp(base_url, concurrency, tools, requests)
     from openai import AsyncOpenAI
 
     client = AsyncOpenAI(base_url=base_url, api_key="EMPTY", timeout=60, max_retries=0)
@@ -87,6 +97,33 @@ async def bare_client(
     await asyncio.gather(*(episode() for _ in range(concurrency)))
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     await client.close()
+    return wall, cpu, concurrency * len(requests)
+
+
+async def bare_aiohttp(
+    base_url: str, concurrency: int, tools: list, requests: list[list[dict]]
+) -> tuple[float, float, int]:
+    import aiohttp
+
+    session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency + 8))
+    url = base_url.rstrip("/") + "/chat/completions"
+    headers = {"Authorization": "Bearer EMPTY", "Content-Type": "application/json"}
+
+    async def call(messages: list[dict]) -> None:
+        body = {"model": "m", "max_tokens": 2048, "messages": messages, "tools": tools}
+        async with session.post(url, data=json.dumps(body), headers=headers) as response:
+            response.raise_for_status()
+            json.loads(await response.read())
+
+    async def episode() -> None:
+        for messages in requests:
+            await call(messages)
+
+    await call(requests[0])  # warm the pool
+    cpu, wall = time.process_time(), time.perf_counter()
+    await asyncio.gather(*(episode() for _ in range(concurrency)))
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    await session.close()
     return wall, cpu, concurrency * len(requests)
 
 
@@ -123,7 +160,7 @@ def create_worlds(store, count: int, steps: int) -> tuple[list[int], float]:  # 
 
 
 async def tycoon_rollout(
-    base_url: str, concurrency: int, steps: int, db: Path
+    base_url: str, concurrency: int, steps: int, db: Path, transport: str
 ) -> tuple[float, float, int, float, float, int]:
     """Create K episodes first (world creation is a one-off, timed apart), then run them
     all concurrently to `steps` steps and time that."""
@@ -133,7 +170,7 @@ async def tycoon_rollout(
 
     store = WorldStore(db)
     ids, setup_ms = create_worlds(store, concurrency, steps)
-    settings = LlmSettings(model="m", base_url=base_url, timeout=60)
+    settings = LlmSettings(model="m", base_url=base_url, timeout=60, transport=transport)
     client = ChatClient(settings)
     cpu, wall = time.process_time(), time.perf_counter()
     results = await rollout_async(
@@ -175,6 +212,13 @@ def main() -> None:
     parser.add_argument(
         "--typed", action="store_true", help="also time the client with typed parameters"
     )
+    parser.add_argument(
+        "--transport",
+        nargs="+",
+        choices=["lean", "openai"],
+        default=["lean", "openai"],
+        help="the LLM client's transports to time (default both; the first is the headline)",
+    )
     parser.add_argument("--json", default=None, help="also write the figures here")
     args = parser.parse_args()
     server, base_url = start_server(args.latency)
@@ -183,10 +227,22 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             for k in args.concurrency:
                 steps = args.steps or default_steps(k)
-                db = Path(tmp) / f"k{k}.db"
-                ours = asyncio.run(tycoon_rollout(base_url, k, steps, db))
+                runs = {}
+                for transport in args.transport:
+                    db = Path(tmp) / f"k{k}-{transport}.db"
+                    runs[transport] = asyncio.run(tycoon_rollout(base_url, k, steps, db, transport))
+                    wall, cpu, total = runs[transport][:3]
+                    print(
+                        f"K={k:>4} x{steps} steps, transport {transport:<6}: "
+                        f"{total / wall:6.1f} steps/s, {1000 * cpu / total:.2f} ms CPU/step, "
+                        f"{total / cpu:6.1f} steps/s per core",
+                        flush=True,
+                    )
+                ours = runs[args.transport[0]]
                 tools, requests = recorded_requests(db, ours[5])
-                bare = asyncio.run(bare_client(base_url, k, tools, requests, typed=False))
+                bare = asyncio.run(
+                    bare_client(base_url, k, tools, requests, False, args.transport[0])
+                )
                 ideal = k / args.latency
                 row = {
                     "concurrency": k,
@@ -198,6 +254,8 @@ def main() -> None:
                     "tycoon_cpu_ms_per_step": 1000 * ours[1] / ours[2],
                     "env_step_ms": ours[3] / 1000,
                     "episode_setup_cpu_ms": ours[4],
+                    "transport": args.transport[0],
+                    "steps_per_core": {t: r[2] / r[1] for t, r in runs.items()},
                 }
                 typed_note = ""
                 if args.typed:
@@ -214,7 +272,7 @@ def main() -> None:
                 row["tycoon_vs_bare"] = row["tycoon"] / row["bare"]
                 rows.append(row)
                 print(
-                    f"K={k:>4} x{steps} steps: ideal {ideal:7.1f}/s | bare client "
+                    f"K={k:>4} x{steps} steps ({args.transport[0]}): ideal {ideal:7.1f}/s | bare client "
                     f"{row['bare']:6.1f}/s{typed_note} | tycoon {row['tycoon']:6.1f}/s "
                     f"= {row['tycoon_vs_bare']:.0%} of bare | CPU/step: tycoon "
                     f"{row['tycoon_cpu_ms_per_step']:.2f} ms, client "
@@ -224,6 +282,13 @@ def main() -> None:
                     f"{row['episode_setup_cpu_ms']:.0f} ms once per episode)",
                     flush=True,
                 )
+                if "lean" in runs and "openai" in runs:
+                    per_core = row["steps_per_core"]
+                    print(
+                        f"K={k:>4}: steps/s per core, lean / openai transport = "
+                        f"{per_core['lean'] / per_core['openai']:.2f}x",
+                        flush=True,
+                    )
     finally:
         server.terminate()
         server.wait()

@@ -1,8 +1,9 @@
-"""Chat completions through the official `openai` client, with retries that tycoon owns.
+"""Chat completions over the OpenAI protocol, with retries that tycoon owns.
 
-The client's own retries are off (`max_retries=0`): tycoon retries 429 (honouring
-Retry-After), 5xx, timeouts and connection errors with exponential backoff and jitter,
-counts the attempts, and raises `LlmUnavailable` when they run out, so the runner can
+The request travels by the official `openai` client or by aiohttp (`LlmSettings.transport`,
+see `transport.py`); either way the body, retries and parsing are these. The transports
+do not retry: tycoon retries 429 (honouring Retry-After), 5xx, timeouts and connection
+errors with exponential backoff and jitter, counts the attempts, and raises `LlmUnavailable` when they run out, so the runner can
 stop the episode in a resumable state. Other 4xx answers raise `LlmRequestRejected` at
 once: retrying a request the server refuses cannot help.
 """
@@ -11,17 +12,20 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import importlib
 import json
 import random
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tycoon.agents.llm.settings import LlmSettings
-
-if TYPE_CHECKING:
-    import openai
+from tycoon.agents.llm.transport import (
+    HttpReply,
+    TransportConnectionError,
+    TransportTimeout,
+    make_transport,
+)
 
 MAX_RETRY_AFTER = 600.0
 REDACTED = "[redacted]"
@@ -66,9 +70,11 @@ class ChatResult:
 
 
 class ChatClient:
-    """One AsyncOpenAI client (one connection pool) shared by every episode in a process.
+    """One transport (one connection pool) shared by every episode in a process.
 
-    `max_in_flight` bounds concurrent requests with a semaphore (None: unbounded).
+    `settings.transport` picks how requests travel (see `transport.py`); the body, the
+    retries and the parsing here are the same for both. `max_in_flight` bounds concurrent
+    requests with a semaphore (None: unbounded).
     """
 
     def __init__(
@@ -79,14 +85,8 @@ class ChatClient:
         rng: random.Random | None = None,
     ) -> None:
         self.settings = settings
-        self._openai = importlib.import_module("openai")
         self._api_key = settings.api_key()
-        self._client = self._openai.AsyncOpenAI(
-            base_url=settings.base_url,
-            api_key=self._api_key,
-            timeout=settings.timeout,
-            max_retries=0,
-        )
+        self._transport = make_transport(settings, self._api_key)
         self._semaphore = asyncio.Semaphore(max_in_flight) if max_in_flight else None
         # jitter only: never the episode's generators, so retries cannot change a run
         self._rng = rng or random.Random()
@@ -94,10 +94,24 @@ class ChatClient:
         extra: dict[str, Any] = {}
         if settings.return_token_ids:
             extra["return_token_ids"] = True
-        self._extra_body = extra or None
+        self._extra_body = extra
 
     async def close(self) -> None:
-        await self._client.close()
+        await self._transport.close()
+
+    def request_body(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]], seed: int | None
+    ) -> dict[str, Any]:
+        """The JSON body of one call, as sent by either transport."""
+        body: dict[str, Any] = dict(self.params, messages=messages)
+        if tools:  # servers refuse an empty list
+            body["tools"] = tools
+        if seed is not None:
+            body["seed"] = seed
+        if self.settings.logprobs:
+            body["logprobs"] = True
+        body.update(self._extra_body)
+        return body
 
     async def complete(
         self,
@@ -106,56 +120,40 @@ class ChatClient:
         *,
         seed: int | None = None,
     ) -> ChatResult:
-        # The messages and tools are plain JSON already. Passed as typed parameters, the
-        # client walks them against its TypedDicts on every call: CPU that grows with the
-        # prompt (~50 ms per call at 100 turns). In `extra_body` they are sent as they are.
-        body: dict[str, Any] = {"messages": messages}
-        if tools:  # servers refuse an empty list
-            body["tools"] = tools
-        if self._extra_body:
-            body.update(self._extra_body)
-        kwargs: dict[str, Any] = dict(self.params, messages=[], extra_body=body)
-        if seed is not None:
-            kwargs["seed"] = seed
-        if self.settings.logprobs:
-            kwargs["logprobs"] = True
-        openai = self._openai
-        # The raw response is read as JSON: building the client's pydantic models of the
-        # completion and then reading them back costs more CPU than the whole step.
-        create = self._client.chat.completions.with_raw_response.create
+        body = self.request_body(messages, tools, seed)
         attempts, last_error = 0, ""
         while True:
             attempts += 1
             started = time.perf_counter()
+            delay: float | None = None
             try:
                 if self._semaphore is None:
-                    response = await create(**kwargs)
+                    reply = await self._transport.post(body)
                 else:
                     async with self._semaphore:
-                        response = await create(**kwargs)
+                        reply = await self._transport.post(body)
                 latency_ms = (time.perf_counter() - started) * 1000
-                payload = _json_object(response.content)
-                if payload is not None:
-                    return _result(payload, latency_ms, attempts)
-                last_error, delay = "the reply is not a JSON object", None
-            except openai.APIStatusError as exc:
-                status = exc.status_code
-                if status not in (408, 409, 429) and status < 500:
+                status = reply.status
+                if 200 <= status < 300:
+                    payload = _json_object(reply.content)
+                    if payload is not None:
+                        return _result(payload, latency_ms, attempts)
+                    last_error = "the reply is not a JSON object"
+                elif status not in (408, 409, 429) and status < 500:
                     raise LlmRequestRejected(
                         redact(
                             f"{self.settings.model} refused the request: "
-                            f"HTTP {status} {_message(exc)}",
+                            f"HTTP {status} {_error_message(reply)}",
                             self._api_key,
                         )
-                    ) from None  # the chained error's text would carry the key
-                last_error = f"HTTP {status} {_message(exc)}"
-                delay = _retry_after(exc) if status == 429 else None
-            except openai.APITimeoutError:
+                    ) from None
+                else:
+                    last_error = f"HTTP {status} {_error_message(reply)}"
+                    delay = _retry_after(reply.headers) if status == 429 else None
+            except TransportTimeout:
                 last_error = f"no reply within {self.settings.timeout:g}s"
-                delay = None
-            except openai.APIConnectionError as exc:
-                last_error = f"connection failed ({exc.__cause__ or exc})"
-                delay = None
+            except TransportConnectionError as exc:
+                last_error = f"connection failed ({exc})"
             if attempts > self.settings.max_retries:
                 raise LlmUnavailable(
                     redact(
@@ -174,17 +172,24 @@ class ChatClient:
         return ceiling * (0.5 + 0.5 * self._rng.random())
 
 
-def _message(exc: openai.APIStatusError) -> str:
-    body = exc.body
+def _error_message(reply: HttpReply) -> str:
+    """The error's own message (OpenAI's `{"error": {"message": ...}}`), else what the
+    server said (`Error code: N - <JSON>`, or its text). Worded here from the bytes, so
+    both transports say the same whatever the openai client's version (its own wording
+    changed between versions and, in 3.x, drops a body without a message)."""
+    text = reply.content.decode("utf-8", "replace").strip()
+    try:
+        body = json.loads(text)
+    except ValueError:
+        return (text or f"Error code: {reply.status}")[:300]
     if isinstance(body, dict):
         error = body.get("error", body)
         if isinstance(error, dict) and error.get("message"):
             return str(error["message"])[:300]
-    return str(exc.message)[:300]
+    return f"Error code: {reply.status} - {body}"[:300]
 
 
-def _retry_after(exc: openai.APIStatusError) -> float | None:
-    headers = exc.response.headers
+def _retry_after(headers: Mapping[str, str]) -> float | None:
     if value := headers.get("retry-after-ms"):
         try:
             return min(MAX_RETRY_AFTER, max(0.0, float(value) / 1000))
@@ -196,8 +201,9 @@ def _retry_after(exc: openai.APIStatusError) -> float | None:
     try:
         return min(MAX_RETRY_AFTER, max(0.0, float(value)))
     except ValueError:
-        when = email.utils.parsedate_to_datetime(value) if value else None
-        if when is None:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
             return None
         return min(MAX_RETRY_AFTER, max(0.0, when.timestamp() - time.time()))
 

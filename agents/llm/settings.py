@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 NO_KEY = "EMPTY"  # what vLLM and most local servers accept when no key is configured
+TRANSPORTS = ("lean", "openai")
+Transport = Literal["lean", "openai"]
 
 
 class LlmSettings(BaseModel):
@@ -33,6 +36,9 @@ class LlmSettings(BaseModel):
     return_token_ids: bool = False
     logprobs: bool = False
     max_consecutive_no_call: int = Field(20, ge=1)
+    transport: Transport = Field(
+        "lean", description="lean: aiohttp; openai: the official client (same requests)"
+    )
 
     def api_key(self) -> str:
         """The key from the named variable; local servers (a base URL) may go without."""
@@ -90,6 +96,13 @@ def add_llm_flags(parser: argparse.ArgumentParser) -> None:
         help="ask the server for token ids (vLLM: return_token_ids)",
     )
     group.add_argument("--logprobs", action="store_true", help="ask for completion logprobs")
+    group.add_argument(
+        "--transport",
+        choices=TRANSPORTS,
+        default=None,
+        help="how requests travel: lean (aiohttp, ~5x less client CPU per call) or openai "
+        "(the official client); same requests, parsing and retries (default lean)",
+    )
 
 
 def llm_settings_from_args(args: argparse.Namespace) -> LlmSettings:
@@ -108,6 +121,7 @@ def llm_settings_from_args(args: argparse.Namespace) -> LlmSettings:
         context_tokens=_given(args, "context_tokens", 32_000),
         return_token_ids=getattr(args, "return_token_ids", False),
         logprobs=getattr(args, "logprobs", False),
+        transport=_given(args, "transport", "lean"),
     )
 
 
@@ -153,4 +167,5 @@ def supplier_settings_from_args(args: argparse.Namespace) -> LlmSettings | None:
         backoff_max=max(60.0, getattr(args, "backoff", 1.0)),
         temperature=0.0,
         max_tokens=1024,
+        transport=_given(args, "transport", "lean"),
     )

@@ -20,6 +20,8 @@ from tycoon.envs.world.schema import Episode, LlmCall, Step
 from tycoon.envs.world.store import WorldStore
 from tycoon.rollout import run_episode_async
 
+pytestmark = pytest.mark.usefixtures("each_transport")  # conftest.py
+
 
 @pytest.fixture
 def server():

@@ -10,6 +10,8 @@ from openai_server import FakeOpenAIServer, Reply
 
 from tycoon.agents.llm import ChatClient, LlmRequestRejected, LlmSettings, LlmUnavailable
 
+pytestmark = pytest.mark.usefixtures("each_transport")  # conftest.py
+
 MESSAGES = [{"role": "system", "content": "s"}, {"role": "user", "content": "hello"}]
 TOOLS = [
     {

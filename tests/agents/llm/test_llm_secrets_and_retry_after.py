@@ -14,6 +14,8 @@ from sqlalchemy import create_engine, text
 from tycoon.agents.llm import ChatClient, LlmRequestRejected, LlmSettings, LlmUnavailable
 from tycoon.cli import main
 
+pytestmark = pytest.mark.usefixtures("each_transport")  # conftest.py
+
 MESSAGES = [{"role": "user", "content": "hello"}]
 KEY = "sk-test-SECRET-4f2a9c0e7d1b"
 ECHO = "invalid key: {authorization}"

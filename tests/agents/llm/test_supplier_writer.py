@@ -29,6 +29,8 @@ from tycoon.envs.vending.supplier_replies import (
 from tycoon.envs.world.schema import Email
 from tycoon.envs.world.store import WorldStore
 
+pytestmark = pytest.mark.usefixtures("each_transport")  # conftest.py
+
 DRAFT_MARK = "Draft reply (reword it; keep every fact):\n\n"
 
 
