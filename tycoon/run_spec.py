@@ -19,7 +19,15 @@ from tycoon.envs.world.schema import Episode
 
 # agent settings that say how to reach the model, not what it does: a resume may change them
 OPERATIONAL_SETTINGS = frozenset(
-    {"base_url", "api_key_env", "timeout", "max_retries", "backoff_base", "backoff_max"}
+    {
+        "base_url",
+        "api_key_env",
+        "timeout",
+        "max_retries",
+        "backoff_base",
+        "backoff_max",
+        "transport",
+    }
 )
 
 
