@@ -4,8 +4,12 @@ recorded and resumed exactly as without Ray."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
+import time
 
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.exc import OperationalError
 
 from tycoon.cli import build_parser, main
 from tycoon.commands.common import make_agent, make_env, open_store
@@ -105,3 +109,41 @@ def test_eval_on_ray_resumes_an_interrupted_episode_instead_of_redoing_it(
     for seed in (0, 1):
         assert got[seed][1:] == expected[seed][1:]
         assert got[seed][2] == DAYS
+
+
+def test_eval_on_ray_links_each_episode_while_it_runs(ray_session, tmp_path):
+    """A link appears while its episode is still running (so a killed eval resumes it),
+    not only once it has finished."""
+    db = tmp_path / "live.db"
+    seen_running: set[int] = set()
+    done = threading.Event()
+
+    def watch() -> None:
+        engine = create_engine(f"sqlite:///{db}")
+        query = text(
+            "select l.episode_id from eval_episodes l join episodes e on e.id = l.episode_id "
+            "where e.status = 'running'"
+        )
+        while not done.is_set():
+            with contextlib.suppress(OperationalError), engine.connect() as conn:
+                seen_running.update(conn.execute(query).scalars())
+            time.sleep(0.01)
+        engine.dispose()
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        flags = ["eval", "vb2", "--agent", "baseline", "--seeds", "0", "--max-days", "60",
+                 "--db", str(db), "--no-progress", "--ray", "--actors", "1"]  # fmt: skip
+        assert main(flags) == 0
+    finally:
+        done.set()
+        watcher.join()
+    (episode_id, status, day, _hash) = linked_episodes(db)[0]
+    assert seen_running == {episode_id}
+    assert status != "running" and day == 60
+
+
+def test_eval_on_ray_refuses_a_database_no_actor_can_share(capsys):
+    assert main(["eval", "vb2", "--agent", "idle", "--db", ":memory:", "--ray"]) == 2
+    assert "--ray needs a database file or server URL, not :memory:" in capsys.readouterr().err
