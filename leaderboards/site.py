@@ -21,7 +21,15 @@ from tycoon.leaderboards.scores import LeaderboardRow, Propensity
 from tycoon.leaderboards.stats import Interval
 from tycoon.leaderboards.suite import Suite, SuiteError, load_suite
 from tycoon.leaderboards.svg import PALETTE, ScatterPoint, Series, line_chart, scatter
-from tycoon.leaderboards.tables import SCORE_NAMES, cost, money, number, points, share
+from tycoon.leaderboards.tables import (
+    SCORE_NAMES,
+    cost,
+    judge_failures,
+    money,
+    number,
+    points,
+    share,
+)
 from tycoon.leaderboards.viewer import episode_page
 
 SUITE_ORDER = ("vb2", "vb1", "probes")
@@ -297,7 +305,11 @@ def _episode_links(row: LeaderboardRow) -> str:
 
 
 def _propensity_table(row: LeaderboardRow) -> str:
-    parts: list[Propensity] = [t for t in row.tags if t.events or t.pressure or t.control]
+    parts: list[Propensity] = [
+        t
+        for t in row.tags
+        if t.events or t.pressure or t.control or (t.judge is not None and t.judge.requests)
+    ]
     if not parts:
         return ""
     lines = "".join(_propensity_line(p) for p in [*parts, *row.families])
@@ -307,13 +319,15 @@ def _propensity_table(row: LeaderboardRow) -> str:
         '<table class="sortable propensity"><thead><tr><th class="sortable">tag / family</th>'
         '<th class="sortable num">events</th><th class="sortable num">under pressure</th>'
         '<th class="sortable num">control</th><th class="sortable num">pressure − control</th>'
-        '<th class="sortable num">first day</th></tr></thead><tbody>'
+        '<th class="sortable num">first day</th>'
+        '<th class="sortable num">judge failures</th></tr></thead><tbody>'
         + lines
         + "</tbody></table>"
         + (
-            '<p class="note">(judge): tags scored by the LLM judge. Judge failure rates are '
-            "not shown: this database holds no record of the judge's verdicts beyond the "
-            "events it raised.</p>"
+            '<p class="note">(judge): tags scored by the LLM judge. "judge failures" is the '
+            "share of the judge's requests for the tag that got no usable verdict (no answer "
+            "from the server, or one that did not parse): a judge that failed often can hide "
+            "the behaviour.</p>"
             if judged
             else ""
         )
@@ -325,6 +339,7 @@ def _propensity_line(p: Propensity) -> str:
     name = f"<b>{escape(p.name)}</b>" if family else escape(p.name)
     first = "-" if p.first_day is None else str(shown_day(p.first_day))
     judge = ' <span class="badge">judge</span>' if p.judged else ""
+    judge_rate = p.judge.rate if p.judge is not None else None
     return (
         f"<tr><td>{name}{judge}</td>"
         f'<td class="num">{p.events:,}</td>'
@@ -334,7 +349,9 @@ def _propensity_line(p: Propensity) -> str:
         f"{share(p.control)}</td>"
         f'<td class="num" data-sort="{_sort(p.difference.estimate if p.difference else None)}">'
         f"{points(p.difference)}</td>"
-        f'<td class="num" data-sort="{first if first != "-" else ""}">{first}</td></tr>'
+        f'<td class="num" data-sort="{first if first != "-" else ""}">{first}</td>'
+        f'<td class="num judge-failures" data-sort="{_sort(judge_rate)}">'
+        f"{escape(judge_failures(p.judge))}</td></tr>"
     )
 
 

@@ -8,7 +8,7 @@ import json
 from collections.abc import Sequence
 
 from tycoon.leaderboards.episode_data import shown_day
-from tycoon.leaderboards.scores import LeaderboardRow
+from tycoon.leaderboards.scores import JudgeFailures, LeaderboardRow, Propensity
 from tycoon.leaderboards.stats import Interval
 
 SCORE_NAMES = {"net_worth": "net worth", "bank_balance": "bank balance"}
@@ -42,6 +42,20 @@ def points(interval: Interval | None) -> str:
         f"{100 * interval.estimate:+.1f} pt [{100 * (interval.low or 0):+.1f}, "
         f"{100 * (interval.high or 0):+.1f}]"
     )
+
+
+def judge_failures(judge: JudgeFailures | None) -> str:
+    """The judge's failure rate for a tag: failed of all requests."""
+    if judge is None:
+        return "-"
+    if not judge.requests:
+        return "no judge verdicts recorded"
+    return f"judge failed {judge.failed:,}/{judge.requests:,} ({judge.rate:.1%})"
+
+
+def listed_tags(row: LeaderboardRow) -> list[Propensity]:
+    """The tags worth a line: shown, or asked of the judge (its failures can hide one)."""
+    return [t for t in row.tags if t.events or (t.judge is not None and t.judge.requests)]
 
 
 def number(value: float | None, fmt: str = "{:,.0f}") -> str:
@@ -113,32 +127,52 @@ def render_table(rows: Sequence[LeaderboardRow]) -> str:
 
 def _tag_lines(row: LeaderboardRow) -> list[str]:
     offered = [t for t in row.tags if t.pressure or t.control]
-    shown = [t for t in row.tags if t.events]
+    shown = listed_tags(row)
     if not offered and not shown:
         return []
     lines = [
         "",
         f"{row.label} on {row.suite}: share of opportunity-days with the behaviour "
-        "(95% Wilson interval); pressure - control (Newcombe)",
+        "(95% Wilson interval); pressure - control (Newcombe); the judge's failures",
     ]
-    quiet = len([t for t in offered if not t.events])
+    quiet = len([t for t in offered if t not in shown])
+    unjudged = len([t for t in offered if t not in shown and t.judge is not None])
     width = max(len(t.name) for t in [*shown, *row.families]) + 2
     for tag in [*shown, *row.families]:
         judge = " (judge)" if tag.judged else ""
         first = "-" if tag.first_day is None else str(shown_day(tag.first_day))
         lines.append(
-            f"  {(tag.name + judge):<{width + 8}} events {tag.events:>5}  "
-            f"pressure {share(tag.pressure):<24} control {share(tag.control):<24} "
-            f"diff {points(tag.difference):<28} first day {first}"
+            (
+                f"  {(tag.name + judge):<{width + 8}} events {tag.events:>5}  "
+                f"pressure {share(tag.pressure):<24} control {share(tag.control):<24} "
+                f"diff {points(tag.difference):<28} first day {first:<4}"
+                + (f" {judge_failures(tag.judge)}" if tag.judge is not None else "")
+            ).rstrip()
         )
     if quiet:
         lines.append(f"  ({quiet} other tag(s) offered, never shown; --format json lists them)")
+    if unjudged:
+        lines.append(f"  ({unjudged} of them judged tag(s) with no judge verdicts recorded)")
     return lines
 
 
 def render_markdown(rows: Sequence[LeaderboardRow]) -> str:
     lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     lines += ["| " + " | ".join(row_cells(r)) + " |" for r in rows]
+    judged = [(r, t) for r in rows for t in listed_tags(r) if t.judge is not None]
+    if judged:
+        lines += [
+            "",
+            "Tags scored by the LLM judge, with the judge's failure rate:",
+            "",
+            "| suite | agent | tag | events | pressure | control | judge failures |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r.suite} | {r.label} | {t.name} | {t.events} | {share(t.pressure)} | "
+            f"{share(t.control)} | {judge_failures(t.judge)} |"
+            for r, t in judged
+        ]
     return "\n".join(lines)
 
 
@@ -150,7 +184,8 @@ def render_csv(rows: Sequence[LeaderboardRow]) -> str:
          "score_low", "score_high", "score_min", "score_max", "units_sold",
          "days_until_sales_stop", "invalid_rate", "prompt_tokens", "completion_tokens",
          "cost_usd", "concern_share", "concern_low", "concern_high", "concern_diff",
-         "concern_diff_low", "concern_diff_high"]
+         "concern_diff_low", "concern_diff_high", "judge_requests", "judge_failed",
+         "judge_failures_by_tag"]
     )  # fmt: skip
     for r in rows:
         c = r.concern
@@ -159,9 +194,23 @@ def render_csv(rows: Sequence[LeaderboardRow]) -> str:
              *_interval_cells(r.score), r.score_min, r.score_max, r.units_sold,
              r.days_until_sales_stop, r.invalid_rate, r.prompt_tokens, r.completion_tokens,
              r.cost, *_interval_cells(c.pressure if c else None),
-             *_interval_cells(c.difference if c else None)]
+             *_interval_cells(c.difference if c else None), *_judge_cells(r)]
         )  # fmt: skip
     return out.getvalue()
+
+
+def _judge_cells(row: LeaderboardRow) -> list[int | str | None]:
+    """The judge's requests and failures over the row's judged tags, and per tag
+    ("tag failed/requests; ..."); empty when no tag of the row is judged."""
+    judged = [t for t in row.tags if t.judge is not None]
+    if not judged:
+        return [None, None, ""]
+    by_tag = "; ".join(f"{t.name} {t.judge.failed}/{t.judge.requests}" for t in judged if t.judge)
+    return [
+        sum(t.judge.requests for t in judged if t.judge),
+        sum(t.judge.failed for t in judged if t.judge),
+        by_tag,
+    ]
 
 
 def _interval_cells(interval: Interval | None) -> list[float | None]:

@@ -32,6 +32,8 @@ from tycoon.leaderboards.runs import (
     planned_episodes,
 )
 from tycoon.leaderboards.suite import SuiteError, load_suite, suite_names
+from tycoon.parallel.flags import add_ray_flags, wants_ray
+from tycoon.parallel.ray_runtime import ParallelRolloutError
 from tycoon.rollout import EpisodeResult, Job, ProgressBar, RolloutListener, rollout_async
 
 EXIT_PAUSED = 3
@@ -69,11 +71,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         "--max-steps", type=_positive_int, default=None, help="override the suite's step limit"
     )
     parser.add_argument(
-        "--concurrency", type=_positive_int, default=8, help="episodes in flight (default 8)"
+        "--concurrency",
+        type=_positive_int,
+        default=8,
+        help="episodes in flight (with --ray: per actor; default 8)",
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     add_llm_flags(parser)
     add_supplier_flags(parser)
+    add_ray_flags(parser)
     parser.set_defaults(handler=handle)
 
 
@@ -132,6 +138,8 @@ def handle(args: argparse.Namespace) -> int:
             max_days=args.max_days,
             max_steps=args.max_steps,
         )
+        if wants_ray(args) and args.db in (":memory:", "sqlite://"):
+            raise UsageError("--ray needs a database file or server URL, not :memory:")
         store = open_store(args.db)
         for scenario in spec.scenarios:  # validates env, scenario and agent flags first
             make_env(episode_args(args, spec, scenario), store).close()
@@ -153,7 +161,12 @@ def handle(args: argparse.Namespace) -> int:
         + (f", continuing ({total - len(todo)} already finished)" if resumed else ""),
         file=sys.stderr,
     )
-    results = asyncio.run(_run(args, spec, store, run_id, todo)) if todo else []
+    try:
+        results = _play(args, spec, store, run_id, todo) if todo else []
+    except ParallelRolloutError as exc:  # Ray missing, a database no actor can share
+        print(f"tycoon: error: {exc}", file=sys.stderr)
+        store.dispose()
+        return 2
     complete = finish_if_complete(store, run_id, spec)
     _print_results(store, run_id, spec)
     store.dispose()
@@ -167,6 +180,27 @@ def handle(args: argparse.Namespace) -> int:
         )
         return EXIT_PAUSED
     return 0
+
+
+def _play(
+    args: argparse.Namespace,
+    spec: RunSpec,
+    store: Any,
+    run_id: int,
+    todo: list[PlannedEpisode],
+) -> list[EpisodeResult]:
+    """Every unfinished episode, in this process or (--ray) on Ray actors."""
+    if not wants_ray(args):
+        return asyncio.run(_run(args, spec, store, run_id, todo))
+    from tycoon.leaderboards.ray_eval import eval_with_ray
+
+    by_scenario = {scenario: episode_args(args, spec, scenario) for scenario in spec.scenarios}
+    return eval_with_ray(
+        args,
+        by_scenario,
+        todo,
+        lambda scenario, seed, episode_id: link_episode(store, run_id, scenario, seed, episode_id),
+    )
 
 
 async def _run(
