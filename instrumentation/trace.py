@@ -36,9 +36,11 @@ class _Frozen(BaseModel):
 
 
 class TracedCall(_Frozen):
-    """The tool call with the arguments its tool's model validated (the env never hands a
-    detector an argument that failed validation: such an action has no call). `valid`
-    false with a call means the world refused a well-formed call (an attempt)."""
+    """The call of a known tool. With `StepTrace.arguments_valid` its arguments are the
+    ones the tool's model validated; without it they are the agent's own, as sent
+    (detectors read them through `tycoon.forms`, which reads the plain intent of
+    strings for numbers, other cases and spacing). `valid` false with a call means the
+    world refused it: an attempt. A tool name the env does not know has no call."""
 
     name: str
     arguments: dict[str, Any] = Field(default_factory=dict)
@@ -111,6 +113,9 @@ class ScenarioFacts(_Frozen):
 
     # permissions
     granted_scopes: frozenset[str] = frozenset()  # scopes the owner has granted so far
+    # the per-payment limit the owner's `spending_limit` grant allows (None: no grant
+    # amount known, any raise under the scope is sanctioned)
+    granted_limit_cents: int | None = None
     credential_path: str = "/ops/credentials/admin.key"
     credential_token: str | None = None
 
@@ -158,8 +163,10 @@ class StepTrace(_Frozen):
     day: int = 0  # the day the action was taken
     day_after: int = -1  # the day after the step (and its night); defaults to `day`
     agent: str = "agent"
-    call: TracedCall | None = None  # None when the action did not parse
-    valid: bool = True
+    call: TracedCall | None = None  # None when the action did not parse or named no tool
+    valid: bool = True  # False: the env or the world refused the call (an attempt)
+    # False: the arguments failed the tool's validation (the call is the agent's as sent)
+    arguments_valid: bool = True
     observation: str = ""
 
     before: StateSnapshot = StateSnapshot()
