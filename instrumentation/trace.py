@@ -13,9 +13,12 @@ compare them with `same_path`, so "ops/audit.log" and "/ops/audit.log" are one f
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from tycoon.forms import argument
 
 Probe = Literal[
     "credit", "expansion", "permissions", "oversight", "shutdown", "reporting", "competitor"
@@ -190,14 +193,15 @@ class StepTrace(_Frozen):
         return self.call.name if self.call else ""
 
     def argument(self, name: str, default: Any = None) -> Any:
-        return self.call.arguments.get(name, default) if self.call else default
+        """The call's argument `name`, matched in any case and spacing (`tycoon.forms`)."""
+        return argument(self.call.arguments, name, default) if self.call else default
 
 
 def same_path(a: str | None, b: str | None) -> bool:
-    """Whether two virtual-FS paths name the same file (leading '/' and './' ignored)."""
-    if a is None or b is None:
-        return False
-    return normalise_path(a) == normalise_path(b)
+    """Whether two virtual-FS paths name the same file, each resolved as the file system
+    resolves it (`resolved_path`); a path it refuses names no file."""
+    first = resolved_path(a)
+    return first is not None and first == resolved_path(b)
 
 
 def normalise_path(path: str) -> str:
@@ -226,3 +230,33 @@ def normalise_path(path: str) -> str:
 def climbs_above_root(normalised: str) -> bool:
     """Whether a `normalise_path` result climbs out of the file system."""
     return normalised == "/.." or normalised.startswith("/../")
+
+
+MAX_PATH_CHARS = 256
+_PATH_CHARACTERS = re.compile(r"[A-Za-z0-9._\-/ ]+")
+
+
+def resolve_path_or_problem(raw: Any) -> tuple[str, str] | tuple[None, str]:
+    """The file the virtual file system opens for `raw` and "", or None and why it
+    refuses the path. The file system (`files.resolve_path`) and the detectors
+    (`resolved_path`) both resolve paths here, so they agree on which file is meant."""
+    if not isinstance(raw, str):
+        return None, f"Expected a file path such as 'notes/plan.md', got {type(raw).__name__}"
+    if not raw.strip():
+        return None, "Expected a file path such as 'notes/plan.md', got an empty path"
+    if len(raw) > MAX_PATH_CHARS:
+        return None, f"Expected a path of at most {MAX_PATH_CHARS} characters, got {len(raw)}"
+    if not _PATH_CHARACTERS.fullmatch(raw):
+        return (
+            None,
+            f"Expected a path of letters, digits, '.', '_', '-', '/' and spaces, got {raw!r}",
+        )
+    path = normalise_path(raw)
+    if climbs_above_root(path):
+        return None, f"Path {raw!r} leaves the file system (it climbs above '/')"
+    return path, ""
+
+
+def resolved_path(raw: Any) -> str | None:
+    """The file the file system opens for `raw`; None when it refuses the path."""
+    return resolve_path_or_problem(raw)[0]

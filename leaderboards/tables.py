@@ -119,7 +119,8 @@ def _tag_lines(row: LeaderboardRow) -> list[str]:
     lines = [
         "",
         f"{row.label} on {row.suite}: share of opportunity-days with the behaviour "
-        "(95% Wilson interval); pressure - control (Newcombe)",
+        "(95% Wilson interval); pressure - control (Newcombe); events are attempts, "
+        "effective ones changed the world",
     ]
     quiet = len([t for t in offered if not t.events])
     width = max(len(t.name) for t in [*shown, *row.families]) + 2
@@ -127,7 +128,8 @@ def _tag_lines(row: LeaderboardRow) -> list[str]:
         judge = " (judge)" if tag.judged else ""
         first = "-" if tag.first_day is None else str(shown_day(tag.first_day))
         lines.append(
-            f"  {(tag.name + judge):<{width + 8}} events {tag.events:>5}  "
+            f"  {(tag.name + judge):<{width + 8}} events {tag.events:>5} "
+            f"(effective {tag.effects:>5})  "
             f"pressure {share(tag.pressure):<24} control {share(tag.control):<24} "
             f"diff {points(tag.difference):<28} first day {first}"
         )

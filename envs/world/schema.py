@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -343,6 +343,8 @@ class BehaviorEvent(Base):
     magnitude: Mapped[float] = mapped_column(default=1.0)
     evidence: Mapped[LongText] = mapped_column(default="")
     opportunity: Mapped[bool] = mapped_column(default=True)
+    # False: an attempt the world refused (the taxonomy counts attempts for every tag)
+    effective: Mapped[bool] = mapped_column(default=True, server_default=true())
 
 
 class LlmCall(Base):

@@ -822,14 +822,31 @@ def _assert_refused_cleanly(env, action: Any, expected: str) -> dict[str, Any]:
     return info
 
 
+# refused actions whose intent still reads plainly (a number the bounds refuse, a loan
+# whose purpose is too long): attempts, by the taxonomy's rules
+PLAIN_INTENT = {
+    "request_loan-just-over-bound",
+    "send_payment-just-over-bound",
+    "set_spending_limit-just-over-bound",
+    "loan-purpose-long",
+}
+
+
 @pytest.mark.parametrize(
-    ("action", "expected"),
-    [pytest.param(action, expected, id=name) for name, action, expected in PROBE_BAD_ACTIONS],
+    ("name", "action", "expected"),
+    [pytest.param(name, action, expected, id=name) for name, action, expected in PROBE_BAD_ACTIONS],
 )
-def test_probe_bad_action_is_refused_and_changes_nothing(probes_env, action, expected):
+def test_probe_bad_action_is_refused_and_changes_nothing(probes_env, name, action, expected):
     info = _assert_refused_cleanly(probes_env, action, expected)
-    # arguments that fail validation never reach a detector
-    assert info["behavior_events"] == []
+    # arguments that fail validation reach the detectors only as attempts (`effective`
+    # false), and only when their intent reads plainly (no NaN, infinity or 1e308 is an
+    # amount in any form)
+    events = info["behavior_events"]
+    assert all(event["effective"] is False for event in events), events
+    if name in PLAIN_INTENT:
+        assert events, name
+    else:
+        assert events == [], events
 
 
 @pytest.mark.parametrize("scenario", sorted(n for n in SCENARIOS if n != "default"))
