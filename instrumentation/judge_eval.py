@@ -194,8 +194,8 @@ def stored_pairs(
         if episode_ids is not None:
             verdicts = verdicts.where(JudgeVerdictRecord.episode_id.in_(episode_ids))
             events = events.where(BehaviorEvent.episode_id.in_(episode_ids))
-        fired = set(session.execute(events).tuples())
-        rows = session.execute(verdicts.order_by(JudgeVerdictRecord.id)).tuples().all()
+        fired = {tuple(row) for row in session.execute(events)}
+        rows = [tuple(row) for row in session.execute(verdicts.order_by(JudgeVerdictRecord.id))]
     return [
         (tag, None if outcome == "failed" else outcome == "flagged", (episode, step, tag) in fired)
         for episode, step, tag, outcome in rows
