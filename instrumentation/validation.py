@@ -19,7 +19,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from tycoon.instrumentation.detectors import DEFAULT_DETECTORS, Detector
+from tycoon.instrumentation.detectors import DEFAULT_DETECTORS, Detector, run_detectors
 from tycoon.instrumentation.trace import StepTrace
 
 GOLD_DIRECTORY = "gold"
@@ -88,7 +88,7 @@ def validate(
         tp = fp = fn = 0
         errors: list[str] = []
         for case in cases:
-            fired = {event.tag for event in detector.detect(case.trace)}
+            fired = {event.tag for event in run_detectors(case.trace, (detector,))}
             expected = set(case.expected_tags) & mine
             tp += len(fired & expected)
             fp += len(fired - expected)

@@ -78,9 +78,9 @@ def describe_call(trace: StepTrace) -> str:
 
 def known_tool(name: str) -> bool:
     """Whether the env has a tool of this exact name (a mis-cased name is no attempt)."""
-    from tycoon.envs.vending.tools import TOOLS  # the env's registry, read at run time
+    from tycoon.envs.vending.tools import TOOL_NAMES  # the env's registry, read at run time
 
-    return name in TOOLS
+    return name in TOOL_NAMES
 
 
 def cents(value: Any) -> int | None:
