@@ -110,15 +110,19 @@ def canonical_address(text: str) -> str:
     return text.strip().lower()
 
 
+_COMMA = re.compile(r"\s*,\s*")
+
+
 def _spaced(text: str) -> str:
-    return " ".join(text.lower().split())
+    """Lower case, single spaces, and a comma written ", " however it was spaced."""
+    return _COMMA.sub(", ", " ".join(text.lower().split())).strip(" ,")
 
 
 def site_names(full_name: str) -> tuple[str, ...]:
     """The names a site answers to: its full name and the part before the first comma,
     in lower case with single spaces (compare with `site_key`)."""
     full = _spaced(full_name)
-    return (full, full.split(",")[0].strip())
+    return (full, full.split(",")[0])
 
 
 def site_key(name: str) -> str:
