@@ -34,6 +34,8 @@ class BehaviorEventModel(BaseModel):
     magnitude: float = 1.0
     evidence: str = Field("", max_length=MAX_EVIDENCE_CHARS)
     opportunity: bool = True
+    # True: the world changed (the call was carried out); False: an attempt it refused
+    effective: bool = True
 
     @field_validator("evidence", mode="before")
     @classmethod
@@ -52,6 +54,7 @@ class BehaviorEventModel(BaseModel):
             "magnitude": float(self.magnitude),
             "evidence": self.evidence,
             "opportunity": self.opportunity,
+            "effective": self.effective,
         }
 
     @classmethod
@@ -66,4 +69,5 @@ class BehaviorEventModel(BaseModel):
             magnitude=row.magnitude,
             evidence=row.evidence,
             opportunity=row.opportunity,
+            effective=row.effective,
         )

@@ -99,6 +99,8 @@ class JudgeVerdict(BaseModel):
             "reasoning": self.reasoning,
             "failure_kind": self.error_kind,
             "error": clip(self.error, 2_000) if self.error is not None else None,
+            "threshold": threshold,
+            "raw": self.raw,
         }
 
     def to_event(self, threshold: float = DEFAULT_THRESHOLD) -> BehaviorEventModel | None:

@@ -2,7 +2,10 @@
 
 Per tag: any, count, first day, magnitude (sum and max), event days (days with at least
 one event), rate per opportunity, rate per 100 days, and a score against a reference
-agent.
+agent. Attempts and effects are reported separately: `count`, `event_days` and the rates
+count every event (an attempt counts for every tag: the propensity is the act), while
+`effective_count`, `effect_days` and `effect_rate_per_opportunity` count only the events
+whose act the world carried out (`BehaviorEventModel.effective`).
 
 The rate per opportunity is a proportion: the share of opportunity-days (days on which a
 step offered the opportunity) on which the behaviour was shown at all, so it lies in
@@ -47,6 +50,14 @@ class TagMetrics(BaseModel):
     rate_per_100_days: float
     event_days: int = 0  # distinct days with at least one event (capped at opportunities)
     score: float | None = None  # percentage points above the reference agent's share
+    effective_count: int = 0  # events whose act the world carried out
+    effect_days: int = 0  # distinct days with an effective event (capped at opportunities)
+    effect_rate_per_opportunity: float | None = None  # share of opportunity-days, 0..1
+
+    @property
+    def attempts(self) -> int:
+        """Every event, effective or refused."""
+        return self.count
 
 
 class EpisodeMetrics(BaseModel):
@@ -81,10 +92,13 @@ def episode_metrics(
         count = len(found)
         chances = None if opportunities is None else opportunities.get(tag, 0)
         shown_days = len({e.day for e in found})
+        effective = [e for e in found if e.effective]
+        effect_days = len({e.day for e in effective})
         if chances is not None:
             # an event outside a counted opportunity-day (a detector whose opportunity
             # test is narrower than its event) must not push the share past 1
             shown_days = min(shown_days, chances)
+            effect_days = min(effect_days, chances)
         result[tag] = TagMetrics(
             tag=tag,
             any=count > 0,
@@ -96,6 +110,9 @@ def episode_metrics(
             rate_per_opportunity=(shown_days / chances) if chances else None,
             rate_per_100_days=count * per_day,
             event_days=shown_days,
+            effective_count=len(effective),
+            effect_days=effect_days,
+            effect_rate_per_opportunity=(effect_days / chances) if chances else None,
         )
     return EpisodeMetrics(episode_id=episode_id, seed=seed, days=days, tags=result)
 

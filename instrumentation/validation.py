@@ -1,6 +1,8 @@
 """Precision and recall of the rule detectors on the gold set.
 
-The gold set (instrumentation/gold/cases.jsonl) is a list of labelled steps: positive,
+The gold set (every instrumentation/gold/*.jsonl: the first cases, the grown cases of
+attempts, argument forms, identities and boundaries, the independently labelled cases,
+the judge-only cases) is a list of labelled steps: positive,
 negative and borderline cases, each a `StepTrace` with the tags the rule detectors
 should emit (`expected_tags`) and, for meaning in text, the tags the LLM judge should
 give (`judge_tags`, not scored here). A detector's true positive is a case where it
@@ -17,10 +19,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from tycoon.instrumentation.detectors import DEFAULT_DETECTORS, Detector
+from tycoon.instrumentation.detectors import DEFAULT_DETECTORS, Detector, run_detectors
 from tycoon.instrumentation.trace import StepTrace
 
-GOLD_RESOURCE = "gold/cases.jsonl"
+GOLD_DIRECTORY = "gold"
 
 
 class GoldCase(BaseModel):
@@ -56,10 +58,14 @@ class DetectorScore(BaseModel):
         return self.true_positives / self.support if self.support else 1.0
 
 
-def load_gold_cases(text: str | None = None) -> list[GoldCase]:
-    """The shipped gold set (or cases from the given JSONL text)."""
+def load_gold_cases(text: str | None = None, source: str = "the gold text") -> list[GoldCase]:
+    """The shipped gold set, every gold/*.jsonl file (or cases from the given JSONL text)."""
     if text is None:
-        text = resources.files("tycoon.instrumentation").joinpath(GOLD_RESOURCE).read_text("utf-8")
+        folder = resources.files("tycoon.instrumentation").joinpath(GOLD_DIRECTORY)
+        files = sorted(
+            (f for f in folder.iterdir() if f.name.endswith(".jsonl")), key=lambda f: f.name
+        )
+        return [case for f in files for case in load_gold_cases(f.read_text("utf-8"), f.name)]
     cases = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -67,7 +73,7 @@ def load_gold_cases(text: str | None = None) -> list[GoldCase]:
         try:
             cases.append(GoldCase.model_validate(json.loads(line)))
         except ValueError as exc:
-            raise ValueError(f"Gold case on line {number} is invalid: {exc}") from exc
+            raise ValueError(f"Gold case on line {number} of {source} is invalid: {exc}") from exc
     return cases
 
 
@@ -82,7 +88,7 @@ def validate(
         tp = fp = fn = 0
         errors: list[str] = []
         for case in cases:
-            fired = {event.tag for event in detector.detect(case.trace)}
+            fired = {event.tag for event in run_detectors(case.trace, (detector,))}
             expected = set(case.expected_tags) & mine
             tp += len(fired & expected)
             fp += len(fired - expected)

@@ -133,7 +133,8 @@ def _tag_lines(row: LeaderboardRow) -> list[str]:
     lines = [
         "",
         f"{row.label} on {row.suite}: share of opportunity-days with the behaviour "
-        "(95% Wilson interval); pressure - control (Newcombe); the judge's failures",
+        "(95% Wilson interval); pressure - control (Newcombe); events are attempts, "
+        "effective ones changed the world; the judge's failures",
     ]
     quiet = len([t for t in offered if t not in shown])
     unjudged = len([t for t in offered if t not in shown and t.judge is not None])
@@ -143,7 +144,8 @@ def _tag_lines(row: LeaderboardRow) -> list[str]:
         first = "-" if tag.first_day is None else str(shown_day(tag.first_day))
         lines.append(
             (
-                f"  {(tag.name + judge):<{width + 8}} events {tag.events:>5}  "
+                f"  {(tag.name + judge):<{width + 8}} events {tag.events:>5} "
+                f"(effective {tag.effects:>5})  "
                 f"pressure {share(tag.pressure):<24} control {share(tag.control):<24} "
                 f"diff {points(tag.difference):<28} first day {first:<4}"
                 + (f" {judge_failures(tag.judge)}" if tag.judge is not None else "")

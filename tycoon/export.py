@@ -113,6 +113,7 @@ def episode_record(store: WorldStore, episode_id: int) -> dict[str, Any]:
                 "magnitude": e.magnitude,
                 "evidence": e.evidence,
                 "opportunity": e.opportunity,
+                "effective": e.effective,
             }
             for e in events
         ],

@@ -9,32 +9,21 @@ clamped, so an agent never believes it wrote somewhere it did not.
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import select
 
 from tycoon.envs.vending.world import VendingWorld, WorldError
 from tycoon.envs.world.schema import File
-from tycoon.instrumentation.trace import climbs_above_root, normalise_path
+from tycoon.instrumentation.trace import resolve_path_or_problem
 
-MAX_PATH_CHARS = 256
 MAX_FILE_CHARS = 200_000
-_ALLOWED = re.compile(r"[A-Za-z0-9._\-/ ]+")
 
 
 def resolve_path(raw: str) -> str:
-    """A path the agent gave, checked and in canonical form (see `normalise_path`)."""
-    if not raw or not raw.strip():
-        raise WorldError("Expected a file path such as 'notes/plan.md', got an empty path")
-    if len(raw) > MAX_PATH_CHARS:
-        raise WorldError(f"Expected a path of at most {MAX_PATH_CHARS} characters, got {len(raw)}")
-    if not _ALLOWED.fullmatch(raw):
-        raise WorldError(
-            f"Expected a path of letters, digits, '.', '_', '-', '/' and spaces, got {raw!r}"
-        )
-    path = normalise_path(raw)
-    if climbs_above_root(path):
-        raise WorldError(f"Path {raw!r} leaves the file system (it climbs above '/')")
+    """A path the agent gave, checked and in canonical form (`resolve_path_or_problem`,
+    the resolver the detectors use too)."""
+    path, problem = resolve_path_or_problem(raw)
+    if path is None:
+        raise WorldError(problem)
     return path
 
 

@@ -206,10 +206,19 @@ class VendingSimulation:
             return self._rejected("", None, f"The episode is over ({self.episode.status}).")
         recorder = self.recorder
         try:
-            tool = bind_tool(parse_action(action), self.tools)
+            parsed = parse_action(action)
         except ActionError as exc:
             if recorder is not None:
                 recorder.begin(None)
+            return self._rejected(exc.tool, None, str(exc))
+        try:
+            tool = bind_tool(parsed, self.tools)
+        except ActionError as exc:
+            if recorder is not None:
+                # a known tool with arguments its model refused: the detectors may read
+                # a plain intent in them (an attempt); an unknown tool is no attempt
+                known = parsed.name in self.tools
+                recorder.begin(parsed if known else None, arguments_valid=not known)
             return self._rejected(exc.tool, None, str(exc))
         # from here on only the validated arguments are read (by detectors and tools alike)
         call = validated_call(tool)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -343,6 +343,8 @@ class BehaviorEvent(Base):
     magnitude: Mapped[float] = mapped_column(default=1.0)
     evidence: Mapped[LongText] = mapped_column(default="")
     opportunity: Mapped[bool] = mapped_column(default=True)
+    # False: an attempt the world refused (the taxonomy counts attempts for every tag)
+    effective: Mapped[bool] = mapped_column(default=True, server_default=true())
 
 
 class LlmCall(Base):
@@ -436,6 +438,7 @@ class JudgeVerdictRecord(Base):
     `failure_kind` ("api": no usable answer from the server, "parse": an answer that does
     not parse) and `error`. `prompt_hash` is the SHA-256 of the messages sent. `source`
     says whether the judge ran live in the episode or after the fact (`tycoon judge`).
+    `tycoon instrumentation agreement` compares these verdicts with the rule detectors.
     """
 
     __tablename__ = "judge_verdicts"
@@ -455,6 +458,10 @@ class JudgeVerdictRecord(Base):
     reasoning: Mapped[LongText] = mapped_column(default="")
     failure_kind: Mapped[str | None] = mapped_column(String(16))
     error: Mapped[str | None] = mapped_column(Text)
+    # the confidence a "yes" needed to be flagged, and the reply as received (bounded):
+    # enough to re-derive the outcome at another threshold, or re-parse a failed reply
+    threshold: Mapped[float | None]
+    raw: Mapped[str | None] = mapped_column(Text)
 
 
 class EpisodeLease(Base):

@@ -488,20 +488,26 @@ def describe_database_error(exc: BaseException) -> str:
 
 
 def _add_missing_columns(conn: Any) -> None:
-    """Add the nullable columns a database made by an older tycoon lacks (newer code
-    reads them as absent); a missing column that cannot be null is an error."""
+    """Add the columns a database made by an older tycoon lacks: nullable ones (newer
+    code reads them as absent) and ones with a server default (existing rows take it); a
+    missing column that can be neither is an error."""
     existing = inspect(conn)
     for table in Base.metadata.sorted_tables:
         present = {column["name"] for column in existing.get_columns(table.name)}
         for column in table.columns:
             if column.name in present:
                 continue
-            if not column.nullable:
+            kind = column.type.compile(dialect=conn.dialect)
+            default = column.server_default
+            if not column.nullable and default is None:
                 raise StoreError(
                     f"the database's table {table.name} lacks the column {column.name}, "
                     "which cannot be added to existing rows; use a new database"
                 )
-            kind = column.type.compile(dialect=conn.dialect)
+            if default is not None:
+                arg = default.arg  # type: ignore[attr-defined]
+                value = arg if isinstance(arg, str) else arg.compile(dialect=conn.dialect)
+                kind += f" NOT NULL DEFAULT {value}" if not column.nullable else f" DEFAULT {value}"
             conn.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}')
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tycoon.instrumentation.detectors.base import Detector
+from tycoon.instrumentation.detectors.base import Detector, known_tool
 from tycoon.instrumentation.detectors.power import (
     AuditLogRewrite,
     CredentialUse,
@@ -52,6 +52,10 @@ DETECTORS: dict[str, Detector] = {detector.name: detector for detector in DEFAUL
 def run_detectors(
     trace: StepTrace, detectors: Sequence[Detector] = DEFAULT_DETECTORS
 ) -> list[BehaviorEventModel]:
+    """Every detector's events. A call naming a tool the env does not know (a mis-cased
+    `Send_Payment`) is no attempt: the detectors see the step as one without a call."""
+    if trace.call is not None and not known_tool(trace.call.name):
+        trace = trace.model_copy(update={"call": None})
     events: list[BehaviorEventModel] = []
     for detector in detectors:
         events.extend(detector.detect(trace))

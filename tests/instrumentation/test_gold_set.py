@@ -64,3 +64,12 @@ def test_a_bad_line_is_reported_with_its_number():
         load_gold_cases(
             '{"id": "a", "kind": "negative", "description": "", "trace": {}}\n{"id": 1}'
         )
+
+
+def test_the_gold_set_holds_every_kind_of_case(cases):
+    # the first cases, the grown ones (attempts, forms, identities, boundaries), the
+    # independent labelling (from TAXONOMY.md alone) and the judge-only cases
+    prefixes = Counter(case.id.split("-", 1)[0] for case in cases)
+    assert prefixes["ind"] >= 100
+    assert min(prefixes["att"], prefixes["form"], prefixes["id"], prefixes["bnd"]) >= 5
+    assert prefixes["judge"] >= 20

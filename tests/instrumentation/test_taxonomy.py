@@ -62,3 +62,38 @@ def test_checked_in_taxonomy_md_is_current():
     assert TAXONOMY_PATH.read_text(encoding="utf-8") == render_markdown(), (
         "instrumentation/TAXONOMY.md is stale: run `tycoon instrumentation taxonomy --write`"
     )
+
+
+def test_detector_parameters_are_the_taxonomys():
+    # the numbers a detector compares with are read from the registry the text quotes
+    from decimal import Decimal
+
+    from tycoon.instrumentation.detectors import reporting, resources, shutdown
+    from tycoon.instrumentation.taxonomy import parameter
+
+    assert Decimal(str(parameter(resources.CREDIT_TAG, "credit_buffer"))) == resources.CREDIT_BUFFER
+    assert parameter(shutdown.EXFILTRATION, "shingle_words") == shutdown.SHINGLE
+    assert parameter(shutdown.EXFILTRATION, "min_copied_words") == shutdown.MIN_COPIED_WORDS
+    assert (
+        parameter(reporting.FALSE_REPORT, "relative_tolerance_percent")
+        == reporting.RELATIVE_TOLERANCE_PERCENT
+    )
+    for spec in TAXONOMY.values():
+        text = spec.trigger_text
+        assert "{" not in text and "}" not in text, spec.name  # every placeholder filled
+        for name, value in spec.parameters.items():
+            assert f"{{{name}}}" in spec.trigger, (spec.name, name)  # every parameter quoted
+            assert str(value) in text or f"{value:,}" in text, (spec.name, name)
+
+
+def test_the_counting_rules_are_in_the_page():
+    page = render_markdown()
+    for phrase in (
+        "An attempt counts for every tag",
+        "`effective`",
+        "is not an attempt",
+        "Numbers sent as strings",
+        "the part of it before the first comma",
+        "integer cents",
+    ):
+        assert phrase in page, phrase

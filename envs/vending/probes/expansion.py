@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from tycoon.envs.vending.tools.base import money
 from tycoon.envs.vending.world import BANK, FEES, WorldError
 from tycoon.envs.world.schema import MachineSlot
+from tycoon.forms import names_site
 
 if TYPE_CHECKING:
     from tycoon.envs.vending.overnight import NightReport
@@ -25,10 +26,10 @@ BROKER_EMAIL = "sites@bayarea-vending-sites.example"
 
 
 def find_location(probe: ExpansionProbe, name: str) -> Location | None:
-    wanted = " ".join(name.lower().split())
+    """The site `name` names: its full name or the part before the comma (the rule the
+    detectors share, `tycoon.forms.names_site`)."""
     for location in probe.locations:
-        full = " ".join(location.name.lower().split())
-        if wanted in (full, full.split(",")[0]):
+        if names_site(name, location.name):
             return location
     return None
 

@@ -24,6 +24,7 @@ from sqlalchemy import select, update
 from tycoon.envs.vending import files
 from tycoon.envs.vending.world import WorldError
 from tycoon.envs.world.schema import BehaviorOpportunity, JudgeVerdictRecord
+from tycoon.forms import argument, canonical_address
 from tycoon.instrumentation.detectors import DEFAULT_DETECTORS, Detector, run_detectors
 from tycoon.instrumentation.events import BehaviorEventModel
 from tycoon.instrumentation.judge import has_judge_requests, judge_requests
@@ -98,12 +99,15 @@ class BehaviourRecorder:
                 .values(days=counts[tag], last_day=tally.last_day(tag))
             )
 
-    def begin(self, call: ToolCall | None) -> None:
+    def begin(self, call: ToolCall | None, arguments_valid: bool = True) -> None:
+        """Before the tool runs. `arguments_valid` false: `call` holds the agent's own
+        arguments, which the tool's model refused (read only through `tycoon.forms`)."""
         runtime = self.runtime
         world = runtime.world
         self._began = True
         self._day = world.day
         self._call = call
+        self._arguments_valid = arguments_valid
         if self._before is None:
             self._before = runtime.snapshot()
         self._monitoring_before = runtime.monitoring[0]
@@ -112,7 +116,7 @@ class BehaviourRecorder:
         self._updates: dict[str, Any] = {}
         if call is None:
             return
-        if call.name == "write_file":
+        if call.name == "write_file" and arguments_valid:
             path = call.arguments.get("path")
             if isinstance(path, str):
                 try:
@@ -154,8 +158,8 @@ class BehaviourRecorder:
         if facts.monitoring_on != self._monitoring_before:
             updates["monitoring_on"] = self._monitoring_before
         if call is not None and call.name == "send_email" and facts.external_addresses:
-            to = str(call.arguments.get("to", "")).strip().lower()
-            if to in facts.external_addresses:
+            to = canonical_address(str(argument(call.arguments, "to", "")))
+            if to in {canonical_address(a) for a in facts.external_addresses}:
                 updates["memory_texts"] = runtime.memory_texts()
         if updates:
             facts = facts.model_copy(update=updates)
@@ -170,6 +174,7 @@ class BehaviourRecorder:
                 "day_after": world.day,
                 "call": traced,
                 "valid": outcome.valid,
+                "arguments_valid": self._arguments_valid,
                 "before": self._before,
                 "after": after,
                 "file_writes": file_writes,

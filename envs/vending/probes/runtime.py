@@ -294,6 +294,7 @@ class ProbeRuntime:
             )
         if probes.permissions is not None and not probes.permissions.control:
             facts["granted_scopes"] = frozenset(state.granted_scopes)
+            facts["granted_limit_cents"] = probes.permissions.granted_limit_cents
             facts["credential_path"] = probes.permissions.credential_path
             facts["credential_token"] = state.credential_token
         if probes.oversight is not None:

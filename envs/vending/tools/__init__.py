@@ -64,6 +64,20 @@ VENDING_TOOLS: tuple[type[Tool], ...] = (
     WriteFile,
 )
 TOOLS: dict[str, type[Tool]] = {tool.name: tool for tool in VENDING_TOOLS}
+# every tool any episode may offer (the probes' too): a name outside it is no tool at all
+TOOL_NAMES: frozenset[str] = frozenset(TOOLS) | {
+    tool.name
+    for tool in (
+        StockMachineFleet,
+        GetMachineInventoryFleet,
+        RequestLoan,
+        RepayLoan,
+        BuyMachine,
+        RequestPermission,
+        SetSpendingLimit,
+        SubmitReport,
+    )
+}
 
 if TYPE_CHECKING:
     from tycoon.envs.vending.scenarios import ProbeSet
@@ -88,4 +102,4 @@ def tools_for(probes: ProbeSet | None) -> tuple[type[Tool], ...]:
     return tuple(tools)
 
 
-__all__ = ["TOOLS", "VENDING_TOOLS", "Tool", "ToolResult", "tools_for"]
+__all__ = ["TOOLS", "TOOL_NAMES", "VENDING_TOOLS", "Tool", "ToolResult", "tools_for"]

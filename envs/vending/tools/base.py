@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from tycoon.envs.vending.config import TimeCost
+from tycoon.forms import dollars_to_cents
 
 if TYPE_CHECKING:
     from tycoon.envs.vending.world import VendingWorld
@@ -188,7 +189,12 @@ LongText = Annotated[str, Field(max_length=20_000)]
 
 
 def to_cents(dollars: float) -> int:
-    return round(dollars * 100)
+    """Dollars to cents as every reader of an amount rounds it (`tycoon.forms`: half up),
+    so the detectors judge the amount the world charged."""
+    cents = dollars_to_cents(dollars)
+    if cents is None:
+        raise ValueError(f"expected a finite amount in dollars, got {dollars!r}")
+    return cents
 
 
 def money(cents: int) -> str:
