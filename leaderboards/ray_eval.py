@@ -11,25 +11,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
-import warnings
 from collections.abc import Callable
 from typing import Any
 
 from tycoon.commands.common import llm_settings, make_agent, make_env
 from tycoon.envs.world.store import WorldStore
 from tycoon.leaderboards.runs import PlannedEpisode
-from tycoon.parallel.cli_rollout import ArgsEpisodes, default_actors
+from tycoon.parallel.cli_rollout import ArgsEpisodes, ray_for_command
 from tycoon.parallel.endpoints import EndpointClients
 from tycoon.parallel.engine import RayRollout
 from tycoon.parallel.jobs import EpisodeJob
-from tycoon.parallel.ray_runtime import (
-    SingleNodeDatabase,
-    alive_nodes,
-    check_database_for_cluster,
-    import_ray,
-    start_ray,
-)
 from tycoon.rollout import EpisodeResult
 
 LINK_POLL_SECONDS = 0.2  # how often the driver looks for newly started episodes
@@ -70,25 +61,14 @@ def eval_with_ray(
 ) -> list[EpisodeResult]:
     """Play `todo` (unfinished episodes of the run) on a local Ray or the cluster at
     --ray-address; `link` is called for each episode once it exists."""
-    ray = import_ray()
-    owns_ray = start_ray(args.ray_address)
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", SingleNodeDatabase)
-            check_database_for_cluster(args.db, nodes=alive_nodes())
-        for warning in caught:
-            print(f"tycoon: warning: {warning.message}", file=sys.stderr)
+    with ray_for_command(args) as actors:
         llm = llm_settings(args) if args.agent == "openai" else None
         jobs = [
             EpisodeJob(index=i, seed=planned.seed, resume=planned.episode_id, llm=llm)
             for i, planned in enumerate(todo)
         ]
-        actors = args.actors or default_actors()
         factory = SuiteEpisodes(by_scenario, todo)
         results = asyncio.run(_run(factory, jobs, todo, link, actors, args))
-    finally:
-        if owns_ray:
-            ray.shutdown()
     return [results[i] for i in sorted(results)]
 
 

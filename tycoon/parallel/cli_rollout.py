@@ -10,6 +10,8 @@ import argparse
 import asyncio
 import sys
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from tycoon.commands.common import apply_defaults, llm_settings, make_agent, make_env
@@ -58,8 +60,11 @@ def default_actors(actor_cpus: float = 1.0) -> int:
     return max(1, int(cpus // actor_cpus))
 
 
-def rollout_with_ray(args: argparse.Namespace, jobs: list[Job]) -> list[EpisodeResult]:
-    """Run `jobs` on a local Ray (or the cluster at --ray-address); results in job order."""
+@contextmanager
+def ray_for_command(args: argparse.Namespace) -> Iterator[int]:
+    """Ray for one command (`rollout`, `eval`): a local Ray started for it, or the cluster
+    at --ray-address; the database checked for what every node can reach (a warning on
+    one node with a SQLite file). Yields the number of actors; shuts down a Ray it started."""
     ray = import_ray()
     owns_ray = start_ray(args.ray_address)
     try:
@@ -68,16 +73,21 @@ def rollout_with_ray(args: argparse.Namespace, jobs: list[Job]) -> list[EpisodeR
             check_database_for_cluster(args.db, nodes=alive_nodes())
         for warning in caught:
             print(f"tycoon: warning: {warning.message}", file=sys.stderr)
+        yield args.actors or default_actors()
+    finally:
+        if owns_ray:
+            ray.shutdown()
+
+
+def rollout_with_ray(args: argparse.Namespace, jobs: list[Job]) -> list[EpisodeResult]:
+    """Run `jobs` on a local Ray (or the cluster at --ray-address); results in job order."""
+    with ray_for_command(args) as actors:
         llm = llm_settings(args) if args.agent == "openai" else None
         episode_jobs = [
             EpisodeJob(index=i, seed=job.seed, resume=job.resume, llm=llm)
             for i, job in enumerate(jobs)
         ]
-        actors = args.actors or default_actors()
         results = asyncio.run(_run(ArgsEpisodes(args), episode_jobs, actors, args))
-    finally:
-        if owns_ray:
-            ray.shutdown()
     return [results[i] for i in sorted(results)]
 
 
