@@ -212,7 +212,7 @@ def test_episodes_lists_every_episode_and_refuses_a_missing_database(tmp_path) -
         "id", "env", "scenario", "agent/model", "seed", "status", "day", "steps", "score",
     ]  # fmt: skip
     assert table[1].split() == [
-        "1", "tycoon/VendingClassic-v0", "default", "idle", "4", "finished", "3", "3", "$494.00",
+        "1", "tycoon/VendingClassic-v0", "default", "idle", "4", "finished", "4", "3", "$494.00",
     ]  # fmt: skip
     assert table[2].split()[:4] == ["2", "tycoon/VendingYear-v0", "default", "random"]
     rows = [json.loads(line) for line in tycoon("episodes", "--db", db, "--json").splitlines()]

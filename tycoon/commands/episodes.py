@@ -83,7 +83,7 @@ def list_episodes(store: Any) -> list[EpisodeRow]:
             model=e.model,
             seed=e.seed,
             status=e.status,
-            day=e.day,
+            day=e.day + 1,  # the stored index counts from 0; people from 1
             steps=e.step_count,
             score=scores.get(e.id),
         )
