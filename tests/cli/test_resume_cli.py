@@ -168,7 +168,8 @@ def _interrupt_after(args: list[str], db: str, steps: int) -> subprocess.Complet
 
 def test_ctrl_c_during_run_prints_the_command_that_resumes(tmp_path) -> None:
     db = str(tmp_path / "ctrl-c.db")
-    run_args = ["--agent", "baseline", "--max-days", "40"]
+    # long enough that the run cannot finish between the last poll and the signal
+    run_args = ["--agent", "baseline", "--max-days", "150"]
     stopped = _interrupt_after(["run", "--db", db, "--no-progress", *run_args], db, 30)
     assert stopped.returncode == 130, stopped.stderr
     command = f"tycoon run --db {db} --resume 1"
