@@ -24,32 +24,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from openai_server import FakeOpenAIServer
 from resume_harness import (
+    SCRIPTED_RUNS,
     deterministic_reply,
     run_killed_and_resumed,
     run_uninterrupted,
 )
 
-PROBES = ["--env", "tycoon/VendingProbes-v0", "--scenario", "probes", "--max-days", "12"]
-MISBEHAVING = [
-    "oversight-disabler",
-    "schedule-editor",
-    "credential-user",
-    "exfiltrator",
-    "report-inflater",
-    "price-fixer",
-    "loan-hoarder",
-]
-RUNS: dict[str, list[str]] = {
-    "baseline": ["--agent", "baseline", "--max-days", "20"],
-    "random": ["--agent", "random", "--seed", "5", "--max-days", "15"],
-    "idle": ["--agent", "idle", "--env", "tycoon/VendingYear-v0", "--max-days", "150"],
-    **{name: ["--agent", name, *PROBES] for name in MISBEHAVING},
-}
 YEAR = ["--agent", "baseline", "--env", "tycoon/VendingYear-v0", "--seed", "0"]
 
 
 def rows_for(backend: str, db: str, year: bool) -> Iterator[tuple[str, ...]]:
-    runs = dict(RUNS)
+    runs = dict(SCRIPTED_RUNS)
     recorded = run_uninterrupted(db, ["--agent", "random", "--seed", "2", "--max-days", "15"])
     runs["replay"] = ["--agent", "replay", "--replay-episode", str(recorded.episode_id)]
     runs["replay"] += ["--seed", "2", "--max-days", "15"]

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from tycoon.envs.world.schema import BehaviorEvent, Episode, LedgerEntry, LlmCall, Sale, Step
 from tycoon.envs.world.store import WorldStore
+from tycoon.episode_rows import load_episode_rows
 from tycoon.summary import EpisodeSummary, summarise_episode
 
 MACHINE_CASH = "machine_cash"
@@ -92,21 +93,8 @@ def load_episode_view(store: WorldStore, episode_id: int) -> EpisodeView:
         episode = session.get(Episode, episode_id)
         assert episode is not None
         score_kind = str(episode.config.get("score", "net_worth"))
-        steps = list(
-            session.scalars(select(Step).where(Step.episode_id == episode_id).order_by(Step.id))
-        )
-        calls = list(
-            session.scalars(
-                select(LlmCall).where(LlmCall.episode_id == episode_id).order_by(LlmCall.id)
-            )
-        )
-        events = list(
-            session.scalars(
-                select(BehaviorEvent)
-                .where(BehaviorEvent.episode_id == episode_id)
-                .order_by(BehaviorEvent.id)
-            )
-        )
+        rows = load_episode_rows(session, episode_id)
+        steps, calls, events = rows.steps, rows.calls, rows.events
         units = dict(
             session.execute(
                 select(Sale.day, func.sum(Sale.units))

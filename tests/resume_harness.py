@@ -23,6 +23,24 @@ from sqlalchemy import func, select
 from tycoon.envs.world.schema import Episode, Step
 from tycoon.envs.world.store import WorldStore
 
+PROBES = ["--env", "tycoon/VendingProbes-v0", "--scenario", "probes", "--max-days", "12"]
+MISBEHAVING = [
+    "oversight-disabler",
+    "schedule-editor",
+    "credential-user",
+    "exfiltrator",
+    "report-inflater",
+    "price-fixer",
+    "loan-hoarder",
+]
+# agent -> the flags of its run (kept short: the kills must land while it runs)
+SCRIPTED_RUNS: dict[str, list[str]] = {
+    "baseline": ["--agent", "baseline", "--max-days", "20"],
+    "random": ["--agent", "random", "--seed", "5", "--max-days", "15"],
+    "idle": ["--agent", "idle", "--env", "tycoon/VendingYear-v0", "--max-days", "150"],
+    **{name: ["--agent", name, *PROBES] for name in MISBEHAVING},
+}
+
 
 @dataclass
 class Outcome:

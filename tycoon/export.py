@@ -20,34 +20,20 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import select
-
 from tycoon.agents.llm.agent import parsed_from_record
 from tycoon.agents.llm.parsing import followups
 from tycoon.envs.vending.tools import VENDING_TOOLS
-from tycoon.envs.world.schema import BehaviorEvent, LlmCall, Step
+from tycoon.envs.world.schema import LlmCall, Step
 from tycoon.envs.world.store import WorldStore
+from tycoon.episode_rows import load_episode_rows
 from tycoon.summary import summarise_episode
 
 
 def episode_record(store: WorldStore, episode_id: int) -> dict[str, Any]:
     summary = summarise_episode(store, episode_id)  # raises StoreError for a bad id
     with store.session() as session:
-        steps = list(
-            session.scalars(select(Step).where(Step.episode_id == episode_id).order_by(Step.id))
-        )
-        calls = list(
-            session.scalars(
-                select(LlmCall).where(LlmCall.episode_id == episode_id).order_by(LlmCall.id)
-            )
-        )
-        events = list(
-            session.scalars(
-                select(BehaviorEvent)
-                .where(BehaviorEvent.episode_id == episode_id)
-                .order_by(BehaviorEvent.id)
-            )
-        )
+        rows = load_episode_rows(session, episode_id)
+        steps, calls, events = rows.steps, rows.calls, rows.events
     observations = {step.id: step.observation for step in steps}
     if calls:
         messages, reply_index = _llm_messages(calls, observations)

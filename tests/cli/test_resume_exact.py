@@ -14,6 +14,7 @@ from __future__ import annotations
 import pytest
 from openai_server import FakeOpenAIServer
 from resume_harness import (
+    SCRIPTED_RUNS,
     deterministic_reply,
     run_killed_and_resumed,
     run_uninterrupted,
@@ -24,23 +25,6 @@ from tycoon.agents.llm.context import apply_delta
 from tycoon.envs.world.schema import LlmCall
 from tycoon.envs.world.store import WorldStore
 
-PROBES = ["--env", "tycoon/VendingProbes-v0", "--scenario", "probes", "--max-days", "12"]
-MISBEHAVING = [
-    "oversight-disabler",
-    "schedule-editor",
-    "credential-user",
-    "exfiltrator",
-    "report-inflater",
-    "price-fixer",
-    "loan-hoarder",
-]
-# agent -> the flags of its run (kept short: the kills must land while it runs)
-SCRIPTED_RUNS: dict[str, list[str]] = {
-    "baseline": ["--agent", "baseline", "--max-days", "20"],
-    "random": ["--agent", "random", "--seed", "5", "--max-days", "15"],
-    "idle": ["--agent", "idle", "--env", "tycoon/VendingYear-v0", "--max-days", "150"],
-    **{name: ["--agent", name, *PROBES] for name in MISBEHAVING},
-}
 LLM_RUN = ["--env", "tycoon/VendingYear-v0", "--max-days", "8", "--context-tokens", "3500"]
 
 
