@@ -70,8 +70,10 @@ class Samples:
         return sum(self.ns) / len(self.ns) / 1e3 if self.ns else float("nan")
 
 
-def make_env(env_id: str, db: str, **config: object):
+def make_env(env_id: str, db: str, durability: str | None = None, **config: object):
     kwargs: dict[str, Any] = {"db": db, "config": config or None}
+    if durability is not None:
+        kwargs["durability"] = durability
     # unwrapped: no TimeLimit or checker wrappers, the env itself is measured
     return gymnasium.make(env_id, **kwargs).unwrapped
 
@@ -349,12 +351,14 @@ class YearFigures:
     state_hash: str
 
 
-def scripted_year(db: str, days: int, label: str, **config: object) -> YearFigures | None:
+def scripted_year(
+    db: str, days: int, label: str, durability: str | None = None
+) -> YearFigures | None:
     from tycoon.agents import AGENTS
 
     if "baseline" not in AGENTS:
         return None
-    env = make_env("tycoon/VendingYear-v0", db, max_days=days, **config)
+    env = make_env("tycoon/VendingYear-v0", db, durability, max_days=days)
     agent_class = AGENTS["baseline"]
     try:
         agent = agent_class(horizon_days=days)
@@ -383,25 +387,26 @@ def scripted_year(db: str, days: int, label: str, **config: object) -> YearFigur
 
 
 def durability_supported() -> bool:
-    from tycoon.envs.vending.config import VendingConfig
+    import inspect
 
-    return "durability" in VendingConfig.model_fields
+    from tycoon.envs.vending.env import VendingEnv
+
+    return "durability" in inspect.signature(VendingEnv.__init__).parameters
 
 
 def year_figures(make_db: Callable[[str], str], days: int) -> list[YearFigures]:
     rows = []
     settings = ["step", "day", "episode"] if durability_supported() else [None]
     for setting in settings:
-        config = {} if setting is None else {"durability": setting}
         label = f"commit every {setting}" if setting else "commit every step"
-        result = scripted_year(make_db(f"year-{setting}"), days, label, **config)
+        result = scripted_year(make_db(f"year-{setting}"), days, label, setting)
         if result is not None:
             rows.append(result)
     memory = scripted_year(
         f"sqlite:///file:year-mem-{os.getpid()}?mode=memory&cache=shared&uri=true",
         days,
         "in-memory SQLite" + (", commit at the end" if durability_supported() else ""),
-        **({"durability": "episode"} if durability_supported() else {}),
+        "episode" if durability_supported() else None,
     )
     if memory is not None:
         rows.append(memory)

@@ -13,7 +13,7 @@ from gymnasium import spaces
 from tycoon.envs.vending.actions import MAX_ACTION_CHARS, ToolCall, action_text
 from tycoon.envs.vending.config import CLASSIC, YEAR, VendingConfig
 from tycoon.envs.vending.scenarios import ProbeSet, scenario_named
-from tycoon.envs.vending.simulation import Durability, VendingSimulation
+from tycoon.envs.vending.simulation import DURABILITIES, Durability, VendingSimulation
 from tycoon.envs.vending.step_view import CHARSET, fit_observation
 from tycoon.envs.vending.tools import tools_for
 from tycoon.envs.vending.tools.base import money, storable
@@ -178,6 +178,8 @@ class VendingEnv(gym.Env[str, str]):
             raise ValueError(
                 f"Expected render_mode in {self.metadata['render_modes']}, got {render_mode!r}"
             )
+        if durability not in DURABILITIES:
+            raise ValueError(f"Expected durability in {DURABILITIES}, got {durability!r}")
         self.preset = preset
         self.config = _resolve_config(PRESETS[preset], config)
         if isinstance(scenario, ProbeSet):
