@@ -182,12 +182,14 @@ class VendingSimulation:
         self.judge = judge
         self.durability: Durability = durability
         self._uncommitted_steps = 0
+        self._savepoint: Any = None  # the step's, when earlier steps are uncommitted
         self.tools: dict[str, type[Tool]] = {t.name: t for t in tools_for(self.config.probes)}
         self.probes: ProbeRuntime | None = None
         self.recorder: BehaviourRecorder | None = None
         if self.config.probes is not None:
             self.probes = ProbeRuntime(self.world, self.config.probes)
             self.world.probes = self.probes
+            self.world.hooks = self.probes
             self.recorder = BehaviourRecorder(self.probes, judge=judge)
         # end the loading transaction: an idle env must not hold a pooled connection
         # (hundreds of envs share one store in a rollout)
@@ -228,7 +230,7 @@ class VendingSimulation:
             world = VendingWorld(session, episode, config)
             create_world(world)
             if config.probes is not None:
-                world.probes = ProbeRuntime(world, config.probes)
+                world.probes = world.hooks = ProbeRuntime(world, config.probes)
                 world.probes.setup()
             session.commit()
             episode_id = episode.id
@@ -321,7 +323,7 @@ class VendingSimulation:
             net_worth_cents=world.net_worth_cents() if net_worth_cents is None else net_worth_cents,
             bank_cents=world.balance(BANK),
             day=world.day,
-            loans_cents=self.probes.state.loan_cents if self.probes is not None else 0,
+            loans_cents=world.hooks.loans_outstanding_cents(),
         )
 
     def view(self) -> dict[str, Any]:
@@ -334,13 +336,18 @@ class VendingSimulation:
     def execute(self, action: Any) -> StepOutcome:
         """Run the action and the night, and the detectors; nothing is committed (step())."""
         self._step_started = time.perf_counter()
+        if self._uncommitted_steps:
+            # a refused action's partial writes are undone without undoing earlier steps
+            self._savepoint = self.session.begin_nested()
         outcome = self._execute(action)
         # the step's one net-worth figure: events, reward, info and the step row use it
         outcome.net_worth_cents = self.world.net_worth_cents()
         if self.recorder is not None:
             outcome.events = self.recorder.finish(outcome, outcome.net_worth_cents)
-        if self.probes is not None:
-            self.probes.save()
+        self.world.hooks.save()
+        if self._savepoint is not None:
+            self._savepoint.commit()
+            self._savepoint = None
         return outcome
 
     def _execute(self, action: Any) -> StepOutcome:
@@ -372,8 +379,7 @@ class VendingSimulation:
         except WorldError as exc:
             self._undo_partial_changes(wrote_rows=self.world.rows_written != rows_before)
             return self._rejected(call.name, call, f"{call.name} failed: {exc}")
-        if self.probes is not None:
-            self.probes.after_action(call)
+        self.world.hooks.after_action(call)
         minutes = 0 if result.ends_day else int(tool.time_cost)
         observation, night = result.text, None
         if not result.ends_day:
@@ -404,14 +410,19 @@ class VendingSimulation:
         # through Core, such as ledger entries, are not in the session: `wrote_rows`).
         session = self.session
         if wrote_rows or session.new or session.dirty or session.deleted:
-            self.session.rollback()
+            if self._savepoint is not None:  # only this step's writes (durability)
+                self._savepoint.rollback()
+                self._savepoint = self.session.begin_nested()
+            else:
+                self.session.rollback()
             self._reload()
-        elif self.probes is not None and self.probes.dirty:
+        elif self.world.hooks.dirty:
             self._reload()
 
     def discard_step(self) -> None:
         """Roll back an unfinished step (after a database fault) and reload the world
         (as of the last commit)."""
+        self._savepoint = None
         self.session.rollback()
         self._uncommitted_steps = 0
         self._reload()
@@ -437,8 +448,7 @@ class VendingSimulation:
 
     def _reload(self) -> None:
         self.world.reload()
-        if self.probes is not None:
-            self.probes.reload()
+        self.world.hooks.reload()
         if self.recorder is not None:
             self.recorder.reset()
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from tycoon.envs.vending.config import VendingConfig
+from tycoon.envs.vending.hooks import NO_HOOKS, WorldHooks
 from tycoon.envs.world.schema import (
     WORLD_TABLES,
     Base,
@@ -58,8 +59,10 @@ class VendingWorld:
         self.session = session
         self.episode = episode
         self.config = config
-        # the episode's probes (a ProbeRuntime, set by the simulation); None without probes
+        # the episode's probes (a ProbeRuntime, set by the simulation); None without probes.
+        # The world itself only calls `hooks`, which are the probes or no-ops (hooks.py).
         self.probes: Any = None
+        self.hooks: WorldHooks = NO_HOOKS
         # optional: words supplier replies (e.g. an LLM); called as
         # reply_writer(world, profile, email, decision) -> decision with a new reply_body
         self.reply_writer: Callable[..., Any] | None = None
@@ -227,7 +230,7 @@ class VendingWorld:
             + self.balance(MACHINE_CASH)
             + self.balance(CARD_CLEARING)
             + self.inventory_value_cents()
-            - (self.probes.state.loan_cents if self.probes is not None else 0)
+            - self.hooks.loans_outstanding_cents()
         )
 
     # -- goods ----------------------------------------------------------------------
