@@ -163,15 +163,19 @@ class VendingSimulation:
         if durability not in DURABILITIES:
             raise ValueError(f"Expected durability in {DURABILITIES}, got {durability!r}")
         self.store = store
-        self.session: Session = store.session()
+        # the simulation's own connection where the store can spare one per episode
+        # (SQLite), so a step takes none from the pool; otherwise one per transaction
+        self._lease_renewed: float | None = None
+        self._connection = store.held_connection()
+        self.session: Session = store.session(bind=self._connection)
         episode = self.session.get(Episode, episode_id)
         if episode is None:
-            self.session.close()
+            self._close_session()
             raise StoreError(f"Expected an existing episode id, got {episode_id}")
         try:  # one process runs an episode at a time (a second resume is refused)
             store.claim_episode(episode_id)
         except StoreError:
-            self.session.close()
+            self._close_session()
             raise
         self._lease_renewed = time.monotonic()
         self.config = VendingConfig.model_validate(episode.config)
@@ -248,6 +252,9 @@ class VendingSimulation:
 
     def _close_session(self) -> None:
         self.session.close()
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
         if self._lease_renewed is not None:
             self._lease_renewed = None
             with contextlib.suppress(Exception):  # best effort: a stale lease expires anyway
