@@ -181,7 +181,7 @@ def _sell(world: VendingWorld, report: NightReport) -> list[DaySale]:
         world.transfer(CUSTOMERS, CARD_CLEARING, report.card_cents, "card_sales")
     if report.cash_cents:
         world.transfer(CUSTOMERS, MACHINE_CASH, report.cash_cents, "cash_sales")
-    world.insert_rows(
+    world.stage_rows(
         Sale,
         [
             {

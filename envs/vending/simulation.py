@@ -236,6 +236,7 @@ class VendingSimulation:
             if config.probes is not None:
                 world.probes = world.hooks = ProbeRuntime(world, config.probes)
                 world.probes.setup()
+            world.write_staged(session.connection())
             session.commit()
             episode_id = episode.id
         return cls(store, episode_id, **collaborators)
@@ -511,6 +512,7 @@ class VendingSimulation:
                 self._row_updater = RowUpdater(HOT_ROW_CLASSES, connection.dialect)
             # the rows a step changes most, in one statement per table; then the rest
             self._row_updater.write_dirty(self.session, connection)
+            self.world.write_staged(connection)
             self.session.flush()
             step_row["reward_components"] = json.dumps(reward_components)
             step_row["info"] = None if info is None else _info_json(info)
