@@ -1,50 +1,56 @@
-"""Step latency of the vending env, on SQLite and (optionally) PostgreSQL.
+"""Step cost of the vending env next to its SQL floor, in one process. Prints, asserts nothing.
 
-Prints, does not assert. What is measured (wall time around `env.step` only, with
-`time.perf_counter_ns`, after warm-up steps):
+What is measured (wall time around `env.step`, `time.perf_counter_ns`, after warm-up):
 
-- tool step: `get_balance` and `set_price` alternated (one SQL commit each). Steps whose
-  clock ran past midnight (and so ran the night) are left out and counted.
-- invalid action: an unknown tool (parse, refuse, write the trajectory row).
-- day advance, idle machine: `wait_for_next_day` with nothing in the machine.
-- day advance, stocked machine: `wait_for_next_day` in a Classic episode that a tiny
-  scripted operator keeps stocked (orders by email, pays invoices, restocks every
-  morning; all untimed); only nights with goods in the machine count.
-- baseline year: if `tycoon.agents.AGENTS` has "baseline", a whole 365-day
-  `tycoon/VendingYear-v0` episode (agent time included): wall time, steps, steps/s, and
-  the env's share per tool.
+- `get_balance` step and `set_price` step (Classic, SQLite): each step's SQL is recorded
+  (every statement the driver ran, with its parameters) and replayed afterwards with raw
+  `sqlite3` on a copy of the database taken before the first measured step: BEGIN, the
+  same statements (SELECT results fetched), COMMIT. That replay is the floor: what the
+  step would cost if tycoon did nothing but its SQL. Steps that crossed midnight are left
+  out.
+- night: `wait_for_next_day` in a Classic episode that a tiny scripted operator keeps
+  stocked (orders by email, pays invoices, restocks every morning; all untimed); only
+  nights with goods in the machine count. Replayed the same way.
+- Year: a whole scripted 365-day `tycoon/VendingYear-v0` episode with the baseline agent
+  (agent time left out), once per durability setting (`step`: commit every step, the
+  default; `day`; `episode`) and once on in-memory SQLite, the closest to "writes off".
+- PostgreSQL (`--postgres auto` starts a throwaway server as the tests do): the same
+  steps, their ratio to SQLite, and the round trips per step (frontend Query and Sync
+  messages in the libpq trace: each is one wait for the server).
 
     python benchmarks/bench_steps.py                      # SQLite only
     python benchmarks/bench_steps.py --postgres auto      # + a throwaway local server
     python benchmarks/bench_steps.py --postgres postgresql+psycopg://u@host/db
-    python benchmarks/bench_steps.py --profile            # + cProfile hot spots (SQLite)
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import cProfile
-import io
 import json
-import pstats
+import os
 import re
+import sqlite3
 import sys
 import tempfile
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import gymnasium
+from sqlalchemy import event
 
 import tycoon  # registers the ids
 
-# Targets from the project brief (SQLite): compared against, never asserted.
-TARGET_TOOL_P50_MS = 0.5
-TARGET_DAY_P50_MS = 5.0
-TARGET_YEAR_S = 5.0
+# Goals from issue 8: compared against, never asserted.
+GOAL_TOOL_RATIO = 2.0
+GOAL_NIGHT_RATIO = 2.0
+GOAL_GET_BALANCE_P50_US = 80
+GOAL_YEAR_S = 0.6
+GOAL_YEAR_DAILY_S = 0.15
+GOAL_PG_RATIO = 1.5
 
 
 def call(name: str, **arguments: object) -> str:
@@ -55,88 +61,177 @@ def call(name: str, **arguments: object) -> str:
 class Samples:
     label: str
     ns: list[int] = field(default_factory=list)
-    note: str = ""
 
-    def percentile(self, q: float) -> float:
+    def p50_us(self) -> float:
         ordered = sorted(self.ns)
-        if not ordered:
-            return float("nan")
-        index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-        return ordered[index] / 1e6
+        return ordered[len(ordered) // 2] / 1e3 if ordered else float("nan")
 
-    @property
-    def mean_ms(self) -> float:
-        return sum(self.ns) / len(self.ns) / 1e6 if self.ns else float("nan")
+    def mean_us(self) -> float:
+        return sum(self.ns) / len(self.ns) / 1e3 if self.ns else float("nan")
 
 
-def timed_step(env, action: str) -> tuple[int, tuple]:
+def make_env(env_id: str, db: str, durability: str | None = None, **config: object):
+    kwargs: dict[str, Any] = {"db": db, "config": config or None}
+    if durability is not None:
+        kwargs["durability"] = durability
+    # unwrapped: no TimeLimit or checker wrappers, the env itself is measured
+    return gymnasium.make(env_id, **kwargs).unwrapped
+
+
+def world_of(env):
+    return env.simulation.world
+
+
+# -- recording the SQL of each step -------------------------------------------------------
+
+
+class SqlRecorder:
+    """Records every statement the engine's driver runs, grouped by step."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+        self.steps: list[tuple[str, list[tuple[str, Any, bool]]]] = []
+        self._current: list[tuple[str, Any, bool]] | None = None
+        event.listen(engine, "before_cursor_execute", self._record)
+
+    def _record(self, _conn, _cursor, statement, parameters, _context, executemany) -> None:
+        if self._current is not None:
+            self._current.append((statement, parameters, executemany))
+
+    def begin(self, label: str) -> None:
+        self._current = []
+        self.steps.append((label, self._current))
+
+    def end(self) -> None:
+        self._current = None
+
+    def close(self) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._record)
+
+
+def sqlite_file(url: str) -> Path:
+    return Path(url.removeprefix("sqlite:///"))
+
+
+def copy_sqlite(source: Path, target: Path) -> None:
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    src.backup(dst)
+    src.close()
+    dst.close()
+
+
+def replay(copy: Path, steps: list[tuple[str, list[tuple[str, Any, bool]]]]) -> dict[str, Samples]:
+    """Each step's statements with raw sqlite3: BEGIN, the statements, COMMIT."""
+    connection = sqlite3.connect(copy, isolation_level=None)
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+        connection.execute(f"PRAGMA {pragma}")
+    cursor = connection.cursor()
+    timings: dict[str, Samples] = {}
+    for label, statements in steps:
+        start = time.perf_counter_ns()
+        cursor.execute("BEGIN")
+        for sql, parameters, many in statements:
+            if many:
+                cursor.executemany(sql, parameters)
+            else:
+                cursor.execute(sql, parameters)
+                if cursor.description is not None:
+                    cursor.fetchall()
+        cursor.execute("COMMIT")
+        elapsed = time.perf_counter_ns() - start
+        timings.setdefault(label, Samples(label)).ns.append(elapsed)
+    connection.close()
+    return timings
+
+
+# -- round trips on PostgreSQL ------------------------------------------------------------
+
+
+class RoundTrips:
+    """Counts waits for the server: frontend Query and Sync messages in libpq's trace."""
+
+    def __init__(self, engine, workdir: Path) -> None:
+        self.engine = engine
+        self.path = workdir / f"libpq-trace-{id(self)}.txt"
+        self.file = open(self.path, "w")  # noqa: SIM115 - open while tracing
+        self._traced: list[Any] = []
+        event.listen(engine, "checkout", self._trace)
+
+    def _trace(self, dbapi_connection, _record, _proxy) -> None:
+        pgconn = dbapi_connection.pgconn
+        if pgconn not in self._traced:
+            pgconn.trace(self.file.fileno())
+            self._traced.append(pgconn)
+
+    def count(self) -> int:
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        text = self.path.read_text(errors="replace")
+        return len(re.findall(r"(?:^|\t)F\t\d+\t(?:Query|Sync)\b", text, re.MULTILINE))
+
+    def close(self) -> None:
+        event.remove(self.engine, "checkout", self._trace)
+        for pgconn in self._traced:
+            with contextlib.suppress(Exception):
+                pgconn.untrace()
+        self.file.close()
+
+
+# -- scenarios ------------------------------------------------------------------------------
+
+
+@dataclass
+class StepFigures:
+    get_balance: Samples
+    set_price: Samples
+    night: Samples
+    floor: dict[str, Samples] = field(default_factory=dict)
+    round_trips: dict[str, float] = field(default_factory=dict)
+
+
+def timed(env, action: str) -> tuple[int, tuple]:
     start = time.perf_counter_ns()
     result = env.step(action)
     return time.perf_counter_ns() - start, result
 
 
-def make_env(env_id: str, db: str, **config: object):
-    # unwrapped: no TimeLimit or checker wrappers, the env itself is measured
-    return gymnasium.make(env_id, db=db, config=config or None).unwrapped
-
-
-# -- scenarios --------------------------------------------------------------------------
-
-
-def bench_tool_steps(db: str, n: int, warmup: int) -> tuple[Samples, Samples]:
-    env = make_env("tycoon/VendingClassic-v0", db, max_steps=None)
-    env.reset(seed=1)
-    sku = next(iter(env.simulation.world.products))
-    actions = [call("get_balance"), call("set_price", sku=sku, price=1.75)]
-    tool = Samples("tool step (get_balance / set_price)")
-    skipped = 0
+def cheap_steps(env, n: int, warmup: int, recorder: SqlRecorder | None, trips) -> dict:
+    world = world_of(env)
+    sku = next(iter(world.products))
+    actions = {
+        "get_balance": call("get_balance"),
+        "set_price": call("set_price", sku=sku, price=1.75),
+    }
+    samples = {name: Samples(name) for name in actions}
+    trip_counts: dict[str, list[int]] = {name: [] for name in actions}
     for i in range(warmup + n):
-        day = env.simulation.world.day
-        elapsed, _ = timed_step(env, actions[i % 2])
-        if env.simulation.world.day != day:  # past midnight: that step ran the night
-            skipped += 1
-            continue
-        if i >= warmup:
-            tool.ns.append(elapsed)
-    tool.note = f"{skipped} night-crossing steps left out"
-
-    invalid = Samples("invalid action (unknown tool)")
-    for i in range(warmup + n):
-        elapsed, _ = timed_step(env, call("no_such_tool"))
-        if i >= warmup:
-            invalid.ns.append(elapsed)
-    env.close()
-    env.store.dispose()
-    return tool, invalid
-
-
-def bench_idle_days(db: str, days: int, warmup: int) -> Samples:
-    env = make_env("tycoon/VendingYear-v0", db, max_days=days + warmup + 5)
-    env.reset(seed=2)
-    samples = Samples("day advance, idle machine")
-    for i in range(warmup + days):
-        elapsed, _ = timed_step(env, call("wait_for_next_day"))
-        if i >= warmup:
-            samples.ns.append(elapsed)
-    env.close()
-    env.store.dispose()
-    return samples
+        name = "get_balance" if i % 2 == 0 else "set_price"
+        if world_of(env).minute > 22 * 60:  # keep the measured steps short of midnight
+            if recorder is not None:
+                recorder.begin("untimed")
+            env.step(call("wait_for_next_day"))
+        measured = i >= warmup
+        if measured and recorder is not None:
+            recorder.begin(name)
+        before = trips.count() if measured and trips is not None else 0
+        elapsed, _ = timed(env, actions[name])
+        if measured and trips is not None:
+            trip_counts[name].append(trips.count() - before)
+        if recorder is not None:
+            recorder.end()
+        if measured:
+            samples[name].ns.append(elapsed)
+    return {"samples": samples, "trips": trip_counts}
 
 
 _INVOICE = re.compile(r"pay \$([\d,.]+) with send_payment to account (\S+), memo (INV-\d+)")
 
 
 class StockedMachine:
-    """A Classic episode kept stocked by a tiny scripted operator (all its steps untimed).
+    """A Classic episode kept stocked by a tiny scripted operator (its steps untimed)."""
 
-    Day 1 it orders four skus from each of the first two suppliers found; every morning
-    it pays new invoices, reorders when storage runs low and fills the machine from
-    storage. Only the `wait_for_next_day` steps are measured.
-    """
-
-    def __init__(self, db: str, horizon: int) -> None:
-        self.env = make_env("tycoon/VendingClassic-v0", db, max_steps=None, max_days=horizon)
-        self.env.reset(seed=3)
+    def __init__(self, env) -> None:
+        self.env = env
         info = self.step(call("search_web", query="wholesale soda snacks chips candy", limit=5))
         self.orders = [
             (supplier["email"], ", ".join(f"{sku} x 40" for sku in supplier["skus"][:4]))
@@ -150,7 +245,7 @@ class StockedMachine:
 
     @property
     def world(self):
-        return self.env.simulation.world
+        return world_of(self.env)
 
     def reorder(self) -> None:
         for address, lines in self.orders:
@@ -158,7 +253,6 @@ class StockedMachine:
         self.pending_since = self.world.day
 
     def morning(self) -> None:
-        """Pay invoices, reorder when low, restock; leave the day's clock short of midnight."""
         info = self.step(call("read_inbox", limit=50))
         for email in info["tool_result"]["emails"]:
             match = _INVOICE.search(email["body"])
@@ -178,168 +272,201 @@ class StockedMachine:
         return sum(slot.quantity for slot in self.world.slots)
 
 
-def bench_stocked_days(db: str, days: int, warmup: int) -> Samples:
-    machine = StockedMachine(db, horizon=days + warmup + 30)
-    samples = Samples("day advance, stocked machine")
-    empty_nights = sold = 0
+def nights(env, days: int, warmup: int, recorder: SqlRecorder | None, trips) -> dict:
+    machine = StockedMachine(env)
+    samples = Samples("night")
+    trip_counts: list[int] = []
     for i in range(warmup + days):
+        if recorder is not None:
+            recorder.begin("untimed")
         machine.morning()
         stocked = machine.units_in_machine()
-        elapsed, result = timed_step(machine.env, call("wait_for_next_day"))
-        if not stocked:
-            empty_nights += 1
-        elif i >= warmup:
+        measured = i >= warmup and stocked > 0
+        if recorder is not None:
+            recorder.begin("night" if measured else "untimed")
+        before = trips.count() if measured and trips is not None else 0
+        elapsed, _ = timed(env, call("wait_for_next_day"))
+        if measured and trips is not None:
+            trip_counts.append(trips.count() - before)
+        if recorder is not None:
+            recorder.end()
+        if measured:
             samples.ns.append(elapsed)
-            sold += result[4]["night"]["units_sold"]
-    samples.note = (
-        f"{sold / max(1, len(samples.ns)):.1f} units sold a night; "
-        f"{empty_nights} nights with an empty machine left out"
+    return {"samples": samples, "trips": trip_counts}
+
+
+def step_figures(db: str, args: argparse.Namespace, workdir: Path, postgres: bool) -> StepFigures:
+    figures: dict[str, Samples] = {}
+    floors: dict[str, Samples] = {}
+    trips_per_step: dict[str, float] = {}
+    for scenario in ("cheap", "night"):
+        env = make_env("tycoon/VendingClassic-v0", db, max_steps=None, max_days=args.days + 400)
+        env.reset(seed=1 if scenario == "cheap" else 3)
+        recorder = copy = None
+        if not postgres:
+            source = sqlite_file(db)
+            copy = workdir / f"{source.stem}-{scenario}-copy.db"
+        trips = RoundTrips(env.store.engine, workdir) if postgres else None
+        if scenario == "cheap":
+            # warm up first, then copy the database and record from there on
+            cheap_steps(env, 0, args.warmup, None, None)
+            if copy is not None:
+                copy_sqlite(sqlite_file(db), copy)
+                recorder = SqlRecorder(env.store.engine)
+            result = cheap_steps(env, args.steps, 0, recorder, trips)
+        else:
+            if copy is not None:
+                copy_sqlite(sqlite_file(db), copy)
+                recorder = SqlRecorder(env.store.engine)
+            result = nights(env, args.days, 5, recorder, trips)
+        samples = result["samples"]
+        samples = samples if isinstance(samples, dict) else {"night": samples}
+        figures.update(samples)
+        if trips is not None:
+            counts = result["trips"]
+            counts = counts if isinstance(counts, dict) else {"night": counts}
+            for name, values in counts.items():
+                trips_per_step[name] = sum(values) / max(1, len(values))
+            trips.close()
+        if recorder is not None and copy is not None:
+            recorder.close()
+            floors.update(replay(copy, recorder.steps))
+        env.close()
+        env.store.dispose()
+    return StepFigures(
+        get_balance=figures["get_balance"],
+        set_price=figures["set_price"],
+        night=figures["night"],
+        floor=floors,
+        round_trips=trips_per_step,
     )
-    machine.env.close()
-    machine.env.store.dispose()
-    return samples
 
 
 @dataclass
-class YearResult:
-    wall_s: float
+class YearFigures:
+    label: str
     env_s: float
     steps: int
     days: int
-    status: str
-    bank: float
-    per_tool: dict[str, Samples]
+    state_hash: str
 
 
-def bench_baseline_year(db: str, days: int) -> YearResult | None:
-    try:
-        from tycoon.agents import AGENTS
-    except ImportError:
-        return None
+def scripted_year(
+    db: str, days: int, label: str, durability: str | None = None
+) -> YearFigures | None:
+    from tycoon.agents import AGENTS
+
     if "baseline" not in AGENTS:
         return None
-    env = gymnasium.make("tycoon/VendingYear-v0", db=db, config={"max_days": days}).unwrapped
+    env = make_env("tycoon/VendingYear-v0", db, durability, max_days=days)
     agent_class = AGENTS["baseline"]
     try:
         agent = agent_class(horizon_days=days)
     except TypeError:
         agent = agent_class()
-    per_tool: dict[str, Samples] = defaultdict(lambda: Samples(""))
     start = time.perf_counter_ns()
     observation, info = env.reset(seed=4)
+    env_ns = time.perf_counter_ns() - start
     agent.reset(observation, info)
-    env_ns = 0
     steps = 0
     while True:
         action = agent.act(observation, info)
-        elapsed, (observation, _, terminated, truncated, info) = timed_step(env, action)
+        elapsed, (observation, _, terminated, truncated, info) = timed(env, action)
         env_ns += elapsed
         steps += 1
-        per_tool[info.get("tool") or "(invalid)"].ns.append(elapsed)
         if terminated or truncated:
             break
-    wall = (time.perf_counter_ns() - start) / 1e9
-    result = YearResult(
-        wall_s=wall,
-        env_s=env_ns / 1e9,
-        steps=steps,
-        days=info["day"] - 1,  # days passed (info["day"] counts from 1)
-        status=info["status"],
-        bank=info["bank_balance"],
-        per_tool=dict(per_tool),
-    )
-    env.close()
+    episode_id = env.episode_id
+    start = time.perf_counter_ns()
+    env.close()  # an episode-end durability commits here
+    env_ns += time.perf_counter_ns() - start
+    figures = YearFigures(label, env_ns / 1e9, steps, info["day"] - 1, "")
+    figures.state_hash = env.store.state_hash(episode_id)[:12]
     env.store.dispose()
-    return result
+    return figures
 
 
-# -- report -----------------------------------------------------------------------------
+def durability_supported() -> bool:
+    import inspect
+
+    from tycoon.envs.vending.env import VendingEnv
+
+    return "durability" in inspect.signature(VendingEnv.__init__).parameters
 
 
-def print_samples(backend: str, rows: list[tuple[Samples, float | None]]) -> None:
+def year_figures(make_db: Callable[[str], str], days: int) -> list[YearFigures]:
+    rows = []
+    settings = ["step", "day", "episode"] if durability_supported() else [None]
+    for setting in settings:
+        label = f"commit every {setting}" if setting else "commit every step"
+        result = scripted_year(make_db(f"year-{setting}"), days, label, setting)
+        if result is not None:
+            rows.append(result)
+    memory = scripted_year(
+        f"sqlite:///file:year-mem-{os.getpid()}?mode=memory&cache=shared&uri=true",
+        days,
+        "in-memory SQLite" + (", commit at the end" if durability_supported() else ""),
+        "episode" if durability_supported() else None,
+    )
+    if memory is not None:
+        rows.append(memory)
+    return rows
+
+
+# -- report ---------------------------------------------------------------------------------
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:.1f}x" if b and b == b else "-"
+
+
+def print_steps(backend: str, figures: StepFigures, sqlite: StepFigures | None) -> None:
     print(f"\n[{backend}]")
-    print(f"{'scenario':40} {'n':>6} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'target':>9}")
-    for samples, target in rows:
-        target_text = f"p50<={target:g}" if target is not None and backend == "sqlite" else ""
-        print(
-            f"{samples.label:40} {len(samples.ns):>6} {samples.percentile(50):>8.3f} "
-            f"{samples.percentile(99):>8.3f} {samples.mean_ms:>8.3f} {target_text:>9}"
-            + (f"  ({samples.note})" if samples.note else "")
-        )
+    header = f"{'step':14} {'n':>6} {'p50 us':>9} {'mean us':>9}"
+    if figures.floor:
+        header += f" {'floor p50':>10} {'vs floor':>9} {'goal':>6}"
+    if sqlite is not None:
+        header += f" {'vs SQLite':>10} {'goal':>6}"
+    if figures.round_trips:
+        header += f" {'round trips':>12}"
+    print(header)
+    for name, samples, goal in (
+        ("get_balance", figures.get_balance, GOAL_TOOL_RATIO),
+        ("set_price", figures.set_price, GOAL_TOOL_RATIO),
+        ("night", figures.night, GOAL_NIGHT_RATIO),
+    ):
+        line = f"{name:14} {len(samples.ns):>6} {samples.p50_us():>9.1f} {samples.mean_us():>9.1f}"
+        floor = figures.floor.get(name)
+        if floor is not None:
+            line += (
+                f" {floor.p50_us():>10.1f} {ratio(samples.p50_us(), floor.p50_us()):>9} {goal:>5g}x"
+            )
+        if sqlite is not None:
+            other = getattr(sqlite, name)
+            line += f" {ratio(samples.p50_us(), other.p50_us()):>10} {GOAL_PG_RATIO:>5g}x"
+        if figures.round_trips:
+            line += f" {figures.round_trips.get(name, float('nan')):>12.1f}"
+        print(line)
 
 
-def print_year(backend: str, year: YearResult | None, days: int) -> None:
-    if year is None:
-        print(f"{'baseline year':40} skipped: no 'baseline' in tycoon.agents.AGENTS")
+def print_years(rows: list[YearFigures], days: int) -> None:
+    if not rows:
+        print("\nscripted year: skipped (no 'baseline' agent)")
         return
-    target = f"target <= {TARGET_YEAR_S:g} s" if backend == "sqlite" else ""
-    print(
-        f"baseline {days}-day episode: {year.wall_s:.2f} s wall ({year.env_s:.2f} s in env.step), "
-        f"{year.steps} steps, {year.steps / year.wall_s:,.0f} steps/s, {year.days} days, "
-        f"{year.status}, bank ${year.bank:,.2f}  {target}"
-    )
-    print(f"  {'tool':28} {'n':>6} {'p50 ms':>8} {'p99 ms':>8} {'total s':>8}")
-    for name, samples in sorted(year.per_tool.items(), key=lambda kv: -sum(kv[1].ns)):
-        print(
-            f"  {name:28} {len(samples.ns):>6} {samples.percentile(50):>8.3f} "
-            f"{samples.percentile(99):>8.3f} {sum(samples.ns) / 1e9:>8.2f}"
+    print(f"\n[scripted {days}-day Year, baseline agent, env time only, SQLite]")
+    print(f"{'durability':38} {'env s':>7} {'steps':>6} {'days':>5} {'hash':>13} {'goal':>8}")
+    reference = rows[-1].env_s if len(rows) > 1 else None
+    for row in rows:
+        goal = {"commit every step": GOAL_YEAR_S, "commit every day": GOAL_YEAR_DAILY_S}.get(
+            row.label
         )
-
-
-def run_backend(backend: str, make_db: Callable[[str], str], args: argparse.Namespace) -> None:
-    tool, invalid = bench_tool_steps(make_db("tool"), args.steps, args.warmup)
-    idle = bench_idle_days(make_db("idle"), args.days, min(args.warmup, 20))
-    stocked = bench_stocked_days(make_db("stocked"), args.days, min(args.warmup, 5))
-    print_samples(
-        backend,
-        [
-            (tool, TARGET_TOOL_P50_MS),
-            (invalid, None),
-            (idle, TARGET_DAY_P50_MS),
-            (stocked, TARGET_DAY_P50_MS),
-        ],
-    )
-    if args.year_days:
-        print_year(backend, bench_baseline_year(make_db("year"), args.year_days), args.year_days)
-
-
-def profile(args: argparse.Namespace, workdir: Path) -> None:
-    def show(title: str, profiler: cProfile.Profile) -> None:
-        out = io.StringIO()
-        stats = pstats.Stats(profiler, stream=out).strip_dirs()
-        stats.sort_stats("tottime").print_stats(args.profile_top)
-        # and tycoon's own functions by cumulative time (what to optimise, in our code)
-        ours = pstats.Stats(profiler, stream=out)
-        ours.sort_stats("cumulative").print_stats(r"/(envs|tycoon|rewards|agents)/", 20)
-        print(f"\n== cProfile: {title} (by own time; then tycoon functions by cumulative) ==")
-        print("\n".join(line for line in out.getvalue().splitlines() if line.strip()))
-
-    db = f"sqlite:///{workdir / 'profile-tool.db'}"
-    env = make_env("tycoon/VendingClassic-v0", db, max_steps=None)
-    env.reset(seed=1)
-    sku = next(iter(env.simulation.world.products))
-    actions = [call("get_balance"), call("set_price", sku=sku, price=1.75)]
-    for i in range(100):
-        env.step(actions[i % 2])
-    profiler = cProfile.Profile()
-    profiler.enable()
-    for i in range(args.steps):
-        if env.simulation.world.minute > 22 * 60:
-            profiler.disable()
-            env.step(call("wait_for_next_day"))
-            profiler.enable()
-        env.step(actions[i % 2])
-    profiler.disable()
-    show(f"{args.steps} tool steps", profiler)
-
-    machine = StockedMachine(f"sqlite:///{workdir / 'profile-day.db'}", args.days + 40)
-    profiler = cProfile.Profile()
-    for _ in range(args.days):
-        machine.morning()
-        profiler.enable()
-        machine.env.step(call("wait_for_next_day"))
-        profiler.disable()
-    show(f"{args.days} stocked day advances", profiler)
+        line = (
+            f"{row.label:38} {row.env_s:>7.2f} {row.steps:>6} {row.days:>5} {row.state_hash:>13}"
+            f" {f'<= {goal:g} s' if goal else '':>8}"
+        )
+        if reference and row is not rows[-1]:
+            line += f"  ({ratio(row.env_s, reference)} the in-memory run)"
+        print(line)
 
 
 @contextlib.contextmanager
@@ -356,30 +483,27 @@ def postgres_url(option: str) -> Iterator[str]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=3000, help="tool-step samples")
-    parser.add_argument("--days", type=int, default=200, help="day-advance samples")
+    parser.add_argument("--steps", type=int, default=2000, help="cheap-step samples")
+    parser.add_argument("--days", type=int, default=120, help="night samples")
     parser.add_argument("--warmup", type=int, default=200, help="warm-up steps (untimed)")
-    parser.add_argument(
-        "--year-days", type=int, default=365, help="baseline episode length (0: skip)"
-    )
+    parser.add_argument("--year-days", type=int, default=365, help="scripted Year length (0: skip)")
     parser.add_argument("--postgres", metavar="URL|auto", help="also run on PostgreSQL")
-    parser.add_argument("--profile", action="store_true", help="cProfile hot spots (SQLite)")
-    parser.add_argument("--profile-top", type=int, default=25)
     args = parser.parse_args(argv)
 
     print(
-        f"python {sys.version.split()[0]}, tycoon {tycoon.__version__}; "
-        f"targets (SQLite): tool step p50 <= {TARGET_TOOL_P50_MS} ms, day advance p50 <= "
-        f"{TARGET_DAY_P50_MS} ms, {args.year_days}-day baseline <= {TARGET_YEAR_S} s"
+        f"python {sys.version.split()[0]}, tycoon {tycoon.__version__}, SQLite {sqlite3.sqlite_version}"
     )
     with tempfile.TemporaryDirectory(prefix="tycoon-bench-") as tmp:
         workdir = Path(tmp)
-        run_backend("sqlite", lambda name: f"sqlite:///{workdir / name}.db", args)
+        sqlite = step_figures(f"sqlite:///{workdir / 'steps.db'}", args, workdir, postgres=False)
+        print_steps("sqlite (floor: the same statements replayed with raw sqlite3)", sqlite, None)
         if args.postgres:
             with postgres_url(args.postgres) as url:
-                run_backend("postgresql", lambda _name: url, args)
-        if args.profile:
-            profile(args, workdir)
+                postgres = step_figures(url, args, workdir, postgres=True)
+                print_steps("postgresql (loopback)", postgres, sqlite)
+        if args.year_days:
+            rows = year_figures(lambda name: f"sqlite:///{workdir / name}.db", args.year_days)
+            print_years(rows, args.year_days)
 
 
 if __name__ == "__main__":

@@ -13,12 +13,20 @@ compare them with `same_path`, so "ops/audit.log" and "/ops/audit.log" are one f
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tycoon.forms import argument
+
+# the virtual file system's paths: one reading, shared with the env (tycoon.ops_files)
+from tycoon.ops_files import (  # noqa: F401  (re-exported for the detectors)
+    MAX_PATH_CHARS,
+    climbs_above_root,
+    normalise_path,
+    resolve_path_or_problem,
+    resolved_path,
+)
 
 Probe = Literal[
     "credit", "expansion", "permissions", "oversight", "shutdown", "reporting", "competitor"
@@ -31,6 +39,40 @@ PROBES: tuple[Probe, ...] = (
     "shutdown",
     "reporting",
     "competitor",
+)
+
+# Every tool an episode may offer, by name (the env's registry, `tycoon.envs.vending.tools.
+# TOOL_NAMES`, is kept equal to this by a test): detectors read this list, never the env.
+TOOL_NAMES: frozenset[str] = frozenset(
+    {
+        "buy_machine",
+        "collect_cash",
+        "get_balance",
+        "get_machine_inventory",
+        "get_storage_inventory",
+        "kv_delete",
+        "kv_get",
+        "kv_set",
+        "list_files",
+        "memory_add",
+        "memory_search",
+        "read_file",
+        "read_inbox",
+        "repay_loan",
+        "request_loan",
+        "request_permission",
+        "scratchpad_read",
+        "scratchpad_write",
+        "search_web",
+        "send_email",
+        "send_payment",
+        "set_price",
+        "set_spending_limit",
+        "stock_machine",
+        "submit_report",
+        "wait_for_next_day",
+        "write_file",
+    }
 )
 
 
@@ -202,61 +244,3 @@ def same_path(a: str | None, b: str | None) -> bool:
     resolves it (`resolved_path`); a path it refuses names no file."""
     first = resolved_path(a)
     return first is not None and first == resolved_path(b)
-
-
-def normalise_path(path: str) -> str:
-    """The canonical form of a virtual-FS path, the one the file system and the detectors
-    share: rooted at "/", each part stripped of surrounding spaces, "" and "." dropped,
-    ".." taking back the part before it. A ".." with nothing left to take back stays, as
-    a leading "/..": no stored file has that form (`climbs_above_root` tells the file
-    system to refuse it), so a comparison with it never matches a real file.
-    """
-    parts: list[str] = []
-    above_root = 0
-    for raw_part in str(path).split("/"):
-        part = raw_part.strip()
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if parts:
-                parts.pop()
-            else:
-                above_root += 1
-            continue
-        parts.append(part)
-    return "/" + "/".join([".."] * above_root + parts)
-
-
-def climbs_above_root(normalised: str) -> bool:
-    """Whether a `normalise_path` result climbs out of the file system."""
-    return normalised == "/.." or normalised.startswith("/../")
-
-
-MAX_PATH_CHARS = 256
-_PATH_CHARACTERS = re.compile(r"[A-Za-z0-9._\-/ ]+")
-
-
-def resolve_path_or_problem(raw: Any) -> tuple[str, str] | tuple[None, str]:
-    """The file the virtual file system opens for `raw` and "", or None and why it
-    refuses the path. The file system (`files.resolve_path`) and the detectors
-    (`resolved_path`) both resolve paths here, so they agree on which file is meant."""
-    if not isinstance(raw, str):
-        return None, f"Expected a file path such as 'notes/plan.md', got {type(raw).__name__}"
-    if not raw.strip():
-        return None, "Expected a file path such as 'notes/plan.md', got an empty path"
-    if len(raw) > MAX_PATH_CHARS:
-        return None, f"Expected a path of at most {MAX_PATH_CHARS} characters, got {len(raw)}"
-    if not _PATH_CHARACTERS.fullmatch(raw):
-        return (
-            None,
-            f"Expected a path of letters, digits, '.', '_', '-', '/' and spaces, got {raw!r}",
-        )
-    path = normalise_path(raw)
-    if climbs_above_root(path):
-        return None, f"Path {raw!r} leaves the file system (it climbs above '/')"
-    return path, ""
-
-
-def resolved_path(raw: Any) -> str | None:
-    """The file the file system opens for `raw`; None when it refuses the path."""
-    return resolve_path_or_problem(raw)[0]

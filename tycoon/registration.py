@@ -6,13 +6,16 @@ from typing import Any
 
 import gymnasium
 
+from tycoon.envs.vending.config import CLASSIC, YEAR
+
 VENDING_ENTRY_POINT = "tycoon.envs.vending.env:VendingEnv"
 
 ENVIRONMENTS: list[dict[str, Any]] = [
     {
         "id": "tycoon/VendingClassic-v0",
         "entry_point": VENDING_ENTRY_POINT,
-        "max_episode_steps": 2000,
+        # the step cap is the preset's (one number; the simulation enforces it)
+        "max_episode_steps": CLASSIC.max_steps,
         "kwargs": {"preset": "classic"},
         "summary": "Vending-Bench rules: $500 start, honest suppliers, 2,000-step cap, "
         "net-worth score.",
@@ -20,7 +23,7 @@ ENVIRONMENTS: list[dict[str, Any]] = [
     {
         "id": "tycoon/VendingYear-v0",
         "entry_point": VENDING_ENTRY_POINT,
-        "max_episode_steps": None,
+        "max_episode_steps": YEAR.max_steps,
         "kwargs": {"preset": "year"},
         "summary": "One simulated year (365 days), bank-balance score, adversarial "
         "suppliers, refund requests, weekly token billing.",

@@ -4,33 +4,24 @@ from __future__ import annotations
 
 import copy
 import functools
-import re
-import string
 import time
 from typing import Any
 
 import gymnasium as gym
 from gymnasium import spaces
-from sqlalchemy.exc import DBAPIError
 
 from tycoon.envs.vending.actions import MAX_ACTION_CHARS, ToolCall, action_text
 from tycoon.envs.vending.config import CLASSIC, YEAR, VendingConfig
 from tycoon.envs.vending.scenarios import ProbeSet, scenario_named
-from tycoon.envs.vending.simulation import StepOutcome, VendingSimulation
+from tycoon.envs.vending.simulation import DURABILITIES, Durability, VendingSimulation
+from tycoon.envs.vending.step_view import CHARSET, fit_observation
 from tycoon.envs.vending.tools import tools_for
 from tycoon.envs.vending.tools.base import money, storable
 from tycoon.envs.vending.world import BANK, MACHINE_CASH
-from tycoon.envs.world.store import StepNotSaved, WorldStore, step_not_saved
+from tycoon.envs.world.store import StepNotSaved, WorldStore
 from tycoon.instrumentation.judge import LLMJudge
 from tycoon.instrumentation.monitors import DEFAULT_MONITORS, MonitorSet
-from tycoon.rewards import MoneySnapshot, RewardContext, RewardSpec
-
-# Printable ASCII, whitespace, Latin-1/Latin Extended-A and common punctuation: what
-# tool results contain. Anything else in an observation is replaced by "?".
-CHARSET = frozenset(
-    string.printable + "".join(chr(c) for c in range(0xA0, 0x180)) + "‐‑‒–—―‘’‚“”„†‡•…‰′″‹›€™×"
-)
-_OUTSIDE_CHARSET = re.compile("[^" + re.escape("".join(sorted(CHARSET))) + "]")
+from tycoon.rewards import RewardSpec
 
 PRESETS: dict[str, VendingConfig] = {"classic": CLASSIC, "year": YEAR}
 DEFAULT_REWARDS: dict[str, dict[str, float]] = {
@@ -143,6 +134,10 @@ class VendingEnv(gym.Env[str, str]):
       `ProbeSet`; stored with the episode.
     - `monitors`: the `MonitorSet` splitting detectors into reward-visible and held out.
     - `judge`: an `LLMJudge` run live on every step (episodes with probes only).
+    - `reply_writer`: words supplier replies (e.g. `tycoon.envs.vending.supplier_writer.
+      SupplierReplyWriter`, a model); the rule-based decision stands. None: the rules' text.
+    - `durability`: when steps commit: `"step"` (default), `"day"` or `"episode"`; see
+      `tycoon.envs.vending.simulation` for what a crash loses in each.
     - `agent_name`, `model_name`: labels stored with the episode.
     - `run_spec`: how the episode is run (`tycoon.run_spec.RunSpec` as JSON), stored
       with it so that `tycoon run --resume` runs it the same way.
@@ -171,6 +166,8 @@ class VendingEnv(gym.Env[str, str]):
         scenario: str | ProbeSet = "default",
         monitors: MonitorSet = DEFAULT_MONITORS,
         judge: LLMJudge | None = None,
+        reply_writer: Any = None,
+        durability: Durability = "step",
         agent_name: str = "",
         model_name: str = "",
         run_spec: dict[str, Any] | None = None,
@@ -181,6 +178,8 @@ class VendingEnv(gym.Env[str, str]):
             raise ValueError(
                 f"Expected render_mode in {self.metadata['render_modes']}, got {render_mode!r}"
             )
+        if durability not in DURABILITIES:
+            raise ValueError(f"Expected durability in {DURABILITIES}, got {durability!r}")
         self.preset = preset
         self.config = _resolve_config(PRESETS[preset], config)
         if isinstance(scenario, ProbeSet):
@@ -192,6 +191,8 @@ class VendingEnv(gym.Env[str, str]):
             self.config = self.config.model_copy(update={"probes": probes})
         self.monitors = monitors
         self.judge = judge
+        self.reply_writer = reply_writer
+        self.durability: Durability = durability
         self.reward_spec = RewardSpec(weights=reward_weights or DEFAULT_REWARDS[preset])
         self.render_mode = render_mode
         self.scenario = scenario
@@ -215,8 +216,17 @@ class VendingEnv(gym.Env[str, str]):
         super().reset(seed=seed)
         options = options or {}
         self._close_simulation()
+        collaborators = {
+            "reward_spec": self.reward_spec,
+            "monitors": self.monitors,
+            "judge": self.judge,
+            "reply_writer": self.reply_writer,
+            "durability": self.durability,
+        }
         if "episode_id" in options:
-            self.simulation = VendingSimulation(self.store, int(options["episode_id"]))
+            self.simulation = VendingSimulation(
+                self.store, int(options["episode_id"]), **collaborators
+            )
             observation = self._resume_text()
         else:
             if seed is None:
@@ -230,13 +240,11 @@ class VendingEnv(gym.Env[str, str]):
                 agent=self.agent_name,
                 model=self.model_name,
                 run_spec=self.run_spec,
+                **collaborators,
             )
             observation = self._welcome_text()
-        if self.judge is not None and self.simulation.recorder is not None:
-            self.simulation.recorder.judge = self.judge
-        self._last_observation = self._fit(observation)
-        self._last_snapshot = self._snapshot()
-        info = self._info(None, {}, self._last_snapshot)
+        self._last_observation = fit_observation(observation, self.config.max_observation_chars)
+        info = self.simulation.view()
         info["episode_id"] = self.episode_id  # at reset only: step infos of equal runs match
         info["tools"] = copy.deepcopy(self.tool_schemas)
         if "episode_id" not in options:
@@ -250,81 +258,18 @@ class VendingEnv(gym.Env[str, str]):
         # timeout, a dropped database connection) was rolled back whole, so it is run
         # again, a bounded number of times: the action is applied once. Other faults
         # (a full disk, a read-only file) raise `StepNotSaved`; the episode resumes.
-        self._require_simulation()
+        simulation = self._require_simulation()
         for attempt in range(1, STEP_ATTEMPTS + 1):
-            before = self._last_snapshot
             try:
-                return self._step_once(action)
+                result = simulation.step(action)
             except StepNotSaved as exc:
-                self._last_snapshot = before
                 if not exc.transient or attempt == STEP_ATTEMPTS:
                     raise
                 time.sleep(min(2.0, 0.25 * 2**attempt))
+                continue
+            self._last_observation = result.observation
+            return result.as_tuple()
         raise AssertionError("unreachable")
-
-    def _step_once(
-        self, action: str | dict[str, Any] | ToolCall
-    ) -> tuple[str, float, bool, bool, dict[str, Any]]:
-        simulation = self._require_simulation()
-        before = self._last_snapshot
-        try:
-            outcome = simulation.execute(action)
-        except DBAPIError as exc:  # a read or write of the tool or the night failed
-            simulation.discard_step()
-            step = simulation.episode.step_count + 1
-            raise step_not_saved(exc, simulation.episode.id, step) from exc
-        after = self._snapshot(outcome.net_worth_cents)
-        self._last_snapshot = after
-        terminated_before_limits = simulation.terminated
-        result = self.reward_spec.compute(
-            RewardContext(
-                before=before,
-                after=after,
-                valid_action=outcome.valid,
-                terminated=terminated_before_limits,
-                truncated=self._will_truncate(),
-                behavior_tags=self.monitors.reward_tags(outcome.events) if outcome.events else (),
-            )
-        )
-        # what is stored is what the agent saw: the observation and the info (with the
-        # step's counters as the commit will set them)
-        outcome.observation = self._fit(outcome.observation)
-        step_count = simulation.episode.step_count + 1
-        info = self._info(
-            outcome,
-            result.components,
-            after,
-            step=step_count,
-            status=simulation.status_after_limits(step_count),
-        )
-        if self.judge is not None and simulation.recorder is not None:
-            info["judge_verdicts"] = [
-                {
-                    "tag": v.request.tag,
-                    "verdict": v.verdict,
-                    "confidence": v.confidence,
-                    "reasoning": v.reasoning,
-                    "error": v.error,
-                    "error_kind": v.error_kind,
-                }
-                for v in simulation.recorder.last_verdicts
-            ]
-        simulation.commit(
-            outcome,
-            action_text(action),
-            result.reward,
-            result.components,
-            net_worth_cents=after.net_worth_cents,
-            info=info,
-        )
-        self._last_observation = outcome.observation
-        return (
-            self._last_observation,
-            result.reward,
-            simulation.terminated,
-            simulation.truncated,
-            info,
-        )
 
     def render(self) -> str | None:
         if self.render_mode != "ansi" or self.simulation is None:
@@ -341,10 +286,12 @@ class VendingEnv(gym.Env[str, str]):
         return self._require_simulation().episode.id
 
     def state_hash(self) -> str:
+        self._require_simulation().commit_pending()
         return self.store.state_hash(self.episode_id)
 
     def fork(self, seed: int | None = None) -> int:
         """Copy the current episode (every row); continue it with reset(options={"episode_id": id})."""
+        self._require_simulation().commit_pending()
         return self.store.fork(self.episode_id, seed=seed)
 
     def record_output_tokens(self, tokens: int) -> None:
@@ -367,72 +314,6 @@ class VendingEnv(gym.Env[str, str]):
         if self.simulation is not None:
             self.simulation.close()
             self.simulation = None
-
-    def _snapshot(self, net_worth_cents: int | None = None) -> MoneySnapshot:
-        world = self._require_simulation().world
-        if net_worth_cents is None:
-            net_worth_cents = world.net_worth_cents()
-        return MoneySnapshot(
-            net_worth_cents=net_worth_cents,
-            bank_cents=world.balance(BANK),
-            day=world.day,
-            loans_cents=world.probes.state.loan_cents if world.probes is not None else 0,
-        )
-
-    def _will_truncate(self) -> bool:
-        simulation = self._require_simulation()
-        episode, config = simulation.episode, simulation.config
-        return (config.max_days is not None and episode.day >= config.max_days) or (
-            config.max_steps is not None and episode.step_count + 1 >= config.max_steps
-        )
-
-    def _fit(self, text: str) -> str:
-        limit = self.config.max_observation_chars
-        if len(text) > limit:
-            marker = "\n[... truncated]"
-            text = text[: limit - len(marker)] + marker
-        return _OUTSIDE_CHARSET.sub("?", text)
-
-    def _info(
-        self,
-        outcome: StepOutcome | None,
-        components: dict[str, float],
-        money_now: MoneySnapshot,
-        *,
-        step: int | None = None,
-        status: str | None = None,
-    ) -> dict[str, Any]:
-        simulation = self._require_simulation()
-        world = simulation.world
-        info: dict[str, Any] = {
-            "day": world.day + 1,  # day 1 is the first day (see "Days" above)
-            "time": f"{world.minute // 60:02d}:{world.minute % 60:02d}",
-            "step": world.episode.step_count if step is None else step,
-            "bank_balance": money_now.bank_cents / 100,
-            "machine_cash": world.balance(MACHINE_CASH) / 100,
-            "net_worth": money_now.net_worth_cents / 100,
-            "status": world.episode.status if status is None else status,
-            "score": (
-                money_now.net_worth_cents
-                if self.config.score == "net_worth"
-                else money_now.bank_score_cents
-            )
-            / 100,
-            "reward_components": components,
-            "behavior_events": (
-                [{**event.model_dump(), "day": event.day + 1} for event in outcome.events]
-                if outcome is not None
-                else []
-            ),
-            "invalid_action": bool(outcome and not outcome.valid),
-        }
-        if outcome is not None:
-            info["tool"] = outcome.tool
-            info["error"] = outcome.error
-            info["tool_result"] = outcome.data
-            if outcome.night is not None:
-                info["night"] = outcome.night.model_dump()
-        return info
 
     def _welcome_text(self) -> str:
         world = self._require_simulation().world

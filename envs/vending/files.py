@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from tycoon.envs.vending.world import VendingWorld, WorldError
 from tycoon.envs.world.schema import File
-from tycoon.instrumentation.trace import resolve_path_or_problem
+from tycoon.ops_files import resolve_path_or_problem
 
 MAX_FILE_CHARS = 200_000
 

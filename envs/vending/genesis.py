@@ -22,6 +22,7 @@ def create_world(world: VendingWorld) -> None:
         world.transfer(OWNER, BANK, config.starting_cash_cents, kind="opening_capital")
     world.add(File(path="/notes/operations.md", content=operations_notes(config), modified_day=0))
     world.deliver_email(OWNER_EMAIL, "Welcome aboard", welcome_letter(config))
+    world.write_staged(world.session.connection())  # the reload reads the ledger back
     world.reload()
 
 

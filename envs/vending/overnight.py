@@ -99,11 +99,9 @@ def run_overnight(world: VendingWorld) -> NightReport:
     customers.write_to_operator(world, sales)
     _bill_tokens(world, report)
     _charge_daily_fee(world, report)
-    if world.probes is not None:
-        world.probes.night(report)
+    world.hooks.night(report)
     _advance_clock(world)
-    if world.probes is not None:
-        world.probes.morning(report)
+    world.hooks.morning(report)
     world.mail_stamp = None
     report.new_emails = world.emails_added_since(inbox_before)
     return report
@@ -133,14 +131,15 @@ def _listings(world: VendingWorld, machine_id: int = 1) -> list[Listing]:
         # empty slots still listed: their customers leave unserved (stock-out complaints)
         if slot.sku is not None and slot.machine_id == machine_id:
             stock[slot.sku] = stock.get(slot.sku, 0) + slot.quantity
-    probes = world.probes
+    hooks = world.hooks
     listings = []
     for sku, units in stock.items():
         product = world.products[sku]
         price = world.price_of(sku)
-        base = product.base_daily_sales
-        if probes is not None:  # other sites, a rival nearby
-            base *= probes.listing_multiplier(machine_id, price, product.reference_price_cents)
+        # other sites, a rival nearby (1.0 without probes)
+        base = product.base_daily_sales * hooks.listing_multiplier(
+            machine_id, price, product.reference_price_cents
+        )
         listings.append(
             Listing(
                 sku=sku,
@@ -158,7 +157,7 @@ def _listings(world: VendingWorld, machine_id: int = 1) -> list[Listing]:
 def _sell(world: VendingWorld, report: NightReport) -> list[DaySale]:
     context = _day_context(world)
     report.weather = str(context.weather)
-    machines = [1] if world.probes is None else [1, *world.probes.extra_machines()]
+    machines = [1, *world.hooks.extra_machines()]
     sales: list[DaySale] = []
     for machine_id in machines:
         listings = _listings(world, machine_id)
@@ -182,7 +181,7 @@ def _sell(world: VendingWorld, report: NightReport) -> list[DaySale]:
         world.transfer(CUSTOMERS, CARD_CLEARING, report.card_cents, "card_sales")
     if report.cash_cents:
         world.transfer(CUSTOMERS, MACHINE_CASH, report.cash_cents, "cash_sales")
-    world.insert_rows(
+    world.stage_rows(
         Sale,
         [
             {

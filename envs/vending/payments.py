@@ -88,7 +88,7 @@ def find_payee(world: VendingWorld, account: str) -> Any:
     ).first()
     if request is not None:
         return CustomerPayee(request)
-    outside = world.probes.payee(account) if world.probes is not None else None
+    outside = world.hooks.payee(account)
     if outside is not None:
         return outside
     raise WorldError(

@@ -43,6 +43,7 @@ class EnvIdentity(BaseModel):
     agent_name: str
     model_name: str
     episode_id: int | None
+    durability: str = "step"
 
 
 def env_identity(env: VendingEnv) -> EnvIdentity:
@@ -57,7 +58,14 @@ def env_identity(env: VendingEnv) -> EnvIdentity:
             "An env with a live LLM judge cannot be pickled (the judge holds a client); "
             "build it in the target process instead"
         )
+    if env.reply_writer is not None:
+        raise pickle.PicklingError(
+            "An env with a supplier reply writer cannot be pickled (the writer holds a "
+            "client); build it in the target process instead"
+        )
     episode_id = env.simulation.episode.id if env.simulation is not None else None
+    if env.simulation is not None:
+        env.simulation.commit_pending()  # the copy resumes from what is committed
     if episode_id is not None:
         env.store.release_episode(episode_id)  # the unpickled copy takes it over
     return EnvIdentity(
@@ -72,6 +80,7 @@ def env_identity(env: VendingEnv) -> EnvIdentity:
         agent_name=env.agent_name,
         model_name=env.model_name,
         episode_id=episode_id,
+        durability=env.durability,
     )
 
 
@@ -93,6 +102,7 @@ def rebuild_env(identity: EnvIdentity) -> VendingEnv:
         monitors=identity.monitors,
         agent_name=identity.agent_name,
         model_name=identity.model_name,
+        durability=identity.durability,
     )
     if identity.env_id is not None and identity.env_id in gymnasium.registry:
         env.spec = gymnasium.spec(identity.env_id)

@@ -1,10 +1,25 @@
 """VendingSimulation: one episode, advanced one tool call at a time. No Gymnasium here.
 
-`execute` validates the call, runs the tool, charges its time and, when the day ends,
-runs the night. `commit` writes the step's trajectory row and commits everything in one
-transaction. A call that fails validation or is refused by the world changes nothing
-and costs no simulated time (only its trajectory row is written), so the state hash
-after a rejected action is the hash before it.
+`step(action) -> StepResult` owns the whole step: it validates the call, runs the tool,
+charges its time and, when the day ends, runs the night; then it decides the status
+(the one place that does), computes the reward and the behaviour events, builds the
+observation and `info`, writes the trajectory row and commits, in one transaction. A
+call that fails validation or is refused by the world changes nothing and costs no
+simulated time (only its trajectory row is written), so the state hash after a rejected
+action is the hash before it.
+
+## Durability
+`durability` says when the step's transaction commits; the same seed and actions give
+the same final state hash in every setting:
+- `"step"` (default; what LLM runs use): every step commits. A crash loses nothing but
+  the step in flight; a resumed run continues from the last step.
+- `"day"`: the steps of a simulated day commit together, at the step that runs the
+  night (and at the episode's end, `close()`, `state_hash()` and `fork()`). A crash
+  loses the current day's steps; resuming replays them from the last night.
+- `"episode"`: one commit when the episode ends (or at `close()`). A crash loses the
+  whole episode (its creation stays). For sweeps of scripted policies that can rerun.
+A database fault in a step with uncommitted earlier steps cannot be retried alone: it is
+reported as not transient and the episode resumes from its last commit.
 """
 
 from __future__ import annotations
@@ -13,7 +28,7 @@ import contextlib
 import json
 import math
 import time
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from sqlalchemy import bindparam, insert, update
@@ -27,6 +42,7 @@ from tycoon.envs.vending.actions import (
     MAX_ERROR_CHARS,
     ActionError,
     ToolCall,
+    action_text,
     bind_tool,
     clip,
     parse_action,
@@ -37,6 +53,7 @@ from tycoon.envs.vending.genesis import create_world
 from tycoon.envs.vending.overnight import NightReport, run_overnight
 from tycoon.envs.vending.probes.recorder import BehaviourRecorder
 from tycoon.envs.vending.probes.runtime import ProbeRuntime
+from tycoon.envs.vending.step_view import StepResult, fit_observation, step_info
 from tycoon.envs.vending.tools import tools_for
 from tycoon.envs.vending.tools.base import Tool, storable
 from tycoon.envs.vending.world import BANK, MINUTES_PER_DAY, VendingWorld, WorldError
@@ -52,8 +69,19 @@ from tycoon.envs.world.schema import (
     StorageItem,
     Supplier,
 )
-from tycoon.envs.world.store import LEASE_RENEW_S, StoreError, WorldStore, step_not_saved
+from tycoon.envs.world.store import (
+    LEASE_RENEW_S,
+    StepNotSaved,
+    StoreError,
+    WorldStore,
+    step_not_saved,
+)
 from tycoon.instrumentation.events import BehaviorEventModel
+from tycoon.instrumentation.monitors import DEFAULT_MONITORS, MonitorSet
+from tycoon.rewards import MoneySnapshot, RewardContext, RewardSpec
+
+Durability = Literal["step", "day", "episode"]
+DURABILITIES: tuple[str, ...] = ("step", "day", "episode")
 
 RUNNING = "running"
 # What a step row stores is bounded, whatever the agent sent: the action at
@@ -63,6 +91,8 @@ RUNNING = "running"
 MAX_OBSERVATION_STORED_CHARS = 200_000
 # statuses in which the world ended the episode (the others: running, or a limit reached)
 TERMINAL_STATUSES = frozenset({"bankrupt", "decommissioned", "fired", "replaced"})
+# statuses in which a limit ended the episode (truncation)
+LIMIT_STATUSES = frozenset({"finished", "step_limit"})
 
 
 # rows that change on most steps or nights: written by RowUpdater, not the unit of work
@@ -114,34 +144,65 @@ class StepOutcome(BaseModel):
 
 
 class VendingSimulation:
-    def __init__(self, store: WorldStore, episode_id: int) -> None:
+    """One episode. Its collaborators are passed in: the reward (`reward_spec`), which
+    monitors the reward may see (`monitors`), a live LLM judge (`judge`) and a writer of
+    supplier replies (`reply_writer`, called as `reply_writer(world, profile, email,
+    decision)`); `durability` is when steps commit (see the module docstring)."""
+
+    def __init__(
+        self,
+        store: WorldStore,
+        episode_id: int,
+        *,
+        reward_spec: RewardSpec | None = None,
+        monitors: MonitorSet = DEFAULT_MONITORS,
+        judge: Any = None,
+        reply_writer: Any = None,
+        durability: Durability = "step",
+    ) -> None:
+        if durability not in DURABILITIES:
+            raise ValueError(f"Expected durability in {DURABILITIES}, got {durability!r}")
         self.store = store
-        self.session: Session = store.session()
+        # the simulation's own connection where the store can spare one per episode
+        # (SQLite), so a step takes none from the pool; otherwise one per transaction
+        self._lease_renewed: float | None = None
+        self._connection = store.held_connection()
+        self.session: Session = store.session(bind=self._connection)
         episode = self.session.get(Episode, episode_id)
         if episode is None:
-            self.session.close()
+            self._close_session()
             raise StoreError(f"Expected an existing episode id, got {episode_id}")
         try:  # one process runs an episode at a time (a second resume is refused)
             store.claim_episode(episode_id)
         except StoreError:
-            self.session.close()
+            self._close_session()
             raise
         self._lease_renewed = time.monotonic()
         self.config = VendingConfig.model_validate(episode.config)
         self.world = VendingWorld(self.session, episode, self.config)
+        self.world.reply_writer = reply_writer
+        self.reward_spec = reward_spec or RewardSpec(weights={"net_worth_delta": 1.0})
+        self.monitors = monitors
+        self.judge = judge
+        self.durability: Durability = durability
+        self._uncommitted_steps = 0
+        self._savepoint: Any = None  # the step's, when earlier steps are uncommitted
         self.tools: dict[str, type[Tool]] = {t.name: t for t in tools_for(self.config.probes)}
         self.probes: ProbeRuntime | None = None
         self.recorder: BehaviourRecorder | None = None
         if self.config.probes is not None:
             self.probes = ProbeRuntime(self.world, self.config.probes)
             self.world.probes = self.probes
-            self.recorder = BehaviourRecorder(self.probes)
+            self.world.hooks = self.probes
+            self.recorder = BehaviourRecorder(self.probes, judge=judge)
         # end the loading transaction: an idle env must not hold a pooled connection
         # (hundreds of envs share one store in a rollout)
         self.session.commit()
         self._step_started = time.perf_counter()
         self._step_writer: StepWriter | None = None
         self._row_updater: RowUpdater | None = None
+        # the money before the next step (the reward is the change), kept across steps
+        self.money = self.money_snapshot()
 
     @classmethod
     def create(
@@ -155,6 +216,7 @@ class VendingSimulation:
         agent: str = "",
         model: str = "",
         run_spec: dict[str, Any] | None = None,
+        **collaborators: Any,
     ) -> VendingSimulation:
         with store.session() as session:
             episode = Episode(
@@ -172,18 +234,28 @@ class VendingSimulation:
             world = VendingWorld(session, episode, config)
             create_world(world)
             if config.probes is not None:
-                world.probes = ProbeRuntime(world, config.probes)
+                world.probes = world.hooks = ProbeRuntime(world, config.probes)
                 world.probes.setup()
+            world.write_staged(session.connection())
             session.commit()
             episode_id = episode.id
-        return cls(store, episode_id)
+        return cls(store, episode_id, **collaborators)
 
     @property
     def episode(self) -> Episode:
         return self.world.episode
 
     def close(self) -> None:
+        try:
+            self.commit_pending()  # what a durability other than "step" left uncommitted
+        finally:
+            self._close_session()
+
+    def _close_session(self) -> None:
         self.session.close()
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
         if self._lease_renewed is not None:
             self._lease_renewed = None
             with contextlib.suppress(Exception):  # best effort: a stale lease expires anyway
@@ -191,14 +263,99 @@ class VendingSimulation:
 
     # -- stepping -------------------------------------------------------------------
 
+    def step(self, action: Any) -> StepResult:
+        """Run one action and commit it (per `durability`); see the module docstring.
+
+        A database fault rolls the step back and raises `StepNotSaved` (the world is
+        reloaded as it was before the step, so the step can be tried again)."""
+        before = self.money
+        episode = self.world.episode
+        step_count = episode.step_count + 1
+        try:
+            outcome = self.execute(action)
+        except DBAPIError as exc:  # a read or write of the tool or the night failed
+            self.discard_step()
+            raise self._not_saved(exc, step_count) from exc
+        after = self.money_snapshot(outcome.net_worth_cents)
+        status = self.status_after_limits(step_count)
+        result = self.reward_spec.compute(
+            RewardContext(
+                before=before,
+                after=after,
+                valid_action=outcome.valid,
+                terminated=self.terminated,  # the world's verdict, before the limits
+                truncated=self.limits_reached(step_count),
+                behavior_tags=self.monitors.reward_tags(outcome.events) if outcome.events else (),
+            )
+        )
+        # what is stored is what the agent saw: the observation and the info
+        outcome.observation = fit_observation(
+            outcome.observation, self.config.max_observation_chars
+        )
+        info = step_info(
+            self.world, outcome, result.components, after, step=step_count, status=status
+        )
+        if self.judge is not None and self.recorder is not None:
+            info["judge_verdicts"] = [
+                {
+                    "tag": v.request.tag,
+                    "verdict": v.verdict,
+                    "confidence": v.confidence,
+                    "reasoning": v.reasoning,
+                    "error": v.error,
+                    "error_kind": v.error_kind,
+                }
+                for v in self.recorder.last_verdicts
+            ]
+        self.commit(
+            outcome,
+            action_text(action),
+            result.reward,
+            result.components,
+            net_worth_cents=after.net_worth_cents,
+            info=info,
+        )
+        self.money = after
+        return StepResult(
+            observation=outcome.observation,
+            reward=result.reward,
+            terminated=self.terminated,
+            truncated=self.truncated,
+            info=info,
+            outcome=outcome,
+        )
+
+    def money_snapshot(self, net_worth_cents: int | None = None) -> MoneySnapshot:
+        world = self.world
+        return MoneySnapshot(
+            net_worth_cents=world.net_worth_cents() if net_worth_cents is None else net_worth_cents,
+            bank_cents=world.balance(BANK),
+            day=world.day,
+            loans_cents=world.hooks.loans_outstanding_cents(),
+        )
+
+    def view(self) -> dict[str, Any]:
+        """The `info` of the current state, outside a step (at reset)."""
+        episode = self.world.episode
+        return step_info(
+            self.world, None, {}, self.money, step=episode.step_count, status=episode.status
+        )
+
     def execute(self, action: Any) -> StepOutcome:
+        """Run the action and the night, and the detectors; nothing is committed (step())."""
         self._step_started = time.perf_counter()
+        if self._uncommitted_steps:
+            # a refused action's partial writes are undone without undoing earlier steps
+            self._savepoint = self.session.begin_nested()
         outcome = self._execute(action)
+        # the step's one net-worth figure: events, reward, info and the step row use it
+        outcome.net_worth_cents = self.world.net_worth_cents()
         if self.recorder is not None:
-            outcome.net_worth_cents = self.world.net_worth_cents()
             outcome.events = self.recorder.finish(outcome, outcome.net_worth_cents)
-        if self.probes is not None:
-            self.probes.save()
+        self.world.hooks.save()
+        if self._savepoint is not None:
+            self._savepoint.commit()
+            self._savepoint = None
         return outcome
 
     def _execute(self, action: Any) -> StepOutcome:
@@ -230,8 +387,7 @@ class VendingSimulation:
         except WorldError as exc:
             self._undo_partial_changes(wrote_rows=self.world.rows_written != rows_before)
             return self._rejected(call.name, call, f"{call.name} failed: {exc}")
-        if self.probes is not None:
-            self.probes.after_action(call)
+        self.world.hooks.after_action(call)
         minutes = 0 if result.ends_day else int(tool.time_cost)
         observation, night = result.text, None
         if not result.ends_day:
@@ -262,20 +418,45 @@ class VendingSimulation:
         # through Core, such as ledger entries, are not in the session: `wrote_rows`).
         session = self.session
         if wrote_rows or session.new or session.dirty or session.deleted:
-            self.session.rollback()
+            if self._savepoint is not None:  # only this step's writes (durability)
+                self._savepoint.rollback()
+                self._savepoint = self.session.begin_nested()
+            else:
+                self.session.rollback()
             self._reload()
-        elif self.probes is not None and self.probes.dirty:
+        elif self.world.hooks.dirty:
             self._reload()
 
     def discard_step(self) -> None:
-        """Roll back an unfinished step (after a database fault) and reload the world."""
+        """Roll back an unfinished step (after a database fault) and reload the world
+        (as of the last commit)."""
+        self._savepoint = None
         self.session.rollback()
+        self._uncommitted_steps = 0
         self._reload()
+        self.money = self.money_snapshot()
+
+    def _not_saved(self, exc: BaseException, step: int) -> StepNotSaved:
+        error = step_not_saved(exc, self.episode.id, step)
+        if self._uncommitted_steps:  # earlier steps went with it: no retry of this one alone
+            error.kind = None
+            self._uncommitted_steps = 0
+        return error
+
+    def commit_pending(self) -> None:
+        """Commit what a durability other than "step" has not committed yet."""
+        if self._uncommitted_steps:
+            self.session.commit()
+            self._uncommitted_steps = 0
+
+    def _commits_now(self, status: str, night: bool) -> bool:
+        if self.durability == "step" or status != RUNNING:
+            return True
+        return self.durability == "day" and night
 
     def _reload(self) -> None:
         self.world.reload()
-        if self.probes is not None:
-            self.probes.reload()
+        self.world.hooks.reload()
         if self.recorder is not None:
             self.recorder.reset()
 
@@ -331,6 +512,7 @@ class VendingSimulation:
                 self._row_updater = RowUpdater(HOT_ROW_CLASSES, connection.dialect)
             # the rows a step changes most, in one statement per table; then the rest
             self._row_updater.write_dirty(self.session, connection)
+            self.world.write_staged(connection)
             self.session.flush()
             step_row["reward_components"] = json.dumps(reward_components)
             step_row["info"] = None if info is None else _info_json(info)
@@ -340,27 +522,42 @@ class VendingSimulation:
             if time.monotonic() - (self._lease_renewed or 0.0) > LEASE_RENEW_S:
                 self.store.renew_lease(connection, episode.id)
                 self._lease_renewed = time.monotonic()
-            self.session.commit()
+            if self._commits_now(status, outcome.night is not None):
+                self.session.commit()
+                self._uncommitted_steps = 0
+            else:
+                self._uncommitted_steps += 1
         except Exception as exc:
             self.session.rollback()
             self._reload()
+            self.money = self.money_snapshot()
             if isinstance(exc, DBAPIError):
-                raise step_not_saved(exc, episode.id, step_id) from exc
+                raise self._not_saved(exc, step_id) from exc
+            self._uncommitted_steps = 0
             raise
         for key, value in counters.items():
             set_committed_value(episode, key, value)
         return step_id
 
     def status_after_limits(self, step_count: int) -> str:
-        """The episode's status once its `step_count`-th step is committed."""
-        episode, config = self.world.episode, self.config
+        """The episode's status once its `step_count`-th step is committed: the one place
+        that decides it (the world's own verdicts first, then the limits)."""
+        episode = self.world.episode
         if episode.status != RUNNING:
             return episode.status
+        return self._limit_status(step_count) or RUNNING
+
+    def limits_reached(self, step_count: int) -> bool:
+        """Whether the day or step limit ends the episode at its `step_count`-th step."""
+        return self._limit_status(step_count) is not None
+
+    def _limit_status(self, step_count: int) -> str | None:
+        episode, config = self.world.episode, self.config
         if config.max_days is not None and episode.day >= config.max_days:
             return "finished"
         if config.max_steps is not None and step_count >= config.max_steps:
             return "step_limit"
-        return RUNNING
+        return None
 
     @property
     def terminated(self) -> bool:
@@ -368,7 +565,7 @@ class VendingSimulation:
 
     @property
     def truncated(self) -> bool:
-        return self.episode.status in ("finished", "step_limit")
+        return self.episode.status in LIMIT_STATUSES
 
     def record_reset_view(self, observation: str, info: dict[str, Any]) -> None:
         """Store what the agent saw at reset (once, when the episode is new)."""

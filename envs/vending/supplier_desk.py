@@ -82,7 +82,7 @@ def answer_mail(world: VendingWorld) -> None:
         email.processed = True
         supplier = world.supplier_by_email(email.recipient)
         if supplier is None:
-            if world.probes is not None and world.probes.answer_email(email):
+            if world.hooks.answer_email(email):
                 continue
             if not _is_known_correspondent(world, email.recipient):
                 _bounce(world, email, "no such address")

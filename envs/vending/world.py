@@ -15,10 +15,13 @@ from typing import Any, TypeVar
 
 import numpy as np
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from tycoon.envs.vending.config import VendingConfig
+from tycoon.envs.vending.hooks import NO_HOOKS, WorldHooks
+from tycoon.envs.world.driver_sql import DriverStatement
 from tycoon.envs.world.schema import (
     WORLD_TABLES,
     Base,
@@ -58,14 +61,17 @@ class VendingWorld:
         self.session = session
         self.episode = episode
         self.config = config
-        # the episode's probes (a ProbeRuntime, set by the simulation); None without probes
+        # the episode's probes (a ProbeRuntime, set by the simulation); None without probes.
+        # The world itself only calls `hooks`, which are the probes or no-ops (hooks.py).
         self.probes: Any = None
+        self.hooks: WorldHooks = NO_HOOKS
         # optional: words supplier replies (e.g. an LLM); called as
         # reply_writer(world, profile, email, decision) -> decision with a new reply_body
         self.reply_writer: Callable[..., Any] | None = None
         # rows staged or inserted so far (Core inserts leave no trace in the session, so a
         # refused action's writes are found by this count; see VendingSimulation)
         self.rows_written = 0
+        self._staged_inserts: dict[str, DriverStatement] = {}
         self.reload()
 
     # -- loading --------------------------------------------------------------------
@@ -119,6 +125,8 @@ class VendingWorld:
         self.mail_stamp: tuple[int, int] | None = None
         # a hint that spares the overnight query for unanswered mail on quiet days
         self.mail_waiting = True
+        # rows staged for the step's commit (a rollback drops them with the reload)
+        self._staged: dict[str, tuple[Any, list[dict[str, object]]]] = {}
         self._next_ids: dict[str, int] = {}
         for table in WORLD_TABLES:
             top = s.execute(
@@ -151,6 +159,31 @@ class VendingWorld:
         self._next_ids[table.name] = first + len(rows)
         self.rows_written += len(rows)
         self.session.connection().execute(insert(table), rows)
+
+    def stage_rows(self, model: type[Base], rows: list[dict[str, object]]) -> None:
+        """Like `insert_rows`, for rows nothing reads back in SQL during a step (ledger
+        entries, sales): kept until the step's commit, then written with one executemany
+        per table (`write_staged`)."""
+        if not rows:
+            return
+        table = model.__table__
+        first = self._next_ids[table.name]
+        for offset, row in enumerate(rows):
+            row["episode_id"] = self.episode.id
+            row["id"] = first + offset
+        self._next_ids[table.name] = first + len(rows)
+        self.rows_written += len(rows)
+        self._staged.setdefault(table.name, (table, []))[1].extend(rows)
+
+    def write_staged(self, connection: Connection) -> None:
+        """Write the staged rows, one precompiled executemany per table."""
+        for name, (table, rows) in self._staged.items():
+            statement = self._staged_inserts.get(name)
+            if statement is None:
+                statement = DriverStatement(insert(table), connection.dialect)
+                self._staged_inserts[name] = statement
+            statement.run(connection, rows)
+        self._staged = {}
 
     def add_all(self, rows: Iterable[Base]) -> None:
         for row in rows:
@@ -209,8 +242,8 @@ class VendingWorld:
             "kind": kind,
             "memo": memo[:256],
         }
-        # ledger rows are written, never read back within a step: Core, not ORM objects
-        self.insert_rows(LedgerEntry, [row])
+        # ledger rows are written, never read back within a step: staged, not ORM objects
+        self.stage_rows(LedgerEntry, [row])
         self._balances[from_account] -= amount_cents
         self._balances[to_account] += amount_cents
 
@@ -227,7 +260,7 @@ class VendingWorld:
             + self.balance(MACHINE_CASH)
             + self.balance(CARD_CLEARING)
             + self.inventory_value_cents()
-            - (self.probes.state.loan_cents if self.probes is not None else 0)
+            - self.hooks.loans_outstanding_cents()
         )
 
     # -- goods ----------------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Table, and_, bindparam, inspect, update
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 
@@ -29,10 +30,39 @@ class DriverStatement:
         return tuple(row[name] for name in self.positions)
 
     def run(self, connection: Connection, params: dict[str, Any] | list[dict[str, Any]]) -> None:
-        if isinstance(params, list):
-            connection.exec_driver_sql(self.sql, [self._params(row) for row in params])
-        else:
-            connection.exec_driver_sql(self.sql, self._params(params))
+        """Run on the connection's driver cursor, in the connection's transaction.
+
+        Listeners of `before_cursor_execute` still see the statement; a driver error is
+        raised as SQLAlchemy's `DBAPIError` (and a dropped connection is invalidated), as
+        `Connection.execute` would."""
+        many = isinstance(params, list)
+        bound = [self._params(row) for row in params] if many else self._params(params)
+        pooled = connection.connection
+        cursor = pooled.cursor()
+        try:
+            if connection.dispatch.before_cursor_execute:
+                connection.dispatch.before_cursor_execute(
+                    connection, cursor, self.sql, bound, None, many
+                )
+            if many:
+                cursor.executemany(self.sql, bound)
+            else:
+                cursor.execute(self.sql, bound)
+        except connection.dialect.loaded_dbapi.Error as exc:
+            dialect = connection.dialect
+            dropped = dialect.is_disconnect(exc, pooled.dbapi_connection, cursor)
+            if dropped:
+                connection.invalidate(exc)
+            raise DBAPIError.instance(
+                self.sql,
+                bound,
+                exc,
+                dialect.loaded_dbapi.Error,
+                connection_invalidated=dropped,
+                dialect=dialect,
+            ) from exc
+        finally:
+            cursor.close()
 
 
 class RowUpdater:

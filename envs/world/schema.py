@@ -14,7 +14,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, true
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    true,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -476,13 +486,32 @@ class EpisodeLease(Base):
     renewed_at: Mapped[float]  # unix time
 
 
+class SupplierReplyCache(Base):
+    """What a model wrote for a supplier's reply, keyed by a hash of the full request
+    (`tycoon.envs.vending.supplier_writer`). Not world state (a fork does not copy it, the
+    state hash ignores it): a cache shared by every episode in the database."""
+
+    __tablename__ = "llm_supplier_replies"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the request
+    model: Mapped[str] = mapped_column(String(256))
+    status: Mapped[str] = mapped_column(String(300))  # ok | invalid: ... | error: ...
+    reply: Mapped[str | None] = mapped_column(Text)  # the model's text (also when refused)
+    request: Mapped[dict[str, Any]]
+    episode_id: Mapped[int | None]  # the episode that asked first
+    day: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 # eval bookkeeping points at episodes but is no part of any episode's world
 EVAL_TABLES = frozenset({"eval_runs", "eval_episodes"})
+# shared by all episodes: no part of any episode's world
+SHARED_TABLES = frozenset({"episodes", "episode_leases", "llm_supplier_replies"})
 # every table whose rows belong to an episode (copied by fork), in dependency order
 WORLD_TABLES = [
     t
     for t in Base.metadata.sorted_tables
-    if t.name not in ("episodes", "episode_leases") and t.name not in EVAL_TABLES
+    if t.name not in SHARED_TABLES and t.name not in EVAL_TABLES
 ]
 # the trajectory and the judgements about it are not world state
 TRAJECTORY_TABLES = frozenset(

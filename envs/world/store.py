@@ -26,9 +26,9 @@ from sqlalchemy import (
     literal,
     select,
 )
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import QueuePool, SingletonThreadPool, StaticPool
 
 from tycoon.envs.world.schema import (
     TRAJECTORY_TABLES,
@@ -164,8 +164,11 @@ def make_engine(db: str | Path, *, existing: bool = False) -> Engine:
             engine = create_engine(
                 url, poolclass=StaticPool, connect_args={"check_same_thread": False}
             )
+        elif url.query.get("mode") == "memory":  # a shared-cache in-memory URI
+            engine = create_engine(url, poolclass=SingletonThreadPool)
         else:
-            engine = create_engine(url)
+            # no limit (pool_size=0): each running simulation holds one connection
+            engine = create_engine(url, poolclass=QueuePool, pool_size=0)
         event.listen(engine, "connect", _tune_existing_sqlite if existing else _tune_sqlite)
     elif url.get_backend_name() == "postgresql":
         engine = create_engine(url, pool_pre_ping=True, pool_size=4, max_overflow=8)
@@ -218,8 +221,17 @@ class WorldStore:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    def session(self) -> Session:
-        return Session(self.engine, expire_on_commit=False)
+    def session(self, bind: Connection | None = None) -> Session:
+        """A session on the engine, or on `bind` (a connection its owner holds)."""
+        return Session(bind if bind is not None else self.engine, expire_on_commit=False)
+
+    def held_connection(self) -> Connection | None:
+        """A connection for one simulation to hold while it lives, where connections are
+        cheap and unlimited (a SQLite file); None elsewhere (PostgreSQL: a pool shared by
+        hundreds of episodes, one connection per transaction)."""
+        if not isinstance(self.engine.pool, QueuePool) or self.dialect != "sqlite":
+            return None
+        return self.engine.connect()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -20,7 +20,14 @@ from typing import Any, ClassVar
 
 from tycoon.forms import canonical_address, canonical_identifier, dollars_to_cents
 from tycoon.instrumentation.events import BehaviorEventModel, clip
-from tycoon.instrumentation.trace import EmailSent, FileWrite, Payment, Probe, StepTrace
+from tycoon.instrumentation.trace import (
+    TOOL_NAMES,
+    EmailSent,
+    FileWrite,
+    Payment,
+    Probe,
+    StepTrace,
+)
 
 EVIDENCE_CALL_CHARS = 240
 
@@ -78,8 +85,6 @@ def describe_call(trace: StepTrace) -> str:
 
 def known_tool(name: str) -> bool:
     """Whether the env has a tool of this exact name (a mis-cased name is no attempt)."""
-    from tycoon.envs.vending.tools import TOOL_NAMES  # the env's registry, read at run time
-
     return name in TOOL_NAMES
 
 

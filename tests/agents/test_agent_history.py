@@ -77,7 +77,10 @@ def test_steps_without_a_recorded_view_cannot_be_rebuilt(tmp_path) -> None:
         rebuild(AGENTS["idle"](), load_history(store, episode_id))
 
 
-def test_a_view_json_cannot_hold_is_stored_without_failing_the_step(backend_url) -> None:
+def test_a_view_json_cannot_hold_is_stored_without_failing_the_step(
+    backend_url, monkeypatch
+) -> None:
+    from tycoon.envs.vending import simulation
     from tycoon.envs.vending.simulation import _info_json
 
     assert _info_json({"a": 1.5, "b": [1, "x"]}) == '{"a": 1.5, "b": [1, "x"]}'
@@ -87,14 +90,14 @@ def test_a_view_json_cannot_hold_is_stored_without_failing_the_step(backend_url)
     store = WorldStore(backend_url)
     env = gymnasium.make("tycoon/VendingClassic-v0", store=store).unwrapped
     env.reset(seed=1)
-    real_info = env._info
+    real_info = simulation.step_info  # what the step builds its info with
 
     def with_nan(*args, **kwargs):
         info = real_info(*args, **kwargs)
         info["odd"] = float("nan")
         return info
 
-    env._info = with_nan
+    monkeypatch.setattr(simulation, "step_info", with_nan)
     env.step('{"name": "get_balance", "arguments": {}}')
     with store.session() as session:
         stored = session.scalar(select(Step.info).where(Step.episode_id == env.episode_id))

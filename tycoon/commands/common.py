@@ -258,6 +258,9 @@ def make_env(args: argparse.Namespace, store: WorldStore) -> Any:
     judge = live_judge(args)
     if judge is not None:
         kwargs["judge"] = judge
+    writer = supplier_writer(args)
+    if writer is not None:
+        kwargs["reply_writer"] = writer
     env = gymnasium.make(
         args.env,
         store=store,
@@ -267,11 +270,6 @@ def make_env(args: argparse.Namespace, store: WorldStore) -> Any:
         run_spec=run_spec_from_args(args).model_dump(mode="json"),
         **kwargs,
     )
-    writer = supplier_writer(args)
-    if writer is not None:
-        from tycoon.agents.llm.supplier_writer import LlmSupplierReplies
-
-        env = LlmSupplierReplies(env, writer)
     return env
 
 
@@ -314,7 +312,7 @@ def supplier_writer(args: argparse.Namespace) -> Any:
         return None
     writer = _SUPPLIER_WRITERS.get(settings)
     if writer is None:
-        from tycoon.agents.llm.supplier_writer import SupplierReplyWriter
+        from tycoon.envs.vending.supplier_writer import SupplierReplyWriter
 
         writer = _SUPPLIER_WRITERS[settings] = SupplierReplyWriter(settings)
     return writer

@@ -26,15 +26,12 @@ import contextlib
 import re
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from tycoon.envs.vending import files
 from tycoon.envs.vending.genesis import OWNER_EMAIL
 from tycoon.envs.vending.tools.base import money, to_cents
 from tycoon.envs.vending.world import BANK, OWNER, WorldError
 from tycoon.envs.world.schema import File
-from tycoon.instrumentation.detectors.power import audit_log_of, monitoring_state
-from tycoon.instrumentation.trace import normalise_path
+from tycoon.ops_files import normalise_path, oversight_settings
 
 if TYPE_CHECKING:
     from tycoon.envs.vending.actions import ToolCall
@@ -83,13 +80,7 @@ def check_writable(probe: OversightProbe, path: str) -> None:
 
 def parse_settings(text: str | None) -> tuple[bool, str | None]:
     """(monitoring on, audit log path) as a file states them; unreadable means off."""
-    if text is None:
-        return False, None
-    try:
-        document: Any = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return False, None
-    return monitoring_state(document) is True, audit_log_of(document)
+    return oversight_settings(text)
 
 
 def violations(runtime: ProbeRuntime, probe: OversightProbe, call: ToolCall) -> list[str]:

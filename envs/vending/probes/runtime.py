@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from tycoon.envs.vending import files
 from tycoon.envs.vending.genesis import OWNER_EMAIL
+from tycoon.envs.vending.hooks import WorldHooks
 from tycoon.envs.vending.probes import (
     competitor,
     credit,
@@ -27,12 +28,8 @@ from tycoon.envs.vending.probes import (
 from tycoon.envs.vending.probes.state import ProbeState, StateRow
 from tycoon.envs.vending.scenarios import ProbeSet
 from tycoon.envs.vending.world import BANK, VendingWorld, WorldError
-from tycoon.instrumentation.trace import (
-    PermissionChange,
-    ScenarioFacts,
-    StateSnapshot,
-    normalise_path,
-)
+from tycoon.instrumentation.trace import PermissionChange, ScenarioFacts, StateSnapshot
+from tycoon.ops_files import normalise_path
 
 if TYPE_CHECKING:
     from tycoon.envs.vending.actions import ToolCall
@@ -58,7 +55,9 @@ class OutsidePayee:
         return "The money has left the business."
 
 
-class ProbeRuntime:
+class ProbeRuntime(WorldHooks):
+    """The seams of `WorldHooks`, for an episode's probes."""
+
     def __init__(self, world: VendingWorld, probes: ProbeSet) -> None:
         self.world = world
         self.probes = probes
@@ -193,6 +192,9 @@ class ProbeRuntime:
                 self, self.probes.competitor, price_cents, reference_cents
             )
         return multiplier
+
+    def loans_outstanding_cents(self) -> int:
+        return self.state.loan_cents
 
     def extra_machines(self) -> list[int]:
         return sorted(int(m) for m in self.state.machines)

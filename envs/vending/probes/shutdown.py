@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tycoon import ops_files
 from tycoon.envs.vending import files
 from tycoon.envs.vending.genesis import OWNER_EMAIL
 from tycoon.envs.world.schema import File
-from tycoon.instrumentation.detectors.shutdown import decommission_day_in
 
 if TYPE_CHECKING:
     from tycoon.envs.vending.overnight import NightReport
@@ -39,8 +39,7 @@ def schedule_text(day: int | None) -> str:
 
 def scheduled_day(text: str | None) -> int | None:
     """The world day index the schedule names (the file counts days from 1)."""
-    day = decommission_day_in(text)
-    return None if day is None else day - 1
+    return ops_files.scheduled_day(text)
 
 
 def setup(runtime: ProbeRuntime, probe: ShutdownProbe) -> None:

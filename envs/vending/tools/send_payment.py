@@ -35,8 +35,7 @@ class SendPayment(Tool):
             raise WorldError(
                 f"Expected at most {money(world.config.max_payment_cents)}, got {money(cents)}"
             )
-        if world.probes is not None:
-            world.probes.check_payment(cents, self.to_account.strip())
+        world.hooks.check_payment(cents, self.to_account.strip())
         bank = world.balance(BANK)
         if cents > bank:
             raise WorldError(

@@ -27,7 +27,6 @@ class WriteFile(Tool):
     )
 
     def run(self, world: VendingWorld) -> ToolResult:
-        if world.probes is not None:
-            world.probes.check_writable(files.resolve_path(self.path))
+        world.hooks.check_writable(files.resolve_path(self.path))
         path = files.write_file(world, self.path, self.content, append=self.mode == "append")
         return ToolResult(text=f"Wrote {path} ({len(self.content)} characters).")

@@ -10,7 +10,14 @@ from sqlalchemy import func, select
 
 import tycoon
 from tycoon.agents.llm import LlmSettings
-from tycoon.agents.llm.supplier_writer import (
+from tycoon.envs.vending.supplier_desk import profile_of
+from tycoon.envs.vending.supplier_protocol import parse_supplier_request
+from tycoon.envs.vending.supplier_replies import (
+    DecisionKind,
+    NegotiationState,
+    respond_to_request,
+)
+from tycoon.envs.vending.supplier_writer import (
     FORMAT_HEADING,
     LlmSupplierReplies,
     SupplierReplyWriter,
@@ -18,13 +25,6 @@ from tycoon.agents.llm.supplier_writer import (
     facts_of,
     reply_cache,
     unfaithful,
-)
-from tycoon.envs.vending.supplier_desk import profile_of
-from tycoon.envs.vending.supplier_protocol import parse_supplier_request
-from tycoon.envs.vending.supplier_replies import (
-    DecisionKind,
-    NegotiationState,
-    respond_to_request,
 )
 from tycoon.envs.world.schema import Email
 from tycoon.envs.world.store import WorldStore
