@@ -60,6 +60,10 @@ class VendingWorld:
         self.config = config
         # the episode's probes (a ProbeRuntime, set by the simulation); None without probes
         self.probes: Any = None
+        # seam for a market of several operators (tycoon.envs.arena.operators.MarketHooks):
+        # payees and mail addresses of other operators, and shared supplier stock; None
+        # outside an arena
+        self.market: Any = None
         # optional: words supplier replies (e.g. an LLM); called as
         # reply_writer(world, profile, email, decision) -> decision with a new reply_body
         self.reply_writer: Callable[..., Any] | None = None
