@@ -74,7 +74,9 @@ def test_sigkill_and_resume_end_as_the_uninterrupted_run(backend, tmp_path, requ
     reference_market, reference_hash = drive(reference_db, "5")
     store = WorldStore(killed_db)
     with store.session() as session:
-        next_market = int(session.scalar(select(ArenaMarket.id).order_by(ArenaMarket.id.desc())) or 0) + 1
+        next_market = (
+            int(session.scalar(select(ArenaMarket.id).order_by(ArenaMarket.id.desc())) or 0) + 1
+        )
     store.dispose()
     killed_at = kill_at(killed_db, 5, next_market, 23)
     assert killed_at >= 23
