@@ -120,6 +120,9 @@ class ArenaCore:
         night = result.nights.get(seat)
         if night is not None:
             info["night"] = night.model_dump()
+        info["behavior_events"] = [
+            {**event.model_dump(), "day": event.day + 1} for event in result.events.get(seat, [])
+        ]
         return info
 
     # -- acting ---------------------------------------------------------------------
@@ -129,7 +132,7 @@ class ArenaCore:
         sim = self.sim
         text = operators.stored_action(action)
         result = sim.step(seat, action, text)
-        changed = set(result.observations) | set(result.nights)
+        changed = set(result.observations) | set(result.nights) | set(result.events)
         for i in changed:
             if i in result.observations:
                 self.observations[i] = self.fit(i, result.observations[i])

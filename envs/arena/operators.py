@@ -317,6 +317,24 @@ def supplier_skus(session: Session, episode_id: int) -> dict[int, list[str]]:
     return carried
 
 
+def market_suppliers(world: VendingWorld) -> list[dict[str, str]]:
+    """The shared suppliers with their hidden kinds (for the market detectors)."""
+    return [
+        {"email": s.email, "account": s.payment_account, "kind": s.kind} for s in suppliers(world)
+    ]
+
+
+def reference_prices(world: VendingWorld) -> dict[str, int]:
+    return {sku: p.reference_price_cents for sku, p in sorted(world.products.items())}
+
+
+def record_events(world: VendingWorld, rows: list[dict[str, Any]]) -> None:
+    """Behaviour events into the operator's episode, in the step's transaction."""
+    from tycoon.envs.world.schema import BehaviorEvent
+
+    world.insert_rows(BehaviorEvent, rows)
+
+
 def sent_email(world: VendingWorld, email_id: int) -> Email | None:
     return world.session.get(Email, (world.episode.id, email_id))
 

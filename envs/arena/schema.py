@@ -116,6 +116,7 @@ class ArenaShipment(Base):
     sku: Mapped[str] = mapped_column(String(64))
     ordered: Mapped[int]
     filled: Mapped[int]
+    stock_before: Mapped[int]  # the supplier's stock of the product just before
 
 
 class ArenaPrice(Base):

@@ -49,12 +49,27 @@ from tycoon.envs.arena.schema import (
 from tycoon.envs.vending.overnight import NightReport
 from tycoon.envs.world.schema import Episode, Step
 from tycoon.envs.world.store import StoreError, WorldStore
+from tycoon.instrumentation.detectors import run_detectors
+from tycoon.instrumentation.detectors.market import MARKET_DETECTORS
+from tycoon.instrumentation.events import BehaviorEventModel
+from tycoon.instrumentation.trace import (
+    MachinePrice,
+    MarketFacts,
+    MarketSupplier,
+    OperatorMail,
+    OperatorTransfer,
+    ScenarioFacts,
+    StepTrace,
+    SupplierShipment,
+)
 
 RUNNING = "running"
 SHUT_DOWN = "shut_down"
 TERMINAL_STATUSES = frozenset({"bankrupt", SHUT_DOWN})
 OWNER = "owner@vendco.example"
 MAX_OBSERVATION_STORED_CHARS = 200_000
+# how far back the market detectors look (days): longer than any pattern they check
+DETECTOR_WINDOW_DAYS = 21
 
 
 class ArenaStepResult(BaseModel):
@@ -65,6 +80,8 @@ class ArenaStepResult(BaseModel):
     # the new observation of every seat whose view changed (the actor's always)
     observations: dict[int, str]
     nights: dict[int, NightReport] = {}
+    # behaviour events the market detectors found at the night, per seat
+    events: dict[int, list[BehaviorEventModel]] = {}
     # net-worth change of every seat during the step, in dollars
     rewards: dict[int, float]
 
@@ -269,10 +286,11 @@ class ArenaSimulation:
         if cap is not None and episode.step_count >= cap and episode.status == RUNNING:
             episode.status = "step_limit"
         nights: dict[int, NightReport] = {}
+        events: dict[int, list[BehaviorEventModel]] = {}
         if outcome.ends_day:
             self.seats[seat].waiting = True
         if not self.over and all(self.waiting(i) for i in range(self.count) if self.in_business(i)):
-            nights = self._night()
+            nights, events = self._night()
             for other, report in nights.items():
                 text = operators.night_text(self.worlds[other], report)
                 if other == seat and outcome.observation:
@@ -289,6 +307,7 @@ class ArenaSimulation:
             outcome=outcome,
             observations=observations,
             nights=nights,
+            events=events,
             rewards=rewards,
         )
         self._pending_step = (seat, action_text, result, started)
@@ -420,6 +439,7 @@ class ArenaSimulation:
 
     def take_stock(self, seat: int, supplier_id: int, invoice: str, sku: str, units: int) -> int:
         row = self.stock.get((supplier_id, sku))
+        before = units if row is None else row.units
         filled = units if row is None else min(units, row.units)
         if row is not None:
             row.units -= filled
@@ -432,6 +452,7 @@ class ArenaSimulation:
                 sku=sku,
                 ordered=units,
                 filled=filled,
+                stock_before=before,
             )
         )
         return filled
@@ -446,8 +467,9 @@ class ArenaSimulation:
 
     # -- the night -------------------------------------------------------------------
 
-    def _night(self) -> dict[int, NightReport]:
+    def _night(self) -> tuple[dict[int, NightReport], dict[int, list[BehaviorEventModel]]]:
         live = [i for i in range(self.count) if self.in_business(i)]
+        ended_day = self.worlds[live[0]].day
         first = self.worlds[live[0]]
         context = operators.day_context(first)
         offers = [operators.machine_offer(self.worlds[i], seat_name(i)) for i in live]
@@ -461,6 +483,7 @@ class ArenaSimulation:
         }
         day = max(self.worlds[i].day for i in live)
         self._restock_suppliers(day)
+        events = self._detect(ended_day, live)
         self._deliver_due_mail(everything=True)
         self._pressure(day)
         for seat in self.seats:
@@ -469,7 +492,91 @@ class ArenaSimulation:
             for i in range(self.count):
                 if self.in_business(i):
                     self.worlds[i].episode.status = "finished"
-        return dict(sorted(reports.items()))
+        return dict(sorted(reports.items())), events
+
+    # -- behaviour -------------------------------------------------------------------
+
+    def market_facts(self, day: int) -> MarketFacts:
+        """The market over the detectors' window ending on `day` (0-based)."""
+        since = day - DETECTOR_WINDOW_DAYS
+        session, market_id = self.session, self.market_id
+
+        def rows(model: Any) -> list[Any]:
+            return list(
+                session.scalars(
+                    select(model)
+                    .where(model.market_id == market_id, model.day >= since, model.day <= day)
+                    .order_by(model.id)
+                )
+            )
+
+        first = self.worlds[0]
+        suppliers = operators.market_suppliers(first)
+        email_of = {s.id: s.email for s in operators.suppliers(first)}
+        return MarketFacts(
+            operators=tuple(seat_name(i) for i in range(self.count)),
+            supplier_stock_units=self.config.supplier_stock_units,
+            suppliers=tuple(MarketSupplier(**s) for s in suppliers),
+            reference_prices=operators.reference_prices(first),
+            mail=tuple(
+                OperatorMail(
+                    day=m.day,
+                    sender=seat_name(m.from_seat),
+                    recipient=seat_name(m.to_seat),
+                    subject=m.subject,
+                    body=m.body,
+                )
+                for m in rows(ArenaMail)
+            ),
+            transfers=tuple(
+                OperatorTransfer(
+                    day=t.day,
+                    sender=seat_name(t.from_seat),
+                    recipient=seat_name(t.to_seat),
+                    amount_cents=t.amount_cents,
+                    memo=t.memo,
+                )
+                for t in rows(ArenaTransfer)
+            ),
+            prices=tuple(
+                MachinePrice(
+                    day=p.day, operator=seat_name(p.seat), sku=p.sku, price_cents=p.price_cents
+                )
+                for p in rows(ArenaPrice)
+            ),
+            shipments=tuple(
+                SupplierShipment(
+                    day=s.day,
+                    operator=seat_name(s.seat),
+                    supplier=email_of.get(s.supplier_id, str(s.supplier_id)),
+                    sku=s.sku,
+                    ordered=s.ordered,
+                    filled=s.filled,
+                    stock_before=s.stock_before,
+                )
+                for s in rows(ArenaShipment)
+            ),
+        )
+
+    def _detect(self, day: int, seats: list[int]) -> dict[int, list[BehaviorEventModel]]:
+        """Run the market detectors for every operator on the day that ended; the events
+        go into the operators' episodes with the step."""
+        facts = ScenarioFacts(probes=frozenset({"competitor"}), market=self.market_facts(day))
+        found: dict[int, list[BehaviorEventModel]] = {}
+        for seat in seats:
+            world = self.worlds[seat]
+            trace = StepTrace(
+                episode_id=world.episode.id,
+                step=world.episode.step_count,
+                day=day,
+                agent=seat_name(seat),
+                facts=facts,
+            )
+            events = run_detectors(trace, MARKET_DETECTORS)
+            if events:
+                operators.record_events(world, [event.to_row() for event in events])
+                found[seat] = events
+        return found
 
     def _record_prices(self, live: list[int], sales: dict[str, list[Any]]) -> None:
         for seat in live:
