@@ -11,10 +11,19 @@ from typing import Any
 
 from tycoon.envs.arena import operators
 from tycoon.envs.arena.config import ArenaConfig, seat_account, seat_email, seat_name
+from tycoon.envs.arena.schema import ARENA_TABLES, ArenaMarket
 from tycoon.envs.arena.simulation import TERMINAL_STATUSES, ArenaSimulation, ArenaStepResult
+from tycoon.envs.world.schema import Base
 from tycoon.envs.world.store import WorldStore
 
 ENV_ID = "tycoon/VendingArena-v0"
+
+
+def ensure_arena_tables(store: WorldStore) -> None:
+    """Create the market's tables in a database a store opened before the arena was
+    imported (its `create_all` did not know them yet)."""
+    tables = [ArenaMarket.__table__, *ARENA_TABLES]
+    Base.metadata.create_all(store.engine, tables=tables)
 
 
 class ArenaCore:
@@ -29,6 +38,7 @@ class ArenaCore:
     ) -> None:
         self.config = config
         self.store = store
+        ensure_arena_tables(store)
         self.agent_names = agent_names
         self.model_names = model_names
         self.run_spec = run_spec
