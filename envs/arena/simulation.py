@@ -639,6 +639,39 @@ class ArenaSimulation:
             f"once every operator has ended the day; still working: {', '.join(others)}."
         )
 
+    # -- forking ---------------------------------------------------------------------
+
+    def fork(self) -> int:
+        """Copy the whole market as it was at its last committed step (every operator's
+        episode and every market row) and return the copy's market id; continue it with
+        `reset(options={"market_id": id})`. The copy continues exactly as this market
+        would (randomness derives from the seed and the clocks)."""
+        episodes = {seat.seat: self.store.fork(seat.episode_id) for seat in self.seats}
+        with self.store.engine.begin() as conn:
+            source = (
+                conn.execute(select(ArenaMarket.__table__).where(ArenaMarket.id == self.market_id))
+                .mappings()
+                .one()
+            )
+            row = {k: v for k, v in source.items() if k not in ("id", "created_at")}
+            new_id = int(
+                conn.execute(insert(ArenaMarket.__table__).values(**row)).inserted_primary_key[0]
+            )
+            for table in ARENA_TABLES:
+                rows = [
+                    dict(r)
+                    for r in conn.execute(
+                        select(table).where(table.c.market_id == self.market_id)
+                    ).mappings()
+                ]
+                for copied in rows:
+                    copied["market_id"] = new_id
+                    if table is ArenaSeat.__table__:
+                        copied["episode_id"] = episodes[copied["seat"]]
+                if rows:
+                    conn.execute(insert(table), rows)
+        return new_id
+
     # -- figures ---------------------------------------------------------------------
 
     def state_hash(self) -> str:

@@ -229,6 +229,10 @@ class raw_env(AECEnv):
     def state_hash(self) -> str:
         return self.core.sim.state_hash()
 
+    def fork(self) -> int:
+        """Copy the whole market; continue the copy with reset(options={"market_id": id})."""
+        return self.core.sim.fork()
+
     # -- internals -------------------------------------------------------------------
 
     def _seat(self, agent: str) -> int:

@@ -236,3 +236,29 @@ def test_render_ansi_shows_every_operator():
     env.reset(seed=3)
     text = env.render()
     assert "operator_0" in text and "operator_1" in text and "$500.00" in text
+
+
+def test_a_forked_market_continues_exactly_as_the_original(tmp_path):
+    db = str(tmp_path / "fork.db")
+    original = vending_arena_v0.env(num_operators=2, max_days=4, db=db)
+    original.reset(seed=9)
+    counts: dict[str, int] = {}
+
+    def advance(env, steps: int) -> None:
+        for agent in env.agent_iter(steps):
+            _obs, _r, terminated, truncated, info = env.last()
+            if terminated or truncated:
+                env.step(None)
+                continue
+            env.step(scripted(agent, int(info["step"])))
+            counts[agent] = counts.get(agent, 0) + 1
+
+    advance(original, 17)
+    copy_id = original.fork()
+    assert copy_id != original.market_id
+    advance(original, 10_000)
+    branch = vending_arena_v0.env(num_operators=2, max_days=4, db=db)
+    branch.reset(options={"market_id": copy_id})
+    assert branch.market_id == copy_id
+    advance(branch, 10_000)
+    assert branch.state_hash() == original.state_hash()
