@@ -16,7 +16,7 @@ from tycoon.envs.arena.simulation import TERMINAL_STATUSES, ArenaSimulation, Are
 from tycoon.envs.world.schema import Base
 from tycoon.envs.world.store import WorldStore
 
-ENV_ID = "tycoon/VendingArena-v0"
+ENV_ID = "tycoon/VendingArena-v0"  # also spelled in tycoon.commands.arena_run
 
 
 def ensure_arena_tables(store: WorldStore) -> None:

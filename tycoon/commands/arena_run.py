@@ -20,11 +20,9 @@ from typing import Any
 
 from tqdm import tqdm
 
-from tycoon.envs.arena.config import MAX_OPERATORS, MIN_OPERATORS, SCENARIOS, seat_name
-from tycoon.envs.arena.core import ENV_ID
-from tycoon.rollout import SyncAgentAdapter, as_async_agent
-
 EXIT_USAGE = 2
+# the arena's id, spelled here so that `wants` (run on every command line) imports nothing
+ENV_ID = "tycoon/VendingArena-v0"
 
 
 def wants(argv: list[str]) -> bool:
@@ -41,6 +39,7 @@ def wants(argv: list[str]) -> bool:
 
 def build_parser() -> argparse.ArgumentParser:
     from tycoon.agents.llm.settings import add_llm_flags
+    from tycoon.envs.arena.config import SCENARIOS
 
     parser = argparse.ArgumentParser(
         prog="tycoon run",
@@ -68,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
+    from tycoon.envs.arena.config import MAX_OPERATORS, MIN_OPERATORS
+
     parser = build_parser()
     args = parser.parse_args(argv[1:])
     try:
@@ -163,6 +164,8 @@ async def play_parallel(env: Any, agents: list[Any], *, seed: int, progress: boo
     actions in clock order. A seat's agent sees the result of its last action only when
     it is asked again (after a night, that is the night's summary)."""
     from tycoon.arena_runner import market_summary
+    from tycoon.envs.arena.config import seat_name
+    from tycoon.rollout import as_async_agent
 
     observations, infos = env.reset(seed=seed)
     seats = [as_async_agent(agent) for agent in agents]
@@ -199,6 +202,8 @@ def _seat(name: str) -> int:
 
 
 def _observe(agent: Any, decision: Any, env: Any, name: str) -> None:
+    from tycoon.rollout import SyncAgentAdapter
+
     observation = env.aec.observe(name)
     info = env.core.infos[_seat(name)]
     if isinstance(agent, SyncAgentAdapter):  # a scripted agent reads the info too
