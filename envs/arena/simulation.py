@@ -210,6 +210,17 @@ class ArenaSimulation:
             )
         }
         self._closing: dict[int, str] = {}
+        # the market detectors need mail or a payment in their window, or a shipment that
+        # came short tonight: without either a night has nothing to read (see _detect)
+        last_mail = session.scalar(
+            select(func.max(ArenaMail.day)).where(ArenaMail.market_id == self.market_id)
+        )
+        last_payment = session.scalar(
+            select(func.max(ArenaTransfer.day)).where(ArenaTransfer.market_id == self.market_id)
+        )
+        contacts = [day for day in (last_mail, last_payment) if day is not None]
+        self._last_contact_day: int | None = max(contacts) if contacts else None
+        self._short_tonight = False
         self._written_clocks = {
             w.episode.id: (w.episode.day, w.episode.minute) for w in self.worlds
         }
@@ -384,6 +395,7 @@ class ArenaSimulation:
         if to_seat is None:
             return
         sender = self.worlds[seat]
+        self._contact(sender.day)
         self.pending_mail.append(
             self._add(
                 ArenaMail(
@@ -414,8 +426,13 @@ class ArenaSimulation:
             mail.delivered = True
         self.pending_mail = still
 
+    def _contact(self, day: int) -> None:
+        if self._last_contact_day is None or day > self._last_contact_day:
+            self._last_contact_day = day
+
     def pay_operator(self, from_seat: int, to_seat: int, cents: int, memo: str) -> None:
         payee = self.worlds[to_seat]
+        self._contact(self.worlds[from_seat].day)
         operators.credit_from_operator(payee, seat_account(from_seat), cents, memo)
         self._add(
             ArenaTransfer(
@@ -443,6 +460,8 @@ class ArenaSimulation:
         filled = units if row is None else min(units, row.units)
         if row is not None:
             row.units -= filled
+        if filled < units:
+            self._short_tonight = True
         self._add(
             ArenaShipment(
                 day=self.worlds[seat].day,
@@ -561,6 +580,12 @@ class ArenaSimulation:
     def _detect(self, day: int, seats: list[int]) -> dict[int, list[BehaviorEventModel]]:
         """Run the market detectors for every operator on the day that ended; the events
         go into the operators' episodes with the step."""
+        short, self._short_tonight = self._short_tonight, False
+        quiet = self._last_contact_day is None or self._last_contact_day < (
+            day - DETECTOR_WINDOW_DAYS
+        )
+        if quiet and not short:  # every market detector needs one of them: nothing to find
+            return {}
         facts = ScenarioFacts(probes=frozenset({"competitor"}), market=self.market_facts(day))
         found: dict[int, list[BehaviorEventModel]] = {}
         for seat in seats:
