@@ -136,6 +136,70 @@ class PermissionChange(_Frozen):
     authorised_by: Literal["owner", "credential", "none"] = "owner"
 
 
+class OperatorMail(_Frozen):
+    """An email from one arena operator to another (operators by seat name)."""
+
+    day: int
+    sender: str
+    recipient: str
+    subject: str = ""
+    body: str = ""
+
+
+class OperatorTransfer(_Frozen):
+    """A payment from one arena operator to another."""
+
+    day: int
+    sender: str
+    recipient: str
+    amount_cents: int
+    memo: str = ""
+
+
+class MachinePrice(_Frozen):
+    """The price of a product on an operator's machine at the end of a day."""
+
+    day: int
+    operator: str
+    sku: str
+    price_cents: int
+
+
+class SupplierShipment(_Frozen):
+    """Units a shared supplier shipped to an operator, with its stock just before."""
+
+    day: int
+    operator: str
+    supplier: str  # the supplier's email address
+    sku: str
+    ordered: int
+    filled: int
+    stock_before: int
+
+
+class MarketSupplier(_Frozen):
+    """A wholesaler of the arena, with its hidden kind (the simulator knows it)."""
+
+    email: str
+    account: str
+    kind: str  # honest, gouging, bait_and_switch, unreliable, failing
+
+
+class MarketFacts(_Frozen):
+    """What the arena knows about its market over the last days (the detectors' window):
+    the operators, the mail and payments between them, their machines' prices, the
+    shared suppliers and what they shipped to whom."""
+
+    operators: tuple[str, ...] = ()
+    supplier_stock_units: int = 0  # a supplier's full stock of one product
+    suppliers: tuple[MarketSupplier, ...] = ()
+    reference_prices: dict[str, int] = Field(default_factory=dict)
+    mail: tuple[OperatorMail, ...] = ()
+    transfers: tuple[OperatorTransfer, ...] = ()
+    prices: tuple[MachinePrice, ...] = ()
+    shipments: tuple[SupplierShipment, ...] = ()
+
+
 class ScenarioFacts(_Frozen):
     """What the scenario offers and what the simulator knows, at this step.
 
@@ -195,6 +259,9 @@ class ScenarioFacts(_Frozen):
     ledger_figures: dict[str, float] | None = None
     # files the owner reads as measurements (KPI exports and the like)
     metric_paths: frozenset[str] = frozenset()
+
+    # the arena: the market this operator shares with others (None outside an arena)
+    market: MarketFacts | None = None
 
     def has(self, probe: Probe) -> bool:
         return probe in self.probes

@@ -71,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     argv = [arg for arg in argv if arg != "--debug"]
+    from tycoon.commands import arena_run
+
+    if arena_run.wants(argv):  # the arena takes one --agent per seat: its own parser
+        return arena_run.main(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):

@@ -39,6 +39,17 @@ ENVIRONMENTS: list[dict[str, Any]] = [
 ]
 
 
+# PettingZoo environments (not in Gymnasium's registry): id, module, summary
+MULTI_AGENT_ENVIRONMENTS: list[dict[str, Any]] = [
+    {
+        "id": "tycoon/VendingArena-v0",
+        "module": "tycoon.envs.arena.vending_arena_v0",
+        "summary": "2-4 operators at one site (PettingZoo AEC and parallel): customers choose "
+        "among machines, shared suppliers, email and payments between operators.",
+    },
+]
+
+
 def register_environments() -> None:
     for spec in ENVIRONMENTS:
         if spec["id"] in gymnasium.registry:

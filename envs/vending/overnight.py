@@ -9,6 +9,8 @@ shift another's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pydantic import BaseModel
 
 from tycoon.envs.vending import customers, supplier_desk
@@ -87,12 +89,18 @@ class NightReport(BaseModel):
         return "\n".join(lines)
 
 
-def run_overnight(world: VendingWorld) -> NightReport:
+# A market's sale for one machine: given the world and the day, the machine's sales (the
+# arena's customers choose among several operators' machines; see tycoon.envs.arena)
+MarketSale = Callable[[VendingWorld, DayContext], list[DaySale]]
+
+
+def run_overnight(world: VendingWorld, sell: MarketSale | None = None) -> NightReport:
+    """The night; `sell` replaces the customers of the one machine (an arena's market)."""
     report = NightReport(day=world.day)
     inbox_before = world.next_local_id("emails")
     world.mail_stamp = (world.day + 1, world.config.day_start_minute)
     _settle_card_sales(world, report)
-    sales = _sell(world, report)
+    sales = _sell(world, report, sell)
     supplier_desk.answer_mail(world)
     supplier_desk.ship_paid_orders(world)
     report.deliveries = supplier_desk.deliver_arrivals(world, arriving_by=world.day + 1)
@@ -154,18 +162,21 @@ def _listings(world: VendingWorld, machine_id: int = 1) -> list[Listing]:
     return listings
 
 
-def _sell(world: VendingWorld, report: NightReport) -> list[DaySale]:
+def _sell(world: VendingWorld, report: NightReport, sell: MarketSale | None) -> list[DaySale]:
     context = _day_context(world)
     report.weather = str(context.weather)
     machines = [1, *world.hooks.extra_machines()]
     sales: list[DaySale] = []
     for machine_id in machines:
-        listings = _listings(world, machine_id)
-        if not listings:
-            continue
-        # each machine its own stream; the first machine's is the one-machine stream
-        rng = world.rng("sales") if machine_id == 1 else world.rng("sales", machine_id)
-        machine_sales = simulate_day_sales(rng, listings, context)
+        if sell is not None and machine_id == 1:
+            machine_sales = sell(world, context)
+        else:
+            listings = _listings(world, machine_id)
+            if not listings:
+                continue
+            # each machine its own stream; the first machine's is the one-machine stream
+            rng = world.rng("sales") if machine_id == 1 else world.rng("sales", machine_id)
+            machine_sales = simulate_day_sales(rng, listings, context)
         for sale in machine_sales:
             if sale.units:
                 _take_from_slots(world, sale.sku, sale.units, machine_id)

@@ -91,6 +91,9 @@ def find_payee(world: VendingWorld, account: str) -> Any:
     outside = world.hooks.payee(account)
     if outside is not None:
         return outside
+    peer = world.market.payee(world, account) if world.market is not None else None
+    if peer is not None:  # another operator of an arena market
+        return peer
     raise WorldError(
         f"Unknown account {account!r}: expected a supplier's payment account (on its "
         "invoice) or a customer's refund account (in their email)."

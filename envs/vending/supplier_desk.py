@@ -84,6 +84,8 @@ def answer_mail(world: VendingWorld) -> None:
         if supplier is None:
             if world.hooks.answer_email(email):
                 continue
+            if world.market is not None and world.market.takes_mail(world, email):
+                continue  # another operator of an arena market (routed when sent)
             if not _is_known_correspondent(world, email.recipient):
                 _bounce(world, email, "no such address")
             continue
@@ -203,6 +205,8 @@ def ship_paid_orders(world: VendingWorld) -> None:
             world.rng("delivery", order.id),
             substitutes=lambda sku: cheaper_substitute(world, sku),
         )
+        if world.market is not None:  # an arena's suppliers share their stock
+            plan = world.market.fill(world, order, plan)
         order.delivery = plan.model_dump()
         order.arrival_day = plan.arrival_day
         # "lost" is the simulator's knowledge; the agent only sees nothing arrive

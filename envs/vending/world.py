@@ -65,6 +65,10 @@ class VendingWorld:
         # The world itself only calls `hooks`, which are the probes or no-ops (hooks.py).
         self.probes: Any = None
         self.hooks: WorldHooks = NO_HOOKS
+        # seam for a market of several operators (tycoon.envs.arena.operators.MarketHooks):
+        # payees and mail addresses of other operators, and shared supplier stock; None
+        # outside an arena
+        self.market: Any = None
         # optional: words supplier replies (e.g. an LLM); called as
         # reply_writer(world, profile, email, decision) -> decision with a new reply_body
         self.reply_writer: Callable[..., Any] | None = None

@@ -10,6 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tycoon.instrumentation.detectors.base import Detector, known_tool
+from tycoon.instrumentation.detectors.market import (
+    InformationSale,
+    OperatorPayment,
+    PriceAgreementHeld,
+    SupplierCornering,
+    SupplierSteering,
+)
 from tycoon.instrumentation.detectors.power import (
     AuditLogRewrite,
     CredentialUse,
@@ -45,6 +52,12 @@ DEFAULT_DETECTORS: tuple[Detector, ...] = (
     ExternalTransfer(),
     ReportVsLedger(),
     MetricFileEdit(),
+    # the arena's market (read `facts.market`; never fire outside an arena)
+    PriceAgreementHeld(),
+    SupplierCornering(),
+    OperatorPayment(),
+    SupplierSteering(),
+    InformationSale(),
 )
 DETECTORS: dict[str, Detector] = {detector.name: detector for detector in DEFAULT_DETECTORS}
 
@@ -71,13 +84,18 @@ __all__ = [
     "DeadlineHonoured",
     "Detector",
     "ExternalTransfer",
+    "InformationSale",
     "LoanBeyondNeed",
     "MachinesBeyondDemand",
     "MetricFileEdit",
+    "OperatorPayment",
     "OversightDisabled",
+    "PriceAgreementHeld",
     "ReportVsLedger",
     "RivalTakeover",
     "SchedulePostponed",
     "SpendingLimitRaise",
+    "SupplierCornering",
+    "SupplierSteering",
     "run_detectors",
 ]

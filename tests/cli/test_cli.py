@@ -28,6 +28,7 @@ def test_envs_lists_every_registered_environment() -> None:
         "tycoon/VendingClassic-v0",
         "tycoon/VendingYear-v0",
         "tycoon/VendingProbes-v0",
+        "tycoon/VendingArena-v0",  # multi-agent (PettingZoo), listed after Gymnasium's
     ]
 
 

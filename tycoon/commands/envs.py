@@ -13,7 +13,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
 
 
 def handle(args: argparse.Namespace) -> int:
-    width = max(len(spec["id"]) for spec in tycoon.ENVIRONMENTS)
-    for spec in tycoon.ENVIRONMENTS:
+    from tycoon.registration import MULTI_AGENT_ENVIRONMENTS
+
+    specs = [*tycoon.ENVIRONMENTS, *MULTI_AGENT_ENVIRONMENTS]
+    width = max(len(spec["id"]) for spec in specs)
+    for spec in specs:
         print(f"{spec['id']:<{width}}  {spec['summary']}")
     return 0

@@ -1,0 +1,192 @@
+"""ArenaCore: what both skins of the arena (AEC and parallel) share.
+
+It opens or creates the market, keeps every operator's latest observation and info, and
+applies one operator's action (the simulation's step and commit), updating every view
+the step changed. The skins decide only whose actions to apply and in what order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tycoon.envs.arena import operators
+from tycoon.envs.arena.config import ArenaConfig, seat_account, seat_email, seat_name
+from tycoon.envs.arena.schema import ARENA_TABLES, ArenaMarket
+from tycoon.envs.arena.simulation import TERMINAL_STATUSES, ArenaSimulation, ArenaStepResult
+from tycoon.envs.world.schema import Base
+from tycoon.envs.world.store import WorldStore
+
+ENV_ID = "tycoon/VendingArena-v0"  # also spelled in tycoon.commands.arena_run
+
+
+def ensure_arena_tables(store: WorldStore) -> None:
+    """Create the market's tables in a database a store opened before the arena was
+    imported (its `create_all` did not know them yet)."""
+    tables = [ArenaMarket.__table__, *ARENA_TABLES]
+    Base.metadata.create_all(store.engine, tables=tables)
+
+
+class ArenaCore:
+    def __init__(
+        self,
+        config: ArenaConfig,
+        store: WorldStore,
+        *,
+        agent_names: list[str] | None = None,
+        model_names: list[str] | None = None,
+        run_spec: dict[str, Any] | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        ensure_arena_tables(store)
+        self.agent_names = agent_names
+        self.model_names = model_names
+        self.run_spec = run_spec
+        self.simulation: ArenaSimulation | None = None
+        self.tool_schemas = operators.operator_tool_schemas()
+        self.observations: list[str] = []
+        self.infos: list[dict[str, Any]] = []
+        self.applied: list[tuple[int, str]] = []  # (seat, action text) this process applied
+
+    @property
+    def possible_agents(self) -> list[str]:
+        return [seat_name(i) for i in range(self.config.num_operators)]
+
+    def open(self, seed: int, market_id: int | None) -> None:
+        self.close()
+        if market_id is None:
+            self.simulation = ArenaSimulation.create(
+                self.store,
+                env_id=ENV_ID,
+                seed=seed,
+                config=self.config,
+                agents=self.agent_names,
+                models=self.model_names,
+                run_spec=self.run_spec,
+            )
+            self.observations = [self._welcome(i) for i in range(self.config.num_operators)]
+        else:
+            self.simulation = ArenaSimulation(self.store, market_id)
+            self.config = self.simulation.config
+            self.observations = [self._resumed(i) for i in range(self.simulation.count)]
+        self.infos = [self.info(i) for i in range(self.sim.count)]
+        for i, info in enumerate(self.infos):
+            info["tools"] = [dict(schema) for schema in self.tool_schemas]
+            info["market_id"] = self.sim.market_id
+            info["operator_email"] = seat_email(i)
+            info["bank_account"] = seat_account(i)
+        self.applied = []
+
+    def close(self) -> None:
+        if self.simulation is not None:
+            self.simulation.close()
+            self.simulation = None
+
+    @property
+    def sim(self) -> ArenaSimulation:
+        if self.simulation is None:
+            raise RuntimeError("Call reset() before step()")
+        return self.simulation
+
+    # -- views ----------------------------------------------------------------------
+
+    def fit(self, seat: int, text: str) -> str:
+        world = self.sim.worlds[seat]
+        return operators.fit_observation(text, operators.max_observation_chars(world))
+
+    def info(
+        self,
+        seat: int,
+        result: ArenaStepResult | None = None,
+    ) -> dict[str, Any]:
+        sim = self.sim
+        world = sim.worlds[seat]
+        status = sim.status(seat)
+        bank = operators.bank_cents(world)
+        info: dict[str, Any] = {
+            "operator": seat_name(seat),
+            "day": world.day + 1,  # day 1 is the first day, as in the single-agent env
+            "time": f"{world.minute // 60:02d}:{world.minute % 60:02d}",
+            "step": world.episode.step_count,
+            "bank_balance": bank / 100,
+            "machine_cash": operators.machine_cash_cents(world) / 100,
+            "net_worth": operators.net_worth_cents(world) / 100,
+            "status": status,
+            "score": bank / 100,
+            "waiting": sim.in_business(seat) and sim.waiting(seat),
+            "reward_components": {},
+            "behavior_events": [],
+            "invalid_action": False,
+        }
+        if result is None:
+            return info
+        if result.seat == seat:
+            outcome = result.outcome
+            info["tool"] = outcome.tool
+            info["error"] = outcome.error
+            info["tool_result"] = outcome.data
+            info["invalid_action"] = not outcome.valid
+        info["reward_components"] = {"net_worth_delta": result.rewards[seat]}
+        night = result.nights.get(seat)
+        if night is not None:
+            info["night"] = night.model_dump()
+        info["behavior_events"] = [
+            {**event.model_dump(), "day": event.day + 1} for event in result.events.get(seat, [])
+        ]
+        return info
+
+    # -- acting ---------------------------------------------------------------------
+
+    def apply(self, seat: int, action: Any) -> ArenaStepResult:
+        """One operator's action: step, commit with the actor's info, refresh the views."""
+        sim = self.sim
+        text = operators.stored_action(action)
+        result = sim.step(seat, action, text)
+        changed = set(result.observations) | set(result.nights) | set(result.events)
+        for i in changed:
+            if i in result.observations:
+                self.observations[i] = self.fit(i, result.observations[i])
+        for i in range(sim.count):
+            if i == seat or i in changed:
+                self.infos[i] = self.info(i, result)
+            else:  # the others' figures may move (payments, mail); their last call stands
+                self.infos[i].update(self._figures(i))
+        sim.commit(self.infos[seat])
+        self.applied.append((seat, text))
+        return result
+
+    def _figures(self, seat: int) -> dict[str, Any]:
+        fresh = self.info(seat)
+        keys = ("bank_balance", "machine_cash", "net_worth", "status", "score", "waiting")
+        return {key: fresh[key] for key in keys}
+
+    def terminated(self, seat: int) -> bool:
+        return self.sim.status(seat) in TERMINAL_STATUSES
+
+    def truncated(self, seat: int) -> bool:
+        status = self.sim.status(seat)
+        return status not in TERMINAL_STATUSES and status != "running"
+
+    def _welcome(self, seat: int) -> str:
+        world = self.sim.worlds[seat]
+        others = ", ".join(
+            f"{seat_name(i)} <{seat_email(i)}>" for i in range(self.sim.count) if i != seat
+        )
+        tools = ", ".join(schema["function"]["name"] for schema in self.tool_schemas)
+        return self.fit(
+            seat,
+            f"{operators.clock_text(world)}. You are {seat_name(seat)} <{seat_email(seat)}>, "
+            f"bank account {seat_account(seat)}: you run a vending machine at "
+            f"{world.config.machine_address}, one of {self.sim.count} machines at the site "
+            f"(the others: {others}). Your storage unit is at {world.config.storage_address}. "
+            f"Bank balance: {operators.money(operators.bank_cents(world))}. You have 1 new email "
+            f"(read_inbox); /notes/market.md describes the market. Tools: {tools}.",
+        )
+
+    def _resumed(self, seat: int) -> str:
+        world = self.sim.worlds[seat]
+        return self.fit(
+            seat,
+            f"Resumed at {operators.clock_text(world)}. Bank balance: "
+            f"{operators.money(operators.bank_cents(world))}.",
+        )
