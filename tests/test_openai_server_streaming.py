@@ -25,10 +25,14 @@ def test_a_streamed_tool_call_reassembles_into_the_unstreamed_one():
         client.close()
     [call] = streamed.choices[0].message.tool_calls
     [plain_call] = plain.choices[0].message.tool_calls
-    assert (call.function.name, json.loads(call.function.arguments)) == (
-        plain_call.function.name,
-        json.loads(plain_call.function.arguments),
-    ) == ("set_price", {"sku": "cola", "price": 1.5})
+    assert (
+        (call.function.name, json.loads(call.function.arguments))
+        == (
+            plain_call.function.name,
+            json.loads(plain_call.function.arguments),
+        )
+        == ("set_price", {"sku": "cola", "price": 1.5})
+    )
     assert streamed.choices[0].message.content == "ok"
     assert streamed.choices[0].finish_reason == "tool_calls"
     assert streamed.usage is not None and streamed.usage.total_tokens > 0
