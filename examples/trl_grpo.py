@@ -117,7 +117,9 @@ class TycoonRollout:
         clients = [GenericEnvClient(base_url=self.server_url) for _ in episodes]
         try:
             await asyncio.gather(*(client.connect() for client in clients))
-            await asyncio.gather(*(self._reset(c, e) for c, e in zip(clients, episodes)))
+            await asyncio.gather(
+                *(self._reset(c, e) for c, e in zip(clients, episodes, strict=True))
+            )
             for _turn in range(self.max_turns):
                 live = [i for i, e in enumerate(episodes) if not e.done]
                 if not live:

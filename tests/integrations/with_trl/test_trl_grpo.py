@@ -190,5 +190,7 @@ def test_one_grpo_step_on_a_tiny_model_config_with_the_stub_generator(server, tm
     assert len(returns) == 2 and returns[0] != returns[1]
     assert logged["reward"] == pytest.approx(sum(returns) / 2)
     assert math.isfinite(logged["loss"])
-    changed = any(not torch.equal(a, b.detach()) for a, b in zip(before, model.parameters()))
+    changed = any(
+        not torch.equal(a, b.detach()) for a, b in zip(before, model.parameters(), strict=True)
+    )
     assert changed, "the step's advantages (different returns in the group) moved the weights"
