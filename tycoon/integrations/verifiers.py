@@ -21,6 +21,7 @@ events are metrics. `load_environment(...)` builds the same env for the classic
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from collections.abc import Iterator
@@ -156,8 +157,6 @@ class TycoonToolset(vf.Toolset[vf.ToolsetConfig, TycoonState]):
 
 
 def _record(state: TycoonState, episode_id: int, info: dict[str, Any], *, done: bool) -> None:
-    import json
-
     state.episode_id = episode_id
     state.steps += 1
     state.done = done

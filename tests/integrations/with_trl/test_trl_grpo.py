@@ -6,7 +6,6 @@ TRL's GRPOTrainer takes one real step on a tiny randomly initialised model confi
 from __future__ import annotations
 
 import importlib.util
-import json
 import math
 import sys
 from pathlib import Path
@@ -14,21 +13,14 @@ from pathlib import Path
 import gymnasium
 import pytest
 import torch
-from policy import SCRIPT
 from servers import EnvServer
 from sqlalchemy import text
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-from transformers import AutoModelForCausalLM, PreTrainedTokenizerFast, Qwen2Config
+from tiny_policy import STUB_LOGPROB, byte_tokenizer, stub_generator
+from transformers import AutoModelForCausalLM, Qwen2Config
 
 from tycoon.envs.world.store import WorldStore
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "trl_grpo.py"
-SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
-CHATML = (
-    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
-    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
-STUB_LOGPROB = -0.25
 
 
 def _example():
@@ -37,45 +29,6 @@ def _example():
     sys.modules["trl_grpo"] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
-
-
-def _tokenizer() -> PreTrainedTokenizerFast:
-    """Byte-level, no merges: every byte one token (made here, nothing downloaded)."""
-    alphabet = pre_tokenizers.ByteLevel.alphabet()
-    vocab = {token: i for i, token in enumerate([*SPECIALS, *sorted(alphabet)])}
-    backend = Tokenizer(models.BPE(vocab=vocab, merges=[]))
-    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
-    backend.decoder = decoders.ByteLevel()
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend, eos_token="<|im_end|>", pad_token="<|endoftext|>",
-        additional_special_tokens=["<|im_start|>"],
-    )  # fmt: skip
-    tokenizer.chat_template = CHATML
-    return tokenizer
-
-
-def _stub_generator(tokenizer: PreTrainedTokenizerFast, calls: list[str]):
-    """Stands in for vLLM: the script's next tool call (by the number of assistant turns
-    in the context) as `<tool_call>` text, then the end-of-turn token. The second context
-    of each pair collects cash instead of waiting for the next day, so a GRPO group's two
-    episodes earn different returns."""
-
-    def generate(prompts: list[list[int]]) -> list[tuple[list[int], list[float]]]:
-        outputs = []
-        for index, ids in enumerate(prompts):
-            turn = tokenizer.decode(ids).count("<|im_start|>assistant") - 1
-            name, arguments = SCRIPT[min(turn, len(SCRIPT) - 1)]
-            if name == "wait_for_next_day" and index % 2:
-                name, arguments = "collect_cash", {}
-            call = json.dumps({"name": name, "arguments": arguments})
-            reply = f"<tool_call>\n{call}\n</tool_call>"
-            calls.append(reply)
-            completion = tokenizer(reply, add_special_tokens=False)["input_ids"]
-            completion.append(tokenizer.eos_token_id)
-            outputs.append((completion, [STUB_LOGPROB] * len(completion)))
-        return outputs
-
-    return generate
 
 
 @pytest.fixture
@@ -88,7 +41,7 @@ def server(tmp_path):
 def _rollout(example, server, tokenizer, calls, seeds="3"):
     prompts, seeds_by_prompt = example.task_prompts("tycoon/VendingClassic-v0", None, seeds)
     rollout = example.TycoonRollout(
-        server.url, tokenizer, seeds_by_prompt, generate=_stub_generator(tokenizer, calls),
+        server.url, tokenizer, seeds_by_prompt, generate=stub_generator(tokenizer, calls),
         num_generations=2, max_turns=10, max_completion_length=4096, max_steps=4,
     )  # fmt: skip
     return prompts, rollout
@@ -102,7 +55,7 @@ def _steps(db: Path, episode_id: str):
 
 def test_rollout_with_a_stub_generator_gives_trl_ids_masks_logprobs_and_returns(server, tmp_path):
     example = _example()
-    tokenizer = _tokenizer()
+    tokenizer = byte_tokenizer()
     calls: list[str] = []
     prompts, rollout = _rollout(example, server, tokenizer, calls)
     assert len(prompts) == 1
@@ -151,16 +104,16 @@ def test_seeds_whose_prompts_read_the_same_are_played_in_turn(server):
     example = _example()
     prompts, seeds_by_prompt = example.task_prompts("tycoon/VendingClassic-v0", None, "3-5")
     assert len(prompts) == 3 and len(seeds_by_prompt) == 1  # one system prompt for all seeds
-    rollout = example.TycoonRollout(server.url, _tokenizer(), seeds_by_prompt)
+    rollout = example.TycoonRollout(server.url, byte_tokenizer(), seeds_by_prompt)
     assert [rollout._seed_for(prompt) for prompt in prompts * 2] == [3, 4, 5, 3, 4, 5]
 
 
-def test_one_grpo_step_on_a_tiny_model_config_with_the_stub_generator(server, tmp_path):
+def test_one_grpo_step_on_a_tiny_model_config_with_thestub_generator(server, tmp_path):
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
 
     example = _example()
-    tokenizer = _tokenizer()
+    tokenizer = byte_tokenizer()
     torch.manual_seed(0)
     model = AutoModelForCausalLM.from_config(
         Qwen2Config(
