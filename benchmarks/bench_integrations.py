@@ -13,6 +13,12 @@ Prints, does not assert. The same cheap action (`get_balance`, one SQL commit) i
   always `get_balance`), per step = (wall time at 220 steps - at 20 steps) / 200, so start
   up is left out; compared with `tycoon run --agent openai` measured the same way (the
   model round trip is in both, so the difference is what inspect adds).
+- verifiers: `vf-eval tycoon-vending` the same way (step caps 4 and 154): each turn is
+  verifiers' chat harness (a uv-script subprocess) calling the model through verifiers'
+  interception proxy, then an MCP call to the rollout's tool server.
+- trl: examples/trl_grpo.py's rollout function with a stub generator (no model: the same
+  call every turn) over the env-server's WebSocket, per turn = (wall at 60 turns - at 10)
+  / 50; it re-renders the chat template every turn, so this grows with the episode.
 
 Each framework is measured only in a venv where it is installed; run the script with
 each integration venv's python (`.ci/integrations.sh` makes them):
@@ -143,10 +149,76 @@ def inspect(tmp: Path, _steps: int) -> dict[str, float]:
     return {"tycoon-run-llm": run_step * 1000, "inspect": inspect_step * 1000}
 
 
+def _tycoon_run_step_ms(tmp: Path, llm: object, counts: tuple[int, int]) -> float:
+    bin_dir = Path(sys.executable).parent
+    return 1000 * _per_step_s(
+        lambda n: [
+            str(bin_dir / "tycoon"), "run", "--agent", "openai", "--model", "fake",
+            "--base-url", llm.base_url, "--db", str(tmp / f"run{n}.db"), "--no-progress",
+            "--max-steps", str(n),
+        ],
+        counts, {**os.environ, "OPENAI_API_KEY": "x"},
+    )  # fmt: skip
+
+
+def verifiers(tmp: Path, _steps: int) -> dict[str, float]:
+    sys.path.insert(0, str(ROOT / "tests"))
+    from openai_server import FakeOpenAIServer
+
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "OPENAI_API_KEY": "x"}
+    counts = (4, 154)
+    with FakeOpenAIServer(record=False) as llm:
+        vf_step = _per_step_s(
+            lambda n: [
+                str(bin_dir / "vf-eval"), "tycoon-vending", "--env.taskset.max-steps", str(n),
+                "--env.taskset.db", str(tmp / f"vf{n}.db"), "--model", "fake",
+                "--client.base-url", llm.base_url, "--client.api-key-var", "OPENAI_API_KEY",
+                "--no-push", "--no-rich", "-o", str(tmp / "vf-out"),
+            ],
+            counts, env,
+        )  # fmt: skip
+        run_step = _tycoon_run_step_ms(tmp, llm, counts)
+    return {"tycoon-run-llm": run_step, "verifiers": vf_step * 1000}
+
+
+def trl(tmp: Path, _steps: int) -> dict[str, float]:
+    import importlib.util as util
+
+    sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "integrations" / "with_trl")]
+    sys.path.insert(0, str(ROOT / "tests" / "integrations"))
+    from servers import EnvServer
+    from tiny_policy import byte_tokenizer, stub_generator
+
+    spec = util.spec_from_file_location("trl_grpo", ROOT / "examples" / "trl_grpo.py")
+    example = util.module_from_spec(spec)
+    sys.modules["trl_grpo"] = example
+    spec.loader.exec_module(example)
+    tokenizer = byte_tokenizer()
+    server = EnvServer(str(tmp / "trl.db"), tmp / "trl-server.log")
+    try:
+        prompts, seeds = example.task_prompts("tycoon/VendingClassic-v0", None, "0")
+        walls = []
+        for turns in (10, 60):
+            generate = stub_generator(tokenizer, [], script=[("get_balance", {})])
+            rollout = example.TycoonRollout(
+                server.url, tokenizer, seeds, generate=generate, num_generations=1,
+                max_turns=turns, max_completion_length=10**9,
+            )  # fmt: skip
+            start = time.perf_counter()
+            rollout(prompts, trainer=None)
+            walls.append(time.perf_counter() - start)
+    finally:
+        server.stop()
+    return {"trl-rollout": 1000 * (walls[1] - walls[0]) / 50}
+
+
 FRAMEWORKS: dict[str, tuple[str, Callable[[Path, int], dict[str, float]]]] = {
     "openenv": ("openenv", openenv),
     "skyrl": ("skyrl_gym", skyrl),
     "inspect": ("inspect_ai", inspect),
+    "verifiers": ("verifiers", verifiers),
+    "trl": ("trl", trl),
 }
 
 

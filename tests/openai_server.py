@@ -3,7 +3,9 @@
 It speaks POST /v1/chat/completions, GET /v1/models and GET /health with vLLM's
 response shapes: tool call ids `chatcmpl-tool-<hex>`, `finish_reason` "tool_calls",
 arguments as a JSON string, `usage`, and, when the request asks for them,
-`prompt_token_ids` / choice `token_ids` (`return_token_ids`) and `logprobs`.
+`prompt_token_ids` / choice `token_ids` (`return_token_ids`) and `logprobs`. A request
+with `"stream": true` is answered as server-sent events (`chat.completion.chunk`s, the
+usage chunk when `stream_options.include_usage` asks for it, then `data: [DONE]`).
 
 Tests queue replies (`server.script(Reply.tool_call(...), Reply.error(429), ...)`);
 once the queue is empty the `default` reply factory answers. Every request is recorded
@@ -278,6 +280,41 @@ class FakeOpenAIServer:
         return response
 
 
+def stream_chunks(completion: dict[str, Any], *, include_usage: bool) -> list[dict[str, Any]]:
+    """A completion as the `chat.completion.chunk`s a streaming server sends: the role,
+    the content, each tool call (id and name first, then its arguments), the finish
+    reason, and the usage chunk (no choices) if asked for."""
+    choice = completion["choices"][0]
+    message = choice["message"]
+    deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
+    if message.get("content"):
+        deltas.append({"content": message["content"]})
+    for index, call in enumerate(message.get("tool_calls") or []):
+        function = call["function"]
+        deltas.append(
+            {"tool_calls": [{"index": index, "id": call["id"], "type": "function",
+                             "function": {"name": function["name"], "arguments": ""}}]}
+        )  # fmt: skip
+        deltas.append(
+            {"tool_calls": [{"index": index, "function": {"arguments": function["arguments"]}}]}
+        )
+    base = {key: completion[key] for key in ("id", "created", "model")}
+    base["object"] = "chat.completion.chunk"
+
+    def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+        return {
+            **base,
+            "choices": [{"index": 0, "delta": delta, "logprobs": None,
+                         "finish_reason": finish_reason}],
+        }  # fmt: skip
+
+    chunks = [chunk(delta) for delta in deltas]
+    chunks.append(chunk({}, choice["finish_reason"]))
+    if include_usage:
+        chunks.append({**base, "choices": [], "usage": completion["usage"]})
+    return chunks
+
+
 def _fake_token_ids(text: str, count: int) -> list[int]:
     # deterministic "tokens": crc32 of 4-character chunks
     return [zlib.crc32(text[i * 4 : i * 4 + 4].encode()) % 151_000 for i in range(count)]
@@ -353,7 +390,24 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
                     reply.headers,
                 )
                 return
-            self._send(200, server.completion_body(body, reply))
+            completion = server.completion_body(body, reply)
+            if body.get("stream"):
+                include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+                self._send_events(stream_chunks(completion, include_usage=include_usage))
+                return
+            self._send(200, completion)
+
+        def _send_events(self, chunks: list[dict[str, Any]]) -> None:
+            events = [f"data: {json.dumps(chunk)}\n\n" for chunk in chunks]
+            data = ("".join(events) + "data: [DONE]\n\n").encode()
+            try:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
 
         def _send(
             self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None

@@ -19,6 +19,7 @@ ADAPTERS = [
     ("tycoon.integrations.openenv", "openenv", "openenv"),
     ("tycoon.integrations.skyrl", "skyrl_gym", "skyrl"),
     ("tycoon.integrations.inspect_eval", "inspect_ai", "inspect"),
+    ("tycoon.integrations.verifiers", "verifiers", "verifiers"),
 ]
 
 

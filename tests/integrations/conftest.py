@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-FRAMEWORKS = ("openenv", "skyrl", "inspect")
+FRAMEWORKS = ("openenv", "skyrl", "inspect", "verifiers", "trl")
 
 collect_ignore = [
     f"with_{name}" for name in FRAMEWORKS if name != os.environ.get("TYCOON_INTEGRATION")

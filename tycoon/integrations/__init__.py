@@ -1,7 +1,11 @@
 """tycoon inside other frameworks, one module per framework, each behind its own extra.
 
 - `tycoon.integrations.openenv`: an OpenEnv environment server (`tycoon env-server`),
-  extra `openenv`.
+  extra `openenv`; TRL trains through it (examples/trl_grpo.py, extra `trl`).
+- `tycoon.integrations.verifiers`: the verifiers taskset `tycoon-vending` (installed by
+  environments/tycoon_vending) and `load_environment()`, extra `verifiers`.
+- `tycoon.integrations.inspect_eval`: `inspect eval tycoon/vending`, extra `inspect`.
+- `tycoon.integrations.skyrl`: a SkyRL-gym text environment (`register()`), extra `skyrl`.
 
 Every adapter reads the same task rows (`tycoon.tasks`). Importing a module whose
 framework is missing fails with the `pip install` line that brings it.

@@ -1,16 +1,23 @@
 """`inspect eval tycoon/vending` (inspect-ai's own CLI, found through the entry point)
-against the loopback OpenAI server; the eval log is read back with inspect's API."""
+against the loopback OpenAI server; the eval log is read back with inspect's API, and
+`inspect view` serves it."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 from inspect_ai.log import list_eval_logs, read_eval_log
 from openai_server import FakeOpenAIServer
 from policy import SCRIPT, scripted_reply
+from servers import free_port
 
 from tycoon.envs.world.store import WorldStore
 
@@ -80,3 +87,47 @@ def test_a_sample_stopped_by_an_inspect_limit_is_scored_on_the_episode_so_far(tm
     meta = sample.scores["tycoon_score"].metadata
     assert 0 < meta["steps"] < 40
     assert WorldStore(str(db)).get_episode(meta["episode_id"]).step_count == meta["steps"]
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def test_inspect_view_serves_the_episode_transcript(tmp_path):
+    db = tmp_path / "view.db"
+    with FakeOpenAIServer(default=scripted_reply) as llm:
+        result = _inspect_eval(tmp_path, llm.base_url, "-T", "seeds=4", "-T", "max_steps=4",
+                               "-T", f"db={db}")  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    port = free_port()
+    view = subprocess.Popen(
+        [INSPECT, "view", "--log-dir", str(tmp_path / "logs"), "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                status, page = _get(base + "/")
+                break
+            except OSError:
+                assert view.poll() is None and time.monotonic() < deadline, "inspect view died"
+                time.sleep(0.3)
+        assert status == 200 and b"<html" in page.lower()  # the viewer's page
+        status, listing = _get(base + "/api/log-files")
+        assert status == 200, listing
+        [name] = [entry["name"] for entry in json.loads(listing)["files"]]
+        status, body = _get(f"{base}/api/logs/{urllib.parse.quote(name, safe='')}")
+        assert status == 200, body[:500]
+        [sample] = json.loads(body)["samples"]
+        tools = [m for m in sample["messages"] if m["role"] == "tool"]
+        assert [m["function"] for m in tools] == [name for name, _ in SCRIPT]
+        assert tools[1]["content"].startswith("Error:")  # the transcript, tycoon's words
+    finally:
+        view.terminate()
+        view.wait(timeout=30)
