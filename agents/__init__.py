@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tycoon.agents.base import Agent, ToolCall
+from tycoon.agents.adapters import SyncAgentAdapter, as_async_agent
+from tycoon.agents.base import (
+    Agent,
+    AgentHistory,
+    AsyncAgent,
+    CallJournal,
+    CallRecord,
+    RecordedView,
+    ToolCall,
+)
 from tycoon.agents.baseline import BaselineAgent
 from tycoon.agents.idle import IdleAgent
 from tycoon.agents.llm import LlmAgent
@@ -29,10 +38,17 @@ AGENTS: dict[str, Callable[..., Agent]] = {
 __all__ = [
     "AGENTS",
     "Agent",
+    "AgentHistory",
+    "AsyncAgent",
     "BaselineAgent",
+    "CallJournal",
+    "CallRecord",
     "IdleAgent",
     "MisbehavingAgent",
     "RandomAgent",
+    "RecordedView",
     "ReplayAgent",
+    "SyncAgentAdapter",
     "ToolCall",
+    "as_async_agent",
 ]

@@ -329,7 +329,9 @@ def make_agent(args: argparse.Namespace, store: WorldStore) -> Any:
         source = getattr(args, "replay_episode", None)
         if source is None:
             raise UsageError("--agent replay needs --replay-episode N (an episode in --db)")
-        return AGENTS["replay"].from_episode(store, source)
+        from tycoon.agent_records import recorded_actions
+
+        return AGENTS["replay"](recorded_actions(store, source))
     if args.agent == "random":
         return AGENTS["random"](seed=_agent_seed(args))
     if args.agent == "openai":
