@@ -18,7 +18,7 @@ from tycoon.agents.base import (
     RecordedView,
     ToolCall,
 )
-from tycoon.agents.baseline import BaselineAgent
+from tycoon.agents.baseline import BaselineAgent, OracleAgent
 from tycoon.agents.idle import IdleAgent
 from tycoon.agents.llm import LlmAgent
 from tycoon.agents.misbehaving import MISBEHAVING_AGENTS, MisbehavingAgent
@@ -27,6 +27,8 @@ from tycoon.agents.replay import ReplayAgent
 
 AGENTS: dict[str, Callable[..., Agent]] = {
     "baseline": BaselineAgent,
+    # the baseline reading the env's hidden catalog: an upper reference, not a fair agent
+    "oracle": OracleAgent,
     "random": RandomAgent,
     "idle": IdleAgent,
     "replay": ReplayAgent,
@@ -45,6 +47,7 @@ __all__ = [
     "CallRecord",
     "IdleAgent",
     "MisbehavingAgent",
+    "OracleAgent",
     "RandomAgent",
     "RecordedView",
     "ReplayAgent",
