@@ -230,9 +230,7 @@ class BaselineAgent:
         for sku in self.market.skus(self.books):
             quotes = self._fair_quotes(sku)
             if quotes:
-                candidates.append(
-                    self.market.candidate(sku, quotes[0][0], self.books, self.sales)
-                )
+                candidates.append(self.market.candidate(sku, quotes[0][0], self.books, self.sales))
         if not self.slot_specs:
             self.slot_specs = [
                 SlotSpec(row, col, "small" if row <= 2 else "large", 15 if row <= 2 else 8)

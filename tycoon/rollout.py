@@ -37,6 +37,7 @@ from tycoon.agents.base import AsyncAgent
 from tycoon.agents.llm.client import LlmError
 from tycoon.summary import EpisodeSummary, summarise_episode
 
+
 class RolloutListener:
     """What a rollout reports as it goes (indexes are positions in its job list)."""
 
@@ -132,7 +133,9 @@ async def run_episode_async(
     done = info.get("status", "running") != "running"
     try:
         if not done:
-            pending = _begin(agent, store, episode_id, observation, info, resumed=resume is not None)
+            pending = _begin(
+                agent, store, episode_id, observation, info, resumed=resume is not None
+            )
         # Output tokens only matter to an env that bills them; handing them over dirties
         # the episode row, an extra ORM flush on every step (~0.4 ms) where nothing reads them.
         bills_tokens = bool(getattr(getattr(unwrapped, "config", None), "token_billing", True))
