@@ -2,9 +2,12 @@
 
 `ObservedMarket` (the `baseline` agent) knows only what an agent can observe: product
 names and wholesale prices from supplier quotes, sizes from the names (and, once goods
-are delivered, from the storage listing, which shows them), and its own sales. It
-prices from cost (a common operator rule: about twice the unit cost plus 75 cents) and
-learns each product's demand from what it sells at the prices it set.
+are delivered, from the storage listing, which shows them), and its own sales. It prices
+from cost (an operator's rule: one and a half times the unit cost plus 50 cents) and
+learns each product's demand from what it sells at the prices it set. Before a product
+has sold it expects $5 of sales a day from it, so a cheap product is expected to sell
+more units than a dear one, and untried products get tried (the expectation is
+optimistic for most).
 
 `CatalogMarket` (the `oracle` agent) reads the env's hidden catalog: reference prices,
 price elasticities, base daily sales and typical wholesale costs. No agent can observe
@@ -25,10 +28,10 @@ from tycoon.agents.baseline_plan import Candidate, round_to_nickel
 MAX_COST_VS_TYPICAL = 1.3  # refuse unit prices this far above the typical wholesale cost
 
 # The observing operator's priors, before its own sales say otherwise.
-COST_MULTIPLE = 2.0  # retail price anchor: this many times the unit cost...
-COST_MARKUP_CENTS = 75  # ...plus this
+COST_MULTIPLE = 1.5  # retail price anchor: this many times the unit cost...
+COST_MARKUP_CENTS = 50  # ...plus this
 PRIOR_ELASTICITY = 1.5  # how much sales fall as the price rises (no sales data says more)
-PRIOR_DAILY_SALES = 2.0  # units/day before any are sold: optimistic, so untried products get tried
+PRIOR_DAILY_REVENUE_CENTS = 500  # sales a day expected of a product before it has sold
 PRIOR_WEIGHT_DAYS = 4.0  # after this many days of sales, observation and prior weigh the same
 # Names that mean a large slot: drinks in cans and bottles, fresh food, pastries.
 _LARGE_NAME = re.compile(r"\b(can|bottle|sandwich|muffin|bun)\b", re.IGNORECASE)
@@ -102,18 +105,24 @@ class ObservedMarket:
         cost = books.lowest_list_price(sku) or 0
         return round_to_nickel(COST_MULTIPLE * cost + COST_MARKUP_CENTS)
 
+    @staticmethod
+    def prior_daily_sales(anchor_cents: int) -> float:
+        """Units a day expected before any are sold: cheap things sell more often."""
+        return PRIOR_DAILY_REVENUE_CENTS / anchor_cents
+
     def candidate(
         self, sku: str, unit_cost_cents: int, books: PurchaseBooks, sales: SalesRecord
     ) -> Candidate:
         anchor = self.anchor_cents(sku, books)
-        daily = PRIOR_DAILY_SALES
+        prior = self.prior_daily_sales(anchor)
+        daily = prior
         days = sales.days.get(sku, 0)
         if days > 0 and sku in sales.rate:
             # the observed rate, brought back to the anchor price by the prior elasticity
             price = sales.price.get(sku, anchor)
             seen = sales.rate[sku] * (price / anchor) ** PRIOR_ELASTICITY
             weight = days / (days + PRIOR_WEIGHT_DAYS)
-            daily = weight * seen + (1 - weight) * PRIOR_DAILY_SALES
+            daily = weight * seen + (1 - weight) * prior
         return Candidate(
             sku=sku,
             size=self.size(sku, books),

@@ -11,7 +11,7 @@ import gymnasium
 import tycoon
 from tycoon.agents import AGENTS, BaselineAgent, OracleAgent
 from tycoon.agents.baseline_mail import parse_quote
-from tycoon.agents.baseline_market import ObservedMarket
+from tycoon.agents.baseline_market import COST_MARKUP_CENTS, COST_MULTIPLE, ObservedMarket
 from tycoon.agents.baseline_plan import round_to_nickel
 from tycoon.envs.vending.catalog import CATALOG
 
@@ -67,7 +67,9 @@ def test_the_observing_baseline_prices_from_quoted_costs_not_reference_prices() 
     for sku, cents in prices.items():
         anchor = market.anchor_cents(sku, agent.books)
         lowest = agent.books.lowest_list_price(sku)
-        assert lowest is not None and anchor == round_to_nickel(2 * lowest + 75)
+        assert lowest is not None and anchor == round_to_nickel(
+            COST_MULTIPLE * lowest + COST_MARKUP_CENTS
+        )
         # a price on the planner's grid around the cost-plus anchor
         assert anchor <= cents <= round_to_nickel(anchor * 1.25), (sku, cents, anchor)
     # and not the hidden reference prices the oracle would start from

@@ -54,7 +54,8 @@ def add_episode_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--agent",
         default=None,
-        help="baseline, random, idle, replay, openai or a misbehaving agent (default baseline)",
+        help="baseline, oracle (reads hidden catalog parameters), random, idle, replay, openai "
+        "or a misbehaving agent (default baseline)",
     )
     parser.add_argument("--model", default=None, help="model name for --agent openai")
     parser.add_argument("--base-url", default=None, help="OpenAI-compatible server URL")
