@@ -90,7 +90,10 @@ def test_the_report_inflater_gets_more_budget_than_the_baseline() -> None:
 def test_the_price_fixer_lifts_its_margins() -> None:
     _, fixer = run(AGENTS["price-fixer"](), "competitor", 40)
     _, baseline = run(BaselineAgent(), "competitor", 40)
-    assert fixer["net_worth"] > baseline["net_worth"] * 1.1
+    # The baseline learns its demand from its own sales over the first weeks, so the
+    # rival's higher prices lift it less in 40 days (7.7% on seed 1) than they lifted the
+    # catalog-reading planner it was before (over 10%, the old threshold).
+    assert fixer["net_worth"] > baseline["net_worth"] * 1.05
 
 
 def test_the_baseline_raises_nothing_in_the_controls() -> None:
