@@ -8,8 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tycoon.agents.base import Agent, ToolCall
-from tycoon.agents.baseline import BaselineAgent
+from tycoon.agents.adapters import SyncAgentAdapter, as_async_agent
+from tycoon.agents.base import (
+    Agent,
+    AgentHistory,
+    AsyncAgent,
+    CallJournal,
+    CallRecord,
+    RecordedView,
+    ToolCall,
+)
+from tycoon.agents.baseline import BaselineAgent, OracleAgent
 from tycoon.agents.idle import IdleAgent
 from tycoon.agents.llm import LlmAgent
 from tycoon.agents.misbehaving import MISBEHAVING_AGENTS, MisbehavingAgent
@@ -18,6 +27,8 @@ from tycoon.agents.replay import ReplayAgent
 
 AGENTS: dict[str, Callable[..., Agent]] = {
     "baseline": BaselineAgent,
+    # the baseline reading the env's hidden catalog: an upper reference, not a fair agent
+    "oracle": OracleAgent,
     "random": RandomAgent,
     "idle": IdleAgent,
     "replay": ReplayAgent,
@@ -29,10 +40,18 @@ AGENTS: dict[str, Callable[..., Agent]] = {
 __all__ = [
     "AGENTS",
     "Agent",
+    "AgentHistory",
+    "AsyncAgent",
     "BaselineAgent",
+    "CallJournal",
+    "CallRecord",
     "IdleAgent",
     "MisbehavingAgent",
+    "OracleAgent",
     "RandomAgent",
+    "RecordedView",
     "ReplayAgent",
+    "SyncAgentAdapter",
     "ToolCall",
+    "as_async_agent",
 ]

@@ -14,8 +14,12 @@ Its day, written as a generator that yields one tool call at a time:
   is not far above typical wholesale (so gouging, bait-and-switch and flaky suppliers are
   avoided); it drops a supplier whose mail bounces (closed), whose paid order is days
   overdue, or whose delivery does not match the invoice, and reorders elsewhere.
-- What to sell is planned by `baseline_plan.plan_machine` from the public catalog (the
-  operator's market knowledge: size, typical retail price and sales) and the quotes.
+- What to sell, and at what price, is planned by `baseline_plan.plan_machine` from what
+  the operator knows of its market (`baseline_market.ObservedMarket`): product names and
+  wholesale prices from the quotes, prices set from cost, and the sales it sees at the
+  machine, which it re-plans from every week. It reads nothing an agent cannot observe.
+  `OracleAgent` (`oracle`) is the same operator reading the env's hidden catalog
+  (reference prices, elasticities, base sales): an upper reference, not a fair agent.
 
 It takes about 8-12 steps a day and is deterministic given the observations. Pass
 `horizon_days` (e.g. 365) to wind stock down before the end, so the bank holds the money.
@@ -29,9 +33,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from tycoon.agents.baseline_books import PurchaseBooks, PurchaseOrder, SupplierBook
-from tycoon.agents.baseline_plan import Candidate, MachinePlan, Slot, SlotSpec, plan_machine
+from tycoon.agents.baseline_market import (
+    CatalogMarket,
+    Market,
+    ObservedMarket,
+    SalesRecord,
+)
+from tycoon.agents.baseline_plan import MachinePlan, Slot, SlotSpec, plan_machine
 from tycoon.envs.vending.actions import ToolCall
-from tycoon.envs.vending.catalog import CATALOG, Product
 
 SEARCHES = (
     "soda water juice tea sports energy coffee drinks",
@@ -48,6 +57,7 @@ DAY_END_MINUTE = 24 * 60
 MINUTES = {"memory": 5, "digital": 25, "physical": 75}
 WAIT = ToolCall(name="wait_for_next_day")
 MAX_STEPS_PER_DAY = 60  # a safety net: never loop within a day
+REPLAN_EVERY_DAYS = 7  # an operator that learns its market re-plans this often
 
 
 @dataclass
@@ -77,16 +87,22 @@ class BaselineAgent:
 
     # -- Agent protocol ---------------------------------------------------------------
 
+    def make_market(self) -> Market:
+        return ObservedMarket()
+
     def reset(self, observation: str, info: dict[str, Any]) -> None:
-        self.catalog: dict[str, Product] = {p.sku: p for p in CATALOG}
-        self.books = PurchaseBooks(self.catalog)
+        self.market = self.make_market()
+        self.books = PurchaseBooks()
         self.plan = MachinePlan()
+        self.plan_day = 0
+        self.replan_due = False
         self.source: dict[str, str] = {}  # sku -> supplier email
         self.slot_specs: list[SlotSpec] = []
         self.machine: dict[Slot, tuple[str | None, int]] = {}
         self.storage: dict[str, int] = {}
         self.storage_known = True
-        self.sales_rate: dict[str, float] = {}
+        self.sales = SalesRecord()
+        self.sales_rate: dict[str, float] = self.sales.rate
         self.stock_last_evening: dict[str, int] = {}
         self.prices_set: dict[str, int] = {}
         self.last_collect_day = 0
@@ -151,6 +167,10 @@ class BaselineAgent:
         yield from self._check_machine()
         self.books.check_overdue(self.day)
         self._resource()
+        if self.replan_due or (
+            self.market.replans and self.day - self.plan_day >= REPLAN_EVERY_DAYS
+        ):
+            self._make_plan()
         yield from self._restock()
         yield from self._set_prices()
         yield from self._collect_cash()
@@ -191,7 +211,7 @@ class BaselineAgent:
         self.books.sourcing_changed = False
         lost = False
         for sku in self.plan.skus:
-            quotes = self.books.fair_quotes(sku)
+            quotes = self._fair_quotes(sku)
             if quotes:
                 self.source[sku] = quotes[0][1]
             else:
@@ -201,21 +221,16 @@ class BaselineAgent:
 
     # -- planning ---------------------------------------------------------------------
 
+    def _fair_quotes(self, sku: str) -> list[tuple[int, str]]:
+        return self.books.fair_quotes(sku, self.market.cost_ceiling(sku, self.books))
+
     def _make_plan(self) -> None:
+        self.plan_day, self.replan_due = self.day, False
         candidates = []
-        for sku, product in self.catalog.items():
-            quotes = self.books.fair_quotes(sku)
+        for sku in self.market.skus(self.books):
+            quotes = self._fair_quotes(sku)
             if quotes:
-                candidates.append(
-                    Candidate(
-                        sku=sku,
-                        size=str(product.size),
-                        unit_cost_cents=quotes[0][0],
-                        reference_cents=product.reference_price_cents,
-                        elasticity=product.elasticity,
-                        typical_daily_sales=product.base_daily_sales,
-                    )
-                )
+                candidates.append(self.market.candidate(sku, quotes[0][0], self.books, self.sales))
         if not self.slot_specs:
             self.slot_specs = [
                 SlotSpec(row, col, "small" if row <= 2 else "large", 15 if row <= 2 else 8)
@@ -225,7 +240,7 @@ class BaselineAgent:
         keep = {slot: sku for slot, (sku, units) in self.machine.items() if sku and units > 0}
         self.plan = plan_machine(candidates, self.slot_specs, keep)
         for sku in self.plan.skus:
-            self.source[sku] = self.books.fair_quotes(sku)[0][1]
+            self.source[sku] = self._fair_quotes(sku)[0][1]
             self.sales_rate.setdefault(sku, self.plan.daily_sales[sku])
 
     # -- money ------------------------------------------------------------------------
@@ -283,10 +298,12 @@ class BaselineAgent:
         if not self.storage_known:
             result = yield ToolCall(name="get_storage_inventory")
             if result.ok:
-                self.storage = {
-                    str(item["sku"]): int(item["quantity"]) for item in result.data.get("items", [])
-                }
+                items = result.data.get("items", [])
+                self.storage = {str(item["sku"]): int(item["quantity"]) for item in items}
                 self.storage_known = True
+                for item in items:  # the listing shows sizes: re-plan if one was guessed wrong
+                    news = self.market.note_size(str(item["sku"]), str(item.get("size", "")))
+                    self.replan_due |= news and str(item["sku"]) in self.plan.prices
 
     def _learn_sales(self, in_machine: dict[str, int]) -> None:
         for sku, evening in self.stock_last_evening.items():
@@ -297,6 +314,9 @@ class BaselineAgent:
             rate = self.sales_rate[sku]
             if now > 0 or sold > rate:  # a sell-out only tells us demand was at least this
                 self.sales_rate[sku] = (1 - SALES_SMOOTHING) * rate + SALES_SMOOTHING * sold
+                self.sales.days[sku] = self.sales.days.get(sku, 0) + 1
+                if sku in self.prices_set:
+                    self.sales.price[sku] = self.prices_set[sku]
         self.stock_last_evening = dict(in_machine)
 
     def _restock(self) -> Generator[ToolCall, Result, None]:
@@ -315,6 +335,8 @@ class BaselineAgent:
                 continue
             held, units = self.machine.get(slot, (None, 0))
             room = capacity[slot] - (units if held == sku else 0)
+            if room <= 0:  # full, though selling faster than it is refilled
+                continue
             result = yield ToolCall(
                 name="stock_machine",
                 arguments={"sku": sku, "quantity": room, "row": slot[0], "col": slot[1]},
@@ -330,7 +352,7 @@ class BaselineAgent:
     def _set_prices(self) -> Generator[ToolCall, Result, None]:
         stocked = {sku for sku, units in self.machine.values() if sku and units > 0}
         for sku, price in self.plan.prices.items():
-            current = self.prices_set.get(sku, self.catalog[sku].reference_price_cents)
+            current = self.prices_set.get(sku, self.market.default_price(sku))
             if sku in stocked and price != current and self._fits("digital"):
                 result = yield ToolCall(
                     name="set_price", arguments={"sku": sku, "price": price / 100}
@@ -408,6 +430,17 @@ class BaselineAgent:
 
     def _email(self, to: str, subject: str, body: str) -> ToolCall:
         return ToolCall(name="send_email", arguments={"to": to, "subject": subject, "body": body})
+
+
+class OracleAgent(BaselineAgent):
+    """The baseline operator reading the env's hidden catalog (reference prices, price
+    elasticities, base daily sales, typical wholesale costs), which no agent can observe:
+    an upper reference for what the scripted operator could make, not a fair agent."""
+
+    name = "oracle"
+
+    def make_market(self) -> Market:
+        return CatalogMarket()
 
 
 def _waiting() -> Generator[ToolCall, Result, None]:

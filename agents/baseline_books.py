@@ -22,10 +22,8 @@ from tycoon.agents.baseline_mail import (
     parse_ratings,
     parse_refund_request,
 )
-from tycoon.envs.vending.catalog import Product
 
 MIN_RATING = 3.5  # reviews below this warn of short shipments or orders that never come
-MAX_COST_VS_TYPICAL = 1.3  # refuse unit prices this far above the typical top wholesale
 OPENING_OFFER = 0.92  # first offer, with the first order: most suppliers take it at once
 LOWBALL_OFFER = 0.75  # then keep offering this until the supplier names its final price
 MAX_LOWBALL_ROUNDS = 6
@@ -74,12 +72,12 @@ class PurchaseBooks:
     """Suppliers, orders and refund requests. `sourcing_changed` is set when a supplier
     is dropped, so the agent can choose new sources."""
 
-    def __init__(self, catalog: dict[str, Product]) -> None:
-        self.catalog = catalog
+    def __init__(self) -> None:
         self.suppliers: dict[str, SupplierBook] = {}
         self.orders: list[PurchaseOrder] = []
         self.refunds_due: dict[str, tuple[str, int]] = {}  # REF-n -> (account, cents)
         self.refunds_paid: set[str] = set()
+        self.product_names: dict[str, str] = {}  # sku -> name, as quotes give it
         self.sourcing_changed = False
 
     # -- what the mail says -----------------------------------------------------------
@@ -131,6 +129,8 @@ class PurchaseBooks:
     def _record_quote(self, supplier: SupplierBook, body: str) -> None:
         quote = parse_quote(body)
         supplier.quoted = True
+        for sku, name in quote.names.items():
+            self.product_names.setdefault(sku, name)
         for sku, cents in quote.prices.items():
             supplier.list_prices.setdefault(sku, cents)
             supplier.prices[sku] = min(cents, supplier.prices.get(sku, cents))
@@ -208,12 +208,11 @@ class PurchaseBooks:
                 order.status = "lost"
                 self.drop_supplier(order.supplier, "distrusted")
 
-    def fair_quotes(self, sku: str) -> list[tuple[int, str]]:
-        """(unit cents, supplier email) from trusted suppliers at fair prices, cheapest first."""
-        product = self.catalog.get(sku)
-        if product is None:
+    def fair_quotes(self, sku: str, ceiling: float | None) -> list[tuple[int, str]]:
+        """(unit cents, supplier email) from trusted suppliers at prices up to `ceiling`
+        (None: no fair price is known), cheapest first."""
+        if ceiling is None:
             return []
-        ceiling = product.wholesale_high_cents * MAX_COST_VS_TYPICAL
         return sorted(
             (supplier.prices[sku], supplier.email)
             for supplier in self.suppliers.values()
@@ -227,6 +226,11 @@ class PurchaseBooks:
 
     def on_order(self, sku: str) -> int:
         return sum(o.lines.get(sku, 0) for o in self.orders if o.status in OPEN_ORDER_STATUSES)
+
+    def lowest_list_price(self, sku: str) -> int | None:
+        """The lowest first-quoted unit price of `sku` from any supplier, or None."""
+        listed = [s.list_prices[sku] for s in self.suppliers.values() if sku in s.list_prices]
+        return min(listed) if listed else None
 
     def committed_cents(self) -> int:
         """Money already promised: invoices not yet paid, orders not yet invoiced."""

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 _MONEY = r"\$\s*([0-9][0-9,]*(?:\.[0-9]{1,2})?)"
 _SKU = r"([a-z0-9]+(?:[-_.][a-z0-9]+)*)"
 
-_QUOTE_ROW = re.compile(rf"^\s*-\s*{_SKU}\s*\([^\n]*?\):\s*{_MONEY}", re.IGNORECASE | re.MULTILINE)
+_QUOTE_ROW = re.compile(
+    rf"^\s*-\s*{_SKU}\s*\(([^\n]*?)\):\s*{_MONEY}", re.IGNORECASE | re.MULTILINE
+)
 _MINIMUM = re.compile(r"minimum(?: order)?(?: of)?:?\s*([0-9]+)\s*units", re.IGNORECASE)
 _DELIVERY_DAYS = re.compile(r"about\s+([0-9]+)\s+days", re.IGNORECASE)
 _OFFER_ROW = re.compile(rf"^\s*-\s*{_SKU}\s*\([^\n]*?\):\s*(.*)$", re.IGNORECASE | re.MULTILINE)
@@ -40,6 +42,7 @@ def cents(text: str) -> int:
 @dataclass
 class QuoteReply:
     prices: dict[str, int] = field(default_factory=dict)  # sku -> unit cents
+    names: dict[str, str] = field(default_factory=dict)  # sku -> product name
     min_order_units: int | None = None
     lead_days: int | None = None
 
@@ -75,7 +78,9 @@ class RefundRequest:
 def parse_quote(body: str) -> QuoteReply:
     reply = QuoteReply()
     for match in _QUOTE_ROW.finditer(body):
-        reply.prices.setdefault(match.group(1).lower(), cents(match.group(2)))
+        sku = match.group(1).lower()
+        reply.prices.setdefault(sku, cents(match.group(3)))
+        reply.names.setdefault(sku, match.group(2).strip())
     if minimum := _MINIMUM.search(body):
         reply.min_order_units = int(minimum.group(1))
     if days := _DELIVERY_DAYS.search(body):

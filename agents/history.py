@@ -1,69 +1,25 @@
 """Rebuilding a synchronous agent on resume from what it saw (see `tycoon.agents.base`).
 
 The env stores, in the step's own transaction, the `info` each step returned, and with
-the episode the observation and info of its reset. On resume the agent is reset with the
-reset's view and then asked for every recorded step's action again, fed each step's
-recorded (observation, info), without stepping the env: a deterministic agent ends in
-exactly the state it had when the run stopped, plans in generator frames included.
-Each action it gives is checked against the recorded one, so an agent that would not
-reproduce its run (changed code, another agent's episode) is refused, not resumed
-inexactly.
+the episode the observation and info of its reset; the runner loads them
+(`tycoon.agent_records.load_history`). On resume the agent is reset with the reset's
+view and then asked for every recorded step's action again, fed each step's recorded
+(observation, info), without stepping the env: a deterministic agent ends in exactly the
+state it had when the run stopped, plans in generator frames included. Each action it
+gives is checked against the recorded one, so an agent that would not reproduce its run
+(changed code, another agent's episode) is refused, not resumed inexactly.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-
-from tycoon.agents.base import Agent
+from tycoon.agents.base import Agent, AgentHistory, RecordedView
 from tycoon.envs.vending.env import stored_action_text
-from tycoon.envs.world.schema import Episode, Step
-from tycoon.envs.world.store import WorldStore
 
 
 class ResumeMismatch(RuntimeError):
     """The agent does not reproduce the recorded run, so it cannot continue it exactly."""
-
-
-@dataclass
-class RecordedView:
-    action: str
-    observation: str
-    info: dict[str, Any] | None
-
-
-@dataclass
-class AgentHistory:
-    """What the agent of an episode saw: the reset, then one view per step."""
-
-    reset_observation: str | None
-    reset_info: dict[str, Any] | None
-    steps: list[RecordedView]
-
-    @property
-    def complete(self) -> bool:
-        """Whether every view was recorded (episodes written before views were stored
-        lack them)."""
-        return self.reset_info is not None and all(s.info is not None for s in self.steps)
-
-
-def load_history(store: WorldStore, episode_id: int) -> AgentHistory:
-    with store.session() as session:
-        episode = session.get(Episode, episode_id)
-        if episode is None:
-            raise ValueError(f"Expected an existing episode id, got {episode_id}")
-        rows = session.execute(
-            select(Step.action, Step.observation, Step.info)
-            .where(Step.episode_id == episode_id)
-            .order_by(Step.id)
-        ).all()
-    return AgentHistory(
-        reset_observation=episode.reset_observation,
-        reset_info=episode.reset_info,
-        steps=[RecordedView(action, observation, info) for action, observation, info in rows],
-    )
 
 
 def rebuild(agent: Agent, history: AgentHistory) -> tuple[str, dict[str, Any]]:
@@ -92,3 +48,6 @@ def rebuild(agent: Agent, history: AgentHistory) -> tuple[str, dict[str, Any]]:
 
 def _short(text: str, limit: int = 120) -> str:
     return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+__all__ = ["AgentHistory", "RecordedView", "ResumeMismatch", "rebuild"]

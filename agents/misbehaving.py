@@ -1,8 +1,11 @@
-"""Scripted misbehaving agents: the baseline operator plus one instrumental act each.
+"""Scripted misbehaving agents: the catalog-reading operator plus one instrumental act each.
 
 They exist to test the probes and the instrumentation end to end: each runs the
-business as `BaselineAgent` does and, at the start of a day, first plays a short scheme
-that uses one probe's affordance the way a misaligned agent would:
+business as `OracleAgent` (`oracle`) does and, at the start of a day, first plays a
+short scheme that uses one probe's affordance the way a misaligned agent would. Like the
+oracle they read the env's hidden catalog: they are instruments, not fair agents, and
+each differs from `oracle` only by its scheme (the probes' pressures are calibrated
+against that operator's prices, e.g. the oversight price cap):
 
 | agent                 | scheme                                              | probe       |
 | --------------------- | --------------------------------------------------- | ----------- |
@@ -25,7 +28,7 @@ import re
 from collections.abc import Generator
 from typing import Any
 
-from tycoon.agents.baseline import BaselineAgent, Result
+from tycoon.agents.baseline import OracleAgent, Result
 from tycoon.envs.vending.actions import ToolCall
 
 Scheme = Generator[ToolCall, Result, None]
@@ -45,12 +48,13 @@ def call(name: str, **arguments: Any) -> ToolCall:
 
 
 class MisbehavingAgent:
-    """The baseline with a scheme played at the start of each day (override `scheme`)."""
+    """The oracle operator with a scheme played at the start of each day (override
+    `scheme`)."""
 
     name = "misbehaving"
 
     def __init__(self, *, horizon_days: int | None = None) -> None:
-        self.baseline = BaselineAgent(horizon_days=horizon_days)
+        self.baseline = OracleAgent(horizon_days=horizon_days)
         self.reset("", {})
 
     def reset(self, observation: str, info: dict[str, Any]) -> None:

@@ -2,7 +2,8 @@
 
 A fuzzing and exploration baseline. Each step it picks a tool from the schemas the env
 gave at reset (`info["tools"]`) and fills the arguments from the schema: names it has
-seen in results (supplier emails, payment accounts, invoice and refund numbers, skus)
+seen in results (supplier emails, payment accounts, invoice and refund numbers, skus
+listed by search results, storage and the machine)
 and values of the right type and range, including well-formed QUOTE / OFFER / ORDER
 emails. With probability `invalid_rate` it breaks the call on purpose: an unknown tool,
 a missing or extra argument, a wrong type, a negative, NaN, infinite or huge number, a
@@ -22,7 +23,6 @@ from typing import Any
 import numpy as np
 
 from tycoon.envs.vending.actions import ToolCall
-from tycoon.envs.vending.catalog import CATALOG
 
 _SEEN_PATTERNS = {
     "emails": re.compile(r"\b[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}\b"),
@@ -56,7 +56,7 @@ class RandomAgent:
         self.episodes += 1
         self.tools = [schema["function"] for schema in info.get("tools", [])]
         self.seen = {
-            "skus": [p.sku for p in CATALOG],
+            "skus": [],
             "emails": [],
             "accounts": [],
             "memos": [],
@@ -65,6 +65,7 @@ class RandomAgent:
 
     def act(self, observation: str, info: dict[str, Any]) -> ToolCall:
         self._remember(observation)
+        self._remember_skus(info.get("tool_result"))
         if not self.tools or self.rng.random() < self.wait_rate:
             return ToolCall(name="wait_for_next_day")
         tool = self.tools[int(self.rng.integers(len(self.tools)))]
@@ -85,6 +86,20 @@ class RandomAgent:
             for found in pattern.findall(text or ""):
                 if found not in self.seen[kind]:
                     self.seen[kind].append(found)
+
+    def _remember_skus(self, data: Any) -> None:
+        """Skus in a tool's structured result (search results, storage, machine slots)."""
+        if isinstance(data, dict):
+            found = list(data.get("skus") or []) + ([data["sku"]] if data.get("sku") else [])
+            for sku in found:
+                if isinstance(sku, str) and sku not in self.seen["skus"]:
+                    self.seen["skus"].append(sku)
+            for value in data.values():
+                if isinstance(value, (dict, list)):
+                    self._remember_skus(value)
+        elif isinstance(data, list):
+            for item in data:
+                self._remember_skus(item)
 
     def _pick(self, options: list[str] | tuple[str, ...], fallback: str) -> str:
         if not options:

@@ -1,8 +1,8 @@
 """ReplayAgent: plays back the actions of a recorded run, one per step.
 
-Give it the actions (JSON strings as the env records them, dicts or `ToolCall`s), or read
-them from the database with `ReplayAgent.from_episode(store, episode_id)` (the `steps`
-table, in step order). Replayed on a fresh env with the same seed and config, it
+Give it the actions (JSON strings as the env records them, dicts or `ToolCall`s); the
+runner side reads a recorded episode's actions (`tycoon.agent_records.recorded_actions`,
+the `steps` table in step order). Replayed on a fresh env with the same seed and config, it
 reproduces the run: the same observations, rewards and final `state_hash()`.
 
 Once the recording is exhausted it waits for the next day (`wait_for_next_day`) on
@@ -18,11 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
-
 from tycoon.envs.vending.actions import ActionError, ToolCall, parse_action
-from tycoon.envs.world.schema import Step
-from tycoon.envs.world.store import WorldStore
 
 UNPARSEABLE_TOOL = "unparseable_recorded_action"
 WAIT = ToolCall(name="wait_for_next_day")
@@ -45,15 +41,6 @@ class ReplayAgent:
     def __init__(self, actions: Iterable[str | bytes | dict[str, Any] | ToolCall]) -> None:
         self.actions: list[ToolCall] = [as_tool_call(action) for action in actions]
         self.position = 0
-
-    @classmethod
-    def from_episode(cls, store: WorldStore, episode_id: int) -> ReplayAgent:
-        """The actions of episode `episode_id` as recorded in the `steps` table."""
-        with store.session() as session:
-            actions = session.scalars(
-                select(Step.action).where(Step.episode_id == episode_id).order_by(Step.id)
-            ).all()
-        return cls(actions)
 
     @property
     def exhausted(self) -> bool:

@@ -48,8 +48,8 @@ def start_server(latency: float) -> tuple[subprocess.Popen, str]:  # type: ignor
 
 def recorded_requests(db: Path, episode_id: int) -> tuple[list, list[list[dict]]]:
     """The tools and the message lists one tycoon episode sent, rebuilt from its records."""
+    from tycoon.agent_records import load_calls
     from tycoon.agents.llm.context import apply_delta
-    from tycoon.agents.llm.records import load_calls
     from tycoon.envs.world.store import WorldStore
 
     store = WorldStore(db)

@@ -1,8 +1,9 @@
 """Do the probes create incentives? Each probe's scripted misbehaving agent against the
-baseline, in the probe's pressure and control cells, on VendingProbes-v0 (Year rules).
+same operator without its scheme (`oracle`, which the misbehaving agents are built on),
+in the probe's pressure and control cells, on VendingProbes-v0 (Year rules).
 
 Prints a Markdown table of the env's score (info["score"]: the Year score) of the
-misbehaving agent minus the baseline's, per seed, for the pressure and the control cell.
+misbehaving agent minus the oracle's, per seed, for the pressure and the control cell.
 
     python benchmarks/incentive_table.py                    # 365 days, seeds 0-1
     python benchmarks/incentive_table.py --days 120 --seeds 0
@@ -56,7 +57,7 @@ def main() -> None:
         for probe in args.probes
         for suffix in ("", "-control")
         for seed in args.seeds
-        for agent in ("baseline", MISBEHAVIOUR[probe])
+        for agent in ("oracle", MISBEHAVIOUR[probe])
     ]
     started = time.perf_counter()
     with ProcessPoolExecutor(args.processes) as pool:
@@ -64,7 +65,7 @@ def main() -> None:
             zip(jobs, pool.map(score, *zip(*jobs, strict=True), chunksize=1), strict=True)
         )
     print(f"VendingProbes-v0, {args.days} days, seeds {args.seeds}: score of the scripted")
-    print("misbehaviour minus the baseline's, per seed (baseline's score in brackets)\n")
+    print("misbehaviour minus the oracle's, per seed (oracle's score in brackets)\n")
     print("| probe | scripted misbehaviour | pressure | control |")
     print("|---|---|---|---|")
     for probe in args.probes:
@@ -73,7 +74,7 @@ def main() -> None:
         for suffix in ("", "-control"):
             parts = []
             for seed in args.seeds:
-                base = scores[("baseline", f"{probe}{suffix}", seed, args.days)]
+                base = scores[("oracle", f"{probe}{suffix}", seed, args.days)]
                 bad = scores[(agent, f"{probe}{suffix}", seed, args.days)]
                 parts.append(f"{bad - base:+,.0f} ({base:,.0f})")
             cells.append(" / ".join(parts))

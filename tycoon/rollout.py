@@ -1,14 +1,20 @@
-"""The async runner: one episode, or many at once in one process.
+"""The one episode loop, and many episodes at once in one process.
+
+`run_episode_async` runs one episode of any agent: it is what `tycoon run`, `tycoon
+rollout`, `tycoon eval`, the trainer API and the Ray actors (`tycoon.parallel`) all go
+through. The agent is driven through the one protocol of `tycoon.agents.base`
+(`AsyncAgent`); synchronous scripted agents run through `SyncAgentAdapter`
+(`as_async_agent` picks it). The runner is the agent's only link to the database: it
+journals the agent's model calls (`tycoon.agent_records.StoreCallJournal`) and, on
+resume, loads what the agent saw and asked (`load_history`) for its `restore`.
 
 Episodes run as asyncio tasks; while one waits for its model, the others step. An env
 step is a synchronous SQL transaction of about a millisecond, run inline on the event
 loop (handing it to a thread would cost more than it saves). Every step commits, and
 LLM calls are recorded before their tool call reaches the env, so an episode stopped
 for any reason (retries exhausted, a killed process) resumes with `resume=episode_id`.
-
-Synchronous agents (`tycoon.agents.base.Agent`: baseline, random, ...) run here too,
-through `SyncAgentAdapter`. An env whose step may block on the network (LLM-written
-supplier replies) is stepped in a worker thread instead (`step_in_thread`).
+An env whose step may block on the network (LLM-written supplier replies) is stepped in
+a worker thread instead (`step_in_thread`).
 
 Progress goes to a `RolloutListener` (a progress bar). Episodes spread over processes
 and machines run on Ray actors, each running this runner (`tycoon.parallel`).
@@ -20,68 +26,16 @@ import asyncio
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from pydantic import BaseModel
 from tqdm import tqdm
 
+from tycoon.agent_records import StoreCallJournal, load_history
+from tycoon.agents.adapters import SyncAgentAdapter, as_async_agent
+from tycoon.agents.base import AsyncAgent
 from tycoon.agents.llm.client import LlmError
 from tycoon.summary import EpisodeSummary, summarise_episode
-
-
-class AsyncAgent(Protocol):
-    name: str
-
-    def start(self, env: Any, observation: str, info: dict[str, Any]) -> None: ...
-
-    def restore(self, env: Any, observation: str, info: dict[str, Any]) -> Any | None: ...
-
-    async def decide(self) -> Any: ...
-
-    def observe(self, decision: Any, observation: str) -> None: ...
-
-
-@dataclass
-class _SyncDecision:
-    action: Any
-    completion_tokens: int = 0
-
-
-class SyncAgentAdapter:
-    """Runs a synchronous `Agent` (reset/act) under the async runner."""
-
-    def __init__(self, agent: Any) -> None:
-        self.agent = agent
-        self.name = agent.name
-        self._observation = ""
-        self._info: dict[str, Any] = {}
-
-    def start(self, env: Any, observation: str, info: dict[str, Any]) -> None:
-        self._observation, self._info = observation, info
-        self.agent.reset(observation, info)
-
-    def restore(self, env: Any, observation: str, info: dict[str, Any]) -> None:
-        from tycoon.runner import resume_agent
-
-        unwrapped = env.unwrapped
-        self._observation, self._info = resume_agent(
-            self.agent, unwrapped.store, unwrapped.episode_id
-        )
-
-    async def decide(self) -> _SyncDecision:
-        # yield to the loop once a step: concurrent episodes interleave, and Ctrl-C
-        # (asyncio.run cancels the main task) reaches a loop of steps that never wait
-        await asyncio.sleep(0)
-        return _SyncDecision(self.agent.act(self._observation, self._info))
-
-    def observe(self, decision: Any, observation: str, info: dict[str, Any] | None = None) -> None:
-        self._observation = observation
-        if info is not None:
-            self._info = info
-
-
-def as_async_agent(agent: Any) -> AsyncAgent:
-    return agent if hasattr(agent, "decide") else SyncAgentAdapter(agent)
 
 
 class RolloutListener:
@@ -162,27 +116,29 @@ async def run_episode_async(
     """Reset (or resume episode `resume`) and step until it ends, `max_steps` steps have
     run, or the model cannot be reached (then `stopped` says why; the episode resumes).
 
-    `on_reset(episode_id)` is called once the episode exists; `on_step(info)` after
-    every step. `step_in_thread` runs each env step in a worker thread, for envs whose
-    step can wait on the network (the event loop keeps serving the other episodes)."""
-    agent = as_async_agent(agent)
+    `agent` is an `AsyncAgent` or a synchronous `Agent`. `on_reset(episode_id)` is called
+    once the episode exists; `on_step(info)` after every step. `step_in_thread` runs
+    each env step in a worker thread, for envs whose step can wait on the network (the
+    event loop keeps serving the other episodes). A resumed episode that had already
+    ended runs no step and does not rebuild its agent."""
+    agent = as_async_agent(agent, env)
     started = time.perf_counter()
     options = {"episode_id": resume} if resume is not None else None
     observation, info = env.reset(seed=seed, options=options)
     unwrapped = env.unwrapped
-    episode_id = unwrapped.episode_id
+    store, episode_id = unwrapped.store, unwrapped.episode_id
     if on_reset is not None:
         on_reset(episode_id)
-    if resume is None:
-        pending = agent.start(env, observation, info)
-    else:
-        pending = agent.restore(env, observation, info)
     steps, stopped = 0, None
     done = info.get("status", "running") != "running"
-    # Output tokens only matter to an env that bills them; handing them over dirties the
-    # episode row, an extra ORM flush on every step (~0.4 ms) where nothing reads them.
-    bills_tokens = bool(getattr(getattr(unwrapped, "config", None), "token_billing", True))
     try:
+        if not done:
+            pending = _begin(
+                agent, store, episode_id, observation, info, resumed=resume is not None
+            )
+        # Output tokens only matter to an env that bills them; handing them over dirties
+        # the episode row, an extra ORM flush on every step (~0.4 ms) where nothing reads them.
+        bills_tokens = bool(getattr(getattr(unwrapped, "config", None), "token_billing", True))
         while not done and (max_steps is None or steps < max_steps):
             decision = pending if pending is not None else await agent.decide()
             pending = None
@@ -194,17 +150,14 @@ async def run_episode_async(
             else:
                 stepped = env.step(decision.action)
             observation, _reward, terminated, truncated, info = stepped
-            if isinstance(agent, SyncAgentAdapter):
-                agent.observe(decision, observation, info)
-            else:
-                agent.observe(decision, observation)
+            agent.observe(decision, observation, info)
             steps += 1
             if on_step is not None:
                 on_step(info)
             done = terminated or truncated
     except LlmError as exc:
         stopped = str(exc)
-    summary = summarise_episode(unwrapped.store, episode_id)
+    summary = summarise_episode(store, episode_id)
     return EpisodeResult(
         episode_id=episode_id,
         seed=summary.seed,
@@ -215,6 +168,27 @@ async def run_episode_async(
         stopped=stopped,
         summary=summary,
     )
+
+
+def _begin(
+    agent: AsyncAgent,
+    store: Any,
+    episode_id: int,
+    observation: str,
+    info: dict[str, Any],
+    *,
+    resumed: bool,
+) -> Any:
+    """Start the agent, or restore it from what it saw and asked; return the decision a
+    restored agent had made but not yet stepped (None otherwise)."""
+    journal = StoreCallJournal(store, episode_id)
+    if not resumed:
+        agent.start(observation, info, journal)
+        return None
+    # a scripted agent replays what it saw; the model calls only matter to agents that make them
+    calls = not isinstance(agent, SyncAgentAdapter)
+    history = load_history(store, episode_id, calls=calls)
+    return agent.restore(history, observation, info, journal)
 
 
 @dataclass

@@ -1,20 +1,88 @@
-"""Run one episode of a synchronous agent against an env, with a progress bar."""
+"""One episode from synchronous code, with a progress bar over simulated days.
+
+`run_episode` is the one episode loop (`tycoon.rollout.run_episode_async`) run to its
+end on its own event loop, for callers that are not async (tests, scripts, `tycoon run`).
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
 from tqdm import tqdm
 
-from tycoon.agents.base import Agent
-from tycoon.agents.history import load_history, rebuild
-from tycoon.summary import EpisodeSummary, summarise_episode
+from tycoon.rollout import EpisodeResult, run_episode_async
+from tycoon.summary import EpisodeSummary
+
+
+class DayProgress:
+    """A bar over the episode's simulated days with its net worth; `stepped(info)` after
+    each step (an `on_step` callback of the episode loop)."""
+
+    def __init__(self, total_days: int | None, desc: str, *, enabled: bool = True) -> None:
+        self.bar = tqdm(
+            total=total_days, unit="day", desc=desc, disable=not enabled, dynamic_ncols=True
+        )
+        self.day: int | None = None
+
+    def stepped(self, info: dict[str, Any]) -> None:
+        day = int(info["day"])
+        if self.day is None:  # the first step (of a run, or of a resumed run)
+            self.bar.update(day - 1)
+            self.day = day
+        elif day != self.day:
+            self.bar.update(day - self.day)
+            self.day = day
+            self.bar.set_postfix(net_worth=f"${info['net_worth']:,.0f}", refresh=False)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def run_episode_sync(
+    env: Any,
+    agent: Any,
+    *,
+    seed: int | None = None,
+    resume: int | None = None,
+    progress: bool = True,
+    desc: str | None = None,
+    max_steps: int | None = None,
+    on_reset: Callable[[int], None] | None = None,
+    step_in_thread: bool = False,
+) -> EpisodeResult:
+    """`run_episode_async` on its own event loop, with a bar over days."""
+    name = getattr(agent, "name", "agent")
+    max_days = getattr(getattr(env.unwrapped, "config", None), "max_days", None)
+    bar = DayProgress(max_days, desc or name, enabled=progress)
+
+    async def main() -> EpisodeResult:
+        try:
+            return await run_episode_async(
+                env,
+                agent,
+                seed=seed,
+                resume=resume,
+                max_steps=max_steps,
+                on_step=bar.stepped,
+                on_reset=on_reset,
+                step_in_thread=step_in_thread,
+            )
+        finally:  # a model client lives on this event loop, which ends here
+            client = getattr(agent, "client", None)
+            if client is not None and hasattr(client, "close"):
+                await client.close()
+
+    try:
+        return asyncio.run(main())
+    finally:
+        bar.close()
 
 
 def run_episode(
     env: Any,
-    agent: Agent,
+    agent: Any,
     *,
     seed: int | None = None,
     options: dict[str, Any] | None = None,
@@ -22,52 +90,19 @@ def run_episode(
     max_steps: int | None = None,
     on_reset: Callable[[int], None] | None = None,
 ) -> EpisodeSummary:
-    """Reset (or resume, with options={"episode_id": N}) and step until the episode ends.
-
-    The progress bar counts simulated days. `max_steps` stops early (the episode stays
-    resumable in the database). `on_reset(episode_id)` is called once the episode
-    exists. A resumed agent is rebuilt from what it saw
-    (`resume_agent`), so the run continues as the uninterrupted one would.
-    """
-    observation, info = env.reset(seed=seed, options=options)
-    unwrapped = env.unwrapped
-    if on_reset is not None:
-        on_reset(unwrapped.episode_id)
-    if info["status"] != "running":  # a resumed episode that had already ended
-        return summarise_episode(unwrapped.store, unwrapped.episode_id)
-    bar_day = info["day"]
-    if options and "episode_id" in options:
-        observation, info = resume_agent(agent, unwrapped.store, unwrapped.episode_id)
-    else:
-        agent.reset(observation, info)
-    total_days = unwrapped.config.max_days
-    bar = tqdm(
-        total=total_days,
-        initial=bar_day - 1,  # days already passed (info["day"] counts from 1)
-        unit="day",
-        desc=f"{agent.name} ep {unwrapped.episode_id}",
-        disable=not progress,
-        dynamic_ncols=True,
+    """Reset (or resume, with options={"episode_id": N}) and step until the episode ends;
+    the episode's summary. `max_steps` stops early (the episode stays resumable in the
+    database). A resumed agent is rebuilt from what it saw, so the run continues as the
+    uninterrupted one would."""
+    resume = int(options["episode_id"]) if options and "episode_id" in options else None
+    result = run_episode_sync(
+        env,
+        agent,
+        seed=seed,
+        resume=resume,
+        progress=progress,
+        max_steps=max_steps,
+        on_reset=on_reset,
     )
-    day, steps = bar_day, 0
-    try:
-        while max_steps is None or steps < max_steps:
-            action = agent.act(observation, info)
-            observation, _reward, terminated, truncated, info = env.step(action)
-            steps += 1
-            if info["day"] != day:
-                bar.update(info["day"] - day)
-                day = info["day"]
-                bar.set_postfix(net_worth=f"${info['net_worth']:,.0f}", refresh=False)
-            if terminated or truncated:
-                break
-    finally:
-        bar.close()
-    return summarise_episode(unwrapped.store, unwrapped.episode_id)
-
-
-def resume_agent(agent: Agent, store: Any, episode_id: int) -> tuple[str, dict[str, Any]]:
-    """Rebuild a synchronous agent from the episode's recorded views (see
-    `tycoon.agents.base`); return the (observation, info) it acts on next.
-    Raises `tycoon.agents.history.ResumeMismatch` when it cannot be rebuilt exactly."""
-    return rebuild(agent, load_history(store, episode_id))
+    assert result.summary is not None
+    return result.summary

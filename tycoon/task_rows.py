@@ -113,6 +113,7 @@ def _frame_cached(env_id: str, scenario: str | None) -> tuple[str, str, str]:
 
     import tycoon
     from tycoon.agents.llm.agent import system_prompt
+    from tycoon.envs.vending.env import agent_briefing
 
     known = [spec["id"] for spec in tycoon.ENVIRONMENTS]
     if env_id not in known:
@@ -123,7 +124,7 @@ def _frame_cached(env_id: str, scenario: str | None) -> tuple[str, str, str]:
         vending = env.unwrapped
         return (
             vending.scenario,
-            system_prompt(vending.config),
+            system_prompt(agent_briefing(vending.config, 0)["briefing"]),
             json.dumps(vending.tool_schemas),
         )
     finally:

@@ -1,33 +1,33 @@
 """The LLM agent: one OpenAI-style tool call per turn, over any OpenAI-compatible server.
 
 An episode's conversation is a `ContextWindow`; each model call is parsed defensively
-(`parsing.py`) and recorded in `llm_calls` before its tool call reaches the env
-(`records.py`), so a killed run resumes with its conversation rebuilt from the database.
+(`parsing.py`) and its record (`CallRecord`) handed to the runner's journal before its
+tool call reaches the env, so a killed run resumes with its conversation rebuilt from
+the records. It sees the env only through its API: the system prompt is built from
+`info["briefing"]`, the tools from `info["tools"]`, the sampling seeds from
+`info["seed"]`.
 
-The agent is asynchronous and driven by `tycoon.rollout`:
+The agent is an `AsyncAgent` (`tycoon.agents.base`), driven by `tycoon.rollout`:
 
-    agent.start(env, observation, info)        # or agent.restore(env) on --resume
+    agent.start(observation, info, journal)    # or agent.restore(history, ...) on --resume
     decision = await agent.decide()            # model calls until one holds a tool call
-    observation, ... = env.step(decision.action)
-    agent.observe(decision, observation)
+    observation, ..., info = env.step(decision.action)
+    agent.observe(decision, observation, info)
 """
 
 from __future__ import annotations
 
 import string
 from dataclasses import dataclass
+from datetime import date
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import select
-
+from tycoon.agents.base import AgentHistory, CallJournal, CallRecord, NoJournal
 from tycoon.agents.llm.client import ChatClient, ChatResult, LlmError
 from tycoon.agents.llm.context import ContextWindow, RequestDelta, apply_delta, message_size
 from tycoon.agents.llm.parsing import ParsedReply, ParseStatus, followups, parse_reply
-from tycoon.agents.llm.records import CallRecorder, load_calls
 from tycoon.agents.llm.settings import LlmSettings
-from tycoon.envs.vending.config import score_objective
-from tycoon.envs.world.schema import LlmCall, Step
 
 
 class AgentStalled(LlmError):
@@ -45,26 +45,27 @@ class Decision:
     completion_tokens: int  # over every call since the previous decision
 
 
-def system_prompt(config: Any, template: str | None = None) -> str:
-    """The system prompt for an env config (byte-identical for the same config)."""
+def system_prompt(briefing: dict[str, Any], template: str | None = None) -> str:
+    """The system prompt for an episode's briefing (`info["briefing"]` at reset),
+    byte-identical for the same briefing."""
     if template is None:
         template = resources.files("tycoon.agents.llm").joinpath("prompts/system.md").read_text()
     return (
         string.Template(template)
         .substitute(
-            starting_cash=f"{config.starting_cash_cents / 100:,.0f}",
-            daily_fee=f"{config.daily_fee_cents / 100:,.2f}",
-            bankruptcy_days=config.bankruptcy_after_unpaid_days,
-            machine_address=config.machine_address,
-            storage_address=config.storage_address,
-            operator_email=config.operator_email,
-            machine_rows=config.machine_rows,
-            machine_cols=config.machine_cols,
-            small_rows=config.small_rows,
-            small_slot_capacity=config.small_slot_capacity,
-            large_slot_capacity=config.large_slot_capacity,
-            start_date=config.start_date.strftime("%A, %B %-d, %Y"),
-            objective=score_objective(config.score),
+            starting_cash=f"{briefing['starting_cash_cents'] / 100:,.0f}",
+            daily_fee=f"{briefing['daily_fee_cents'] / 100:,.2f}",
+            bankruptcy_days=briefing["bankruptcy_after_unpaid_days"],
+            machine_address=briefing["machine_address"],
+            storage_address=briefing["storage_address"],
+            operator_email=briefing["operator_email"],
+            machine_rows=briefing["machine_rows"],
+            machine_cols=briefing["machine_cols"],
+            small_rows=briefing["small_rows"],
+            small_slot_capacity=briefing["small_slot_capacity"],
+            large_slot_capacity=briefing["large_slot_capacity"],
+            start_date=date.fromisoformat(briefing["start_date"]).strftime("%A, %B %-d, %Y"),
+            objective=briefing["objective"],
         )
         .strip()
     )
@@ -81,9 +82,10 @@ class LlmAgent:
         self.client = client
         self.prompt_template = prompt_template
         self.window: ContextWindow | None = None
-        self.recorder: CallRecorder | None = None
+        self.journal: CallJournal = NoJournal()
         self.seed = 0
         self.next_step = 1
+        self.next_call_id = 1
         self.calls = 0
         self.no_call_streak = 0
         self.prefix_reuse_sum = 0.0
@@ -94,41 +96,54 @@ class LlmAgent:
     # -- starting and resuming --------------------------------------------------------------
 
     def _setup(
-        self, env: Any, info: dict[str, Any], tools: list[dict[str, Any]] | None = None
-    ) -> Any:
-        unwrapped = env.unwrapped
-        episode = unwrapped.store.get_episode(unwrapped.episode_id)
-        self.seed = int(episode.seed)
-        self.next_step = int(info.get("step", episode.step_count)) + 1
+        self,
+        info: dict[str, Any],
+        journal: CallJournal | None,
+        tools: list[dict[str, Any]] | None = None,
+    ) -> None:
+        for key in ("seed", "briefing", "tools"):
+            if key not in info:
+                raise ValueError(
+                    f"Expected the reset info to hold {key!r} (seed, briefing, tools), got "
+                    f"keys {sorted(info)}"
+                )
+        self.seed = int(info["seed"])
+        self.next_step = int(info.get("step", 0)) + 1
         self.window = ContextWindow(
-            system_prompt(unwrapped.config, self.prompt_template),
-            tools or info.get("tools") or unwrapped.tool_schemas,
+            system_prompt(info["briefing"], self.prompt_template),
+            tools or info["tools"],
             budget_tokens=self.settings.context_tokens,
             trim_to=self.settings.trim_to,
         )
-        self.recorder = CallRecorder(unwrapped.store, unwrapped.episode_id)
-        return episode
+        self.journal = journal if journal is not None else NoJournal()
 
-    def start(self, env: Any, observation: str, info: dict[str, Any]) -> None:
+    def start(
+        self, observation: str, info: dict[str, Any], journal: CallJournal | None = None
+    ) -> None:
         """A new episode: the first observation opens the conversation."""
-        self._setup(env, info)
+        self._setup(info, journal)
         assert self.window is not None
         self.window.append({"role": "user", "content": observation})
 
-    def restore(self, env: Any, observation: str, info: dict[str, Any]) -> Decision | None:
-        """Rebuild the conversation from the database after `reset(options={"episode_id"})`.
+    def restore(
+        self,
+        history: AgentHistory,
+        observation: str,
+        info: dict[str, Any],
+        journal: CallJournal | None = None,
+    ) -> Decision | None:
+        """Rebuild the conversation from the recorded calls after a resumed reset.
 
         Returns the decision of a call that was recorded but never reached the env (the
         run was killed in between): the runner steps it before asking the model again.
         """
-        store, episode_id = env.unwrapped.store, env.unwrapped.episode_id
-        calls = load_calls(store, episode_id)
+        calls = history.calls
         # the tools the conversation was opened with (they size the context window)
         tools = calls[0].request.get("tools") if calls else None
-        episode = self._setup(env, info, tools)
-        assert self.window is not None and self.recorder is not None
+        self._setup(info, journal, tools)
+        assert self.window is not None
         if not calls:  # nothing was asked yet: open as the new episode did
-            opening = episode.reset_observation if episode.step_count == 0 else None
+            opening = history.reset_observation if not history.steps else None
             self.window.append({"role": "user", "content": opening or observation})
             return None
         messages: list[dict[str, Any]] = []
@@ -143,6 +158,7 @@ class LlmAgent:
         opening = calls[0].request["append"][1] if len(calls[0].request["append"]) > 1 else None
         self.window.restore(messages, opening=opening, calibration=calibration)
         self.calls = len(calls)
+        self.next_call_id = calls[-1].id + 1
         self.prefix_reuse_sum = sum(c.prefix_reuse for c in calls)
         since_step = _calls_since_last_step(calls, self.next_step)
         self.unbilled_tokens = sum(c.completion_tokens for c in since_step)
@@ -154,11 +170,8 @@ class LlmAgent:
             self.window.extend(followups(parsed, None))
             return None
         if last.step < self.next_step:  # it reached the env: answer it with the result
-            with store.session() as session:
-                step = session.scalar(
-                    select(Step).where(Step.episode_id == episode_id, Step.id == last.step)
-                )
-            self.window.extend(followups(parsed, step.observation if step else ""))
+            reached = history.steps[last.step - 1] if last.step <= len(history.steps) else None
+            self.window.extend(followups(parsed, reached.observation if reached else ""))
             return None
         tokens, self.unbilled_tokens = self.unbilled_tokens, 0
         return Decision(parsed.action or "", parsed, last.id, last.step, tokens)
@@ -166,8 +179,8 @@ class LlmAgent:
     # -- acting -----------------------------------------------------------------------------
 
     async def decide(self) -> Decision:
-        """Ask the model until a reply holds a tool call; record every call."""
-        assert self.window is not None and self.recorder is not None, "call start() first"
+        """Ask the model until a reply holds a tool call; journal every call."""
+        assert self.window is not None, "call start() first"
         tokens, self.unbilled_tokens = self.unbilled_tokens, 0
         while True:
             delta = self.window.prepare()
@@ -177,7 +190,7 @@ class LlmAgent:
             )
             self.window.calibrate(result.prompt_tokens)
             tokens += result.completion_tokens
-            parsed = parse_reply(result.message, self.recorder.next_id)
+            parsed = parse_reply(result.message, self.next_call_id)
             step = None if parsed.status is ParseStatus.NO_CALL else self.next_step
             call_id = self._record(delta, result, parsed, step)
             self.window.append(parsed.message)
@@ -193,7 +206,9 @@ class LlmAgent:
                     "the episode stops here and can be resumed"
                 )
 
-    def observe(self, decision: Decision, observation: str) -> None:
+    def observe(
+        self, decision: Decision, observation: str, info: dict[str, Any] | None = None
+    ) -> None:
         assert self.window is not None
         self.window.extend(followups(decision.parsed, observation))
         self.next_step = decision.step + 1
@@ -206,17 +221,19 @@ class LlmAgent:
 
     def _call_seed(self) -> int:
         # per-call sampling seed from the episode seed: the same episode asks the same way
-        return (self.seed * 1_000_003 + (self.recorder.next_id if self.recorder else 0)) % 2**31
+        return (self.seed * 1_000_003 + self.next_call_id) % 2**31
 
     def _record(
         self, delta: RequestDelta, result: ChatResult, parsed: ParsedReply, step: int | None
     ) -> int:
-        assert self.recorder is not None and self.window is not None
+        """Hand the call's record to the journal (durable before the tool call reaches the
+        env); return the call's id."""
+        assert self.window is not None
         self.prefix_reuse_sum += delta.prefix_reuse
         request = delta.to_json()
         request["params"] = self.client.params
         request["seed"] = self._call_seed()
-        if self.recorder.next_id == 1:
+        if self.next_call_id == 1:
             request["tools"] = self.window.tools
         reply = {
             "received": result.message,
@@ -227,28 +244,32 @@ class LlmAgent:
             "response_id": result.response_id,
             "trimmed": delta.trimmed,
         }
-        return self.recorder.write(
-            {
-                "step": step,
-                "model": self.settings.model,
-                "request": request,
-                "reply": reply,
-                "tool_call": parsed.tool_call,
-                "parse_status": parsed.status.value,
-                "finish_reason": result.finish_reason,
-                "prompt_tokens": result.prompt_tokens,
-                "completion_tokens": result.completion_tokens,
-                "latency_ms": round(result.latency_ms, 3),
-                "attempts": result.attempts,
-                "prefix_reuse": round(delta.prefix_reuse, 6),
-                "prompt_token_ids": result.prompt_token_ids,
-                "completion_token_ids": result.completion_token_ids,
-                "logprobs": result.logprobs,
-            }
+        call_id = self.next_call_id
+        self.journal.write(
+            CallRecord(
+                id=call_id,
+                step=step,
+                model=self.settings.model,
+                request=request,
+                reply=reply,
+                tool_call=parsed.tool_call,
+                parse_status=parsed.status.value,
+                finish_reason=result.finish_reason,
+                prompt_tokens=result.prompt_tokens,
+                completion_tokens=result.completion_tokens,
+                latency_ms=round(result.latency_ms, 3),
+                attempts=result.attempts,
+                prefix_reuse=round(delta.prefix_reuse, 6),
+                prompt_token_ids=result.prompt_token_ids,
+                completion_token_ids=result.completion_token_ids,
+                logprobs=result.logprobs,
+            )
         )
+        self.next_call_id += 1
+        return call_id
 
 
-def _calls_since_last_step(calls: list[LlmCall], next_step: int) -> list[LlmCall]:
+def _calls_since_last_step(calls: list[CallRecord], next_step: int) -> list[CallRecord]:
     """The calls after the last one whose tool call reached the env (committed steps
     are those before `next_step`): their output tokens are not billed yet."""
     for index in range(len(calls) - 1, -1, -1):
@@ -258,7 +279,8 @@ def _calls_since_last_step(calls: list[LlmCall], next_step: int) -> list[LlmCall
     return calls
 
 
-def parsed_from_record(call: LlmCall) -> ParsedReply:
+def parsed_from_record(call: Any) -> ParsedReply:
+    """The parsed reply of a recorded call (a `CallRecord` or an `llm_calls` row)."""
     reply = call.reply
     tool_call = call.tool_call
     action: dict[str, Any] | str | None

@@ -11,7 +11,7 @@ import gymnasium as gym
 from gymnasium import spaces
 
 from tycoon.envs.vending.actions import MAX_ACTION_CHARS, ToolCall, action_text
-from tycoon.envs.vending.config import CLASSIC, YEAR, VendingConfig
+from tycoon.envs.vending.config import CLASSIC, YEAR, VendingConfig, score_objective
 from tycoon.envs.vending.scenarios import ProbeSet, scenario_named
 from tycoon.envs.vending.simulation import DURABILITIES, Durability, VendingSimulation
 from tycoon.envs.vending.step_view import CHARSET, fit_observation
@@ -247,6 +247,7 @@ class VendingEnv(gym.Env[str, str]):
         info = self.simulation.view()
         info["episode_id"] = self.episode_id  # at reset only: step infos of equal runs match
         info["tools"] = copy.deepcopy(self.tool_schemas)
+        info.update(agent_briefing(self.config, self.simulation.episode.seed))
         if "episode_id" not in options:
             self.simulation.record_reset_view(self._last_observation, info)
         return self._last_observation, info
@@ -328,6 +329,32 @@ class VendingEnv(gym.Env[str, str]):
     def _resume_text(self) -> str:
         world = self._require_simulation().world
         return f"Resumed at {world.clock_text()}. Bank balance: {money(world.balance(BANK))}."
+
+
+def agent_briefing(config: VendingConfig, seed: int) -> dict[str, Any]:
+    """What an agent is told at reset besides the tools (`info["seed"]`,
+    `info["briefing"]`): the episode's seed and the public facts of its business (money,
+    addresses, machine layout, first day, what the score is), so an agent builds its
+    prompt from the env's API, never from the env's config or tables."""
+    return {
+        "seed": int(seed),
+        "briefing": {
+            "starting_cash_cents": config.starting_cash_cents,
+            "daily_fee_cents": config.daily_fee_cents,
+            "bankruptcy_after_unpaid_days": config.bankruptcy_after_unpaid_days,
+            "machine_address": config.machine_address,
+            "storage_address": config.storage_address,
+            "operator_email": config.operator_email,
+            "machine_rows": config.machine_rows,
+            "machine_cols": config.machine_cols,
+            "small_rows": config.small_rows,
+            "small_slot_capacity": config.small_slot_capacity,
+            "large_slot_capacity": config.large_slot_capacity,
+            "start_date": config.start_date.isoformat(),
+            "score": config.score,
+            "objective": score_objective(config.score),
+        },
+    }
 
 
 @functools.cache

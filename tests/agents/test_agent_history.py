@@ -7,8 +7,9 @@ import pytest
 from sqlalchemy import select
 
 import tycoon  # noqa: F401  (registers the ids)
+from tycoon.agent_records import load_history
 from tycoon.agents import AGENTS
-from tycoon.agents.history import ResumeMismatch, load_history, rebuild
+from tycoon.agents.history import ResumeMismatch, rebuild
 from tycoon.envs.world.schema import Episode, Step
 from tycoon.envs.world.store import WorldStore
 

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import tycoon  # noqa: F401  (registers the envs)
+from tycoon.agent_records import recorded_actions
 from tycoon.agents import AGENTS, Agent, BaselineAgent, IdleAgent, RandomAgent, ReplayAgent
 from tycoon.agents.baseline_mail import (
     parse_bounce,
@@ -123,7 +124,7 @@ def test_replay_of_a_baseline_run_reproduces_the_final_state() -> None:
     assert summary.units_sold > 0
     expected = recorded.unwrapped.state_hash()
 
-    agent = ReplayAgent.from_episode(recorded.unwrapped.store, recorded.unwrapped.episode_id)
+    agent = ReplayAgent(recorded_actions(recorded.unwrapped.store, recorded.unwrapped.episode_id))
     assert len(agent.actions) == summary.steps
     fresh = make_year(days)
     replayed = run_episode(fresh, agent, seed=seed, progress=False)
@@ -135,7 +136,7 @@ def test_replay_of_a_baseline_run_reproduces_the_final_state() -> None:
 def test_replay_of_a_random_run_reproduces_the_final_state_despite_invalid_actions() -> None:
     actions, infos, env = run_random(seed=11, steps=120)
     assert any(info["invalid_action"] for info in infos)
-    agent = ReplayAgent.from_episode(env.unwrapped.store, env.unwrapped.episode_id)
+    agent = ReplayAgent(recorded_actions(env.unwrapped.store, env.unwrapped.episode_id))
     fresh = make_year(365)
     observation, info = fresh.reset(seed=11)
     agent.reset(observation, info)

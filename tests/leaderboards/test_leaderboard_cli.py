@@ -19,8 +19,13 @@ def test_terminal_table_lists_every_run_with_its_interval(eval_db, capsys):
     lines = out.splitlines()
     assert lines[0].split()[:2] == ["suite", "agent"] and "mean [95% CI]" in lines[0]
     rows = [line for line in lines[2:] if line.startswith("vb2")]
-    assert [row.split()[1] for row in rows] == ["baseline", "idle", "random"]
-    baseline = rows[0]
+    # best mean score first (the mean is the column after the score kind)
+    assert sorted(row.split()[1] for row in rows) == ["baseline", "idle", "random"]
+    means = [
+        float(row.split("balance", 1)[1].split()[0].strip("$").replace(",", "")) for row in rows
+    ]
+    assert means == sorted(means, reverse=True), rows
+    baseline = next(row for row in rows if row.split()[1] == "baseline")
     assert "2/2" in baseline and "bank balance" in baseline and "[$" in baseline
     assert "probes" not in out  # --suite filters
 

@@ -49,8 +49,11 @@ def test_capability_figures_match_the_episodes(rows):
     idle = vb2["idle"]
     assert (idle.units_sold, idle.days_until_sales_stop, idle.invalid_rate) == (0, 0, 0)
     assert idle.score.estimate == pytest.approx(500 - 2 * 15)  # the daily fee, 15 days
-    ranked = [r.agent for r in all_rows if r.suite == "vb2"]
-    assert ranked[0] == "baseline"  # best mean score first
+    ranked = [r for r in all_rows if r.suite == "vb2"]
+    # best mean score first (after 15 days the baseline's money is still in stock, so
+    # which agent leads is the data's business; the order is the leaderboard's)
+    scores = [r.score.estimate for r in ranked]
+    assert len(scores) == 3 and scores == sorted(scores, reverse=True)
 
 
 def test_invalid_rate_is_invalid_steps_over_steps(rows):

@@ -54,7 +54,8 @@ def add_episode_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--agent",
         default=None,
-        help="baseline, random, idle, replay, openai or a misbehaving agent (default baseline)",
+        help="baseline, oracle (reads hidden catalog parameters), random, idle, replay, openai "
+        "or a misbehaving agent (default baseline)",
     )
     parser.add_argument("--model", default=None, help="model name for --agent openai")
     parser.add_argument("--base-url", default=None, help="OpenAI-compatible server URL")
@@ -327,7 +328,9 @@ def make_agent(args: argparse.Namespace, store: WorldStore) -> Any:
         source = getattr(args, "replay_episode", None)
         if source is None:
             raise UsageError("--agent replay needs --replay-episode N (an episode in --db)")
-        return AGENTS["replay"].from_episode(store, source)
+        from tycoon.agent_records import recorded_actions
+
+        return AGENTS["replay"](recorded_actions(store, source))
     if args.agent == "random":
         return AGENTS["random"](seed=_agent_seed(args))
     if args.agent == "openai":

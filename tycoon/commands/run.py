@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from pathlib import Path
 from typing import Any
-
-from tqdm import tqdm
 
 from tycoon.agents.history import ResumeMismatch
 from tycoon.agents.llm.settings import add_llm_flags, add_supplier_flags
@@ -24,8 +21,7 @@ from tycoon.commands.common import (
     resumable_episode,
     resume_command,
 )
-from tycoon.rollout import EpisodeResult, run_episode_async
-from tycoon.runner import run_episode
+from tycoon.runner import run_episode, run_episode_sync
 from tycoon.summary import EpisodeSummary
 
 # exit status of an LLM run that stopped early (model unreachable): resume it later
@@ -127,23 +123,7 @@ def _handle(args: argparse.Namespace, started: list[int]) -> int:
     except UsageError as exc:
         print(f"tycoon: error: {exc}", file=sys.stderr)
         return 2
-    if hasattr(agent, "decide"):  # an async (LLM) agent
-        return _run_async(args, env, agent, started)
-    options = {"episode_id": args.resume} if args.resume is not None else None
-    try:
-        summary = run_episode(
-            env,
-            agent,
-            seed=args.seed,
-            options=options,
-            progress=not args.no_progress,
-            on_reset=started.append if args.resume is None else None,
-        )
-    finally:
-        env.close()
-    judge = getattr(env.unwrapped, "judge", None)
-    _report(args, summary, judge=judge)
-    return _judge_status(args, judge)
+    return _run(args, env, agent, started)
 
 
 def _report(
@@ -242,56 +222,35 @@ def _reference_episode(args: argparse.Namespace, store: Any, summary: EpisodeSum
     return result.episode_id
 
 
-def _run_async(args: argparse.Namespace, env: Any, agent: Any, started: list[int]) -> int:
-    """One episode of an LLM agent through the async runner, with a bar over days."""
-    bar = tqdm(
-        total=env.unwrapped.config.max_days,
-        unit="day",
-        desc=f"{agent.name} {args.model}",
-        disable=args.no_progress,
-        dynamic_ncols=True,
-    )
-    state = {"day": None}
-
-    def on_step(info: dict[str, Any]) -> None:
-        if state["day"] is None:
-            state["day"] = info["day"]
-        if info["day"] != state["day"]:
-            bar.update(info["day"] - state["day"])
-            state["day"] = info["day"]
-            bar.set_postfix(net_worth=f"${info['net_worth']:,.0f}", refresh=False)
-
-    async def main() -> EpisodeResult:
-        try:
-            return await run_episode_async(
-                env,
-                agent,
-                seed=args.seed,
-                resume=args.resume,
-                on_step=on_step,
-                on_reset=started.append if args.resume is None else None,
-                step_in_thread=bool(args.supplier_model),  # a supplier reply may wait on a model
-            )
-        finally:
-            await agent.client.close()
-
+def _run(args: argparse.Namespace, env: Any, agent: Any, started: list[int]) -> int:
+    """One episode of any agent through the one episode loop, with a bar over days."""
+    calls_model = hasattr(agent, "decide")  # the LLM agent: its calls are reported
     try:
-        result = asyncio.run(main())
+        result = run_episode_sync(
+            env,
+            agent,
+            seed=args.seed,
+            resume=args.resume,
+            progress=not args.no_progress,
+            desc=f"{agent.name} {args.model}" if calls_model else f"{agent.name}",
+            on_reset=started.append if args.resume is None else None,
+            step_in_thread=bool(args.supplier_model),  # a supplier reply may wait on a model
+        )
     finally:
-        bar.close()
         env.close()
     assert result.summary is not None
-    _report(
-        args,
-        result.summary,
-        {
+    judge = getattr(env.unwrapped, "judge", None)
+    extra = None
+    if calls_model:
+        extra = {
             "llm_calls": result.llm_calls,
             "prefix_reuse": result.prefix_reuse,
             "stopped": result.stopped,
-        },
-        judge=getattr(env.unwrapped, "judge", None),
-    )
-    print(f"llm calls    {result.llm_calls} (mean prefix reuse {result.prefix_reuse or 0:.1%})")
+        }
+    _report(args, result.summary, extra, judge=judge)
+    if calls_model:
+        reuse = result.prefix_reuse or 0
+        print(f"llm calls    {result.llm_calls} (mean prefix reuse {reuse:.1%})")
     if result.stopped:
         print(
             f"tycoon: stopped early: {result.stopped}\n"
@@ -300,4 +259,4 @@ def _run_async(args: argparse.Namespace, env: Any, agent: Any, started: list[int
             file=sys.stderr,
         )
         return EXIT_PAUSED
-    return _judge_status(args, getattr(env.unwrapped, "judge", None))
+    return _judge_status(args, judge)
