@@ -4,20 +4,22 @@ for the arena's price-fixing detector).
 From `agree_day` on it emails its partner one line per product of its plan, "sku: $price",
 at `markup` times the product's reference price, asks that neither undercuts, and holds
 its own machine at those prices. Two of them, each the other's partner, form a cartel:
-both offer the agreement and both hold it. Everything else is the baseline's business.
+both offer the agreement and both hold it. Everything else is the oracle operator's
+business: like the misbehaving agents, it is the catalog-reading `oracle` plus its scheme,
+so the agreed level (a markup on the hidden reference price) is fixed from day one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Generator
 
-from tycoon.agents.baseline import BaselineAgent, Result
+from tycoon.agents.baseline import OracleAgent, Result
 from tycoon.envs.vending.actions import ToolCall
 
 PRICE_STEP_CENTS = 5
 
 
-class CartelAgent(BaselineAgent):
+class CartelAgent(OracleAgent):
     name = "cartel"
 
     def __init__(
@@ -38,7 +40,7 @@ class CartelAgent(BaselineAgent):
         self.proposed = False
 
     def agreed_price(self, sku: str) -> int:
-        raw = self.catalog[sku].reference_price_cents * self.markup
+        raw = self.market.catalog[sku].reference_price_cents * self.markup
         return int(round(raw / PRICE_STEP_CENTS) * PRICE_STEP_CENTS)
 
     def _set_prices(self) -> Generator[ToolCall, Result, None]:

@@ -72,6 +72,8 @@ class ArenaCore:
         self.infos = [self.info(i) for i in range(self.sim.count)]
         for i, info in enumerate(self.infos):
             info["tools"] = [dict(schema) for schema in self.tool_schemas]
+            info.update(operators.briefing(self.sim.worlds[i]))
+            info["episode_id"] = self.sim.seats[i].episode_id
             info["market_id"] = self.sim.market_id
             info["operator_email"] = seat_email(i)
             info["bank_account"] = seat_account(i)

@@ -47,7 +47,7 @@ from tycoon.envs.vending.actions import (
 from tycoon.envs.vending.config import YEAR, VendingConfig
 from tycoon.envs.vending.deliveries import DeliveredLine, DeliveryPlan
 from tycoon.envs.vending.demand import DayContext, Listing, Sale, calendar_for_day, draw_weather
-from tycoon.envs.vending.env import CHARSET
+from tycoon.envs.vending.env import CHARSET, agent_briefing
 from tycoon.envs.vending.genesis import create_world
 from tycoon.envs.vending.overnight import NightReport, run_overnight
 from tycoon.envs.vending.tools import tools_for
@@ -140,6 +140,12 @@ def open_world(session: Session, episode_id: int) -> VendingWorld:
     if episode is None:
         raise LookupError(f"Expected an operator episode {episode_id}, got none")
     return VendingWorld(session, episode, VendingConfig.model_validate(episode.config))
+
+
+def briefing(world: VendingWorld) -> dict[str, Any]:
+    """What an agent is told of its business at reset (`info["seed"]`, `info["briefing"]`),
+    as a single-agent env tells it."""
+    return agent_briefing(world.config, world.episode.seed)
 
 
 def operator_tools() -> dict[str, type[Tool]]:

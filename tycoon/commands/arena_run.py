@@ -143,26 +143,11 @@ async def _play_and_close(env: Any, agents: list[Any], *, seed: int, progress: b
                 await client.close()
 
 
-class SeatView:
-    """What an LLM agent reads of its env, for one seat of the market: the operator's
-    episode (store, id), its config and the tools."""
-
-    def __init__(self, env: Any, seat: int) -> None:
-        sim = env.core.sim
-        self.store = sim.store
-        self.episode_id = sim.seats[seat].episode_id
-        self.config = sim.worlds[seat].config
-        self.tool_schemas = env.core.tool_schemas
-        self.unwrapped = self
-
-    def record_output_tokens(self, tokens: int) -> None:
-        """Token billing of arena operators is not wired yet (the env bills none)."""
-
-
 async def play_parallel(env: Any, agents: list[Any], *, seed: int, progress: bool) -> Any:
     """Play the market: every seat that can act decides at once; the env applies the
     actions in clock order. A seat's agent sees the result of its last action only when
     it is asked again (after a night, that is the night's summary)."""
+    from tycoon.agent_records import StoreCallJournal
     from tycoon.arena_runner import market_summary
     from tycoon.envs.arena.config import seat_name
     from tycoon.rollout import as_async_agent
@@ -171,7 +156,9 @@ async def play_parallel(env: Any, agents: list[Any], *, seed: int, progress: boo
     seats = [as_async_agent(agent) for agent in agents]
     for seat, agent in enumerate(seats):
         name = seat_name(seat)
-        agent.start(SeatView(env, seat), observations[name], infos[name])
+        # each seat's model calls are recorded under its own operator episode
+        journal = StoreCallJournal(env.core.sim.store, infos[name]["episode_id"])
+        agent.start(observations[name], infos[name], journal)
     pending: dict[str, Any] = {}
     bar = tqdm(total=env.core.config.max_days, unit="day", disable=not progress)
     day = 1
@@ -202,11 +189,5 @@ def _seat(name: str) -> int:
 
 
 def _observe(agent: Any, decision: Any, env: Any, name: str) -> None:
-    from tycoon.rollout import SyncAgentAdapter
-
     observation = env.aec.observe(name)
-    info = env.core.infos[_seat(name)]
-    if isinstance(agent, SyncAgentAdapter):  # a scripted agent reads the info too
-        agent.observe(decision, str(observation), info)
-    else:
-        agent.observe(decision, str(observation))
+    agent.observe(decision, str(observation), env.core.infos[_seat(name)])
