@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT / "tests"), str(ROOT / "tests" / "parallel")]
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -49,8 +49,11 @@ def resident_mb(pid: int) -> float:
 
 def cli_args(*flags: str) -> argparse.Namespace:
     from tycoon.cli import build_parser
+    from tycoon.commands.common import apply_defaults
 
-    return build_parser().parse_args(["rollout", "--no-progress", *flags])
+    args = build_parser().parse_args(["rollout", "--no-progress", *flags])
+    apply_defaults(args)  # as the command does for new episodes (env, agent, ...)
+    return args
 
 
 def in_process(
@@ -178,7 +181,7 @@ def llm_table(
     )
     print(
         f"{'database':<11} {'runner':<28} {'steps/s':>8} {'x 1 proc':>8} {'CPU ms/step':>11} "
-        f"{'driver':>7} {'actors':>7} {'server':>7} {'cores':>6}"
+        f"{'driver':>7} {'actors':>7} {'server':>7} {'cores':>6} {'load':>5}"
     )
     flags = ("--agent", "openai", "--model", "m", "--base-url", base_url, "--timeout", "60")
 
@@ -232,8 +235,32 @@ def llm_table(
                 print(
                     f"{name:<11} {label:<28} {rate:8.1f} {rate / one:8.2f} "
                     f"{1000 * (driver + actors_cpu) / count:11.2f} {driver / wall:7.2f} "
-                    f"{actors_cpu / wall:7.2f} {server / wall:7.2f} {busy:6.2f}"
+                    f"{actors_cpu / wall:7.2f} {server / wall:7.2f} {busy:6.2f} "
+                    f"{os.getloadavg()[0]:5.1f}"
                 )
+            print_ceiling(name, rows)
+
+
+def print_ceiling(
+    name: str, rows: list[tuple[str, float, float, float, float, float, int]]
+) -> None:
+    """What the measured CPU per step allows 2 actors on 2 cores against one process (one
+    core at most; the model server on the other): on a shared machine the wall ratios say
+    as much about the neighbours' load as about tycoon."""
+    per_step = {
+        label: ((driver + actors) / count, server / count)
+        for label, _rate, driver, _wall, actors, server, count in rows
+    }
+    one, server_one = next(v for k, v in per_step.items() if k.startswith("tycoon"))
+    two, server_two = next(v for k, v in per_step.items() if k.startswith("Ray, 2"))
+    alone = 2 * one / two  # the server on other cores
+    single = 1 / max(one, server_one)  # steps/s of one process, the server beside it
+    shared = min(2 / (two + server_two), 2 / two) / single
+    print(
+        f"{name:<11} CPU-bound ceiling of 2 actors vs 1 process: {alone:.2f}x with the model "
+        f"server on other cores, {shared:.2f}x with it on these 2 "
+        f"({1000 * one:.2f} vs {1000 * two:.2f} ms per step; server {1000 * server_two:.2f} ms)"
+    )
 
 
 def recovery_table(base_url: str, per_actor: int, steps: int) -> None:

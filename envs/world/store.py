@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import (
     Engine,
     Integer,
+    bindparam,
     create_engine,
     event,
     func,
@@ -320,10 +321,11 @@ class WorldStore:
         is the fence (the write of a lost holder is refused, not merely late). An episode
         with no lease row at all (this process released it, e.g. a sibling env closed)
         steps on unfenced, as before."""
-        renewed = connection.execute(
-            EpisodeLease.__table__.update()
-            .where(EpisodeLease.episode_id == episode_id, EpisodeLease.owner == lease_owner())
-            .values(renewed_at=time.time())
+        sql, names = _renew_lease_sql(connection.dialect)
+        values = {"lease_episode": episode_id, "lease_owner": lease_owner(), "now": time.time()}
+        # through the driver: SQLAlchemy's per-statement work would cost more than the UPDATE
+        renewed = connection.exec_driver_sql(
+            sql, values if names is None else tuple(values[name] for name in names)
         )
         if renewed.rowcount == 1:
             return
@@ -423,6 +425,29 @@ class WorldStore:
 _SCHEMA_LOCK_KEY = 0x7479636F6F6E
 _LEASE_LOCK_KEY = _SCHEMA_LOCK_KEY + 1
 LEASE_TTL_S = 120.0  # a lease not renewed for this long is free (its process is gone)
+# built once: it runs with every step
+_RENEW_LEASE = (
+    EpisodeLease.__table__.update()
+    .where(
+        EpisodeLease.episode_id == bindparam("lease_episode"),
+        EpisodeLease.owner == bindparam("lease_owner"),
+    )
+    .values(renewed_at=bindparam("now"))
+)
+
+
+_RENEW_LEASE_SQL: dict[tuple[str, str, str], tuple[str, tuple[str, ...] | None]] = {}
+
+
+def _renew_lease_sql(dialect: Any) -> tuple[str, tuple[str, ...] | None]:
+    """`_RENEW_LEASE` compiled once per driver (SQL text and parameter order)."""
+    key = (dialect.name, dialect.driver, dialect.paramstyle)
+    if key not in _RENEW_LEASE_SQL:
+        compiled = _RENEW_LEASE.compile(dialect=dialect)
+        _RENEW_LEASE_SQL[key] = (str(compiled), compiled.positiontup)
+    return _RENEW_LEASE_SQL[key]
+
+
 HANDED_OVER = "handed over from "  # a freed lease's owner: free, and refused to its old owner
 # the host a lease names (default: this machine's name); Ray tests set it per actor to
 # stand for another machine, where a lease is free only by hand-over or after its TTL

@@ -354,6 +354,8 @@ class RayRollout:
             if not job.ticket:
                 self._tickets += 1
                 job.ticket = str(self._tickets)
+            if job.resume is not None:  # never taken for a dead actor's orphan
+                self._known.add(job.resume)
         bar = RolloutProgress(len(queue), enabled=self.progress, desc=self.desc)
         running: dict[asyncio.Task[EpisodeOutcome], tuple[_Runner, EpisodeJob]] = {}
         ticker: asyncio.Task[Any] | None = None
