@@ -263,14 +263,18 @@ class RayRollout:
                 raise ActorLost(f"actor {runner.number} (pid {runner.pid}) died: {exc}") from exc
 
     async def _answers(self, runner: _Runner) -> bool:
-        """Whether an actor Ray called unavailable answers a ping, tried a few times."""
+        """Whether an actor Ray called unavailable answers a ping, tried a few times; one
+        Ray knows is dead answers no at once (its episodes move without waiting)."""
+        ray = import_ray()
         for ping in range(UNREACHABLE_PINGS):
             if not runner.alive:
                 return False
             try:
                 await asyncio.wait_for(runner.handle.ready.remote(), UNREACHABLE_PING_S)
                 return True
-            except Exception:  # unreachable again, or dead: ping again, then give up
+            except ray.exceptions.ActorDiedError:
+                return False
+            except Exception:  # unreachable again, or a timeout: ping again, then give up
                 if ping + 1 < UNREACHABLE_PINGS:
                     await asyncio.sleep(UNREACHABLE_PING_S)
         return False
