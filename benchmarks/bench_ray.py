@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT / "tests"), str(ROOT / "tests" / "parallel")]
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -49,8 +49,11 @@ def resident_mb(pid: int) -> float:
 
 def cli_args(*flags: str) -> argparse.Namespace:
     from tycoon.cli import build_parser
+    from tycoon.commands.common import apply_defaults
 
-    return build_parser().parse_args(["rollout", "--no-progress", *flags])
+    args = build_parser().parse_args(["rollout", "--no-progress", *flags])
+    apply_defaults(args)  # as the command does for new episodes (env, agent, ...)
+    return args
 
 
 def in_process(
@@ -70,9 +73,14 @@ def in_process(
 
 
 async def on_ray(
-    args: argparse.Namespace, jobs: list[Any], actors: int, concurrency: int
+    args: argparse.Namespace,
+    jobs: list[Any],
+    actors: int,
+    concurrency: int,
+    server_pid: int | None = None,
 ) -> dict[str, float]:
-    """Steps, wall and CPU (driver + actors) of the stream alone; actor start apart."""
+    """Steps, wall and CPU (driver, actors and the model server apart) of the stream
+    alone; actor start apart."""
     from tycoon.parallel.cli_rollout import ArgsEpisodes
     from tycoon.parallel.engine import RayRollout
 
@@ -81,11 +89,15 @@ async def on_ray(
     async with engine:
         actors_ready = time.perf_counter() - started
         pids = [runner.pid for runner in engine.runners]
-        cpu_before = time.process_time() + sum(process_cpu(pid) for pid in pids)
+        driver_before = time.process_time()
+        actors_before = sum(process_cpu(pid) for pid in pids)
+        server_before = process_cpu(server_pid) if server_pid else 0.0
         wall = time.perf_counter()
         outcomes = [outcome async for outcome in engine.stream(jobs)]
         wall = time.perf_counter() - wall
-        cpu = time.process_time() + sum(process_cpu(pid) for pid in pids) - cpu_before
+        driver_cpu = time.process_time() - driver_before
+        actors_cpu = sum(process_cpu(pid) for pid in pids) - actors_before
+        server_cpu = (process_cpu(server_pid) - server_before) if server_pid else 0.0
         memory = [resident_mb(pid) for pid in pids]
     stopped = [o.result.stopped for o in outcomes if o.result.stopped]
     if stopped:
@@ -93,7 +105,10 @@ async def on_ray(
     return {
         "steps": sum(o.result.steps for o in outcomes),
         "wall": wall,
-        "cpu": cpu,
+        "cpu": driver_cpu + actors_cpu,
+        "driver_cpu": driver_cpu,
+        "actors_cpu": actors_cpu,
+        "server_cpu": server_cpu,
         "actors_ready": actors_ready,
         "actor_mb": sum(memory) / len(memory),
     }
@@ -148,55 +163,131 @@ def start_server(latency: float) -> tuple[subprocess.Popen, str]:  # type: ignor
     return start(latency)
 
 
-def llm_table(base_url: str, k: int, steps: int, latency: float) -> None:
+def llm_table(
+    server_pid: int, base_url: str, dbs: dict[str, str], k: int, steps: int, latency: float
+) -> None:
+    """Steps/s of each runner, and where the machine's cores went meanwhile: tycoon's
+    processes (driver and actors) apart from the loopback model server, which shares them."""
     from bench_rollout import bare_client, create_worlds, recorded_requests
 
+    from tycoon.commands.common import llm_settings
     from tycoon.envs.world.store import WorldStore
     from tycoon.parallel.jobs import EpisodeJob
     from tycoon.rollout import Job
 
     print(
         f"\n3. LLM episodes, server latency {latency * 1000:.0f} ms, K={k} in flight, x{steps} steps"
+        f" ({os.cpu_count()} cores; 'cores' = CPU seconds / wall seconds)"
     )
-    print(f"{'runner':<30} {'steps/s':>8} {'x 1 proc':>8} {'CPU ms/step':>11}")
+    print(
+        f"{'database':<11} {'runner':<28} {'steps/s':>8} {'x 1 proc':>8} {'CPU ms/step':>11} "
+        f"{'driver':>7} {'actors':>7} {'server':>7} {'cores':>6} {'load':>5}"
+    )
     flags = ("--agent", "openai", "--model", "m", "--base-url", base_url, "--timeout", "60")
-    rows: list[tuple[str, float, float]] = []
+
+    def fresh(db: str) -> tuple[argparse.Namespace, list[int]]:
+        store = WorldStore(db)
+        ids, _ = create_worlds(store, k, steps)
+        store.dispose()
+        return cli_args(*flags, "--db", db, "--max-steps", str(steps)), ids
+
     with tempfile.TemporaryDirectory() as tmp:
+        for name, shared in dbs.items():
+            rows: list[tuple[str, float, float, float, float, float]] = []
 
-        def fresh(name: str) -> tuple[argparse.Namespace, list[int]]:
-            db = Path(tmp) / f"{name}.db"
-            store = WorldStore(db)
-            ids, _ = create_worlds(store, k, steps)
-            store.dispose()
-            return cli_args(*flags, "--db", str(db), "--max-steps", str(steps)), ids
+            def db_for(run: str, name: str = name, shared: str = shared) -> str:
+                return str(Path(tmp) / f"{run}.db") if name == "SQLite" else shared
 
-        args, ids = fresh("one")
-        total, wall, cpu = in_process(args, [Job(resume=i) for i in ids], k)
-        rows.append(("tycoon, asyncio, 1 process", total / wall, 1000 * cpu / total))
-        tools, requests = recorded_requests(Path(args.db), ids[0])
-        wall, cpu, calls = asyncio.run(bare_client(base_url, k, tools, requests, typed=False))
-        rows.insert(0, ("bare AsyncOpenAI loop", calls / wall, 1000 * cpu / calls))
-        llm = None
-        for actors in (1, 2):
-            from tycoon.commands.common import llm_settings
-
-            args, ids = fresh(f"ray{actors}")
-            llm = llm_settings(args)
-            jobs = [EpisodeJob(index=n, resume=i, llm=llm) for n, i in enumerate(ids)]
-            run = asyncio.run(on_ray(args, jobs, actors, k // actors))
-            rows.append(
-                (
-                    f"Ray, {actors} actor(s) x {k // actors}",
-                    run["steps"] / run["wall"],
-                    1000 * run["cpu"] / run["steps"],
+            args, ids = fresh(db_for("one"))
+            server_before = process_cpu(server_pid)
+            total, wall, cpu = in_process(args, [Job(resume=i) for i in ids], k)
+            server = process_cpu(server_pid) - server_before
+            rows.append(("tycoon, asyncio, 1 process", total / wall, cpu, wall, 0.0, server, total))
+            if name == "SQLite":
+                tools, requests = recorded_requests(Path(args.db), ids[0])
+                server_before = process_cpu(server_pid)
+                wall, cpu, calls = asyncio.run(
+                    bare_client(base_url, k, tools, requests, typed=False)
                 )
-            )
-    one = rows[1][1]
-    for name, rate, cpu_ms in rows:
-        print(f"{name:<30} {rate:8.1f} {rate / one:8.2f} {cpu_ms:11.2f}")
+                server = process_cpu(server_pid) - server_before
+                rows.insert(
+                    0, ("bare AsyncOpenAI loop", calls / wall, cpu, wall, 0.0, server, calls)
+                )
+            for actors in (1, 2):
+                args, ids = fresh(db_for(f"ray{actors}"))
+                llm = llm_settings(args)
+                jobs = [EpisodeJob(index=n, resume=i, llm=llm) for n, i in enumerate(ids)]
+                run = asyncio.run(on_ray(args, jobs, actors, k // actors, server_pid))
+                rows.append(
+                    (
+                        f"Ray, {actors} actor(s) x {k // actors}",
+                        run["steps"] / run["wall"],
+                        run["driver_cpu"],
+                        run["wall"],
+                        run["actors_cpu"],
+                        run["server_cpu"],
+                        run["steps"],
+                    )
+                )
+            one = next(rate for label, rate, *_ in rows if label.startswith("tycoon"))
+            for label, rate, driver, wall, actors_cpu, server, count in rows:
+                busy = (driver + actors_cpu + server) / wall
+                print(
+                    f"{name:<11} {label:<28} {rate:8.1f} {rate / one:8.2f} "
+                    f"{1000 * (driver + actors_cpu) / count:11.2f} {driver / wall:7.2f} "
+                    f"{actors_cpu / wall:7.2f} {server / wall:7.2f} {busy:6.2f} "
+                    f"{os.getloadavg()[0]:5.1f}"
+                )
+            print_ceiling(name, rows)
+
+
+def print_ceiling(
+    name: str, rows: list[tuple[str, float, float, float, float, float, int]]
+) -> None:
+    """What the measured CPU per step allows 2 actors on 2 cores against one process (one
+    core at most; the model server on the other): on a shared machine the wall ratios say
+    as much about the neighbours' load as about tycoon."""
+    per_step = {
+        label: ((driver + actors) / count, server / count)
+        for label, _rate, driver, _wall, actors, server, count in rows
+    }
+    one, server_one = next(v for k, v in per_step.items() if k.startswith("tycoon"))
+    two, server_two = next(v for k, v in per_step.items() if k.startswith("Ray, 2"))
+    alone = 2 * one / two  # the server on other cores
+    single = 1 / max(one, server_one)  # steps/s of one process, the server beside it
+    shared = min(2 / (two + server_two), 2 / two) / single
+    print(
+        f"{name:<11} CPU-bound ceiling of 2 actors vs 1 process: {alone:.2f}x with the model "
+        f"server on other cores, {shared:.2f}x with it on these 2 "
+        f"({1000 * one:.2f} vs {1000 * two:.2f} ms per step; server {1000 * server_two:.2f} ms)"
+    )
 
 
 def recovery_table(base_url: str, per_actor: int, steps: int) -> None:
+    """An actor SIGKILLed on this host (its leases show a dead pid) and on "another host"
+    (each actor's leases name a host of its own, as on a cluster: only the driver's
+    hand-over frees them before the 120 s TTL)."""
+    import ray_helpers
+    from ray import cloudpickle
+
+    from tycoon.parallel.actor import EnvRunner
+
+    cloudpickle.register_pickle_by_value(ray_helpers)
+    print(f"\n4. recovery: an actor SIGKILLed with {per_actor} LLM episodes in flight")
+    print(
+        f"{'leases name':<22} {'noticed':>8} {'first steps':>12} {'last steps':>11}  (s after the kill)"
+    )
+    for label, runner in (
+        ("this host", EnvRunner),
+        ("a host per actor", ray_helpers.OtherHostRunner),
+    ):
+        noticed, first, last, moved = recover_once(base_url, per_actor, steps, runner)
+        print(f"{label:<22} {noticed:8.2f} {first:12.2f} {last:11.2f}  ({moved} episodes moved)")
+
+
+def recover_once(
+    base_url: str, per_actor: int, steps: int, runner: Any
+) -> tuple[float, float, float, int]:
     from sqlalchemy import func, select
 
     from tycoon.commands.common import llm_settings
@@ -214,7 +305,9 @@ def recovery_table(base_url: str, per_actor: int, steps: int) -> None:
         )  # fmt: skip
         llm = llm_settings(args)
         jobs = [EpisodeJob(index=n, seed=n, llm=llm) for n in range(2 * per_actor)]
-        engine = RayRollout(ArgsEpisodes(args), actors=2, concurrency=per_actor, progress=False)
+        engine = RayRollout(
+            ArgsEpisodes(args), actors=2, concurrency=per_actor, progress=False, runner=runner
+        )
         store = WorldStore(db)
 
         def step_counts(ids: list[int]) -> dict[int, int]:
@@ -252,12 +345,9 @@ def recovery_table(base_url: str, per_actor: int, steps: int) -> None:
                 _ = [outcome async for outcome in engine.stream(jobs)]
                 return await watcher
 
-        noticed, first, last, moved = asyncio.run(run())
+        measured = asyncio.run(run())
         store.dispose()
-    print(f"\n4. recovery: actor SIGKILLed with {moved} LLM episodes in flight")
-    print(f"driver notices the death           {noticed:6.2f} s")
-    print(f"first of its episodes steps again  {first:6.2f} s")
-    print(f"last of its episodes steps again   {last:6.2f} s")
+    return measured
 
 
 STARTUP: dict[str, float] = {}
@@ -274,6 +364,13 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=60)
     parser.add_argument("--llm-steps", type=int, default=40)
     parser.add_argument("--skip", nargs="*", default=[], choices=["scripted", "llm", "recovery"])
+    parser.add_argument(
+        "--llm-db",
+        nargs="*",
+        default=["SQLite", "PostgreSQL"],
+        choices=["SQLite", "PostgreSQL"],
+        help="databases of the LLM table (PostgreSQL only with --postgres)",
+    )
     options = parser.parse_args()
 
     import ray
@@ -297,7 +394,8 @@ def main() -> None:
         stack.callback(server.wait)
         stack.callback(server.terminate)
         if "llm" not in options.skip:
-            llm_table(base_url, options.k, options.llm_steps, options.latency)
+            llm_dbs = {key: dbs[key] for key in dbs if key in options.llm_db}
+            llm_table(server.pid, base_url, llm_dbs, options.k, options.llm_steps, options.latency)
         if "recovery" not in options.skip:
             recovery_table(base_url, 16, 60)
     ray.shutdown()

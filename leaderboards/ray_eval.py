@@ -17,9 +17,8 @@ from typing import Any
 from tycoon.commands.common import llm_settings, make_agent, make_env
 from tycoon.envs.world.store import WorldStore
 from tycoon.leaderboards.runs import PlannedEpisode
-from tycoon.parallel.cli_rollout import ArgsEpisodes, ray_for_command
+from tycoon.parallel.cli_rollout import ArgsEpisodes, command_engine, ray_for_command
 from tycoon.parallel.endpoints import EndpointClients
-from tycoon.parallel.engine import RayRollout
 from tycoon.parallel.jobs import EpisodeJob
 from tycoon.rollout import EpisodeResult
 
@@ -94,13 +93,7 @@ async def _run(
             link_started()
 
     results: dict[int, EpisodeResult] = {}
-    engine = RayRollout(
-        factory,
-        actors=actors,
-        concurrency=args.concurrency,
-        progress=not args.no_progress,
-        desc=f"eval x{actors} actors",
-    )
+    engine = command_engine(factory, actors, args, "eval")
     watcher = asyncio.ensure_future(watch())
     try:
         async with engine:

@@ -334,6 +334,10 @@ class ArenaSimulation:
         try:
             session.flush()
             connection = session.connection()
+            # every seat's lease is renewed (or the step refused if one was lost) in the
+            # step's transaction, as a single-agent step does
+            for seat in self._claimed:
+                self.store.fence_step(connection, seat)
             # ledger entries and sales are staged by each world until the step commits
             for other in self.worlds:
                 other.write_staged(connection)

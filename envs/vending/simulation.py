@@ -70,7 +70,6 @@ from tycoon.envs.world.schema import (
     Supplier,
 )
 from tycoon.envs.world.store import (
-    LEASE_RENEW_S,
     StepNotSaved,
     StoreError,
     WorldStore,
@@ -507,6 +506,7 @@ class VendingSimulation:
         }
         try:
             connection = self.session.connection()
+            self.store.fence_step(connection, episode.id)  # refused if the lease was lost
             if self._step_writer is None:
                 self._step_writer = StepWriter(connection.dialect)
                 self._row_updater = RowUpdater(HOT_ROW_CLASSES, connection.dialect)
@@ -519,9 +519,6 @@ class VendingSimulation:
             if outcome.events:
                 self.world.insert_rows(BehaviorEvent, [event.to_row() for event in outcome.events])
             self._step_writer.write(connection, step_row, {"episode_key": episode.id, **counters})
-            if time.monotonic() - (self._lease_renewed or 0.0) > LEASE_RENEW_S:
-                self.store.renew_lease(connection, episode.id)
-                self._lease_renewed = time.monotonic()
             if self._commits_now(status, outcome.night is not None):
                 self.session.commit()
                 self._uncommitted_steps = 0

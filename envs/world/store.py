@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import (
     Engine,
     Integer,
+    bindparam,
     create_engine,
     event,
     func,
@@ -71,6 +72,11 @@ def step_not_saved(exc: BaseException, episode_id: int, step: int) -> StepNotSav
 
 class EpisodeBusy(StoreError):
     """Another live process is running the episode (it holds the episode's lease)."""
+
+
+class LeaseLost(EpisodeBusy):
+    """This process's lease on an episode was handed to another (its process was declared
+    dead): its step is refused and rolled back, so a lost writer cannot fork the episode."""
 
 
 class MissingDriver(StoreError):
@@ -318,13 +324,49 @@ class WorldStore:
             )
             conn.commit()
 
-    def renew_lease(self, connection: Any, episode_id: int) -> None:
-        """Mark the lease alive, inside the caller's (the step's) transaction."""
-        connection.execute(
-            EpisodeLease.__table__.update()
-            .where(EpisodeLease.episode_id == episode_id, EpisodeLease.owner == lease_owner())
-            .values(renewed_at=time.time())
+    def fence_step(self, connection: Any, episode_id: int) -> None:
+        """Inside the step's transaction, before its commit: renew this process's lease,
+        or raise `LeaseLost` if the lease was handed over (`hand_over_leases`) or taken.
+
+        The UPDATE locks the lease row until the step commits, so a hand-over waits for
+        a step in flight and the next step of the old holder finds the lease gone; that
+        is the fence (the write of a lost holder is refused, not merely late). An episode
+        with no lease row at all (this process released it, e.g. a sibling env closed)
+        steps on unfenced, as before."""
+        sql, names = _renew_lease_sql(connection.dialect)
+        values = {"lease_episode": episode_id, "lease_owner": lease_owner(), "now": time.time()}
+        # through the driver: SQLAlchemy's per-statement work would cost more than the UPDATE
+        renewed = connection.exec_driver_sql(
+            sql, values if names is None else tuple(values[name] for name in names)
         )
+        if renewed.rowcount == 1:
+            return
+        holder = connection.execute(
+            select(EpisodeLease.owner).where(EpisodeLease.episode_id == episode_id)
+        ).scalar()
+        if holder is not None:
+            raise LeaseLost(
+                f"Expected this process ({lease_owner()}) to hold the lease of episode "
+                f"{episode_id}, got it held by {holder}: the step was not saved"
+            )
+
+    def hand_over_leases(self, owner: str) -> list[int]:
+        """Free every lease `owner` holds (a process declared dead, e.g. a lost Ray actor)
+        so that another process may continue its episodes at once, without waiting out
+        `LEASE_TTL_S`. Returns the episodes. The lease rows stay, marked handed over, so
+        that `fence_step` refuses any later step of that owner should it still live."""
+        with self.engine.begin() as conn:
+            held = conn.execute(
+                select(EpisodeLease.episode_id).where(EpisodeLease.owner == owner)
+            ).scalars()
+            episodes = sorted(held)
+            if episodes:
+                conn.execute(
+                    EpisodeLease.__table__.update()
+                    .where(EpisodeLease.owner == owner)
+                    .values(owner=f"{HANDED_OVER}{owner}"[:300], renewed_at=0.0)
+                )
+        return episodes
 
     def release_episode(self, episode_id: int) -> None:
         with self.engine.begin() as conn:
@@ -395,17 +437,47 @@ class WorldStore:
 _SCHEMA_LOCK_KEY = 0x7479636F6F6E
 _LEASE_LOCK_KEY = _SCHEMA_LOCK_KEY + 1
 LEASE_TTL_S = 120.0  # a lease not renewed for this long is free (its process is gone)
-LEASE_RENEW_S = 20.0  # how often a running episode renews its lease (with a step)
+# built once: it runs with every step
+_RENEW_LEASE = (
+    EpisodeLease.__table__.update()
+    .where(
+        EpisodeLease.episode_id == bindparam("lease_episode"),
+        EpisodeLease.owner == bindparam("lease_owner"),
+    )
+    .values(renewed_at=bindparam("now"))
+)
+
+
+_RENEW_LEASE_SQL: dict[tuple[str, str, str], tuple[str, tuple[str, ...] | None]] = {}
+
+
+def _renew_lease_sql(dialect: Any) -> tuple[str, tuple[str, ...] | None]:
+    """`_RENEW_LEASE` compiled once per driver (SQL text and parameter order)."""
+    key = (dialect.name, dialect.driver, dialect.paramstyle)
+    if key not in _RENEW_LEASE_SQL:
+        compiled = _RENEW_LEASE.compile(dialect=dialect)
+        _RENEW_LEASE_SQL[key] = (str(compiled), compiled.positiontup)
+    return _RENEW_LEASE_SQL[key]
+
+
+HANDED_OVER = "handed over from "  # a freed lease's owner: free, and refused to its old owner
+# the host a lease names (default: this machine's name); Ray tests set it per actor to
+# stand for another machine, where a lease is free only by hand-over or after its TTL
+LEASE_HOST_ENV = "TYCOON_LEASE_HOST"
 
 
 def lease_owner() -> str:
     """This process: "host:pid"."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return f"{_lease_host()}:{os.getpid()}"
+
+
+def _lease_host() -> str:
+    return os.environ.get(LEASE_HOST_ENV) or socket.gethostname()
 
 
 def _lease_is_live(held: Any, now: float) -> bool:
     host, _, pid = str(held["owner"]).rpartition(":")
-    if host == socket.gethostname() and pid.isdigit():
+    if host == _lease_host() and pid.isdigit():
         try:
             os.kill(int(pid), 0)
         except ProcessLookupError:

@@ -14,13 +14,21 @@ from pathlib import Path
 
 import pytest
 from openai_server import FakeOpenAIServer
-from ray_helpers import WAIT, IdleEpisodes, conversation_reply, play_waits, solo_idle_hash
+from ray_helpers import (
+    WAIT,
+    FlakyRunner,
+    IdleEpisodes,
+    OtherHostRunner,
+    conversation_reply,
+    play_waits,
+    solo_idle_hash,
+)
 from sqlalchemy import func, select
 
 import tycoon
 from tycoon.cli import build_parser, main
 from tycoon.commands.common import llm_settings
-from tycoon.envs.world.schema import LlmCall, Step
+from tycoon.envs.world.schema import Episode, LlmCall, Step
 from tycoon.envs.world.store import WorldStore
 from tycoon.export import episode_record
 from tycoon.parallel.cli_rollout import ArgsEpisodes
@@ -177,6 +185,67 @@ def test_an_episode_that_keeps_killing_its_actor_is_reported_with_its_real_figur
         assert outcome.result.stopped is None
         expected = solo_idle_hash(str(tmp_path / f"solo{seed}.db"), seed, 12)
         assert WorldStore(db).state_hash(outcome.result.episode_id) == expected
+
+
+def test_a_dead_actor_on_another_host_hands_over_its_leases_and_its_orphan(
+    ray_session, tmp_path
+) -> None:
+    """Every actor's leases name a host of its own, so no one can see its process die:
+    without the driver's hand-over its episodes would wait out the 120 s lease TTL. The
+    actor that starts seed 1 dies after creating that episode and before reporting it:
+    the driver finds it by its lease and continues it (a new start would die again)."""
+    db = str(tmp_path / "hosts.db")
+    factory = IdleEpisodes(db, max_days=10, pace=0.02, orphan_seed=1)
+    jobs = [EpisodeJob(index=i, seed=i) for i in range(4)]
+
+    async def run() -> tuple[list, RayRollout]:
+        engine = RayRollout(
+            factory, actors=2, concurrency=2, progress=False, runner=OtherHostRunner
+        )
+        async with engine:
+            return [outcome async for outcome in engine.stream(jobs)], engine
+
+    outcomes, engine = asyncio.run(run())
+    by_seed = {o.job.seed: o for o in outcomes}
+    assert all(o.result.stopped is None for o in outcomes), [o.result.stopped for o in outcomes]
+    assert len(engine.deaths) == 1 and by_seed[1].job.deaths == 1
+    assert engine.adopted == [by_seed[1].result.episode_id]  # continued, not restarted
+    assert by_seed[1].result.episode_id in engine.handed_over
+    store = WorldStore(db)
+    with store.session() as session:
+        seeds = sorted(session.scalars(select(Episode.seed)))
+    assert seeds == [0, 1, 2, 3]  # no episode started twice
+    for seed, outcome in by_seed.items():
+        expected = solo_idle_hash(str(tmp_path / f"solo{seed}.db"), seed, 10)
+        assert store.state_hash(outcome.result.episode_id) == expected, seed
+    store.dispose()
+
+
+def test_an_actor_unavailable_for_a_moment_is_not_dead(ray_session, tmp_path) -> None:
+    """Ray reports the actor unavailable once per job (the stream breaks, the actor runs
+    on): the driver pings it, listens to the same job again, and no episode is started
+    twice or moved."""
+    db = str(tmp_path / "flaky.db")
+    factory = IdleEpisodes(db, max_days=6, pace=0.01)
+    jobs = [EpisodeJob(index=i, seed=i) for i in range(3)]
+
+    async def run() -> tuple[list, RayRollout]:
+        engine = RayRollout(factory, actors=1, concurrency=3, progress=False, runner=FlakyRunner)
+        async with engine:
+            return [outcome async for outcome in engine.stream(jobs)], engine
+
+    outcomes, engine = asyncio.run(run())
+    assert all(o.result.stopped is None for o in outcomes), [o.result.stopped for o in outcomes]
+    assert engine.deaths == [] and len(engine.unreachable) == 3
+    assert sorted(o.job.unreachable for o in outcomes) == [1, 1, 1]
+    store = WorldStore(db)
+    with store.session() as session:
+        assert sorted(session.scalars(select(Episode.seed))) == [0, 1, 2]
+    for outcome in outcomes:
+        assert outcome.result.summary.steps == 6
+        expected = solo_idle_hash(str(tmp_path / f"solo{outcome.job.seed}.db"), outcome.job.seed, 6)
+        assert store.state_hash(outcome.result.episode_id) == expected
+    store.dispose()
 
 
 @pytest.mark.slow  # two Ray nodes in their own process: ~25 s

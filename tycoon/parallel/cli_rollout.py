@@ -19,13 +19,7 @@ from tycoon.envs.world.store import WorldStore
 from tycoon.parallel.endpoints import EndpointClients
 from tycoon.parallel.engine import RayRollout
 from tycoon.parallel.jobs import EpisodeJob
-from tycoon.parallel.ray_runtime import (
-    SingleNodeDatabase,
-    alive_nodes,
-    check_database_for_cluster,
-    import_ray,
-    start_ray,
-)
+from tycoon.parallel.ray_runtime import SingleNodeDatabase, default_actors, join_ray, leave_ray
 from tycoon.parallel.worker import EpisodeFactory
 from tycoon.rollout import EpisodeResult, Job
 
@@ -54,29 +48,34 @@ class ArgsEpisodes(EpisodeFactory):
         return LlmAgent(job.llm, clients.client(job.llm))
 
 
-def default_actors(actor_cpus: float = 1.0) -> int:
-    """One actor per CPU of the cluster."""
-    cpus = import_ray().cluster_resources().get("CPU", 1)
-    return max(1, int(cpus // actor_cpus))
-
-
 @contextmanager
 def ray_for_command(args: argparse.Namespace) -> Iterator[int]:
     """Ray for one command (`rollout`, `eval`): a local Ray started for it, or the cluster
     at --ray-address; the database checked for what every node can reach (a warning on
     one node with a SQLite file). Yields the number of actors; shuts down a Ray it started."""
-    ray = import_ray()
-    owns_ray = start_ray(args.ray_address)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SingleNodeDatabase)
+        owns_ray = join_ray(args.ray_address, args.db)
+    for warning in caught:
+        print(f"tycoon: warning: {warning.message}", file=sys.stderr)
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", SingleNodeDatabase)
-            check_database_for_cluster(args.db, nodes=alive_nodes())
-        for warning in caught:
-            print(f"tycoon: warning: {warning.message}", file=sys.stderr)
         yield args.actors or default_actors()
     finally:
-        if owns_ray:
-            ray.shutdown()
+        leave_ray(owns_ray)
+
+
+def command_engine(
+    factory: EpisodeFactory, actors: int, args: argparse.Namespace, command: str
+) -> RayRollout:
+    """The engine of a command (`rollout`, `eval`): --concurrency episodes per actor, and
+    its progress bar unless --no-progress."""
+    return RayRollout(
+        factory,
+        actors=actors,
+        concurrency=args.concurrency,
+        progress=not args.no_progress,
+        desc=f"{command} x{actors} actors",
+    )
 
 
 def rollout_with_ray(args: argparse.Namespace, jobs: list[Job]) -> list[EpisodeResult]:
@@ -95,14 +94,7 @@ async def _run(
     factory: ArgsEpisodes, jobs: list[EpisodeJob], actors: int, args: argparse.Namespace
 ) -> dict[int, EpisodeResult]:
     results: dict[int, EpisodeResult] = {}
-    engine = RayRollout(
-        factory,
-        actors=actors,
-        concurrency=args.concurrency,
-        progress=not args.no_progress,
-        desc=f"rollout x{actors} actors",
-    )
-    async with engine:
+    async with command_engine(factory, actors, args, "rollout") as engine:
         async for outcome in engine.stream(jobs):
             results[outcome.job.index] = outcome.result
     return results

@@ -14,7 +14,9 @@ class EpisodeJob(BaseModel):
     `resume` is the episode's id once it exists: a job handed out again after its actor
     died continues that episode from its last committed step. `deaths` counts the actors
     that died while running it. `llm` is the model endpoint for this episode (already
-    routed to one base URL), or None for scripted agents.
+    routed to one base URL), or None for scripted agents. `ticket` names this job on
+    its actor (unique in the driver's life), so that a driver that lost the stream of a
+    job can listen to it again without starting it twice.
     """
 
     index: int  # position in the rollout
@@ -22,6 +24,8 @@ class EpisodeJob(BaseModel):
     member: int = 0  # position in its group (n episodes per seed)
     resume: int | None = None
     deaths: int = 0
+    unreachable: int = 0  # times its actor could not be reached for a moment
+    ticket: str = ""
     llm: LlmSettings | None = None
     trajectory: bool = False  # send the trajectory back with the result
 

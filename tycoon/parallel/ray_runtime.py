@@ -61,6 +61,32 @@ def start_ray(address: str | None = None, *, num_cpus: int | None = None) -> boo
     return True
 
 
+def join_ray(address: str | None, db: str) -> bool:
+    """Ray for a rollout: the cluster at `address`, or a local Ray started for it; then the
+    database checked for what every node can reach (`check_database_for_cluster`: a
+    refusal, or a `SingleNodeDatabase` warning). Returns whether this call started Ray (so
+    `leave_ray` shuts it down); a refused database leaves nothing running."""
+    owns_ray = start_ray(address)
+    try:
+        check_database_for_cluster(db, nodes=alive_nodes())
+    except BaseException:
+        leave_ray(owns_ray)
+        raise
+    return owns_ray
+
+
+def leave_ray(owns_ray: bool) -> None:
+    """Shut down a Ray that `join_ray` started; leave one it joined running."""
+    if owns_ray:
+        import_ray().shutdown()
+
+
+def default_actors(actor_cpus: float = 1.0) -> int:
+    """One env-runner actor per CPU of the cluster."""
+    cpus = import_ray().cluster_resources().get("CPU", 1)
+    return max(1, int(cpus // actor_cpus))
+
+
 def check_database_for_cluster(db: str, *, nodes: int) -> None:
     """Refuse what cannot work and warn about what works on one machine only.
 

@@ -20,9 +20,10 @@ from tycoon.parallel.jobs import EpisodeJob, EpisodeOutcome
 from tycoon.rollout import EpisodeResult, run_episode_async
 from tycoon.summary import summarise_episode
 
-# How long a resumed episode waits for the lease of an actor that died. On its own host a
-# dead process frees the lease at once (its pid is gone); on another host the lease is
-# free only once it has not been renewed for LEASE_TTL_S, so wait a little past that.
+# How long a resumed episode waits for the lease of an actor that died. The driver hands
+# a dead actor's leases over at once; only when it could not (its database was away) is
+# the lease free by itself: at once on the actor's own host (its pid is gone), elsewhere
+# once it has not been renewed for LEASE_TTL_S, so wait a little past that.
 LEASE_WAIT_S = LEASE_TTL_S + 10.0
 
 

@@ -192,16 +192,10 @@ class RolloutEngine:
 
     async def start(self) -> RolloutEngine:
         if self.use_ray:
-            from tycoon.parallel.cli_rollout import default_actors
             from tycoon.parallel.engine import RayRollout
-            from tycoon.parallel.ray_runtime import (
-                alive_nodes,
-                check_database_for_cluster,
-                start_ray,
-            )
+            from tycoon.parallel.ray_runtime import default_actors, join_ray
 
-            self._owns_ray = start_ray(self.ray_address)
-            check_database_for_cluster(self.spec.db, nodes=alive_nodes())
+            self._owns_ray = join_ray(self.ray_address, self.spec.db)
             self.engine = RayRollout(
                 self.factory,
                 actors=self.actors or default_actors(),
@@ -227,9 +221,9 @@ class RolloutEngine:
             await self.engine.close()
             self.engine = None
         if self._owns_ray:
-            from tycoon.parallel.ray_runtime import import_ray
+            from tycoon.parallel.ray_runtime import leave_ray
 
-            import_ray().shutdown()
+            leave_ray(self._owns_ray)
             self._owns_ray = False
 
     async def __aenter__(self) -> RolloutEngine:

@@ -24,7 +24,15 @@ from sqlalchemy import create_engine, event, select, text
 import tycoon  # noqa: F401  (registers the ids)
 from tycoon.cli import describe_error
 from tycoon.envs.world.schema import WORLD_TABLES, EpisodeLease
-from tycoon.envs.world.store import LEASE_TTL_S, EpisodeBusy, StepNotSaved, WorldStore
+from tycoon.envs.world.store import (
+    LEASE_HOST_ENV,
+    LEASE_TTL_S,
+    EpisodeBusy,
+    LeaseLost,
+    StepNotSaved,
+    WorldStore,
+    lease_owner,
+)
 
 ENV_ID = "tycoon/VendingClassic-v0"
 SEED = 11
@@ -339,3 +347,44 @@ def test_a_full_disk_ends_the_run_in_one_line_with_the_resume_command(tmp_path) 
         assert "the disk is full" in line
         assert f"continue with: tycoon run --resume 1 --env tycoon/VendingYear-v0 --db {db}" in line
         _consistent(db)
+
+
+def test_a_handed_over_lease_frees_the_episode_at_once_and_fences_its_old_holder(
+    backend_url, monkeypatch, tmp_path
+) -> None:
+    """Two "hosts" in one process (the lease names TYCOON_LEASE_HOST): the holder on
+    node-a is declared dead and its lease handed over; node-b continues the episode at
+    once (no TTL wait), and node-a, still alive (a zombie), cannot commit another step."""
+    wait = '{"name": "wait_for_next_day", "arguments": {}}'
+    store = WorldStore(backend_url)
+    monkeypatch.setenv(LEASE_HOST_ENV, "node-a")
+    zombie = gymnasium.make(ENV_ID, store=store).unwrapped
+    zombie.reset(seed=SEED)
+    zombie.step(wait)
+    episode, dead_owner = zombie.episode_id, lease_owner()
+    monkeypatch.setenv(LEASE_HOST_ENV, "node-b")
+    with pytest.raises(EpisodeBusy, match="node-a"):  # renewed a moment ago: live
+        store.claim_episode(episode)
+    assert store.hand_over_leases(dead_owner) == [episode]
+    assert store.hand_over_leases(dead_owner) == []  # nothing left to hand over
+    heir = gymnasium.make(ENV_ID, store=store).unwrapped
+    heir.reset(options={"episode_id": episode})  # at once
+    heir.step(wait)
+    before = (store.state_hash(episode), store.get_episode(episode).step_count)
+    monkeypatch.setenv(LEASE_HOST_ENV, "node-a")
+    with pytest.raises(LeaseLost, match="node-b"):
+        zombie.step('{"name": "get_balance", "arguments": {}}')
+    assert (store.state_hash(episode), store.get_episode(episode).step_count) == before
+    zombie.close()  # releases nothing of node-b's
+    monkeypatch.setenv(LEASE_HOST_ENV, "node-b")
+    for _ in range(3):
+        heir.step(wait)
+    final = heir.state_hash()
+    heir.close()
+    store.dispose()
+    solo = gymnasium.make(ENV_ID, db=str(tmp_path / "solo.db")).unwrapped
+    solo.reset(seed=SEED)
+    for _ in range(5):  # the zombie's refused step is no step
+        solo.step(wait)
+    assert final == solo.state_hash()
+    solo.close()
