@@ -336,8 +336,8 @@ class ArenaSimulation:
             connection = session.connection()
             # every seat's lease is renewed (or the step refused if one was lost) in the
             # step's transaction, as a single-agent step does
-            for seat in self._claimed:
-                self.store.fence_step(connection, seat)
+            for claimed_episode in self._claimed:
+                self.store.fence_step(connection, claimed_episode)
             # ledger entries and sales are staged by each world until the step commits
             for other in self.worlds:
                 other.write_staged(connection)
