@@ -113,7 +113,14 @@ def test_episodes_stick_to_one_of_several_base_urls(tmp_path) -> None:
     spec = RolloutSpec(db=str(tmp_path / "sticky.db"), max_steps=3)
     with FakeOpenAIServer() as a, FakeOpenAIServer() as b:
         policy = policy_at(a, b)
-        trajectories = collect(spec, range(8), policy=policy, concurrency=8)
+        # the ports are random, so which seeds go where is too: take four of each, so
+        # that both servers must be used (8 seeds all on one would be a 1-in-128 draw)
+        routes = {url: [] for url in policy.base_urls}
+        for seed in range(256):
+            key = f"seed:{seed}:member:0"
+            routes[sticky_url(policy.base_urls, key)].append(seed)
+        seeds = [seed for chosen in routes.values() for seed in chosen[:4]]
+        trajectories = collect(spec, seeds, policy=policy, concurrency=8)
         served = {a.base_url: len(a.completions), b.base_url: len(b.completions)}
     for t in trajectories:
         assert t.base_url == sticky_url(policy.base_urls, f"seed:{t.seed}:member:0")
