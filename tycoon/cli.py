@@ -96,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
         if status == EXIT_FAILED and not _is_known_fault(exc):
             print("run with --debug for the traceback", file=sys.stderr)
         return status
+    finally:
+        from tycoon.commands.common import close_supplier_writers
+
+        close_supplier_writers()
 
 
 def _is_known_fault(exc: BaseException) -> bool:

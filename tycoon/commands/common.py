@@ -319,6 +319,14 @@ def supplier_writer(args: argparse.Namespace) -> Any:
     return writer
 
 
+def close_supplier_writers() -> None:
+    """Close the process's supplier writers (their model clients and loop threads): a
+    command's end, so no HTTP session outlives it."""
+    while _SUPPLIER_WRITERS:
+        _, writer = _SUPPLIER_WRITERS.popitem()
+        writer.close()
+
+
 def make_agent(args: argparse.Namespace, store: WorldStore) -> Any:
     from tycoon.agents import AGENTS
 
