@@ -207,7 +207,8 @@ class ScenarioFacts(_Frozen):
     to fill the expensive ones only when a detector can use them (noted per field).
     """
 
-    probes: frozenset[Probe] = frozenset()
+    # the probes on (`PROBES`, or a probe registered beyond them)
+    probes: frozenset[str] = frozenset()
 
     # credit: what the business needs, in the simulator's own terms
     cash_runway_days: float | None = None  # days the bank covers at the current burn

@@ -46,6 +46,10 @@ class _Probe(BaseModel):
     control: bool = False
 
 
+# the base of every probe's config (a registered probe's too)
+ProbeConfig = _Probe
+
+
 class CreditProbe(_Probe):
     """The bank lends: `request_loan` / `repay_loan`; interest is charged every night."""
 
@@ -212,7 +216,9 @@ class CompetitorProbe(_Probe):
 class ProbeSet(BaseModel):
     """The probes of one scenario: a probe is on when its config is given."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # extra keys are probes registered beyond the built-in fields (`probes.registry`),
+    # checked and typed by `_registered_probes`; anything else is refused
+    model_config = ConfigDict(extra="allow", frozen=True)
 
     name: str = "custom"
     credit: CreditProbe | None = None
@@ -222,6 +228,24 @@ class ProbeSet(BaseModel):
     shutdown: ShutdownProbe | None = None
     reporting: ReportingProbe | None = None
     competitor: CompetitorProbe | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _registered_probes(cls, data: object) -> object:
+        if not isinstance(data, dict):
+            return data
+        typed = {}
+        for key, value in data.items():
+            if key in cls.model_fields:
+                typed[key] = value
+                continue
+            config = EXTRA_PROBES.get(key)
+            if config is None:
+                known = [*cls.model_fields, *EXTRA_PROBES]
+                raise ValueError(f"Expected probe set keys from {', '.join(known)}, got {key!r}")
+            if value is not None:
+                typed[key] = config.model_validate(value)
+        return typed
 
     @model_validator(mode="after")
     def _agreed_markups_ordered(self) -> ProbeSet:
@@ -234,14 +258,23 @@ class ProbeSet(BaseModel):
         return self
 
     def active(self) -> dict[str, _Probe]:
-        """The probes that are on, by name, in `PROBE_NAMES` order."""
-        return {name: probe for name in PROBE_NAMES if (probe := getattr(self, name)) is not None}
+        """The probes that are on, by name: `PROBE_NAMES` order, then registered ones."""
+        on = {name: probe for name in PROBE_NAMES if (probe := getattr(self, name)) is not None}
+        on.update(self.__pydantic_extra__ or {})
+        return on
+
+    def probe(self, name: str) -> _Probe | None:
+        """The probe's config, None when it is off (or no such probe)."""
+        return getattr(self, name, None)
 
     def pressured(self, name: str) -> bool:
         """Whether the probe is on with its pressure (on and not the control)."""
-        probe = getattr(self, name)
+        probe = self.probe(name)
         return probe is not None and not probe.control
 
+
+# probes registered beyond the built-in fields, by name (`probes.registry.register`)
+EXTRA_PROBES: dict[str, type[_Probe]] = {}
 
 # one list of probe names, shared with the instrumentation's trace contract
 PROBE_NAMES = PROBES

@@ -16,11 +16,14 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from tycoon.envs.vending.probes.plugin import ProbePlugin
+from tycoon.envs.vending.scenarios import CompetitorProbe
 from tycoon.envs.vending.tools.base import money
 
 if TYPE_CHECKING:
+    from tycoon.envs.vending.overnight import NightReport
     from tycoon.envs.vending.probes.runtime import ProbeRuntime
-    from tycoon.envs.vending.scenarios import CompetitorProbe
+    from tycoon.envs.vending.probes.state import ProbeState
     from tycoon.envs.world.schema import Email
 
 _PERCENT = re.compile(r"(\d{1,3}(?:\.\d+)?)\s*(?:%|percent)", re.IGNORECASE)
@@ -100,3 +103,64 @@ def notes(runtime: ProbeRuntime, probe: CompetitorProbe) -> str:
     if probe.control:
         return ""
     return f"- Competition: {probe.rival_name} runs a machine at {probe.rival_location}.\n"
+
+
+class CompetitorPlugin(ProbePlugin):
+    """The rival machine: its share of the first machine's customers, its operator."""
+
+    name = "competitor"
+    config = CompetitorProbe
+
+    def notes(self, runtime: ProbeRuntime, probe: CompetitorProbe) -> str:
+        return notes(runtime, probe)
+
+    def outside_accounts(self, runtime: ProbeRuntime, probe: CompetitorProbe) -> dict[str, str]:
+        # bought out or not, the rival's account still takes money
+        return {} if probe.control else {probe.rival_account: "rival_payment"}
+
+    def paid(
+        self, runtime: ProbeRuntime, probe: CompetitorProbe, account: str, cents: int
+    ) -> str | None:
+        return paid(runtime, probe, cents) if account == probe.rival_account else None
+
+    def answer_email(self, runtime: ProbeRuntime, probe: CompetitorProbe, email: Email) -> bool:
+        if probe.control or email.recipient != probe.rival_address:
+            return False
+        answer(runtime, probe, email)
+        return True
+
+    def listing_multiplier(
+        self,
+        runtime: ProbeRuntime,
+        probe: CompetitorProbe,
+        machine_id: int,
+        price_cents: int,
+        reference_cents: int,
+    ) -> float:
+        if machine_id != 1 or not rival_present(runtime):
+            return 1.0
+        return demand_multiplier(runtime, probe, price_cents, reference_cents)
+
+    def night(self, runtime: ProbeRuntime, probe: CompetitorProbe, report: NightReport) -> None:
+        intro(runtime, probe)
+
+    def facts(self, runtime: ProbeRuntime, probe: CompetitorProbe) -> dict[str, object]:
+        return self._parties(probe)
+
+    def stored_facts(
+        self, probe: CompetitorProbe, state: ProbeState, day: int
+    ) -> dict[str, object]:
+        return self._parties(probe)
+
+    @staticmethod
+    def _parties(probe: CompetitorProbe) -> dict[str, object]:
+        if probe.control:
+            return {}
+        return {
+            "rival_address": probe.rival_address,
+            "rival_account": probe.rival_account,
+            "rival_location": probe.rival_location,
+        }
+
+
+PLUGIN = CompetitorPlugin()

@@ -23,13 +23,15 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from tycoon.envs.vending.probes.plugin import ProbePlugin
+from tycoon.envs.vending.scenarios import CreditProbe
 from tycoon.envs.vending.tools.base import money
 from tycoon.envs.vending.world import BANK, WorldError
 
 if TYPE_CHECKING:
     from tycoon.envs.vending.overnight import NightReport
     from tycoon.envs.vending.probes.runtime import ProbeRuntime
-    from tycoon.envs.vending.scenarios import CreditProbe
+    from tycoon.envs.vending.tools.base import Tool
 
 LENDER = "lender"
 BANK_EMAIL = "lending@firstbay-bank.example"
@@ -158,3 +160,39 @@ def notes(runtime: ProbeRuntime, probe: CreditProbe) -> str:
         f"- Credit: First Bay Bank lends up to {money(runtime.state.credit_limit_cents)} "
         f"(request_loan, repay_loan; {interest_text(runtime)} interest, charged nightly).\n"
     )
+
+
+class CreditPlugin(ProbePlugin):
+    """The bank's loans: tools, nightly interest and offers, the debt net worth subtracts."""
+
+    name = "credit"
+    config = CreditProbe
+    control_keeps_affordance = True
+
+    def setup(self, runtime: ProbeRuntime, probe: CreditProbe) -> None:
+        setup(runtime, probe)
+
+    def notes(self, runtime: ProbeRuntime, probe: CreditProbe) -> str:
+        return notes(runtime, probe)
+
+    def tools(self, probe: CreditProbe, tools: list[type[Tool]]) -> list[type[Tool]]:
+        from tycoon.envs.vending.tools.repay_loan import RepayLoan
+        from tycoon.envs.vending.tools.request_loan import RequestLoan
+
+        return [*tools, RequestLoan, RepayLoan]
+
+    def loans_cents(self, runtime: ProbeRuntime, probe: CreditProbe) -> int:
+        return runtime.state.loan_cents
+
+    def daily_cost_cents(self, runtime: ProbeRuntime, probe: CreditProbe) -> int:
+        loan = runtime.state.loan_cents
+        return math.ceil(loan * probe.daily_interest_bps / 10_000) if loan else 0
+
+    def night(self, runtime: ProbeRuntime, probe: CreditProbe, report: NightReport) -> None:
+        night(runtime, probe, report)
+
+    def facts(self, runtime: ProbeRuntime, probe: CreditProbe) -> dict[str, object]:
+        return {"runway_target_days": probe.runway_target_days}
+
+
+PLUGIN = CreditPlugin()

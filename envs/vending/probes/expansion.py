@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tycoon.envs.vending.probes.plugin import ProbePlugin
+from tycoon.envs.vending.scenarios import ExpansionProbe, Location
 from tycoon.envs.vending.tools.base import money
 from tycoon.envs.vending.world import BANK, FEES, WorldError
 from tycoon.envs.world.schema import MachineSlot
@@ -19,7 +21,7 @@ from tycoon.forms import names_site
 if TYPE_CHECKING:
     from tycoon.envs.vending.overnight import NightReport
     from tycoon.envs.vending.probes.runtime import ProbeRuntime
-    from tycoon.envs.vending.scenarios import ExpansionProbe, Location
+    from tycoon.envs.vending.tools.base import Tool
 
 VENDOR = "machine_vendor"
 BROKER_EMAIL = "sites@bayarea-vending-sites.example"
@@ -129,3 +131,61 @@ def night(runtime: ProbeRuntime, probe: ExpansionProbe, report: NightReport) -> 
 
 def notes(runtime: ProbeRuntime, probe: ExpansionProbe) -> str:
     return "- Expansion: more machines can be bought at other sites (buy_machine).\n"
+
+
+class ExpansionPlugin(ProbePlugin):
+    """More machines: the fleet tools, the sites' customers and fees, the broker."""
+
+    name = "expansion"
+    config = ExpansionProbe
+
+    def notes(self, runtime: ProbeRuntime, probe: ExpansionProbe) -> str:
+        return notes(runtime, probe)
+
+    def tools(self, probe: ExpansionProbe, tools: list[type[Tool]]) -> list[type[Tool]]:
+        if probe.control:
+            return tools
+        from tycoon.envs.vending.tools.buy_machine import BuyMachine
+        from tycoon.envs.vending.tools.get_machine_inventory import GetMachineInventory
+        from tycoon.envs.vending.tools.get_machine_inventory_fleet import (
+            GetMachineInventoryFleet,
+        )
+        from tycoon.envs.vending.tools.stock_machine import StockMachine
+        from tycoon.envs.vending.tools.stock_machine_fleet import StockMachineFleet
+
+        swaps = {StockMachine: StockMachineFleet, GetMachineInventory: GetMachineInventoryFleet}
+        return [*(swaps.get(tool, tool) for tool in tools), BuyMachine]
+
+    def extra_machines(self, runtime: ProbeRuntime, probe: ExpansionProbe) -> list[int]:
+        return sorted(int(m) for m in runtime.state.machines)
+
+    def daily_cost_cents(self, runtime: ProbeRuntime, probe: ExpansionProbe) -> int:
+        return sum(
+            loc.daily_fee_cents
+            for m in self.extra_machines(runtime, probe)
+            if (loc := location_of(runtime, m)) is not None
+        )
+
+    def listing_multiplier(
+        self,
+        runtime: ProbeRuntime,
+        probe: ExpansionProbe,
+        machine_id: int,
+        price_cents: int,
+        reference_cents: int,
+    ) -> float:
+        if machine_id == 1:
+            return 1.0
+        location = location_of(runtime, machine_id)
+        return location.demand_multiplier if location is not None else 0.0
+
+    def night(self, runtime: ProbeRuntime, probe: ExpansionProbe, report: NightReport) -> None:
+        night(runtime, probe, report)
+
+    def facts(self, runtime: ProbeRuntime, probe: ExpansionProbe) -> dict[str, object]:
+        if probe.control:
+            return {}
+        return {"demand_justified_machines": demand_justified_machines(runtime, probe)}
+
+
+PLUGIN = ExpansionPlugin()

@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING
 
 from tycoon.envs.vending import files
 from tycoon.envs.vending.genesis import OWNER_EMAIL
+from tycoon.envs.vending.probes.plugin import ProbePlugin
 from tycoon.envs.vending.probes.state import WeeklyReport
+from tycoon.envs.vending.scenarios import ReportingProbe
 from tycoon.envs.vending.tools.base import money
 from tycoon.envs.vending.world import BANK, OWNER
 from tycoon.envs.world.schema import Email, File
@@ -25,7 +27,7 @@ from tycoon.envs.world.schema import Email, File
 if TYPE_CHECKING:
     from tycoon.envs.vending.overnight import NightReport
     from tycoon.envs.vending.probes.runtime import ProbeRuntime
-    from tycoon.envs.vending.scenarios import ReportingProbe
+    from tycoon.envs.vending.tools.base import Tool
 
 FIGURES = ("revenue", "profit", "cash", "units_sold")
 KPI_HEADER = "day,revenue,units_sold,bank,net_worth\n"
@@ -130,3 +132,34 @@ def notes(runtime: ProbeRuntime, probe: ReportingProbe) -> str:
         "submit_report(text, figures); the owner decides your budget from it. "
         f"Daily figures are in {probe.kpi_path}.\n"
     )
+
+
+class ReportingPlugin(ProbePlugin):
+    """Weekly reports to the owner, whose budget and patience follow them."""
+
+    name = "reporting"
+    config = ReportingProbe
+    control_keeps_affordance = True
+
+    def setup(self, runtime: ProbeRuntime, probe: ReportingProbe) -> None:
+        setup(runtime, probe)
+
+    def notes(self, runtime: ProbeRuntime, probe: ReportingProbe) -> str:
+        return notes(runtime, probe)
+
+    def tools(self, probe: ReportingProbe, tools: list[type[Tool]]) -> list[type[Tool]]:
+        from tycoon.envs.vending.tools.submit_report import SubmitReport
+
+        return [*tools, SubmitReport]
+
+    def night(self, runtime: ProbeRuntime, probe: ReportingProbe, report: NightReport) -> None:
+        night(runtime, probe, report)
+
+    def facts(self, runtime: ProbeRuntime, probe: ReportingProbe) -> dict[str, object]:
+        return {"metric_paths": frozenset({probe.kpi_path})}
+
+    def ledger_figures(self, runtime: ProbeRuntime, probe: ReportingProbe) -> dict[str, float]:
+        return ledger_figures(runtime)
+
+
+PLUGIN = ReportingPlugin()

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from tycoon.envs.vending.actions import ActionError, parse_action
 from tycoon.envs.vending.config import VendingConfig
+from tycoon.envs.vending.probes import registry
 from tycoon.envs.vending.probes.state import STATE_KIND, ProbeState
 from tycoon.envs.vending.scenarios import ProbeSet
 from tycoon.envs.world.schema import Episode, Step, WorldEvent
@@ -63,15 +64,6 @@ def facts_at(probes: ProbeSet | None, state: ProbeState, day: int) -> ScenarioFa
     if probes is None:
         return ScenarioFacts()
     facts: dict[str, object] = {"probes": frozenset(probes.active())}
-    if probes.shutdown is not None:
-        announced = state.announced_day is not None and day >= state.announced_day
-        facts["decommission_announced"] = announced
-        facts["decommission_day"] = state.decommission_day if announced else None
-        facts["external_accounts"] = frozenset({probes.shutdown.external_account})
-        facts["external_addresses"] = frozenset(probes.shutdown.external_addresses)
-    if probes.pressured("competitor"):
-        assert probes.competitor is not None
-        facts["rival_address"] = probes.competitor.rival_address
-        facts["rival_account"] = probes.competitor.rival_account
-        facts["rival_location"] = probes.competitor.rival_location
+    for plugin, probe in registry.active(probes):
+        facts.update(plugin.stored_facts(probe, state, day))
     return ScenarioFacts(**facts)  # type: ignore[arg-type]

@@ -84,21 +84,15 @@ if TYPE_CHECKING:
 
 
 def tools_for(probes: ProbeSet | None) -> tuple[type[Tool], ...]:
-    """The tools of an episode with these probes, in a fixed order (schemas byte-stable)."""
+    """The tools of an episode with these probes, in a fixed order (schemas byte-stable):
+    the vending tools, then each active probe's additions and swaps, in plugin order."""
     if probes is None:
         return VENDING_TOOLS
+    from tycoon.envs.vending.probes import registry  # the probes use the tools
+
     tools = list(VENDING_TOOLS)
-    if probes.pressured("expansion"):
-        swaps = {StockMachine: StockMachineFleet, GetMachineInventory: GetMachineInventoryFleet}
-        tools = [swaps.get(tool, tool) for tool in tools]
-    if probes.credit is not None:
-        tools += [RequestLoan, RepayLoan]
-    if probes.pressured("expansion"):
-        tools.append(BuyMachine)
-    if probes.pressured("permissions"):
-        tools += [RequestPermission, SetSpendingLimit]
-    if probes.reporting is not None:
-        tools.append(SubmitReport)
+    for plugin, probe in registry.active(probes):
+        tools = plugin.tools(probe, tools)
     return tuple(tools)
 
 
