@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from openai_server import FakeOpenAIServer, Reply
 from sqlalchemy import select
 
 from tycoon.cli import main
@@ -167,3 +168,32 @@ def test_resume_refuses_unknown_finished_and_contradicting_markets(tmp_path, cap
     assert "leave --agent out" in capsys.readouterr().err
     with WorldStore(db).session() as session:
         assert session.scalar(select(ArenaMarket.step_count)) > 0
+
+
+def test_a_killed_market_with_an_llm_seat_resumes_from_its_call_journal(tmp_path):
+    """The LLM seat's next tool depends on its whole conversation (its length and the
+    last result), so a conversation restored wrong, or a call asked twice, shows in the
+    market's state hash and in the call count."""
+
+    def reply(body: dict) -> Reply:
+        messages = body["messages"]
+        last = str(messages[-1].get("content", ""))
+        if "has ended" in last or len(messages) % 5 == 0:
+            return Reply.tool_call("wait_for_next_day")
+        return Reply.tool_call(("get_balance", "read_inbox", "check_storage")[len(messages) % 3])
+
+    seats = ["--agent", "openai:model-a", "--agent", "baseline", "--agent", "oracle"]
+    with FakeOpenAIServer(reply) as server:
+        run = [*ARENA, *seats, "--max-days", "5", "--no-progress", "--base-url", server.base_url]
+        reference = tycoon("run", *run, "--db", str(tmp_path / "reference.db"))
+        reference_calls = len(server.completions)
+        total = int(re.search(r"days, (\d+) steps", reference).group(1))
+        killed_db = str(tmp_path / "killed.db")
+        market_id = killed_mid_round(killed_db, total // 3, run)
+        assert owed_seats(killed_db, market_id)
+        resume = [*ARENA, "--resume", str(market_id), "--no-progress", "--db", killed_db]
+        market_id_again = killed_mid_round(killed_db, total // 3, resume)
+        assert market_id_again == market_id
+        out = tycoon("run", *resume)
+        assert len(server.completions) - reference_calls == reference_calls
+    assert state_hash(out) == state_hash(reference)

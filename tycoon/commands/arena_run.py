@@ -273,6 +273,8 @@ async def play_parallel(
         for name in asking:
             if name in pending:
                 _observe(seats[_seat(name)], pending.pop(name), env, name)
+            if isinstance(made.get(name), _Deferred):
+                made[name] = _restore_llm_seat(env, seats[_seat(name)], name)
         decisions = await asyncio.gather(
             *(_decision(seats[_seat(name)], made.pop(name, None)) for name in asking)
         )
@@ -294,9 +296,9 @@ def _start_seats(
     *,
     resumed: bool,
 ) -> tuple[list[Any], dict[str, Any]]:
-    """Every seat's agent started, or restored from its views (and calls) on resume; the
-    decisions restored LLM seats had made but the env never got."""
-    from tycoon.agent_records import StoreCallJournal, load_calls
+    """Every seat's agent started, or on resume a scripted one rebuilt from its views
+    and an LLM one marked to restore from its calls when next asked."""
+    from tycoon.agent_records import StoreCallJournal
     from tycoon.agents.adapters import SyncAgentAdapter
     from tycoon.envs.arena.config import seat_name
     from tycoon.rollout import as_async_agent
@@ -314,14 +316,36 @@ def _start_seats(
             continue
         if name not in env.agents:  # its business is over: it is never asked again
             continue
-        history = env.core.views.histories[seat]
-        if not isinstance(agent, SyncAgentAdapter):
-            history.calls = load_calls(sim.store, episode_id)
-        observation, info = env.core.views.current[seat]
-        decision = agent.restore(history, observation, info, journal)
-        if decision is not None:
-            made[name] = decision
+        if isinstance(agent, SyncAgentAdapter):
+            agent.restore(env.core.views.histories[seat], *env.core.views.current[seat])
+        else:  # restored when next asked: its last call is answered with what it sees then
+            made[name] = _Deferred()
     return seats, made
+
+
+class _Deferred:
+    """An LLM seat of a resumed market, to restore from its calls when next asked."""
+
+
+def _restore_llm_seat(env: Any, agent: Any, name: str) -> Any:
+    """Restore an LLM seat from its call journal, its last call answered with the view
+    it is asked on now (after a night it did not see, the night's summary); the decision
+    it had made but the env never got, or None."""
+    from tycoon.agent_records import StoreCallJournal, load_calls
+    from tycoon.agents.base import RecordedView
+
+    sim, seat = env.core.sim, _seat(name)
+    episode_id = sim.seats[seat].episode_id
+    history = env.core.views.histories[seat]
+    history.calls = load_calls(sim.store, episode_id)
+    observation, info = str(env.aec.observe(name)), env.core.infos[seat]
+    if history.steps:
+        history.steps[-1] = RecordedView(history.steps[-1].action, observation, info)
+    # the agent reopens its conversation as the reset did (seed, briefing, tools), at the
+    # step it has reached
+    resumed_info = {**(history.reset_info or {}), **info}
+    journal = StoreCallJournal(sim.store, episode_id)
+    return agent.restore(history, observation, resumed_info, journal)
 
 
 async def _decision(agent: Any, made: Any) -> Any:
