@@ -93,6 +93,7 @@ def main(argv: list[str]) -> int:
     except ValueError as exc:
         print(f"tycoon: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    from tycoon.agents.history import ResumeMismatch
     from tycoon.arena_runner import describe
     from tycoon.envs.arena import vending_arena_v0
     from tycoon.envs.world.store import WorldStore
@@ -121,6 +122,9 @@ def main(argv: list[str]) -> int:
                 ),
             )
         )
+    except ResumeMismatch as exc:
+        print(f"tycoon: error: cannot resume market {args.resume} exactly: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     finally:
         env.close()
     print(describe(summary))
