@@ -125,6 +125,7 @@ def market_scores(env: raw_env, agent_names: Sequence[str]) -> list[OperatorScor
 
 def describe(summary: MarketSummary) -> str:
     lines = [f"market {summary.market_id}: {summary.days} days, {summary.steps} steps"]
+    lines.append(f"  state hash {summary.state_hash}")
     for score in summary.operators:
         lines.append(
             f"  #{score.rank} {score.operator} ({score.agent}): bank ${score.bank_cents / 100:,.2f}, "

@@ -9,11 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import update
+
 from tycoon.envs.arena import operators
 from tycoon.envs.arena.config import ArenaConfig, seat_account, seat_email, seat_name
 from tycoon.envs.arena.schema import ARENA_TABLES, ArenaMarket
-from tycoon.envs.arena.simulation import TERMINAL_STATUSES, ArenaSimulation, ArenaStepResult
-from tycoon.envs.world.schema import Base
+from tycoon.envs.arena.simulation import (
+    MAX_OBSERVATION_STORED_CHARS,
+    TERMINAL_STATUSES,
+    ArenaSimulation,
+    ArenaStepResult,
+)
+from tycoon.envs.arena.views import VIEW_KEY, MarketViews, market_views
+from tycoon.envs.world.schema import Base, Episode
 from tycoon.envs.world.store import WorldStore
 
 ENV_ID = "tycoon/VendingArena-v0"  # also spelled in tycoon.commands.arena_run
@@ -47,6 +55,7 @@ class ArenaCore:
         self.observations: list[str] = []
         self.infos: list[dict[str, Any]] = []
         self.applied: list[tuple[int, str]] = []  # (seat, action text) this process applied
+        self.views: MarketViews | None = None  # on resume: what every seat saw
 
     @property
     def possible_agents(self) -> list[str]:
@@ -54,6 +63,7 @@ class ArenaCore:
 
     def open(self, seed: int, market_id: int | None) -> None:
         self.close()
+        self.views = None
         if market_id is None:
             self.simulation = ArenaSimulation.create(
                 self.store,
@@ -64,11 +74,14 @@ class ArenaCore:
                 models=self.model_names,
                 run_spec=self.run_spec,
             )
-            self.observations = [self._welcome(i) for i in range(self.config.num_operators)]
         else:
             self.simulation = ArenaSimulation(self.store, market_id)
             self.config = self.simulation.config
-            self.observations = [self._resumed(i) for i in range(self.simulation.count)]
+            if self.simulation.market.step_count:
+                self._restore_views()
+                return
+        # a new market, or one killed before its first step: the welcome views
+        self.observations = [self._welcome(i) for i in range(self.sim.count)]
         self.infos = [self.info(i) for i in range(self.sim.count)]
         for i, info in enumerate(self.infos):
             info["tools"] = [dict(schema) for schema in self.tool_schemas]
@@ -77,6 +90,32 @@ class ArenaCore:
             info["market_id"] = self.sim.market_id
             info["operator_email"] = seat_email(i)
             info["bank_account"] = seat_account(i)
+        self._store_reset_views()
+        if market_id is not None:
+            self.views = market_views(self.sim.session, [s.episode_id for s in self.sim.seats])
+            self.sim.session.commit()
+        self.applied = []
+
+    def _store_reset_views(self) -> None:
+        """Every seat's first view, with its episode (a resume rebuilds agents from it)."""
+        sim = self.sim
+        connection = sim.session.connection()
+        for seat, observation, info in zip(sim.seats, self.observations, self.infos, strict=True):
+            connection.execute(
+                update(Episode.__table__)
+                .where(Episode.__table__.c.id == seat.episode_id)
+                .values(reset_observation=observation, reset_info=info)
+            )
+        sim.session.commit()
+
+    def _restore_views(self) -> None:
+        """Every seat's view as the run left it (what its agent acts on next), the
+        histories to rebuild the agents from, and the seats a cut-short round still owes."""
+        sim = self.sim
+        self.views = market_views(sim.session, [seat.episode_id for seat in sim.seats])
+        sim.session.commit()  # the read's transaction must not hold the step's snapshot
+        self.observations = [observation for observation, _ in self.views.current]
+        self.infos = [dict(info) for _, info in self.views.current]
         self.applied = []
 
     def close(self) -> None:
@@ -139,10 +178,18 @@ class ArenaCore:
 
     # -- acting ---------------------------------------------------------------------
 
-    def apply(self, seat: int, action: Any) -> ArenaStepResult:
-        """One operator's action: step, commit with the actor's info, refresh the views."""
+    def apply(
+        self, seat: int, action: Any, round_order: tuple[int, list[int]] | None = None
+    ) -> ArenaStepResult:
+        """One operator's action: step, commit with the actor's info, refresh the views.
+
+        The actor's step row also records the other seats' views the step changed (see
+        `tycoon.envs.arena.views`); `round_order` is the parallel skin's round and the
+        seats it asked, in the order it applies them."""
         sim = self.sim
         text = operators.stored_action(action)
+        market_step = sim.market.step_count
+        before = [(self.observations[i], dict(self.infos[i])) for i in range(sim.count)]
         result = sim.step(seat, action, text)
         changed = set(result.observations) | set(result.nights) | set(result.events)
         for i in changed:
@@ -153,7 +200,19 @@ class ArenaCore:
                 self.infos[i] = self.info(i, result)
             else:  # the others' figures may move (payments, mail); their last call stands
                 self.infos[i].update(self._figures(i))
-        sim.commit(self.infos[seat])
+        record: dict[str, Any] = {"step": market_step}
+        if round_order is not None:
+            record["round"], record["order"] = round_order
+        moved = {
+            str(i): [self.observations[i], self.infos[i]]
+            for i in range(sim.count)
+            if i != seat and before[i] != (self.observations[i], self.infos[i])
+        }
+        if moved:
+            record["views"] = moved
+        if self.observations[seat] != result.observations[seat][:MAX_OBSERVATION_STORED_CHARS]:
+            record["observation"] = self.observations[seat]
+        sim.commit({**self.infos[seat], VIEW_KEY: record})
         self.applied.append((seat, text))
         return result
 
@@ -183,12 +242,4 @@ class ArenaCore:
             f"(the others: {others}). Your storage unit is at {world.config.storage_address}. "
             f"Bank balance: {operators.money(operators.bank_cents(world))}. You have 1 new email "
             f"(read_inbox); /notes/market.md describes the market. Tools: {tools}.",
-        )
-
-    def _resumed(self, seat: int) -> str:
-        world = self.sim.worlds[seat]
-        return self.fit(
-            seat,
-            f"Resumed at {operators.clock_text(world)}. Bank balance: "
-            f"{operators.money(operators.bank_cents(world))}.",
         )

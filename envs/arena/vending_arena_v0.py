@@ -127,7 +127,10 @@ class raw_env(AECEnv):
     `store`, `scenario` (`default`, `shutdown`, `shutdown-control`), `max_days` (365),
     `config` (an `ArenaConfig` or overrides), `render_mode` ("ansi"), `agent_names`,
     `model_names`, `run_spec`. Seed through `reset(seed=...)`; `reset(options={
-    "market_id": N})` resumes market N from the database exactly where it stopped.
+    "market_id": N})` resumes market N from the database exactly where it stopped: every
+    seat's view is the one it had (each step row also records the views of other seats
+    the step changed, `tycoon.envs.arena.views`), and the parallel env first finishes a
+    round the stop cut short (`acting_agents()` names the seats it still owes).
 
     ## Version History
     - v0: initial release.
@@ -287,6 +290,8 @@ class ArenaParallelEnv(ParallelEnv):
         self.possible_agents = self.aec.possible_agents
         self.render_mode = self.aec.render_mode
         self.agents: list[str] = []
+        self._round = -1  # rounds (steps) so far; recorded with each action
+        self._owed: list[int] = []
 
     def observation_space(self, agent: str) -> spaces.Text:
         return self.aec.observation_space(agent)
@@ -300,6 +305,10 @@ class ArenaParallelEnv(ParallelEnv):
         self.aec.reset(seed=seed, options=options)
         self.possible_agents = self.aec.possible_agents
         self.agents = list(self.aec.agents)
+        views = self.core.views if (options or {}).get("market_id") is not None else None
+        # a resumed market first finishes the round the kill cut short
+        self._round = views.round if views is not None else -1
+        self._owed = views.owed if views is not None else []
         return (
             {agent: self.aec.observe(agent) for agent in self.agents},
             {agent: self.core.infos[self._seat(agent)] for agent in self.agents},
@@ -315,18 +324,16 @@ class ArenaParallelEnv(ParallelEnv):
         dict[str, dict[str, Any]],
     ]:
         sim = self.core.sim
-        acting = [
-            self._seat(agent)
-            for agent in self.agents
-            if sim.in_business(self._seat(agent)) and not sim.waiting(self._seat(agent))
-        ]
-        acting.sort(key=lambda i: (sim.worlds[i].minute, i))
+        acting = [self._seat(agent) for agent in self.acting_agents()]
+        if not self._owed:
+            self._round += 1
+        self._owed = []
         rewards = dict.fromkeys(self.agents, 0.0)
         for seat in acting:
             agent = seat_name(seat)
             if agent not in actions or not sim.in_business(seat) or sim.waiting(seat):
                 continue  # no action given, or the day ended (e.g. the night already ran)
-            result = self.core.apply(seat, actions[agent])
+            result = self.core.apply(seat, actions[agent], (self._round, acting))
             for other in self.agents:
                 rewards[other] += result.rewards[self._seat(other)]
         observations = {agent: self.aec.observe(agent) for agent in self.agents}
@@ -335,6 +342,21 @@ class ArenaParallelEnv(ParallelEnv):
         infos = {agent: self.core.infos[self._seat(agent)] for agent in self.agents}
         self.agents = [a for a in self.agents if not (terminations[a] or truncations[a])]
         return observations, rewards, terminations, truncations, infos
+
+    def acting_agents(self) -> list[str]:
+        """The operators the next `step` applies, in its order: those in business whose
+        day has not ended, by clock at the start of the step (ties: the lower seat); after
+        a resume, those the interrupted round still owes an action."""
+        if self._owed:
+            return [seat_name(seat) for seat in self._owed]
+        sim = self.core.sim
+        acting = [
+            self._seat(agent)
+            for agent in self.agents
+            if sim.in_business(self._seat(agent)) and not sim.waiting(self._seat(agent))
+        ]
+        acting.sort(key=lambda i: (sim.worlds[i].minute, i))
+        return [seat_name(seat) for seat in acting]
 
     def render(self) -> str | None:
         return self.aec.render()

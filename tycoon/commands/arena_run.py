@@ -15,7 +15,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import copy
+import shlex
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from tqdm import tqdm
@@ -49,8 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--agent",
         action="append",
-        required=True,
         help="one per seat: a scripted agent (baseline, idle, random, ...) or openai:MODEL",
+    )
+    parser.add_argument(
+        "--resume",
+        type=int,
+        default=None,
+        metavar="MARKET",
+        help="continue market MARKET where it stopped (its seats and settings are stored)",
     )
     parser.add_argument("--scenario", default="default", choices=SCENARIOS)
     parser.add_argument("--seed", type=int, default=0)
@@ -72,6 +80,10 @@ def main(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv[1:])
     try:
+        if args.resume is not None:
+            apply_market_spec(args, parser)
+        elif not args.agent:
+            raise ValueError("Expected one --agent per seat (or --resume MARKET), got none")
         agents = [make_seat_agent(spec, args) for spec in args.agent]
         if not MIN_OPERATORS <= len(agents) <= MAX_OPERATORS:
             raise ValueError(
@@ -81,6 +93,7 @@ def main(argv: list[str]) -> int:
     except ValueError as exc:
         print(f"tycoon: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    from tycoon.agents.history import ResumeMismatch
     from tycoon.arena_runner import describe
     from tycoon.envs.arena import vending_arena_v0
     from tycoon.envs.world.store import WorldStore
@@ -92,15 +105,98 @@ def main(argv: list[str]) -> int:
         max_days=args.max_days,
         agent_names=[spec.split(":", 1)[0] for spec in args.agent],
         model_names=[spec.split(":", 1)[1] if ":" in spec else "" for spec in args.agent],
+        run_spec=market_spec(args),
     )
     try:
         summary = asyncio.run(
-            play_parallel(env, agents, seed=args.seed, progress=not args.no_progress)
+            _play_and_close(
+                env,
+                agents,
+                seed=args.seed,
+                progress=not args.no_progress,
+                resume=args.resume,
+                on_reset=lambda market_id: print(
+                    f"market {market_id} (resume: tycoon run --db {shlex.quote(args.db)} "
+                    f"--env {ENV_ID} --resume {market_id})",
+                    flush=True,
+                ),
+            )
         )
+    except ResumeMismatch as exc:
+        print(f"tycoon: error: cannot resume market {args.resume} exactly: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     finally:
         env.close()
     print(describe(summary))
     return 0
+
+
+def llm_flag_names() -> list[str]:
+    """The destinations of the LLM flags (`add_llm_flags`), stored with a market."""
+    from tycoon.agents.llm.settings import add_llm_flags
+
+    parser = argparse.ArgumentParser(add_help=False)
+    add_llm_flags(parser)
+    return [action.dest for action in parser._actions]
+
+
+def market_spec(args: argparse.Namespace) -> dict[str, Any]:
+    """What a resume needs to rebuild the market's seats (never a key: only the name
+    of the variable that holds it)."""
+    return {
+        "agents": list(args.agent),
+        "scenario": args.scenario,
+        "seed": args.seed,
+        "max_days": args.max_days,
+        "base_url": args.base_url,
+        "api_key_env": args.api_key_env,
+        "llm": {name: getattr(args, name, None) for name in llm_flag_names()},
+    }
+
+
+def apply_market_spec(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """Set `args` from market `args.resume`'s stored spec; refuse a missing or finished
+    market, and seat flags that contradict the stored ones."""
+    from tycoon.envs.arena.core import ensure_arena_tables
+    from tycoon.envs.arena.schema import ArenaMarket
+    from tycoon.envs.world.store import StoreError, WorldStore
+
+    try:
+        store = WorldStore(args.db, must_exist=True)
+    except StoreError as exc:
+        raise ValueError(str(exc)) from exc
+    try:
+        ensure_arena_tables(store)
+        with store.session() as session:
+            market = session.get(ArenaMarket, args.resume)
+    finally:
+        store.dispose()
+    if market is None:
+        raise ValueError(f"Expected an arena market id in {args.db}, got {args.resume}")
+    if market.status != "running":
+        raise ValueError(
+            f"market {args.resume} has already ended ({market.status}); nothing to resume"
+        )
+    spec = market.run_spec or {}
+    if "agents" not in spec:
+        raise ValueError(
+            f"market {args.resume} was not started by `tycoon run`; resume it through the env"
+        )
+    if args.agent and args.agent != spec["agents"]:
+        raise ValueError(
+            f"market {args.resume} was run with --agent {' --agent '.join(spec['agents'])}, "
+            f"got --agent {' --agent '.join(args.agent)}; leave --agent out to resume it"
+        )
+    args.agent = spec["agents"]
+    args.scenario, args.seed, args.max_days = spec["scenario"], spec["seed"], spec["max_days"]
+    # where the model is may move: flags given now win over the stored ones
+    defaults = vars(parser.parse_args(["--env", ENV_ID]))
+    for name, value in {
+        **spec.get("llm", {}),
+        **{k: spec.get(k) for k in ("base_url", "api_key_env")},
+    }.items():
+        if getattr(args, name, None) == defaults.get(name):
+            setattr(args, name, value)
 
 
 def make_seat_agent(spec: str, args: argparse.Namespace) -> Any:
@@ -133,9 +229,9 @@ def make_seat_agent(spec: str, args: argparse.Namespace) -> Any:
     return AGENTS[name]()
 
 
-async def _play_and_close(env: Any, agents: list[Any], *, seed: int, progress: bool) -> Any:
+async def _play_and_close(env: Any, agents: list[Any], **kwargs: Any) -> Any:
     try:
-        return await play_parallel(env, agents, seed=seed, progress=progress)
+        return await play_parallel(env, agents, **kwargs)
     finally:
         for agent in agents:
             client = getattr(agent, "client", None)
@@ -143,37 +239,49 @@ async def _play_and_close(env: Any, agents: list[Any], *, seed: int, progress: b
                 await client.close()
 
 
-async def play_parallel(env: Any, agents: list[Any], *, seed: int, progress: bool) -> Any:
-    """Play the market: every seat that can act decides at once; the env applies the
-    actions in clock order. A seat's agent sees the result of its last action only when
-    it is asked again (after a night, that is the night's summary)."""
-    from tycoon.agent_records import StoreCallJournal
+async def play_parallel(
+    env: Any,
+    agents: list[Any],
+    *,
+    seed: int,
+    progress: bool,
+    resume: int | None = None,
+    on_reset: Callable[[int], None] | None = None,
+) -> Any:
+    """Play the market (or continue market `resume`): every seat that can act decides at
+    once; the env applies the actions in clock order. A seat's agent sees the result of
+    its last action only when it is asked again (after a night, the night's summary).
+    On resume each seat's agent is rebuilt from what it saw (`tycoon.envs.arena.views`):
+    a scripted one replays its recorded views, an LLM one restores from its calls."""
+    from tycoon.agents.adapters import SyncAgentAdapter
     from tycoon.arena_runner import market_summary
-    from tycoon.envs.arena.config import seat_name
-    from tycoon.rollout import as_async_agent
 
-    observations, infos = env.reset(seed=seed)
-    seats = [as_async_agent(agent) for agent in agents]
-    for seat, agent in enumerate(seats):
-        name = seat_name(seat)
-        # each seat's model calls are recorded under its own operator episode
-        journal = StoreCallJournal(env.core.sim.store, infos[name]["episode_id"])
-        agent.start(observations[name], infos[name], journal)
-    pending: dict[str, Any] = {}
+    options = None if resume is None else {"market_id": resume}
+    observations, infos = env.reset(seed=seed, options=options)
+    if on_reset is not None:
+        on_reset(env.market_id)
+    seats, made = _start_seats(env, agents, observations, infos, resumed=resume is not None)
+    # a rebuilt scripted seat takes its view from the env when next asked (after a night
+    # it did not see, that is the night's summary), as a seat with a decision in flight does
+    pending: dict[str, Any] = {
+        name: None
+        for name in env.agents
+        if resume is not None and isinstance(seats[_seat(name)], SyncAgentAdapter)
+    }
     bar = tqdm(total=env.core.config.max_days, unit="day", disable=not progress)
-    day = 1
+    day = env.core.sim.market.day + 1
+    bar.update(day - 1)
     while env.agents:
         sim = env.core.sim
-        asking = [
-            name
-            for name in env.agents
-            if sim.in_business(int(name.rsplit("_", 1)[1]))
-            and not sim.waiting(int(name.rsplit("_", 1)[1]))
-        ]
+        asking = env.acting_agents()
         for name in asking:
             if name in pending:
                 _observe(seats[_seat(name)], pending.pop(name), env, name)
-        decisions = await asyncio.gather(*(seats[_seat(name)].decide() for name in asking))
+            if isinstance(made.get(name), _Deferred):
+                made[name] = _restore_llm_seat(env, seats[_seat(name)], name)
+        decisions = await asyncio.gather(
+            *(_decision(seats[_seat(name)], made.pop(name, None)) for name in asking)
+        )
         actions = {name: d.action for name, d in zip(asking, decisions, strict=True)}
         env.step(actions)
         pending.update(zip(asking, decisions, strict=True))
@@ -182,6 +290,70 @@ async def play_parallel(env: Any, agents: list[Any], *, seed: int, progress: boo
             day = sim.market.day + 1
     bar.close()
     return market_summary(env.aec, [getattr(agent, "name", "agent") for agent in agents])
+
+
+def _start_seats(
+    env: Any,
+    agents: list[Any],
+    observations: dict[str, str],
+    infos: dict[str, Any],
+    *,
+    resumed: bool,
+) -> tuple[list[Any], dict[str, Any]]:
+    """Every seat's agent started, or on resume a scripted one rebuilt from its views
+    and an LLM one marked to restore from its calls when next asked."""
+    from tycoon.agent_records import StoreCallJournal
+    from tycoon.agents.adapters import SyncAgentAdapter
+    from tycoon.envs.arena.config import seat_name
+    from tycoon.rollout import as_async_agent
+
+    sim = env.core.sim
+    seats = [as_async_agent(agent) for agent in agents]
+    made: dict[str, Any] = {}
+    for seat, agent in enumerate(seats):
+        name = seat_name(seat)
+        episode_id = sim.seats[seat].episode_id
+        # each seat's model calls are recorded under its own operator episode
+        journal = StoreCallJournal(sim.store, episode_id)
+        if not resumed:
+            agent.start(observations[name], infos[name], journal)
+            continue
+        if name not in env.agents:  # its business is over: it is never asked again
+            continue
+        if isinstance(agent, SyncAgentAdapter):
+            agent.restore(env.core.views.histories[seat], *env.core.views.current[seat])
+        else:  # restored when next asked: its last call is answered with what it sees then
+            made[name] = _Deferred()
+    return seats, made
+
+
+class _Deferred:
+    """An LLM seat of a resumed market, to restore from its calls when next asked."""
+
+
+def _restore_llm_seat(env: Any, agent: Any, name: str) -> Any:
+    """Restore an LLM seat from its call journal, its last call answered with the view
+    it is asked on now (after a night it did not see, the night's summary); the decision
+    it had made but the env never got, or None."""
+    from tycoon.agent_records import StoreCallJournal, load_calls
+    from tycoon.agents.base import RecordedView
+
+    sim, seat = env.core.sim, _seat(name)
+    episode_id = sim.seats[seat].episode_id
+    history = env.core.views.histories[seat]
+    history.calls = load_calls(sim.store, episode_id)
+    observation, info = str(env.aec.observe(name)), env.core.infos[seat]
+    if history.steps:
+        history.steps[-1] = RecordedView(history.steps[-1].action, observation, info)
+    # the agent reopens its conversation as the reset did (seed, briefing, tools), at the
+    # step it has reached
+    resumed_info = {**(history.reset_info or {}), **info}
+    journal = StoreCallJournal(sim.store, episode_id)
+    return agent.restore(history, observation, resumed_info, journal)
+
+
+async def _decision(agent: Any, made: Any) -> Any:
+    return made if made is not None else await agent.decide()
 
 
 def _seat(name: str) -> int:
