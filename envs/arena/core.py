@@ -126,7 +126,7 @@ class ArenaCore:
     @property
     def sim(self) -> ArenaSimulation:
         if self.simulation is None:
-            raise RuntimeError("Call reset() before step()")
+            raise RuntimeError("Expected reset() before stepping or reading the market, got none")
         return self.simulation
 
     # -- views ----------------------------------------------------------------------

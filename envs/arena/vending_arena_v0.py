@@ -364,8 +364,11 @@ class ArenaParallelEnv(ParallelEnv):
     def close(self) -> None:
         self.aec.close()
 
-    def state(self) -> Any:
-        raise NotImplementedError("VendingArena has no global state array; use state_hash()")
+    def state(self) -> str:
+        """The whole market as one text (every operator's clock, status, bank and net
+        worth): the global view PettingZoo's `state()` offers a centralised critic; the
+        world itself is in SQL (`state_hash()` identifies it)."""
+        return market_summary(self.aec.core)
 
     @property
     def market_id(self) -> int:

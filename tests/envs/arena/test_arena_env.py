@@ -262,3 +262,16 @@ def test_a_forked_market_continues_exactly_as_the_original(tmp_path):
     assert branch.market_id == copy_id
     advance(branch, 10_000)
     assert branch.state_hash() == original.state_hash()
+
+
+def test_parallel_state_is_the_whole_market_and_moves_with_the_clock(tmp_path):
+    env = vending_arena_v0.parallel_env(num_operators=2, max_days=3, db=str(tmp_path / "s.db"))
+    with pytest.raises(RuntimeError, match="reset"):
+        env.state()
+    env.reset(seed=4)
+    before = env.state()
+    assert before.splitlines()[0].startswith("market 1 | day 1")
+    assert [line.split(":", 1)[0] for line in before.splitlines()[1:]] == env.possible_agents
+    env.step({agent: WAIT for agent in env.agents})
+    assert env.state().splitlines()[0].startswith("market 1 | day 2")
+    env.close()
