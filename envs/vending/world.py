@@ -153,23 +153,19 @@ class VendingWorld:
     def insert_rows(self, model: type[Base], rows: list[dict[str, object]]) -> None:
         """Insert many rows at once through Core (no ORM objects: an order of magnitude
         faster for rows nobody reads back in the same step)."""
-        if not rows:
-            return
-        table = model.__table__
-        first = self._next_ids[table.name]
-        for offset, row in enumerate(rows):
-            row["episode_id"] = self.episode.id
-            row["id"] = first + offset
-        self._next_ids[table.name] = first + len(rows)
-        self.rows_written += len(rows)
-        self.session.connection().execute(insert(table), rows)
+        if rows:
+            self.session.connection().execute(insert(self._numbered(model, rows)), rows)
 
     def stage_rows(self, model: type[Base], rows: list[dict[str, object]]) -> None:
         """Like `insert_rows`, for rows nothing reads back in SQL during a step (ledger
         entries, sales): kept until the step's commit, then written with one executemany
         per table (`write_staged`)."""
-        if not rows:
-            return
+        if rows:
+            table = self._numbered(model, rows)
+            self._staged.setdefault(table.name, (table, []))[1].extend(rows)
+
+    def _numbered(self, model: type[Base], rows: list[dict[str, object]]) -> Any:
+        """Give new rows their episode and the table's next local ids; returns the table."""
         table = model.__table__
         first = self._next_ids[table.name]
         for offset, row in enumerate(rows):
@@ -177,7 +173,7 @@ class VendingWorld:
             row["id"] = first + offset
         self._next_ids[table.name] = first + len(rows)
         self.rows_written += len(rows)
-        self._staged.setdefault(table.name, (table, []))[1].extend(rows)
+        return table
 
     def write_staged(self, connection: Connection) -> None:
         """Write the staged rows, one precompiled executemany per table."""
