@@ -52,6 +52,7 @@ from tycoon.envs.vending.demand import (
     day_of_week_factor,
     distinct_products_on_offer,
     month_factor,
+    paid_sale,
     price_factor,
     weather_factor,
 )
@@ -198,17 +199,7 @@ def market_day_sales(
         sales = []
         for listing in machine.listings:
             key = (i, listing.sku)
-            units = sold[key]
-            card = int(rng.binomial(units, demand_rules.card_share))
-            sales.append(
-                Sale(
-                    sku=listing.sku,
-                    units=units,
-                    price_cents=listing.price_cents,
-                    card_units=card,
-                    cash_units=units - card,
-                    unmet_units=unmet.get(key, 0) + unmet_empty.get(key, 0),
-                )
-            )
+            unmet_units = unmet.get(key, 0) + unmet_empty.get(key, 0)
+            sales.append(paid_sale(rng, listing, sold[key], unmet_units, demand_rules))
         result[machine.machine] = sales
     return result

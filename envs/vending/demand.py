@@ -378,6 +378,21 @@ def _expected_demand_on_day(
     )
 
 
+def paid_sale(
+    rng: np.random.Generator, listing: Listing, units: int, unmet_units: int, rules: DemandRules
+) -> Sale:
+    """`units` of a listing sold, split between card and cash by one binomial draw."""
+    card_units = int(rng.binomial(units, rules.card_share))
+    return Sale(
+        sku=listing.sku,
+        units=units,
+        price_cents=listing.price_cents,
+        card_units=card_units,
+        cash_units=units - card_units,
+        unmet_units=unmet_units,
+    )
+
+
 def simulate_day_sales(
     rng: np.random.Generator,
     listings: list[Listing],
@@ -402,15 +417,5 @@ def simulate_day_sales(
         mean = _expected_demand_on_day(listing, context, shared, rules) * noise_factor
         demand = int(rng.poisson(mean))
         units = min(demand, listing.units_in_machine)
-        card_units = int(rng.binomial(units, rules.card_share))
-        sales.append(
-            Sale(
-                sku=listing.sku,
-                units=units,
-                price_cents=listing.price_cents,
-                card_units=card_units,
-                cash_units=units - card_units,
-                unmet_units=demand - units,
-            )
-        )
+        sales.append(paid_sale(rng, listing, units, demand - units, rules))
     return sales
