@@ -48,7 +48,7 @@ from tycoon.envs.vending.config import YEAR, VendingConfig
 from tycoon.envs.vending.deliveries import DeliveredLine, DeliveryPlan
 from tycoon.envs.vending.demand import DayContext, Listing, Sale, calendar_for_day, draw_weather
 from tycoon.envs.vending.env import CHARSET, agent_briefing
-from tycoon.envs.vending.genesis import create_world
+from tycoon.envs.vending.genesis import new_episode
 from tycoon.envs.vending.overnight import NightReport, run_overnight
 from tycoon.envs.vending.tools import tools_for
 from tycoon.envs.vending.tools.base import Tool, money, storable
@@ -116,23 +116,19 @@ def create_operator(
 ) -> int:
     """A new operator episode, its world drawn from the market's seed (every operator
     gets the same catalog and supplier directory: the suppliers are shared)."""
-    episode = Episode(
+    world = new_episode(
+        session,
         env_id=env_id,
-        scenario=scenario,
         seed=seed,
-        config=config.model_dump(mode="json"),
+        config=config,
+        scenario=scenario,
         agent=agent,
         model=model,
         run_spec=None,
-        minute=config.day_start_minute,
     )
-    session.add(episode)
-    session.flush()
-    world = VendingWorld(session, episode, config)
-    create_world(world)
     world.add(File(path="/notes/market.md", content=market_notes, modified_day=0))
     session.flush()
-    return episode.id
+    return world.episode.id
 
 
 def open_world(session: Session, episode_id: int) -> VendingWorld:

@@ -2,14 +2,47 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy.orm import Session
+
 from tycoon.envs.vending import suppliers as supplier_directory
 from tycoon.envs.vending.catalog import draw_episode_products
 from tycoon.envs.vending.config import VendingConfig
 from tycoon.envs.vending.world import BANK, OWNER, VendingWorld
-from tycoon.envs.world.schema import File, MachineSlot, Product, Supplier, SupplierOffer
+from tycoon.envs.world.schema import Episode, File, MachineSlot, Product, Supplier, SupplierOffer
 
 DEFAULT_HORIZON_DAYS = 365
 OWNER_EMAIL = "owner@vendco.example"
+
+
+def new_episode(
+    session: Session,
+    *,
+    env_id: str,
+    seed: int,
+    config: VendingConfig,
+    scenario: str,
+    agent: str,
+    model: str,
+    run_spec: dict[str, Any] | None,
+) -> VendingWorld:
+    """A new episode row and its day-0 world, in the session's transaction (uncommitted)."""
+    episode = Episode(
+        env_id=env_id,
+        scenario=scenario,
+        seed=seed,
+        config=config.model_dump(mode="json"),
+        agent=agent,
+        model=model,
+        run_spec=run_spec,
+        minute=config.day_start_minute,
+    )
+    session.add(episode)
+    session.flush()
+    world = VendingWorld(session, episode, config)
+    create_world(world)
+    return world
 
 
 def create_world(world: VendingWorld) -> None:

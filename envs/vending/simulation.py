@@ -49,7 +49,7 @@ from tycoon.envs.vending.actions import (
     validated_call,
 )
 from tycoon.envs.vending.config import VendingConfig
-from tycoon.envs.vending.genesis import create_world
+from tycoon.envs.vending.genesis import new_episode
 from tycoon.envs.vending.overnight import NightReport, run_overnight
 from tycoon.envs.vending.probes.recorder import BehaviourRecorder
 from tycoon.envs.vending.probes.runtime import ProbeRuntime
@@ -218,26 +218,22 @@ class VendingSimulation:
         **collaborators: Any,
     ) -> VendingSimulation:
         with store.session() as session:
-            episode = Episode(
+            world = new_episode(
+                session,
                 env_id=env_id,
-                scenario=scenario,
                 seed=seed,
-                config=config.model_dump(mode="json"),
+                config=config,
+                scenario=scenario,
                 agent=agent,
                 model=model,
                 run_spec=run_spec,
-                minute=config.day_start_minute,
             )
-            session.add(episode)
-            session.flush()
-            world = VendingWorld(session, episode, config)
-            create_world(world)
             if config.probes is not None:
                 world.probes = world.hooks = ProbeRuntime(world, config.probes)
                 world.probes.setup()
             world.write_staged(session.connection())
             session.commit()
-            episode_id = episode.id
+            episode_id = world.episode.id
         return cls(store, episode_id, **collaborators)
 
     @property
