@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from collections.abc import Callable
+from functools import partial
 from typing import NoReturn
 
 # one module per subcommand; each has add_parser(subparsers) setting `handler`
@@ -71,17 +73,12 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     argv = [arg for arg in argv if arg != "--debug"]
-    from tycoon.commands import arena_run
-
-    if arena_run.wants(argv):  # the arena takes one --agent per seat: its own parser
-        return arena_run.main(argv)
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "handler", None):
-        parser.print_help()
+    command = _parse(argv)
+    if command is None:
         return EXIT_USAGE
+    args, handler = command
     try:
-        return int(args.handler(args) or 0)
+        return int(handler() or 0)
     except KeyboardInterrupt:
         print(
             "\ninterrupted: every finished step is in the database; --resume continues it",
@@ -100,6 +97,20 @@ def main(argv: list[str] | None = None) -> int:
         from tycoon.commands.common import close_supplier_writers
 
         close_supplier_writers()
+
+
+def _parse(argv: list[str]) -> tuple[argparse.Namespace, Callable[[], int | None]] | None:
+    """The command line's arguments and the call that runs it (None: help was printed)."""
+    from tycoon.commands import arena_run
+
+    if arena_run.wants(argv):  # the arena takes one --agent per seat: its own parser
+        return argparse.Namespace(env=arena_run.ENV_ID), partial(arena_run.main, argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return None
+    return args, partial(args.handler, args)
 
 
 def _is_known_fault(exc: BaseException) -> bool:

@@ -233,3 +233,21 @@ def test_an_older_database_is_read_as_it_is_and_upgraded_only_by_a_run(tmp_path)
     again = tycoon("run", "--agent", "idle", "--max-days", "1", "--db", str(db), "--no-progress")
     assert again.returncode == 0, again.stderr
     assert {"judge_verdicts", "episode_leases"} <= tables()
+
+
+def test_arena_faults_are_one_line_errors_too(tmp_path) -> None:
+    """The arena's own parser shares the CLI's error mapping: an unopenable database and
+    an unreachable model server end in one line, not a traceback."""
+    arena = ["run", "--env", "tycoon/VendingArena-v0", "--no-progress", "--max-days", "2"]
+    unopenable = tycoon(*arena, "--agent", "baseline", "--agent", "idle", "--db", "/proc/x.db")
+    assert_one_line_error(unopenable, "/proc/x.db", "cannot be opened")
+
+    db = str(tmp_path / "arena.db")
+    unreachable = tycoon(
+        *arena,
+        *("--agent", "openai:m", "--agent", "idle", "--db", db),
+        *("--base-url", "http://127.0.0.1:9/v1", "--max-retries", "0"),
+    )
+    assert unreachable.returncode == 1, unreachable.stderr
+    assert "Traceback" not in unreachable.stderr, unreachable.stderr
+    assert "tycoon: error: LlmUnavailable: m at http://127.0.0.1:9/v1" in unreachable.stderr
