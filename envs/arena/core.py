@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import inspect, update
 
 from tycoon.envs.arena import operators
 from tycoon.envs.arena.config import ArenaConfig, seat_account, seat_email, seat_name
@@ -22,6 +22,7 @@ from tycoon.envs.arena.simulation import (
 )
 from tycoon.envs.arena.views import VIEW_KEY, MarketViews, market_views
 from tycoon.envs.world.schema import Base, Episode
+from tycoon.envs.world.store import _SCHEMA_LOCK_KEY as SCHEMA_LOCK_KEY
 from tycoon.envs.world.store import WorldStore
 
 ENV_ID = "tycoon/VendingArena-v0"  # also spelled in tycoon.commands.arena_run
@@ -29,9 +30,25 @@ ENV_ID = "tycoon/VendingArena-v0"  # also spelled in tycoon.commands.arena_run
 
 def ensure_arena_tables(store: WorldStore) -> None:
     """Create the market's tables in a database a store opened before the arena was
-    imported (its `create_all` did not know them yet)."""
+    imported (its `create_all` did not know them yet).
+
+    Several processes may do this at once (a rollout's workers opening one PostgreSQL
+    database): under the lock that serialises the store's own schema creation (an
+    advisory lock on PostgreSQL, the write lock on SQLite), so two creators never both
+    see a table missing and both create it."""
     tables = [ArenaMarket.__table__, *ARENA_TABLES]
-    Base.metadata.create_all(store.engine, tables=tables)
+    engine = store.engine
+    with engine.connect() as conn:
+        existing = inspect(conn)
+        if all(existing.has_table(table.name) for table in tables):
+            return  # the usual case: no lock taken
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")  # waits (busy_timeout) for the writer
+        elif engine.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_KEY})")
+        Base.metadata.create_all(conn, tables=tables)
+        conn.commit()
 
 
 class ArenaCore:
