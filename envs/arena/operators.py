@@ -19,6 +19,7 @@ The seams this module relies on in `tycoon.envs.vending` (each a few lines):
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -176,14 +177,23 @@ def max_observation_chars(world: VendingWorld) -> int:
 # -- one tool call --------------------------------------------------------------------
 
 
-def execute(world: VendingWorld, tools: dict[str, type[Tool]], action: Any) -> ToolOutcome:
-    """Validate and run one call and charge its time; the day may end (no night here)."""
+def execute(
+    world: VendingWorld,
+    tools: dict[str, type[Tool]],
+    action: Any,
+    guard: Callable[[ToolCall], str | None] | None = None,
+) -> ToolOutcome:
+    """Validate and run one call and charge its time; the day may end (no night here).
+    `guard` may refuse a validated call before it runs (its error, or None)."""
     try:
         parsed = parse_action(action)
         tool = bind_tool(parsed, tools)
     except ActionError as exc:
         return _rejected(exc.tool, None, str(exc))
     call = validated_call(tool)
+    refused = guard(call) if guard is not None else None
+    if refused is not None:
+        return _rejected(call.name, call, refused)
     rows_before = world.rows_written
     session = world.session
     try:

@@ -35,6 +35,7 @@ from tycoon.envs.arena.config import (
     seat_machine_address,
     seat_name,
 )
+from tycoon.envs.arena.guards import market_call_error
 from tycoon.envs.arena.market import market_day_sales
 from tycoon.envs.arena.schema import (
     ARENA_TABLES,
@@ -284,7 +285,9 @@ class ArenaSimulation:
         started = time.perf_counter()
         before = [operators.net_worth_cents(world) for world in self.worlds]
         world = self.worlds[seat]
-        outcome = operators.execute(world, self.tools, action)
+        outcome = operators.execute(
+            world, self.tools, action, lambda call: market_call_error(call, seat, self.count)
+        )
         if outcome.needs_undo:
             self.discard_step()
             world = self.worlds[seat]

@@ -324,6 +324,7 @@ class ArenaParallelEnv(ParallelEnv):
         dict[str, dict[str, Any]],
     ]:
         sim = self.core.sim
+        _check_actions(actions, self.possible_agents)
         acting = [self._seat(agent) for agent in self.acting_agents()]
         if not self._owed:
             self._round += 1
@@ -379,6 +380,19 @@ class ArenaParallelEnv(ParallelEnv):
 
     def _seat(self, agent: str) -> int:
         return self.possible_agents.index(agent)
+
+
+def _check_actions(actions: Any, agents: list[str]) -> None:
+    """Refuse, before anything is applied, actions that are not keyed by the market's
+    agents (a typo would otherwise pass silently as "no action")."""
+    if not isinstance(actions, dict):
+        raise ValueError(f"Expected a dict of actions keyed by agent, got {type(actions).__name__}")
+    unknown = sorted(str(name) for name in actions if name not in agents)
+    if unknown:
+        raise ValueError(
+            f"Expected actions for the market's agents ({', '.join(agents)}), got unknown "
+            f"agent(s) {', '.join(repr(name) for name in unknown)}; nothing was applied"
+        )
 
 
 def market_summary(core: ArenaCore) -> str:
