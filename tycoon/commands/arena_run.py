@@ -60,6 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MARKET",
         help="continue market MARKET where it stopped (its seats and settings are stored)",
     )
+    parser.add_argument(
+        "--fork",
+        type=int,
+        default=None,
+        metavar="MARKET",
+        help="copy market MARKET as it stands (every seat's episode and the market's rows) "
+        "and continue the copy with the same seats; the original is left as it was",
+    )
     parser.add_argument("--scenario", default="default", choices=SCENARIOS)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-days", type=int, default=365)
@@ -80,8 +88,14 @@ def main(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv[1:])
     try:
-        if args.resume is not None:
-            apply_market_spec(args, parser)
+        if args.fork is not None and args.resume is not None:
+            raise ValueError(
+                f"Expected --resume MARKET or --fork MARKET, got both ({args.resume}, {args.fork})"
+            )
+        if args.fork is not None:
+            apply_market_spec(args, parser, args.fork, verb="fork")
+        elif args.resume is not None:
+            apply_market_spec(args, parser, args.resume)
         elif not args.agent:
             raise ValueError("Expected one --agent per seat (or --resume MARKET), got none")
         agents = [make_seat_agent(spec, args) for spec in args.agent]
@@ -98,6 +112,12 @@ def main(argv: list[str]) -> int:
     from tycoon.envs.arena import vending_arena_v0
     from tycoon.envs.world.store import WorldStore
 
+    if args.fork is not None:
+        try:
+            args.resume = fork(args.db, args.fork)
+        except ValueError as exc:
+            print(f"tycoon: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     env = vending_arena_v0.parallel_env(
         num_operators=len(agents),
         store=WorldStore(args.db),
@@ -154,9 +174,34 @@ def market_spec(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def apply_market_spec(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
-    """Set `args` from market `args.resume`'s stored spec; refuse a missing or finished
-    market, and seat flags that contradict the stored ones."""
+def fork(db: str, market_id: int) -> int:
+    """Fork market `market_id` of `db` (see `tycoon.envs.arena.forking`); the copy's id."""
+    from tycoon.envs.arena.forking import fork_market
+    from tycoon.envs.world.store import StoreError, WorldStore
+
+    store = WorldStore(db, must_exist=True)
+    try:
+        made = fork_market(store, market_id)
+    except StoreError as exc:  # e.g. another process is running the market
+        raise ValueError(f"cannot fork market {market_id}: {exc}") from exc
+    finally:
+        store.dispose()
+    print(
+        f"forked market {market_id} at step {made.step} (day {made.day + 1}) "
+        f"as market {made.market_id}",
+        flush=True,
+    )
+    return made.market_id
+
+
+def apply_market_spec(
+    args: argparse.Namespace,
+    parser: argparse.ArgumentParser,
+    market_id: int,
+    verb: str = "resume",
+) -> None:
+    """Set `args` from market `market_id`'s stored spec, to `verb` it (resume or fork);
+    refuse a missing or finished market, and seat flags that contradict the stored ones."""
     from tycoon.envs.arena.core import ensure_arena_tables
     from tycoon.envs.arena.schema import ArenaMarket
     from tycoon.envs.world.store import StoreError, WorldStore
@@ -168,24 +213,24 @@ def apply_market_spec(args: argparse.Namespace, parser: argparse.ArgumentParser)
     try:
         ensure_arena_tables(store)
         with store.session() as session:
-            market = session.get(ArenaMarket, args.resume)
+            market = session.get(ArenaMarket, market_id)
     finally:
         store.dispose()
     if market is None:
-        raise ValueError(f"Expected an arena market id in {args.db}, got {args.resume}")
+        raise ValueError(f"Expected an arena market id in {args.db}, got {market_id}")
     if market.status != "running":
         raise ValueError(
-            f"market {args.resume} has already ended ({market.status}); nothing to resume"
+            f"market {market_id} has already ended ({market.status}); nothing to {verb}"
         )
     spec = market.run_spec or {}
     if "agents" not in spec:
         raise ValueError(
-            f"market {args.resume} was not started by `tycoon run`; resume it through the env"
+            f"market {market_id} was not started by `tycoon run`; {verb} it through the env"
         )
     if args.agent and args.agent != spec["agents"]:
         raise ValueError(
-            f"market {args.resume} was run with --agent {' --agent '.join(spec['agents'])}, "
-            f"got --agent {' --agent '.join(args.agent)}; leave --agent out to resume it"
+            f"market {market_id} was run with --agent {' --agent '.join(spec['agents'])}, "
+            f"got --agent {' --agent '.join(args.agent)}; leave --agent out to {verb} it"
         )
     args.agent = spec["agents"]
     args.scenario, args.seed, args.max_days = spec["scenario"], spec["seed"], spec["max_days"]
