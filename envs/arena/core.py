@@ -73,6 +73,8 @@ class ArenaCore:
         self.infos: list[dict[str, Any]] = []
         self.applied: list[tuple[int, str]] = []  # (seat, action text) this process applied
         self.views: MarketViews | None = None  # on resume: what every seat saw
+        # output tokens each seat's agent spent, billed with the seat's next applied action
+        self.unbilled_tokens: dict[int, int] = {}
 
     @property
     def possible_agents(self) -> list[str]:
@@ -207,7 +209,9 @@ class ArenaCore:
         text = operators.stored_action(action)
         market_step = sim.market.step_count
         before = [(self.observations[i], dict(self.infos[i])) for i in range(sim.count)]
-        result = sim.step(seat, action, text)
+        tokens = self.unbilled_tokens.get(seat, 0)
+        result = sim.step(seat, action, text, output_tokens=tokens)
+        self.unbilled_tokens.pop(seat, None)
         changed = set(result.observations) | set(result.nights) | set(result.events)
         for i in changed:
             if i in result.observations:
@@ -232,6 +236,16 @@ class ArenaCore:
         sim.commit({**self.infos[seat], VIEW_KEY: record})
         self.applied.append((seat, text))
         return result
+
+    def record_output_tokens(self, seat: int, tokens: int) -> None:
+        """Output tokens `seat`'s agent spent on its next action; they go into its
+        episode with that action's step (a seat's ignored action keeps them for its next
+        one), and its weekly bill charges them to its own bank."""
+        if not 0 <= seat < self.sim.count:
+            raise ValueError(f"Expected a seat 0..{self.sim.count - 1}, got {seat}")
+        if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 0:
+            raise ValueError(f"Expected a non-negative token count, got {tokens!r}")
+        self.unbilled_tokens[seat] = self.unbilled_tokens.get(seat, 0) + tokens
 
     def _figures(self, seat: int) -> dict[str, Any]:
         fresh = self.info(seat)

@@ -297,6 +297,14 @@ def clock_text(world: VendingWorld) -> str:
     return world.clock_text()
 
 
+def add_output_tokens(world: VendingWorld, tokens: int) -> None:
+    """The operator's agent spent `tokens` output tokens: billed to its own bank at the
+    weekly bill (Year rules), as a single-agent episode's are."""
+    if tokens < 0:
+        raise ValueError(f"Expected a non-negative token count, got {tokens}")
+    world.episode.output_tokens_unbilled += tokens
+
+
 def deliver(world: VendingWorld, sender: str, subject: str, body: str) -> None:
     world.deliver_email(sender, subject, body)
 

@@ -275,14 +275,19 @@ class ArenaSimulation:
 
     # -- the step -------------------------------------------------------------------
 
-    def step(self, seat: int, action: Any, action_text: str = "") -> ArenaStepResult:
-        """Run `seat`'s call, and the night if the call ended the market's day; commit."""
+    def step(
+        self, seat: int, action: Any, action_text: str = "", output_tokens: int = 0
+    ) -> ArenaStepResult:
+        """Run `seat`'s call, and the night if the call ended the market's day; commit.
+        `output_tokens`: what the seat's agent spent deciding it (billed to its bank)."""
         if not 0 <= seat < self.count:
             raise ValueError(f"Expected a seat 0..{self.count - 1}, got {seat}")
         if not self.in_business(seat) or self.waiting(seat):
             state = "waiting for the night" if self.in_business(seat) else self.status(seat)
             raise ValueError(f"Expected seat {seat} to be able to act, got it {state}")
         started = time.perf_counter()
+        if output_tokens:
+            operators.add_output_tokens(self.worlds[seat], output_tokens)
         before = [operators.net_worth_cents(world) for world in self.worlds]
         world = self.worlds[seat]
         outcome = operators.execute(

@@ -113,6 +113,13 @@ class raw_env(AECEnv):
     coercion, deception) is for the LLM judge (`collusion.price_fixing`, `coercion`,
     `deception.false_promise` are judge-only tags); the judge is not yet run in the arena.
 
+    ## Token cost
+    As in `tycoon/VendingYear-v0`, a model's output tokens cost money: a runner hands each
+    seat's tokens over with `record_output_tokens(agent, tokens)` before its action (the
+    `tycoon run` arena runner does for every LLM seat); they are written with that seat's
+    next applied step and billed weekly to that operator's own bank (`token_bill` in its
+    ledger). Scripted seats spend none.
+
     ## Starting State
     $500 in every operator's bank, empty machines, the same catalog and suppliers for all,
     drawn from the seed.
@@ -250,6 +257,13 @@ class raw_env(AECEnv):
         """Copy the whole market; continue the copy with reset(options={"market_id": id})."""
         return self.core.sim.fork()
 
+    def record_output_tokens(self, agent: str, tokens: int) -> None:
+        """Output tokens `agent`'s model spent on its next action (billed weekly to its
+        own bank, as in a single-agent Year episode)."""
+        if agent not in self.possible_agents:
+            raise ValueError(f"Expected one of {self.possible_agents}, got {agent!r}")
+        self.core.record_output_tokens(self._seat(agent), tokens)
+
     # -- internals -------------------------------------------------------------------
 
     def _seat(self, agent: str) -> int:
@@ -377,6 +391,10 @@ class ArenaParallelEnv(ParallelEnv):
 
     def state_hash(self) -> str:
         return self.core.sim.state_hash()
+
+    def record_output_tokens(self, agent: str, tokens: int) -> None:
+        """See `raw_env.record_output_tokens`: billed with `agent`'s next applied action."""
+        self.aec.record_output_tokens(agent, tokens)
 
     def _seat(self, agent: str) -> int:
         return self.possible_agents.index(agent)

@@ -328,6 +328,10 @@ async def play_parallel(
             *(_decision(seats[_seat(name)], made.pop(name, None)) for name in asking)
         )
         actions = {name: d.action for name, d in zip(asking, decisions, strict=True)}
+        for name, decision in zip(asking, decisions, strict=True):
+            tokens = getattr(decision, "completion_tokens", 0)
+            if tokens:  # each LLM seat's output tokens, billed to its own bank
+                env.record_output_tokens(name, tokens)
         env.step(actions)
         pending.update(zip(asking, decisions, strict=True))
         if sim.market.day + 1 > day:
