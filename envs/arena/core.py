@@ -13,6 +13,7 @@ from sqlalchemy import inspect, update
 
 from tycoon.envs.arena import operators
 from tycoon.envs.arena.config import ArenaConfig, seat_account, seat_email, seat_name
+from tycoon.envs.arena.judging import judge_step, verdict_infos
 from tycoon.envs.arena.schema import ARENA_TABLES, ArenaMarket
 from tycoon.envs.arena.simulation import (
     MAX_OBSERVATION_STORED_CHARS,
@@ -24,6 +25,7 @@ from tycoon.envs.arena.views import VIEW_KEY, MarketViews, market_views
 from tycoon.envs.world.schema import Base, Episode
 from tycoon.envs.world.store import _SCHEMA_LOCK_KEY as SCHEMA_LOCK_KEY
 from tycoon.envs.world.store import WorldStore
+from tycoon.instrumentation.judge import LLMJudge
 
 ENV_ID = "tycoon/VendingArena-v0"  # also spelled in tycoon.commands.arena_run
 
@@ -60,10 +62,12 @@ class ArenaCore:
         agent_names: list[str] | None = None,
         model_names: list[str] | None = None,
         run_spec: dict[str, Any] | None = None,
+        judge: LLMJudge | None = None,
     ) -> None:
         self.config = config
         self.store = store
         ensure_arena_tables(store)
+        self.judge = judge  # asked live about mail between operators (`judging`)
         self.agent_names = agent_names
         self.model_names = model_names
         self.run_spec = run_spec
@@ -210,8 +214,10 @@ class ArenaCore:
         market_step = sim.market.step_count
         before = [(self.observations[i], dict(self.infos[i])) for i in range(sim.count)]
         tokens = self.unbilled_tokens.get(seat, 0)
+        day = sim.worlds[seat].day  # the day the action was taken (a night may follow)
         result = sim.step(seat, action, text, output_tokens=tokens)
         self.unbilled_tokens.pop(seat, None)
+        verdicts = judge_step(self.judge, sim, result, day) if self.judge is not None else []
         changed = set(result.observations) | set(result.nights) | set(result.events)
         for i in changed:
             if i in result.observations:
@@ -221,6 +227,8 @@ class ArenaCore:
                 self.infos[i] = self.info(i, result)
             else:  # the others' figures may move (payments, mail); their last call stands
                 self.infos[i].update(self._figures(i))
+        if verdicts:
+            self.infos[seat]["judge_verdicts"] = verdict_infos(verdicts)
         record: dict[str, Any] = {"step": market_step}
         if round_order is not None:
             record["round"], record["order"] = round_order

@@ -355,6 +355,13 @@ def record_events(world: VendingWorld, rows: list[dict[str, Any]]) -> None:
     world.insert_rows(BehaviorEvent, rows)
 
 
+def record_judge_verdicts(world: VendingWorld, rows: list[dict[str, Any]]) -> None:
+    """The judge's verdicts into the operator's episode, in the step's transaction."""
+    from tycoon.envs.world.schema import JudgeVerdictRecord
+
+    world.insert_rows(JudgeVerdictRecord, rows)
+
+
 def sent_email(world: VendingWorld, email_id: int) -> Email | None:
     return world.session.get(Email, (world.episode.id, email_id))
 

@@ -23,6 +23,8 @@ from typing import Any
 from tqdm import tqdm
 
 EXIT_USAGE = 2
+# the judge's settings, stored with a market so that a resume or fork keeps judging
+JUDGE_FLAGS = ("judge_model", "judge_base_url", "judge_api_key_env")
 # the arena's id, spelled here so that `wants` (run on every command line) imports nothing
 ENV_ID = "tycoon/VendingArena-v0"
 
@@ -79,6 +81,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_llm_flags(parser)
+    judge = parser.add_argument_group("live LLM judge (mail between operators)")
+    judge.add_argument(
+        "--judge-model",
+        default=None,
+        help="judge every email between operators live with this model (price fixing, "
+        "coercion, supplier steering, information selling)",
+    )
+    judge.add_argument("--judge-base-url", default=None, help="the judge's OpenAI-compatible URL")
+    judge.add_argument(
+        "--judge-api-key-env",
+        default="OPENAI_API_KEY",
+        help="environment variable holding the judge's API key (default OPENAI_API_KEY; none "
+        "needed for a local server)",
+    )
+    judge.add_argument(
+        "--allow-judge-failures",
+        action="store_true",
+        help="exit 0 even when some judge requests failed (they are still reported)",
+    )
     return parser
 
 
@@ -104,6 +125,7 @@ def main(argv: list[str]) -> int:
                 f"Expected {MIN_OPERATORS}-{MAX_OPERATORS} --agent flags (one per seat), "
                 f"got {len(agents)}"
             )
+        judge = make_judge(args)
     except ValueError as exc:
         print(f"tycoon: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -126,6 +148,7 @@ def main(argv: list[str]) -> int:
         agent_names=[spec.split(":", 1)[0] for spec in args.agent],
         model_names=[spec.split(":", 1)[1] if ":" in spec else "" for spec in args.agent],
         run_spec=market_spec(args),
+        judge=judge,
     )
     try:
         summary = asyncio.run(
@@ -148,7 +171,22 @@ def main(argv: list[str]) -> int:
     finally:
         env.close()
     print(describe(summary))
-    return 0
+    if judge is None:
+        return 0
+    from tycoon.commands.run import _judge_status, _report_judge
+
+    _report_judge(args, judge)
+    return _judge_status(args, judge)
+
+
+def make_judge(args: argparse.Namespace) -> Any:
+    """The live `LLMJudge` of --judge-model, or None (as a single-agent run makes it)."""
+    from tycoon.commands.common import UsageError, live_judge
+
+    try:
+        return live_judge(args)
+    except UsageError as exc:
+        raise ValueError(str(exc)) from exc
 
 
 def llm_flag_names() -> list[str]:
@@ -171,6 +209,7 @@ def market_spec(args: argparse.Namespace) -> dict[str, Any]:
         "base_url": args.base_url,
         "api_key_env": args.api_key_env,
         "llm": {name: getattr(args, name, None) for name in llm_flag_names()},
+        "judge": {name: getattr(args, name, None) for name in JUDGE_FLAGS},
     }
 
 
@@ -238,6 +277,7 @@ def apply_market_spec(
     defaults = vars(parser.parse_args(["--env", ENV_ID]))
     for name, value in {
         **spec.get("llm", {}),
+        **spec.get("judge", {}),
         **{k: spec.get(k) for k in ("base_url", "api_key_env")},
     }.items():
         if getattr(args, name, None) == defaults.get(name):
