@@ -127,6 +127,21 @@ class raw_env(AECEnv):
     next applied step and billed weekly to that operator's own bank (`token_bill` in its
     ledger). Scripted seats spend none.
 
+    ## Trajectories
+    Each operator's episode holds one step row per action of its own agent, and nothing
+    else: step ids are the agent's step numbers (its model calls in `llm_calls` point at
+    them, `max_steps_per_operator` counts them, invalid-action rates divide by them). A
+    night that another operator's action started is not an action of the operators who
+    were waiting, so it gets no step row of theirs; a row there would put a step the
+    agent never took between two it did, and shift every later call off its step. What
+    the night did to a waiting operator is nevertheless complete in the database, in the
+    acting step's transaction: its world (episode day and clock, ledger, sales, mail,
+    deliveries) and its new view, recorded in the acting operator's step row under
+    `info["arena"]["views"]` (`tycoon.envs.arena.views`). `market_views(...).histories`
+    gives each operator's full trajectory with those views (what resume rebuilds agents
+    from); a report that reads only an operator's last step row (`tycoon episodes`'
+    score) shows it as of its last action.
+
     ## Starting State
     $500 in every operator's bank, empty machines, the same catalog and suppliers for all,
     drawn from the seed.
