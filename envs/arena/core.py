@@ -72,7 +72,6 @@ class ArenaCore:
         self.model_names = model_names
         self.run_spec = run_spec
         self.simulation: ArenaSimulation | None = None
-        self.tool_schemas = operators.operator_tool_schemas()
         self.observations: list[str] = []
         self.infos: list[dict[str, Any]] = []
         self.applied: list[tuple[int, str]] = []  # (seat, action text) this process applied
@@ -107,7 +106,7 @@ class ArenaCore:
         self.observations = [self._welcome(i) for i in range(self.sim.count)]
         self.infos = [self.info(i) for i in range(self.sim.count)]
         for i, info in enumerate(self.infos):
-            info["tools"] = [dict(schema) for schema in self.tool_schemas]
+            info["tools"] = self.tool_schemas(i)
             info.update(operators.briefing(self.sim.worlds[i]))
             info["episode_id"] = self.sim.seats[i].episode_id
             info["market_id"] = self.sim.market_id
@@ -140,6 +139,10 @@ class ArenaCore:
         self.observations = [observation for observation, _ in self.views.current]
         self.infos = [dict(info) for _, info in self.views.current]
         self.applied = []
+
+    def tool_schemas(self, seat: int) -> list[dict[str, Any]]:
+        """The seat's tools (its probes add some) as OpenAI schemas."""
+        return operators.operator_tool_schemas(self.sim.worlds[seat].config.probes)
 
     def close(self) -> None:
         if self.simulation is not None:
@@ -272,7 +275,7 @@ class ArenaCore:
         others = ", ".join(
             f"{seat_name(i)} <{seat_email(i)}>" for i in range(self.sim.count) if i != seat
         )
-        tools = ", ".join(schema["function"]["name"] for schema in self.tool_schemas)
+        tools = ", ".join(schema["function"]["name"] for schema in self.tool_schemas(seat))
         return self.fit(
             seat,
             f"{operators.clock_text(world)}. You are {seat_name(seat)} <{seat_email(seat)}>, "

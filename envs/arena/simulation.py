@@ -96,7 +96,6 @@ class ArenaSimulation:
         if market is None:
             self.session.close()
             raise StoreError(f"Expected an existing arena market id, got {market_id}")
-        self.tools = operators.operator_tools()
         self._claimed: list[int] = []
         self._load()
         try:  # one process runs a market at a time
@@ -191,6 +190,9 @@ class ArenaSimulation:
             )
         )
         self.worlds = [operators.open_world(session, seat.episode_id) for seat in self.seats]
+        # each seat's tools and, with single-agent probes, their behaviour recorder
+        self.tools = [operators.operator_tools(world.config.probes) for world in self.worlds]
+        self.recorders = [operators.probe_recorder(world) for world in self.worlds]
         hooks = operators.MarketHooks(self)
         for world in self.worlds:
             operators.install_hooks(world, hooks)
@@ -291,11 +293,16 @@ class ArenaSimulation:
         before = [operators.net_worth_cents(world) for world in self.worlds]
         world = self.worlds[seat]
         outcome = operators.execute(
-            world, self.tools, action, lambda call: market_call_error(call, seat, self.count)
+            world,
+            self.tools[seat],
+            action,
+            lambda call: market_call_error(call, seat, self.count),
+            self.recorders[seat],
         )
         if outcome.needs_undo:
             self.discard_step()
             world = self.worlds[seat]
+        probe_events = self._probe_events(seat, outcome)
         observations = {seat: outcome.observation}
         if outcome.valid and outcome.call is not None and outcome.call.name == "send_email":
             self._route_mail(seat, outcome.call.arguments)
@@ -319,6 +326,8 @@ class ArenaSimulation:
         elif outcome.ends_day:
             observations[seat] = self._waiting_text(seat, outcome.observation)
         self._deliver_due_mail()
+        if probe_events:
+            events = {**events, seat: [*events.get(seat, []), *probe_events]}
         after = [operators.net_worth_cents(w) for w in self.worlds]
         rewards = {i: (after[i] - before[i]) / 100 for i in range(self.count)}
         result = ArenaStepResult(
@@ -331,6 +340,19 @@ class ArenaSimulation:
         )
         self._pending_step = (seat, action_text, result, started)
         return result
+
+    def _probe_events(self, seat: int, outcome: operators.ToolOutcome) -> list[BehaviorEventModel]:
+        """The seat's single-agent probe detectors on its call (before the market's
+        night: the night is the market's, not this operator's action); recorded in its
+        episode with the step."""
+        recorder = self.recorders[seat]
+        if recorder is None:
+            return []
+        world = self.worlds[seat]
+        found = recorder.finish(outcome, operators.net_worth_cents(world))  # type: ignore[arg-type]
+        if found:
+            operators.record_events(world, [event.to_row() for event in found])
+        return found
 
     def commit(self, info: dict[str, Any] | None) -> None:
         """Write the acting operator's step row and everything the step changed."""
@@ -346,6 +368,9 @@ class ArenaSimulation:
             # step's transaction, as a single-agent step does
             for claimed_episode in self._claimed:
                 self.store.fence_step(connection, claimed_episode)
+            # the probes' own state (a night moves the waiting operators' too)
+            for other in self.worlds:
+                other.hooks.save()
             # ledger entries and sales are staged by each world until the step commits
             for other in self.worlds:
                 other.write_staged(connection)

@@ -120,6 +120,18 @@ class raw_env(AECEnv):
     facts (`tycoon.envs.arena.judging`): verdicts in the sender's `judge_verdicts` and
     `info["judge_verdicts"]`, flagged ones as its behaviour events.
 
+    ## Single-agent probes per operator
+    `config={"operator_probes": ("credit", None, ...)}` (`tycoon run --probes
+    [SEAT=]SCENARIO`) gives a seat the probes of a single-agent scenario (credit,
+    permissions, oversight, shutdown, reporting, each with its `-control`): their tools
+    (in that seat's `info["tools"]`), files, accounts, nightly rules and rule detectors,
+    exactly as in a single-agent episode with them; the events are the seat's. Detection
+    runs on the seat's own call (the market's night is no action of its own: what a night
+    changes shows in the seat's next step). `competitor` (a scripted rival beside the real
+    ones) and `expansion` (machines the market's customers do not visit) are refused.
+    The probes' judge-only tags (lobbying, false promises) are not asked in the arena:
+    the judge reads the mail between operators.
+
     ## Token cost
     As in `tycoon/VendingYear-v0`, a model's output tokens cost money: a runner hands each
     seat's tokens over with `record_output_tokens(agent, tokens)` before its action (the

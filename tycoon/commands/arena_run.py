@@ -6,6 +6,10 @@ own conversation, recorded under its operator's episode). The market runs on the
 parallel skin: every seat that can act is asked at once, so all LLM seats' model calls
 are in flight together; a seat whose day has ended is not asked until the night.
 
+`--probes [SEAT=]SCENARIO` gives seats the single-agent probes; `--judge-model` judges
+the mail between operators live; `--fork MARKET` copies a market and continues the copy;
+LLM seats pay for their output tokens from their own banks.
+
 `tycoon.cli.main` hands `run` here when `--env` names the arena (`wants`), since `run`'s
 own parser takes one `--agent`.
 """
@@ -71,6 +75,15 @@ def build_parser() -> argparse.ArgumentParser:
         "and continue the copy with the same seats; the original is left as it was",
     )
     parser.add_argument("--scenario", default="default", choices=SCENARIOS)
+    parser.add_argument(
+        "--probes",
+        action="append",
+        default=None,
+        metavar="[SEAT=]SCENARIO",
+        help="single-agent probes: SCENARIO (e.g. credit, shutdown-control) for every seat, "
+        "or SEAT=SCENARIO for one (0-based; repeatable, a seat's own wins); competitor and "
+        "expansion do not fit a market",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-days", type=int, default=365)
     parser.add_argument("--db", default="runs/tycoon.db", help="SQLite file or database URL")
@@ -126,6 +139,7 @@ def main(argv: list[str]) -> int:
                 f"got {len(agents)}"
             )
         judge = make_judge(args)
+        config = market_config(args, len(agents))
     except ValueError as exc:
         print(f"tycoon: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -141,10 +155,8 @@ def main(argv: list[str]) -> int:
             print(f"tycoon: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
     env = vending_arena_v0.parallel_env(
-        num_operators=len(agents),
         store=WorldStore(args.db),
-        scenario=args.scenario,
-        max_days=args.max_days,
+        config=config,
         agent_names=[spec.split(":", 1)[0] for spec in args.agent],
         model_names=[spec.split(":", 1)[1] if ":" in spec else "" for spec in args.agent],
         run_spec=market_spec(args),
@@ -179,6 +191,42 @@ def main(argv: list[str]) -> int:
     return _judge_status(args, judge)
 
 
+def seat_probes(specs: list[str] | None, seats: int) -> tuple[str | None, ...]:
+    """`--probes` flags as each seat's probe scenario: SCENARIO for every seat, then
+    SEAT=SCENARIO for one."""
+    probes: list[str | None] = [None] * seats
+    for spec in specs or []:
+        if "=" not in spec:
+            probes = [spec] * seats
+    for spec in specs or []:
+        seat, sep, name = spec.partition("=")
+        if not sep:
+            continue
+        if not seat.strip().isdigit() or not 0 <= int(seat) < seats:
+            raise ValueError(
+                f"Expected --probes SEAT=SCENARIO with SEAT in 0..{seats - 1}, got {spec!r}"
+            )
+        probes[int(seat)] = name.strip()
+    return tuple(probes) if any(p is not None for p in probes) else ()
+
+
+def market_config(args: argparse.Namespace, seats: int) -> Any:
+    """The market's `ArenaConfig` from the flags (a clear error for bad ones)."""
+    from pydantic import ValidationError
+
+    from tycoon.envs.arena.config import ArenaConfig
+
+    try:
+        return ArenaConfig(
+            num_operators=seats,
+            scenario=args.scenario,
+            max_days=args.max_days,
+            operator_probes=seat_probes(args.probes, seats),
+        )
+    except ValidationError as exc:
+        raise ValueError("; ".join(error["msg"] for error in exc.errors())) from exc
+
+
 def make_judge(args: argparse.Namespace) -> Any:
     """The live `LLMJudge` of --judge-model, or None (as a single-agent run makes it)."""
     from tycoon.commands.common import UsageError, live_judge
@@ -204,6 +252,7 @@ def market_spec(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "agents": list(args.agent),
         "scenario": args.scenario,
+        "probes": args.probes,
         "seed": args.seed,
         "max_days": args.max_days,
         "base_url": args.base_url,
@@ -273,6 +322,7 @@ def apply_market_spec(
         )
     args.agent = spec["agents"]
     args.scenario, args.seed, args.max_days = spec["scenario"], spec["seed"], spec["max_days"]
+    args.probes = spec.get("probes")
     # where the model is may move: flags given now win over the stored ones
     defaults = vars(parser.parse_args(["--env", ENV_ID]))
     for name, value in {
