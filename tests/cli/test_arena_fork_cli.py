@@ -124,3 +124,32 @@ def test_fork_refuses_a_market_another_process_is_running(tmp_path, capsys):
     with WorldStore(db).session() as session:
         assert session.scalar(select(func.count()).select_from(ArenaMarket)) == 1
         assert session.scalar(select(func.count()).select_from(ArenaMail)) == 0
+
+
+def test_a_fork_with_an_llm_seat_continues_from_the_copied_call_journal(tmp_path):
+    """The LLM seat's next tool depends on its whole conversation, so a journal not
+    copied, or restored wrong, shows in the state hash; no call is asked twice."""
+    from openai_server import FakeOpenAIServer, Reply
+
+    def reply(body: dict) -> Reply:
+        messages = body["messages"]
+        last = str(messages[-1].get("content", ""))
+        if "has ended" in last or len(messages) % 5 == 0:
+            return Reply.tool_call("wait_for_next_day")
+        return Reply.tool_call(("get_balance", "read_inbox", "check_storage")[len(messages) % 3])
+
+    seats = ["--agent", "openai:model-a", "--agent", "baseline"]
+    with FakeOpenAIServer(reply) as server:
+        run = [*ARENA, *seats, "--max-days", "4", "--no-progress", "--base-url", server.base_url]
+        reference = tycoon("run", *run, "--db", str(tmp_path / "reference.db"))
+        reference_calls = len(server.completions)
+        total = int(re.search(r"days, (\d+) steps", reference).group(1))
+        db = str(tmp_path / "forked.db")
+        original = killed_mid_round(db, total // 2, run)
+        before_fork = len(server.completions) - reference_calls
+        out = tycoon("run", *ARENA, "--fork", str(original), "--db", db, "--no-progress")
+        # the copy asks only the calls the original had not asked yet
+        assert len(server.completions) - reference_calls - before_fork == (
+            reference_calls - before_fork
+        )
+    assert state_hash(out) == state_hash(reference)
