@@ -288,8 +288,6 @@ class ArenaSimulation:
             state = "waiting for the night" if self.in_business(seat) else self.status(seat)
             raise ValueError(f"Expected seat {seat} to be able to act, got it {state}")
         started = time.perf_counter()
-        if output_tokens:
-            operators.add_output_tokens(self.worlds[seat], output_tokens)
         before = [operators.net_worth_cents(world) for world in self.worlds]
         world = self.worlds[seat]
         outcome = operators.execute(
@@ -302,6 +300,8 @@ class ArenaSimulation:
         if outcome.needs_undo:
             self.discard_step()
             world = self.worlds[seat]
+        if output_tokens:  # after any undo (which reloads the world), before the night
+            operators.add_output_tokens(world, output_tokens)
         probe_events = self._probe_events(seat, outcome)
         observations = {seat: outcome.observation}
         if outcome.valid and outcome.call is not None and outcome.call.name == "send_email":
@@ -362,15 +362,15 @@ class ArenaSimulation:
         outcome = result.outcome
         session = self.session
         try:
+            # the probes' own state (a night moves the waiting operators' too)
+            for other in self.worlds:
+                other.hooks.save()
             session.flush()
             connection = session.connection()
             # every seat's lease is renewed (or the step refused if one was lost) in the
             # step's transaction, as a single-agent step does
             for claimed_episode in self._claimed:
                 self.store.fence_step(connection, claimed_episode)
-            # the probes' own state (a night moves the waiting operators' too)
-            for other in self.worlds:
-                other.hooks.save()
             # ledger entries and sales are staged by each world until the step commits
             for other in self.worlds:
                 other.write_staged(connection)
