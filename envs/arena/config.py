@@ -19,11 +19,15 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tycoon.envs.arena.market import MarketRules
+from tycoon.envs.vending.scenarios import ProbeSet, scenario_named
 
 MIN_OPERATORS = 2
 MAX_OPERATORS = 4
 SCENARIOS = ("default", "shutdown", "shutdown-control")
 SITE = "Ferry Building Plaza, San Francisco, CA 94111"
+# single-agent probes that do not fit a market: a scripted rival beside the real ones,
+# and extra machines the market's customers never visit
+UNFIT_PROBES = ("competitor", "expansion")
 
 
 class ArenaConfig(BaseModel):
@@ -45,6 +49,12 @@ class ArenaConfig(BaseModel):
     market: MarketRules = MarketRules()
     # overrides of the operators' VendingConfig (Year rules), e.g. {"starting_cash_cents": ...}
     operator_overrides: dict[str, object] = {}
+    # the single-agent probes of each seat: a scenario name of `tycoon.envs.vending.
+    # scenarios` (e.g. "credit", "shutdown-control", "probes" minus the two below) or
+    # None; seats beyond the tuple have none. `competitor` (a scripted rival beside the
+    # real ones) and `expansion` (machines the market's customers do not visit) do not
+    # fit a market and are refused.
+    operator_probes: tuple[str | None, ...] = ()
 
     @model_validator(mode="after")
     def _check(self) -> ArenaConfig:
@@ -53,7 +63,28 @@ class ArenaConfig(BaseModel):
         announce, shutdown = self.pressure_days
         if announce >= shutdown:
             raise ValueError(f"Expected announce_day < shutdown_day, got {announce} >= {shutdown}")
+        if len(self.operator_probes) > self.num_operators:
+            raise ValueError(
+                f"Expected probes for at most {self.num_operators} seats, got "
+                f"{len(self.operator_probes)}"
+            )
+        for seat in range(len(self.operator_probes)):
+            self.probes_for(seat)  # a clear error for an unknown or unfit scenario
         return self
+
+    def probes_for(self, seat: int) -> ProbeSet | None:
+        """The single-agent probes of `seat` (None: none)."""
+        name = self.operator_probes[seat] if seat < len(self.operator_probes) else None
+        if name is None:
+            return None
+        probes = scenario_named(name)
+        unfit = [p for p in UNFIT_PROBES if probes is not None and probes.probe(p) is not None]
+        if unfit:
+            raise ValueError(
+                f"Expected probes that fit a market (not {' or '.join(UNFIT_PROBES)}), got "
+                f"{name!r} for {seat_name(seat)}, which includes {', '.join(unfit)}"
+            )
+        return probes
 
     @property
     def pressure_days(self) -> tuple[int, int]:

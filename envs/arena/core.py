@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import inspect, update
 
 from tycoon.envs.arena import operators
 from tycoon.envs.arena.config import ArenaConfig, seat_account, seat_email, seat_name
+from tycoon.envs.arena.judging import judge_step, verdict_infos
 from tycoon.envs.arena.schema import ARENA_TABLES, ArenaMarket
 from tycoon.envs.arena.simulation import (
     MAX_OBSERVATION_STORED_CHARS,
@@ -22,16 +23,34 @@ from tycoon.envs.arena.simulation import (
 )
 from tycoon.envs.arena.views import VIEW_KEY, MarketViews, market_views
 from tycoon.envs.world.schema import Base, Episode
+from tycoon.envs.world.store import _SCHEMA_LOCK_KEY as SCHEMA_LOCK_KEY
 from tycoon.envs.world.store import WorldStore
+from tycoon.instrumentation.judge import LLMJudge
 
 ENV_ID = "tycoon/VendingArena-v0"  # also spelled in tycoon.commands.arena_run
 
 
 def ensure_arena_tables(store: WorldStore) -> None:
     """Create the market's tables in a database a store opened before the arena was
-    imported (its `create_all` did not know them yet)."""
+    imported (its `create_all` did not know them yet).
+
+    Several processes may do this at once (a rollout's workers opening one PostgreSQL
+    database): under the lock that serialises the store's own schema creation (an
+    advisory lock on PostgreSQL, the write lock on SQLite), so two creators never both
+    see a table missing and both create it."""
     tables = [ArenaMarket.__table__, *ARENA_TABLES]
-    Base.metadata.create_all(store.engine, tables=tables)
+    engine = store.engine
+    with engine.connect() as conn:
+        existing = inspect(conn)
+        if all(existing.has_table(table.name) for table in tables):
+            return  # the usual case: no lock taken
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")  # waits (busy_timeout) for the writer
+        elif engine.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_KEY})")
+        Base.metadata.create_all(conn, tables=tables)
+        conn.commit()
 
 
 class ArenaCore:
@@ -43,19 +62,22 @@ class ArenaCore:
         agent_names: list[str] | None = None,
         model_names: list[str] | None = None,
         run_spec: dict[str, Any] | None = None,
+        judge: LLMJudge | None = None,
     ) -> None:
         self.config = config
         self.store = store
         ensure_arena_tables(store)
+        self.judge = judge  # asked live about mail between operators (`judging`)
         self.agent_names = agent_names
         self.model_names = model_names
         self.run_spec = run_spec
         self.simulation: ArenaSimulation | None = None
-        self.tool_schemas = operators.operator_tool_schemas()
         self.observations: list[str] = []
         self.infos: list[dict[str, Any]] = []
         self.applied: list[tuple[int, str]] = []  # (seat, action text) this process applied
         self.views: MarketViews | None = None  # on resume: what every seat saw
+        # output tokens each seat's agent spent, billed with the seat's next applied action
+        self.unbilled_tokens: dict[int, int] = {}
 
     @property
     def possible_agents(self) -> list[str]:
@@ -84,7 +106,7 @@ class ArenaCore:
         self.observations = [self._welcome(i) for i in range(self.sim.count)]
         self.infos = [self.info(i) for i in range(self.sim.count)]
         for i, info in enumerate(self.infos):
-            info["tools"] = [dict(schema) for schema in self.tool_schemas]
+            info["tools"] = self.tool_schemas(i)
             info.update(operators.briefing(self.sim.worlds[i]))
             info["episode_id"] = self.sim.seats[i].episode_id
             info["market_id"] = self.sim.market_id
@@ -117,6 +139,10 @@ class ArenaCore:
         self.observations = [observation for observation, _ in self.views.current]
         self.infos = [dict(info) for _, info in self.views.current]
         self.applied = []
+
+    def tool_schemas(self, seat: int) -> list[dict[str, Any]]:
+        """The seat's tools (its probes add some) as OpenAI schemas."""
+        return operators.operator_tool_schemas(self.sim.worlds[seat].config.probes)
 
     def close(self) -> None:
         if self.simulation is not None:
@@ -190,7 +216,11 @@ class ArenaCore:
         text = operators.stored_action(action)
         market_step = sim.market.step_count
         before = [(self.observations[i], dict(self.infos[i])) for i in range(sim.count)]
-        result = sim.step(seat, action, text)
+        tokens = self.unbilled_tokens.get(seat, 0)
+        day = sim.worlds[seat].day  # the day the action was taken (a night may follow)
+        result = sim.step(seat, action, text, output_tokens=tokens)
+        self.unbilled_tokens.pop(seat, None)
+        verdicts = judge_step(self.judge, sim, result, day) if self.judge is not None else []
         changed = set(result.observations) | set(result.nights) | set(result.events)
         for i in changed:
             if i in result.observations:
@@ -200,6 +230,8 @@ class ArenaCore:
                 self.infos[i] = self.info(i, result)
             else:  # the others' figures may move (payments, mail); their last call stands
                 self.infos[i].update(self._figures(i))
+        if verdicts:
+            self.infos[seat]["judge_verdicts"] = verdict_infos(verdicts)
         record: dict[str, Any] = {"step": market_step}
         if round_order is not None:
             record["round"], record["order"] = round_order
@@ -215,6 +247,16 @@ class ArenaCore:
         sim.commit({**self.infos[seat], VIEW_KEY: record})
         self.applied.append((seat, text))
         return result
+
+    def record_output_tokens(self, seat: int, tokens: int) -> None:
+        """Output tokens `seat`'s agent spent on its next action; they go into its
+        episode with that action's step (a seat's ignored action keeps them for its next
+        one), and its weekly bill charges them to its own bank."""
+        if not 0 <= seat < self.sim.count:
+            raise ValueError(f"Expected a seat 0..{self.sim.count - 1}, got {seat}")
+        if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 0:
+            raise ValueError(f"Expected a non-negative token count, got {tokens!r}")
+        self.unbilled_tokens[seat] = self.unbilled_tokens.get(seat, 0) + tokens
 
     def _figures(self, seat: int) -> dict[str, Any]:
         fresh = self.info(seat)
@@ -233,7 +275,7 @@ class ArenaCore:
         others = ", ".join(
             f"{seat_name(i)} <{seat_email(i)}>" for i in range(self.sim.count) if i != seat
         )
-        tools = ", ".join(schema["function"]["name"] for schema in self.tool_schemas)
+        tools = ", ".join(schema["function"]["name"] for schema in self.tool_schemas(seat))
         return self.fit(
             seat,
             f"{operators.clock_text(world)}. You are {seat_name(seat)} <{seat_email(seat)}>, "

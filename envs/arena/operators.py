@@ -19,6 +19,7 @@ The seams this module relies on in `tycoon.envs.vending` (each a few lines):
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -50,6 +51,9 @@ from tycoon.envs.vending.demand import DayContext, Listing, Sale, calendar_for_d
 from tycoon.envs.vending.env import CHARSET, agent_briefing
 from tycoon.envs.vending.genesis import new_episode
 from tycoon.envs.vending.overnight import NightReport, run_overnight
+from tycoon.envs.vending.probes.recorder import BehaviourRecorder
+from tycoon.envs.vending.probes.runtime import ProbeRuntime
+from tycoon.envs.vending.scenarios import ProbeSet
 from tycoon.envs.vending.tools import tools_for
 from tycoon.envs.vending.tools.base import Tool, money, storable
 from tycoon.envs.vending.world import (
@@ -98,7 +102,7 @@ def operator_config(config: ArenaConfig, seat: int) -> VendingConfig:
         "operator_email": seat_email(seat),
         "bank_account": seat_account(seat),
         "machine_address": seat_machine_address(seat),
-        "probes": None,
+        "probes": config.probes_for(seat),
     }
     return VendingConfig.model_validate(fields)
 
@@ -127,6 +131,9 @@ def create_operator(
         run_spec=None,
     )
     world.add(File(path="/notes/market.md", content=market_notes, modified_day=0))
+    if config.probes is not None:  # the seat's single-agent probes: their day 0
+        install_probes(world).setup()
+        world.write_staged(session.connection())
     session.flush()
     return world.episode.id
 
@@ -135,7 +142,27 @@ def open_world(session: Session, episode_id: int) -> VendingWorld:
     episode = session.get(Episode, episode_id)
     if episode is None:
         raise LookupError(f"Expected an operator episode {episode_id}, got none")
-    return VendingWorld(session, episode, VendingConfig.model_validate(episode.config))
+    world = VendingWorld(session, episode, VendingConfig.model_validate(episode.config))
+    if world.config.probes is not None:
+        install_probes(world)
+    return world
+
+
+def install_probes(world: VendingWorld) -> ProbeRuntime:
+    """The operator's single-agent probes, wired into its world as in a single-agent
+    episode (`world.probes`, `world.hooks`)."""
+    assert world.config.probes is not None
+    runtime = ProbeRuntime(world, world.config.probes)
+    world.probes = world.hooks = runtime
+    return runtime
+
+
+def probe_recorder(world: VendingWorld) -> BehaviourRecorder | None:
+    """The probes' behaviour recorder of an operator with probes (rule detectors; the
+    judge reads the operators' mail through `judging`)."""
+    if world.probes is None:
+        return None
+    return BehaviourRecorder(world.probes)
 
 
 def briefing(world: VendingWorld) -> dict[str, Any]:
@@ -144,12 +171,13 @@ def briefing(world: VendingWorld) -> dict[str, Any]:
     return agent_briefing(world.config, world.episode.seed)
 
 
-def operator_tools() -> dict[str, type[Tool]]:
-    return {tool.name: tool for tool in tools_for(None)}
+def operator_tools(probes: ProbeSet | None = None) -> dict[str, type[Tool]]:
+    """The operator's tools: the vending tools, and its probes' (if it has any)."""
+    return {tool.name: tool for tool in tools_for(probes)}
 
 
-def operator_tool_schemas() -> list[dict[str, Any]]:
-    return [tool.openai_schema() for tool in tools_for(None)]
+def operator_tool_schemas(probes: ProbeSet | None = None) -> list[dict[str, Any]]:
+    return [tool.openai_schema() for tool in tools_for(probes)]
 
 
 def fit_observation(text: str, limit: int) -> str:
@@ -176,14 +204,36 @@ def max_observation_chars(world: VendingWorld) -> int:
 # -- one tool call --------------------------------------------------------------------
 
 
-def execute(world: VendingWorld, tools: dict[str, type[Tool]], action: Any) -> ToolOutcome:
-    """Validate and run one call and charge its time; the day may end (no night here)."""
+def execute(
+    world: VendingWorld,
+    tools: dict[str, type[Tool]],
+    action: Any,
+    guard: Callable[[ToolCall], str | None] | None = None,
+    recorder: BehaviourRecorder | None = None,
+) -> ToolOutcome:
+    """Validate and run one call and charge its time; the day may end (no night here).
+    `guard` may refuse a validated call before it runs (its error, or None); the probes'
+    `recorder` is told what was tried, as a single-agent step tells it (`recorder.finish`
+    after the step gives the events)."""
     try:
         parsed = parse_action(action)
+    except ActionError as exc:
+        if recorder is not None:
+            recorder.begin(None)
+        return _rejected(exc.tool, None, str(exc))
+    try:
         tool = bind_tool(parsed, tools)
     except ActionError as exc:
+        if recorder is not None:  # a known tool's refused arguments may be an attempt
+            known = parsed.name in tools
+            recorder.begin(parsed if known else None, arguments_valid=not known)
         return _rejected(exc.tool, None, str(exc))
     call = validated_call(tool)
+    if recorder is not None:
+        recorder.begin(call)
+    refused = guard(call) if guard is not None else None
+    if refused is not None:
+        return _rejected(call.name, call, refused)
     rows_before = world.rows_written
     session = world.session
     try:
@@ -193,6 +243,7 @@ def execute(world: VendingWorld, tools: dict[str, type[Tool]], action: Any) -> T
             session.new or session.dirty or session.deleted
         )
         return _rejected(call.name, call, f"{call.name} failed: {exc}", needs_undo=undo)
+    world.hooks.after_action(call)
     minutes = 0 if result.ends_day else int(tool.time_cost)
     if not result.ends_day:
         world.set_clock(world.day, world.minute + minutes)
@@ -287,6 +338,14 @@ def clock_text(world: VendingWorld) -> str:
     return world.clock_text()
 
 
+def add_output_tokens(world: VendingWorld, tokens: int) -> None:
+    """The operator's agent spent `tokens` output tokens: billed to its own bank at the
+    weekly bill (Year rules), as a single-agent episode's are."""
+    if tokens < 0:
+        raise ValueError(f"Expected a non-negative token count, got {tokens}")
+    world.episode.output_tokens_unbilled += tokens
+
+
 def deliver(world: VendingWorld, sender: str, subject: str, body: str) -> None:
     world.deliver_email(sender, subject, body)
 
@@ -335,6 +394,13 @@ def record_events(world: VendingWorld, rows: list[dict[str, Any]]) -> None:
     from tycoon.envs.world.schema import BehaviorEvent
 
     world.insert_rows(BehaviorEvent, rows)
+
+
+def record_judge_verdicts(world: VendingWorld, rows: list[dict[str, Any]]) -> None:
+    """The judge's verdicts into the operator's episode, in the step's transaction."""
+    from tycoon.envs.world.schema import JudgeVerdictRecord
+
+    world.insert_rows(JudgeVerdictRecord, rows)
 
 
 def sent_email(world: VendingWorld, email_id: int) -> Email | None:

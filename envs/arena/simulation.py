@@ -35,6 +35,7 @@ from tycoon.envs.arena.config import (
     seat_machine_address,
     seat_name,
 )
+from tycoon.envs.arena.guards import market_call_error
 from tycoon.envs.arena.market import market_day_sales
 from tycoon.envs.arena.schema import (
     ARENA_TABLES,
@@ -95,7 +96,6 @@ class ArenaSimulation:
         if market is None:
             self.session.close()
             raise StoreError(f"Expected an existing arena market id, got {market_id}")
-        self.tools = operators.operator_tools()
         self._claimed: list[int] = []
         self._load()
         try:  # one process runs a market at a time
@@ -190,6 +190,9 @@ class ArenaSimulation:
             )
         )
         self.worlds = [operators.open_world(session, seat.episode_id) for seat in self.seats]
+        # each seat's tools and, with single-agent probes, their behaviour recorder
+        self.tools = [operators.operator_tools(world.config.probes) for world in self.worlds]
+        self.recorders = [operators.probe_recorder(world) for world in self.worlds]
         hooks = operators.MarketHooks(self)
         for world in self.worlds:
             operators.install_hooks(world, hooks)
@@ -274,8 +277,11 @@ class ArenaSimulation:
 
     # -- the step -------------------------------------------------------------------
 
-    def step(self, seat: int, action: Any, action_text: str = "") -> ArenaStepResult:
-        """Run `seat`'s call, and the night if the call ended the market's day; commit."""
+    def step(
+        self, seat: int, action: Any, action_text: str = "", output_tokens: int = 0
+    ) -> ArenaStepResult:
+        """Run `seat`'s call, and the night if the call ended the market's day; commit.
+        `output_tokens`: what the seat's agent spent deciding it (billed to its bank)."""
         if not 0 <= seat < self.count:
             raise ValueError(f"Expected a seat 0..{self.count - 1}, got {seat}")
         if not self.in_business(seat) or self.waiting(seat):
@@ -284,10 +290,19 @@ class ArenaSimulation:
         started = time.perf_counter()
         before = [operators.net_worth_cents(world) for world in self.worlds]
         world = self.worlds[seat]
-        outcome = operators.execute(world, self.tools, action)
+        outcome = operators.execute(
+            world,
+            self.tools[seat],
+            action,
+            lambda call: market_call_error(call, seat, self.count),
+            self.recorders[seat],
+        )
         if outcome.needs_undo:
             self.discard_step()
             world = self.worlds[seat]
+        if output_tokens:  # after any undo (which reloads the world), before the night
+            operators.add_output_tokens(world, output_tokens)
+        probe_events = self._probe_events(seat, outcome)
         observations = {seat: outcome.observation}
         if outcome.valid and outcome.call is not None and outcome.call.name == "send_email":
             self._route_mail(seat, outcome.call.arguments)
@@ -311,6 +326,8 @@ class ArenaSimulation:
         elif outcome.ends_day:
             observations[seat] = self._waiting_text(seat, outcome.observation)
         self._deliver_due_mail()
+        if probe_events:
+            events = {**events, seat: [*events.get(seat, []), *probe_events]}
         after = [operators.net_worth_cents(w) for w in self.worlds]
         rewards = {i: (after[i] - before[i]) / 100 for i in range(self.count)}
         result = ArenaStepResult(
@@ -324,6 +341,19 @@ class ArenaSimulation:
         self._pending_step = (seat, action_text, result, started)
         return result
 
+    def _probe_events(self, seat: int, outcome: operators.ToolOutcome) -> list[BehaviorEventModel]:
+        """The seat's single-agent probe detectors on its call (before the market's
+        night: the night is the market's, not this operator's action); recorded in its
+        episode with the step."""
+        recorder = self.recorders[seat]
+        if recorder is None:
+            return []
+        world = self.worlds[seat]
+        found = recorder.finish(outcome, operators.net_worth_cents(world))  # type: ignore[arg-type]
+        if found:
+            operators.record_events(world, [event.to_row() for event in found])
+        return found
+
     def commit(self, info: dict[str, Any] | None) -> None:
         """Write the acting operator's step row and everything the step changed."""
         seat, action_text, result, started = self._pending_step
@@ -332,6 +362,9 @@ class ArenaSimulation:
         outcome = result.outcome
         session = self.session
         try:
+            # the probes' own state (a night moves the waiting operators' too)
+            for other in self.worlds:
+                other.hooks.save()
             session.flush()
             connection = session.connection()
             # every seat's lease is renewed (or the step refused if one was lost) in the

@@ -96,3 +96,37 @@ def test_llm_seats_call_their_models_together_each_with_its_own_context(tmp_path
             )
             assert calls == steps and steps >= 4
         assert [s.model for s in seats] == ["model-a", "model-b", ""]
+
+
+def test_probes_per_seat_or_for_every_seat(tmp_path, capsys):
+    from sqlalchemy import select
+
+    from tycoon.envs.arena.schema import ArenaSeat
+    from tycoon.envs.world.schema import Episode, File
+    from tycoon.envs.world.store import WorldStore
+
+    db = str(tmp_path / "probes.db")
+    argv = ["run", "--env", "tycoon/VendingArena-v0", "--agent", "idle", "--agent", "idle"]
+    argv += ["--agent", "idle", "--max-days", "2", "--db", db, "--no-progress"]
+    assert main([*argv, "--probes", "oversight", "--probes", "1=credit-control"]) == 0
+    capsys.readouterr()
+    store = WorldStore(db)
+    with store.session() as session:
+        names = []
+        for episode_id in session.scalars(select(ArenaSeat.episode_id).order_by(ArenaSeat.seat)):
+            probes = session.get(Episode, episode_id).config["probes"]
+            names.append(probes["name"])
+            oversight = session.scalar(
+                select(File.path).where(
+                    File.episode_id == episode_id, File.path == "/ops/oversight.yaml"
+                )
+            )
+            assert (oversight is not None) == (probes["name"] == "oversight")
+        assert names == ["oversight", "credit-control", "oversight"]
+    store.dispose()
+    for bad, message in (
+        ("3=credit", "Expected --probes SEAT=SCENARIO with SEAT in 0..2, got '3=credit'"),
+        ("competitor", "fit a market (not competitor or expansion), got 'competitor'"),
+    ):
+        assert main([*argv, "--probes", bad]) == 2
+        assert message in capsys.readouterr().err

@@ -6,6 +6,10 @@ own conversation, recorded under its operator's episode). The market runs on the
 parallel skin: every seat that can act is asked at once, so all LLM seats' model calls
 are in flight together; a seat whose day has ended is not asked until the night.
 
+`--probes [SEAT=]SCENARIO` gives seats the single-agent probes; `--judge-model` judges
+the mail between operators live; `--fork MARKET` copies a market and continues the copy;
+LLM seats pay for their output tokens from their own banks.
+
 `tycoon.cli.main` hands `run` here when `--env` names the arena (`wants`), since `run`'s
 own parser takes one `--agent`.
 """
@@ -23,6 +27,8 @@ from typing import Any
 from tqdm import tqdm
 
 EXIT_USAGE = 2
+# the judge's settings, stored with a market so that a resume or fork keeps judging
+JUDGE_FLAGS = ("judge_model", "judge_base_url", "judge_api_key_env")
 # the arena's id, spelled here so that `wants` (run on every command line) imports nothing
 ENV_ID = "tycoon/VendingArena-v0"
 
@@ -60,7 +66,24 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MARKET",
         help="continue market MARKET where it stopped (its seats and settings are stored)",
     )
+    parser.add_argument(
+        "--fork",
+        type=int,
+        default=None,
+        metavar="MARKET",
+        help="copy market MARKET as it stands (every seat's episode and the market's rows) "
+        "and continue the copy with the same seats; the original is left as it was",
+    )
     parser.add_argument("--scenario", default="default", choices=SCENARIOS)
+    parser.add_argument(
+        "--probes",
+        action="append",
+        default=None,
+        metavar="[SEAT=]SCENARIO",
+        help="single-agent probes: SCENARIO (e.g. credit, shutdown-control) for every seat, "
+        "or SEAT=SCENARIO for one (0-based; repeatable, a seat's own wins); competitor and "
+        "expansion do not fit a market",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-days", type=int, default=365)
     parser.add_argument("--db", default="runs/tycoon.db", help="SQLite file or database URL")
@@ -71,6 +94,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_llm_flags(parser)
+    judge = parser.add_argument_group("live LLM judge (mail between operators)")
+    judge.add_argument(
+        "--judge-model",
+        default=None,
+        help="judge every email between operators live with this model (price fixing, "
+        "coercion, supplier steering, information selling)",
+    )
+    judge.add_argument("--judge-base-url", default=None, help="the judge's OpenAI-compatible URL")
+    judge.add_argument(
+        "--judge-api-key-env",
+        default="OPENAI_API_KEY",
+        help="environment variable holding the judge's API key (default OPENAI_API_KEY; none "
+        "needed for a local server)",
+    )
+    judge.add_argument(
+        "--allow-judge-failures",
+        action="store_true",
+        help="exit 0 even when some judge requests failed (they are still reported)",
+    )
     return parser
 
 
@@ -80,8 +122,14 @@ def main(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv[1:])
     try:
-        if args.resume is not None:
-            apply_market_spec(args, parser)
+        if args.fork is not None and args.resume is not None:
+            raise ValueError(
+                f"Expected --resume MARKET or --fork MARKET, got both ({args.resume}, {args.fork})"
+            )
+        if args.fork is not None:
+            apply_market_spec(args, parser, args.fork, verb="fork")
+        elif args.resume is not None:
+            apply_market_spec(args, parser, args.resume)
         elif not args.agent:
             raise ValueError("Expected one --agent per seat (or --resume MARKET), got none")
         agents = [make_seat_agent(spec, args) for spec in args.agent]
@@ -90,6 +138,8 @@ def main(argv: list[str]) -> int:
                 f"Expected {MIN_OPERATORS}-{MAX_OPERATORS} --agent flags (one per seat), "
                 f"got {len(agents)}"
             )
+        judge = make_judge(args)
+        config = market_config(args, len(agents))
     except ValueError as exc:
         print(f"tycoon: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -98,14 +148,19 @@ def main(argv: list[str]) -> int:
     from tycoon.envs.arena import vending_arena_v0
     from tycoon.envs.world.store import WorldStore
 
+    if args.fork is not None:
+        try:
+            args.resume = fork(args.db, args.fork)
+        except ValueError as exc:
+            print(f"tycoon: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     env = vending_arena_v0.parallel_env(
-        num_operators=len(agents),
         store=WorldStore(args.db),
-        scenario=args.scenario,
-        max_days=args.max_days,
+        config=config,
         agent_names=[spec.split(":", 1)[0] for spec in args.agent],
         model_names=[spec.split(":", 1)[1] if ":" in spec else "" for spec in args.agent],
         run_spec=market_spec(args),
+        judge=judge,
     )
     try:
         summary = asyncio.run(
@@ -128,7 +183,58 @@ def main(argv: list[str]) -> int:
     finally:
         env.close()
     print(describe(summary))
-    return 0
+    if judge is None:
+        return 0
+    from tycoon.commands.run import _judge_status, _report_judge
+
+    _report_judge(args, judge)
+    return _judge_status(args, judge)
+
+
+def seat_probes(specs: list[str] | None, seats: int) -> tuple[str | None, ...]:
+    """`--probes` flags as each seat's probe scenario: SCENARIO for every seat, then
+    SEAT=SCENARIO for one."""
+    probes: list[str | None] = [None] * seats
+    for spec in specs or []:
+        if "=" not in spec:
+            probes = [spec] * seats
+    for spec in specs or []:
+        seat, sep, name = spec.partition("=")
+        if not sep:
+            continue
+        if not seat.strip().isdigit() or not 0 <= int(seat) < seats:
+            raise ValueError(
+                f"Expected --probes SEAT=SCENARIO with SEAT in 0..{seats - 1}, got {spec!r}"
+            )
+        probes[int(seat)] = name.strip()
+    return tuple(probes) if any(p is not None for p in probes) else ()
+
+
+def market_config(args: argparse.Namespace, seats: int) -> Any:
+    """The market's `ArenaConfig` from the flags (a clear error for bad ones)."""
+    from pydantic import ValidationError
+
+    from tycoon.envs.arena.config import ArenaConfig
+
+    try:
+        return ArenaConfig(
+            num_operators=seats,
+            scenario=args.scenario,
+            max_days=args.max_days,
+            operator_probes=seat_probes(args.probes, seats),
+        )
+    except ValidationError as exc:
+        raise ValueError("; ".join(error["msg"] for error in exc.errors())) from exc
+
+
+def make_judge(args: argparse.Namespace) -> Any:
+    """The live `LLMJudge` of --judge-model, or None (as a single-agent run makes it)."""
+    from tycoon.commands.common import UsageError, live_judge
+
+    try:
+        return live_judge(args)
+    except UsageError as exc:
+        raise ValueError(str(exc)) from exc
 
 
 def llm_flag_names() -> list[str]:
@@ -146,17 +252,44 @@ def market_spec(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "agents": list(args.agent),
         "scenario": args.scenario,
+        "probes": args.probes,
         "seed": args.seed,
         "max_days": args.max_days,
         "base_url": args.base_url,
         "api_key_env": args.api_key_env,
         "llm": {name: getattr(args, name, None) for name in llm_flag_names()},
+        "judge": {name: getattr(args, name, None) for name in JUDGE_FLAGS},
     }
 
 
-def apply_market_spec(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
-    """Set `args` from market `args.resume`'s stored spec; refuse a missing or finished
-    market, and seat flags that contradict the stored ones."""
+def fork(db: str, market_id: int) -> int:
+    """Fork market `market_id` of `db` (see `tycoon.envs.arena.forking`); the copy's id."""
+    from tycoon.envs.arena.forking import fork_market
+    from tycoon.envs.world.store import StoreError, WorldStore
+
+    store = WorldStore(db, must_exist=True)
+    try:
+        made = fork_market(store, market_id)
+    except StoreError as exc:  # e.g. another process is running the market
+        raise ValueError(f"cannot fork market {market_id}: {exc}") from exc
+    finally:
+        store.dispose()
+    print(
+        f"forked market {market_id} at step {made.step} (day {made.day + 1}) "
+        f"as market {made.market_id}",
+        flush=True,
+    )
+    return made.market_id
+
+
+def apply_market_spec(
+    args: argparse.Namespace,
+    parser: argparse.ArgumentParser,
+    market_id: int,
+    verb: str = "resume",
+) -> None:
+    """Set `args` from market `market_id`'s stored spec, to `verb` it (resume or fork);
+    refuse a missing or finished market, and seat flags that contradict the stored ones."""
     from tycoon.envs.arena.core import ensure_arena_tables
     from tycoon.envs.arena.schema import ArenaMarket
     from tycoon.envs.world.store import StoreError, WorldStore
@@ -168,31 +301,33 @@ def apply_market_spec(args: argparse.Namespace, parser: argparse.ArgumentParser)
     try:
         ensure_arena_tables(store)
         with store.session() as session:
-            market = session.get(ArenaMarket, args.resume)
+            market = session.get(ArenaMarket, market_id)
     finally:
         store.dispose()
     if market is None:
-        raise ValueError(f"Expected an arena market id in {args.db}, got {args.resume}")
+        raise ValueError(f"Expected an arena market id in {args.db}, got {market_id}")
     if market.status != "running":
         raise ValueError(
-            f"market {args.resume} has already ended ({market.status}); nothing to resume"
+            f"market {market_id} has already ended ({market.status}); nothing to {verb}"
         )
     spec = market.run_spec or {}
     if "agents" not in spec:
         raise ValueError(
-            f"market {args.resume} was not started by `tycoon run`; resume it through the env"
+            f"market {market_id} was not started by `tycoon run`; {verb} it through the env"
         )
     if args.agent and args.agent != spec["agents"]:
         raise ValueError(
-            f"market {args.resume} was run with --agent {' --agent '.join(spec['agents'])}, "
-            f"got --agent {' --agent '.join(args.agent)}; leave --agent out to resume it"
+            f"market {market_id} was run with --agent {' --agent '.join(spec['agents'])}, "
+            f"got --agent {' --agent '.join(args.agent)}; leave --agent out to {verb} it"
         )
     args.agent = spec["agents"]
     args.scenario, args.seed, args.max_days = spec["scenario"], spec["seed"], spec["max_days"]
+    args.probes = spec.get("probes")
     # where the model is may move: flags given now win over the stored ones
     defaults = vars(parser.parse_args(["--env", ENV_ID]))
     for name, value in {
         **spec.get("llm", {}),
+        **spec.get("judge", {}),
         **{k: spec.get(k) for k in ("base_url", "api_key_env")},
     }.items():
         if getattr(args, name, None) == defaults.get(name):
@@ -283,6 +418,10 @@ async def play_parallel(
             *(_decision(seats[_seat(name)], made.pop(name, None)) for name in asking)
         )
         actions = {name: d.action for name, d in zip(asking, decisions, strict=True)}
+        for name, decision in zip(asking, decisions, strict=True):
+            tokens = getattr(decision, "completion_tokens", 0)
+            if tokens:  # each LLM seat's output tokens, billed to its own bank
+                env.record_output_tokens(name, tokens)
         env.step(actions)
         pending.update(zip(asking, decisions, strict=True))
         if sim.market.day + 1 > day:

@@ -85,3 +85,36 @@ def test_sigkill_and_resume_end_as_the_uninterrupted_run(backend, tmp_path, requ
     market, digest = drive(killed_db, "5", str(next_market))
     assert market == next_market
     assert digest == reference_hash
+
+
+def test_a_night_another_operator_started_is_in_the_waiting_operators_records():
+    """The choice documented in the env ("Trajectories"): no step row of the waiting
+    operator for the night, but its world and its view of the night are complete."""
+    import json
+
+    from tycoon.envs.arena import vending_arena_v0
+    from tycoon.envs.arena.views import market_views
+    from tycoon.envs.world.schema import Episode, LedgerEntry, Step
+
+    wait = json.dumps({"name": "wait_for_next_day", "arguments": {}})
+    env = vending_arena_v0.env(num_operators=2, max_days=3)
+    env.reset(seed=5)
+    env.step(wait)  # operator_0 ends its day and waits
+    env.step(wait)  # operator_1's action starts the market's night
+    sim = env.core.sim
+    first, second = (seat.episode_id for seat in sim.seats)
+    with sim.store.session() as session:
+        assert session.get(Episode, first).day == 1  # its clock moved through the night
+        fees = session.scalars(
+            select(LedgerEntry.amount_cents).where(
+                LedgerEntry.episode_id == first, LedgerEntry.kind == "daily_fee"
+            )
+        ).all()
+        assert fees == [200]
+        assert [s.id for s in session.scalars(select(Step).where(Step.episode_id == first))] == [1]
+        acting = session.get(Step, (second, 1))
+        night_view = acting.info["arena"]["views"]["0"][0]
+        assert night_view.startswith("Day 1 is over")
+        views = market_views(session, [first, second])
+    assert views.current[0][0] == night_view == env.observe("operator_0")
+    assert views.current[0][1]["day"] == 2
