@@ -251,3 +251,15 @@ def test_arena_faults_are_one_line_errors_too(tmp_path) -> None:
     assert unreachable.returncode == 1, unreachable.stderr
     assert "Traceback" not in unreachable.stderr, unreachable.stderr
     assert "tycoon: error: LlmUnavailable: m at http://127.0.0.1:9/v1" in unreachable.stderr
+
+
+@pytest.mark.parametrize("days", ["-3", "0", "nan"])
+def test_arena_refuses_a_day_count_below_one(tmp_path, days) -> None:
+    db = tmp_path / "arena.db"
+    result = tycoon(
+        *("run", "--env", "tycoon/VendingArena-v0", "--agent", "baseline", "--agent", "idle"),
+        *("--max-days", days, "--db", str(db)),
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert "argument --max-days: expected a" in result.stderr
+    assert not db.exists()

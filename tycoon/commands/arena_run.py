@@ -47,6 +47,7 @@ def wants(argv: list[str]) -> bool:
 
 def build_parser() -> argparse.ArgumentParser:
     from tycoon.agents.llm.settings import add_llm_flags
+    from tycoon.commands.common import _positive_int
     from tycoon.envs.arena.config import SCENARIOS
 
     parser = argparse.ArgumentParser(
@@ -85,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
         "expansion do not fit a market",
     )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--max-days", type=int, default=365)
+    parser.add_argument("--max-days", type=_positive_int, default=365)
     parser.add_argument("--db", default="runs/tycoon.db", help="SQLite file or database URL")
     parser.add_argument("--base-url", default=None, help="OpenAI-compatible server URL")
     parser.add_argument(
