@@ -54,6 +54,8 @@ class DriverStatement:
         `Connection.execute` would."""
         many = isinstance(params, list)
         bound = [self._params(row) for row in params] if many else self._params(params)
+        if not connection.in_transaction():
+            connection.begin()  # as Connection.execute does: its commit() then commits this
         if self._batchable and (batch := _BATCHES.get(connection)) is not None:
             batch.hold(self, bound, many)  # sent with the step's other statements
             return
