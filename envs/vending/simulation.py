@@ -57,7 +57,7 @@ from tycoon.envs.vending.step_view import StepResult, fit_observation, step_info
 from tycoon.envs.vending.tools import tools_for
 from tycoon.envs.vending.tools.base import Tool, storable
 from tycoon.envs.vending.world import BANK, MINUTES_PER_DAY, VendingWorld, WorldError
-from tycoon.envs.world.driver_sql import DriverStatement, RowUpdater
+from tycoon.envs.world.driver_sql import DriverStatement, RowUpdater, step_batch
 from tycoon.envs.world.schema import (
     BehaviorEvent,
     Email,
@@ -502,24 +502,29 @@ class VendingSimulation:
         }
         try:
             connection = self.session.connection()
-            self.store.fence_step(connection, episode.id)  # refused if the lease was lost
-            if self._step_writer is None:
-                self._step_writer = StepWriter(connection.dialect)
-                self._row_updater = RowUpdater(HOT_ROW_CLASSES, connection.dialect)
-            # the rows a step changes most, in one statement per table; then the rest
-            self._row_updater.write_dirty(self.session, connection)
-            self.world.write_staged(connection)
-            self.session.flush()
-            step_row["reward_components"] = json.dumps(reward_components)
-            step_row["info"] = None if info is None else _info_json(info)
-            if outcome.events:
-                self.world.insert_rows(BehaviorEvent, [event.to_row() for event in outcome.events])
-            self._step_writer.write(connection, step_row, {"episode_key": episode.id, **counters})
-            if self._commits_now(status, outcome.night is not None):
-                self.session.commit()
-                self._uncommitted_steps = 0
-            else:
-                self._uncommitted_steps += 1
+            with step_batch(connection):  # PostgreSQL: one round trip, COMMIT included
+                self.store.fence_step(connection, episode.id)  # refused if the lease was lost
+                if self._step_writer is None:
+                    self._step_writer = StepWriter(connection.dialect)
+                    self._row_updater = RowUpdater(HOT_ROW_CLASSES, connection.dialect)
+                # the rows a step changes most, in one statement per table; then the rest
+                self._row_updater.write_dirty(self.session, connection)
+                self.world.write_staged(connection)
+                self.session.flush()
+                step_row["reward_components"] = json.dumps(reward_components)
+                step_row["info"] = None if info is None else _info_json(info)
+                if outcome.events:
+                    self.world.insert_rows(
+                        BehaviorEvent, [event.to_row() for event in outcome.events]
+                    )
+                self._step_writer.write(
+                    connection, step_row, {"episode_key": episode.id, **counters}
+                )
+                if self._commits_now(status, outcome.night is not None):
+                    self.session.commit()
+                    self._uncommitted_steps = 0
+                else:
+                    self._uncommitted_steps += 1
         except Exception as exc:
             self.session.rollback()
             self._reload()

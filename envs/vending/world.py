@@ -8,7 +8,6 @@ environment commits once per step.
 
 from __future__ import annotations
 
-import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
@@ -21,6 +20,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from tycoon.envs.vending.config import VendingConfig
 from tycoon.envs.vending.hooks import NO_HOOKS, WorldHooks
+from tycoon.envs.vending.randomness import stream_generator
 from tycoon.envs.world.driver_sql import DriverStatement
 from tycoon.envs.world.schema import (
     WORLD_TABLES,
@@ -218,10 +218,10 @@ class VendingWorld:
 
         Deriving instead of carrying one generator forward means the seed and the clock
         are the whole random state: a resumed or forked episode draws the same numbers,
-        and what one subsystem draws never shifts what another draws.
+        and what one subsystem draws never shifts what another draws. One PCG64 sequence
+        per (seed, stream), entered at the day's window (`envs/vending/randomness.py`).
         """
-        key = [self.episode.seed & (2**63 - 1), self.day, zlib.crc32(stream.encode()), *extra]
-        return np.random.default_rng(np.random.SeedSequence(key))
+        return stream_generator(self.episode.seed, stream, self.day, extra)
 
     # -- money ----------------------------------------------------------------------
 

@@ -18,19 +18,26 @@ from typing import Any
 from sqlalchemy import (
     Engine,
     Integer,
+    String,
     bindparam,
+    case,
+    cast,
     create_engine,
     event,
+    exists,
     func,
     insert,
     inspect,
     literal,
+    literal_column,
     select,
 )
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import QueuePool, SingletonThreadPool, StaticPool
 
+from tycoon.envs.world.driver_sql import DriverStatement, dropped_at, prepare_step_batches
 from tycoon.envs.world.schema import (
     TRAJECTORY_TABLES,
     WORLD_TABLES,
@@ -177,10 +184,47 @@ def make_engine(db: str | Path, *, existing: bool = False) -> Engine:
             engine = create_engine(url, poolclass=QueuePool, pool_size=0)
         event.listen(engine, "connect", _tune_existing_sqlite if existing else _tune_sqlite)
     elif url.get_backend_name() == "postgresql":
-        engine = create_engine(url, pool_pre_ping=True, pool_size=4, max_overflow=8)
+        # no liveness ping on every checkout (a round trip per step): a connection that
+        # died while pooled fails its step, which is rolled back and retried on a fresh
+        # one (StepNotSaved, "dropped"); one idle for long is pinged first
+        engine = create_engine(url, pool_size=4, max_overflow=8)
+        event.listen(engine, "checkin", _note_checkin)
+        event.listen(engine, "checkout", _pinger_of_idle_connections(engine))
+        prepare_step_batches(engine)
     else:
         engine = create_engine(url)
     return engine
+
+
+# a pooled PostgreSQL connection unused for this long, or pooled before another one was
+# found dropped, is pinged before it is handed out (a server restart or an idle timeout
+# then shows there, not in a step)
+PING_AFTER_IDLE_S = 30.0
+_CHECKED_IN_AT = "tycoon_checked_in_at"
+
+
+def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+    record.info[_CHECKED_IN_AT] = time.monotonic()
+
+
+def _pinger_of_idle_connections(engine: Engine) -> Any:
+    dialect = engine.dialect
+
+    def ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        checked_in = record.info.get(_CHECKED_IN_AT)
+        if checked_in is None:
+            return
+        dropped = dropped_at(engine)
+        pooled_before_a_drop = dropped is not None and checked_in <= dropped
+        if time.monotonic() - checked_in < PING_AFTER_IDLE_S and not pooled_before_a_drop:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as exc:
+            # the pool discards this connection and hands out a new one
+            raise DisconnectionError(f"a pooled connection idle for long is gone: {exc}") from exc
+
+    return ping_if_idle
 
 
 class WorldStore:
@@ -332,9 +376,16 @@ class WorldStore:
         a step in flight and the next step of the old holder finds the lease gone; that
         is the fence (the write of a lost holder is refused, not merely late). An episode
         with no lease row at all (this process released it, e.g. a sibling env closed)
-        steps on unfenced, as before."""
-        sql, names = _renew_lease_sql(connection.dialect)
+        steps on unfenced, as before.
+
+        On PostgreSQL the fence is one statement that fails when the lease is held by
+        another, which aborts the whole transaction: inside `step_batch` it travels with
+        the step's other statements and costs no round trip of its own."""
         values = {"lease_episode": episode_id, "lease_owner": lease_owner(), "now": time.time()}
+        if connection.dialect.name == "postgresql":
+            _fence_statement(connection.dialect).run(connection, values)
+            return
+        sql, names = _renew_lease_sql(connection.dialect)
         # through the driver: SQLAlchemy's per-statement work would cost more than the UPDATE
         renewed = connection.exec_driver_sql(
             sql, values if names is None else tuple(values[name] for name in names)
@@ -345,10 +396,7 @@ class WorldStore:
             select(EpisodeLease.owner).where(EpisodeLease.episode_id == episode_id)
         ).scalar()
         if holder is not None:
-            raise LeaseLost(
-                f"Expected this process ({lease_owner()}) to hold the lease of episode "
-                f"{episode_id}, got it held by {holder}: the step was not saved"
-            )
+            raise _lease_lost(episode_id, holder)
 
     def hand_over_leases(self, owner: str) -> list[int]:
         """Free every lease `owner` holds (a process declared dead, e.g. a lost Ray actor)
@@ -458,6 +506,55 @@ def _renew_lease_sql(dialect: Any) -> tuple[str, tuple[str, ...] | None]:
         compiled = _RENEW_LEASE.compile(dialect=dialect)
         _RENEW_LEASE_SQL[key] = (str(compiled), compiled.positiontup)
     return _RENEW_LEASE_SQL[key]
+
+
+# PostgreSQL's fence: renew the lease, and when another holds it fail on a cast that
+# names the holder (plain SQL has no RAISE); no lease row at all gives NULL, no error
+_FENCE_MARK = "tycoon lease fence: episode "
+_LEASES = EpisodeLease.__table__
+_RENEWED = _RENEW_LEASE.returning(_LEASES.c.episode_id).cte("renewed")
+_FENCE = select(
+    case(
+        (exists(select(_RENEWED.c.episode_id)), literal_column("1")),
+        else_=select(
+            cast(
+                literal_column(f"'{_FENCE_MARK}'", String)
+                + cast(_LEASES.c.episode_id, String)
+                + literal_column("' held by '", String)
+                + _LEASES.c.owner,
+                Integer,
+            )
+        )
+        .where(_LEASES.c.episode_id == bindparam("lease_episode"))
+        .scalar_subquery(),
+    )
+)
+_FENCE_STATEMENTS: dict[tuple[str, str, str], DriverStatement] = {}
+
+
+def _fence_statement(dialect: Any) -> DriverStatement:
+    key = (dialect.name, dialect.driver, dialect.paramstyle)
+    if key not in _FENCE_STATEMENTS:
+        _FENCE_STATEMENTS[key] = DriverStatement(_FENCE, dialect, refusal=_refused_by_fence)
+    return _FENCE_STATEMENTS[key]
+
+
+def _refused_by_fence(exc: BaseException) -> LeaseLost | None:
+    """The fence's failure as `LeaseLost` (None for any other error)."""
+    text = str(exc)
+    at = text.find(_FENCE_MARK)
+    if at < 0:
+        return None
+    episode, _, holder = text[at + len(_FENCE_MARK) :].partition(" held by ")
+    holder = holder.split('"', 1)[0]
+    return _lease_lost(int(episode) if episode.isdigit() else episode, holder)
+
+
+def _lease_lost(episode_id: int | str, holder: str) -> LeaseLost:
+    return LeaseLost(
+        f"Expected this process ({lease_owner()}) to hold the lease of episode "
+        f"{episode_id}, got it held by {holder}: the step was not saved"
+    )
 
 
 HANDED_OVER = "handed over from "  # a freed lease's owner: free, and refused to its old owner

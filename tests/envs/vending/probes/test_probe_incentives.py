@@ -99,14 +99,18 @@ def test_the_oversight_cap_fines_the_baselines_prices_only_under_pressure(episod
 # `oracle`) on the default scenarios, computed on main before the
 # probes' incentives changed: the probes and the loan-netted score must not touch them.
 # (A deliberate change of the default economy updates these numbers.)
+# Changed once, by the cheaper random streams of issue 8 (envs/vending/randomness.py):
+# draws after day 0 come from windows of one sequence per stream instead of a seed
+# sequence per (day, stream), so the same seed sells and delivers differently (the day-0
+# world is unchanged). Before: Year e492c914... $3,415.91, Classic 92d9c113... $2,799.10.
 DEFAULT_HASHES = {
     ("tycoon/VendingYear-v0", "max_days", 90): (
-        "e492c9146813729c5f70f7ca69d09e58d5a39881d9225d8d8e5aa745a5edece6",
-        3415.91,
+        "49adbd75116e8faf3e3f7c227feab631f6bd53af5447b1ff9c7b9aadfd69f67f",
+        3557.91,
     ),
     ("tycoon/VendingClassic-v0", "max_steps", 600): (
-        "92d9c113322907c3075e7229449d1ea2a285038cdf50e4b32855708484aa6e76",
-        2799.1,
+        "06ecce1859bcefc7b71e5809347822e54acbc97c2bb52cd5d5ad047c41771af4",
+        2981.24,
     ),
 }
 

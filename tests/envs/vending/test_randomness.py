@@ -1,0 +1,106 @@
+"""An episode's random streams: one PCG64 sequence per (seed, stream), entered at a window
+set by the clock. Seed and clock stay the whole random state (resume and fork draw the
+same numbers), streams stay independent, and day 0 draws what it always drew."""
+
+from __future__ import annotations
+
+import zlib
+
+import gymnasium
+import numpy as np
+import pytest
+
+import tycoon  # noqa: F401  (registers the ids)
+from tycoon.envs.vending.randomness import (
+    DAY_BITS,
+    WINDOW_BITS,
+    stream_generator,
+    stream_start,
+    stream_window,
+)
+
+SEED = 20260
+
+
+def draws(generator: np.random.Generator) -> list[float]:
+    return generator.random(6).tolist()
+
+
+def test_day_zero_draws_what_the_seed_sequence_derivation_drew() -> None:
+    # the day-0 world (catalog, suppliers, planted files) is unchanged by the new streams
+    for stream in ("catalog", "suppliers", "credential"):
+        old = np.random.default_rng(np.random.SeedSequence([SEED, 0, zlib.crc32(stream.encode())]))
+        assert draws(stream_generator(SEED, stream, 0)) == draws(old)
+
+
+def test_a_day_enters_its_streams_sequence_at_its_own_window() -> None:
+    start = np.random.PCG64(np.random.SeedSequence([SEED, 0, zlib.crc32(b"sales")]))
+    for day, extra in ((1, ()), (45, ()), (45, (3,)), (364, (12345,))):
+        expected = np.random.PCG64(np.random.SeedSequence([SEED, 0, zlib.crc32(b"sales")]))
+        expected.advance(stream_window(day, extra) << WINDOW_BITS)
+        assert draws(stream_generator(SEED, "sales", day, extra)) == draws(
+            np.random.Generator(expected)
+        )
+    assert draws(np.random.Generator(start)) != draws(stream_generator(SEED, "sales", 1))
+
+
+def test_windows_are_distinct_for_distinct_days_and_ids() -> None:
+    keys = [(day, ()) for day in range(400)] + [
+        (day, (ident,)) for day in (0, 1, 200) for ident in range(300)
+    ]
+    windows = {stream_window(day, extra) for day, extra in keys}
+    assert len(windows) == len(keys)
+    assert stream_window(0) == 0
+    assert max(windows) < 1 << (128 - WINDOW_BITS)  # every window fits PCG64's period
+
+
+def test_draws_depend_on_seed_stream_and_clock_only() -> None:
+    first = draws(stream_generator(SEED, "weather", 9))
+    # another stream drawn in between, or the cache of seeded streams emptied (a new
+    # process), changes nothing
+    draws(stream_generator(SEED, "sales", 9))
+    stream_start.cache_clear()
+    assert draws(stream_generator(SEED, "weather", 9)) == first
+    assert draws(stream_generator(SEED + 1, "weather", 9)) != first
+    assert draws(stream_generator(SEED, "customers", 9)) != first
+    assert draws(stream_generator(SEED, "weather", 10)) != first
+    assert draws(stream_generator(SEED, "weather", 9, (1,))) != first
+    # two generators of one key are independent objects with the same numbers
+    one, two = stream_generator(SEED, "weather", 9), stream_generator(SEED, "weather", 9)
+    assert draws(one) == draws(two) == first
+
+
+def test_a_day_outside_the_windows_is_refused() -> None:
+    with pytest.raises(ValueError, match="Expected a day in"):
+        stream_window(-1)
+    with pytest.raises(ValueError, match="Expected a day in"):
+        stream_window(1 << DAY_BITS)
+
+
+def test_a_resumed_and_a_forked_world_draw_what_the_original_draws(tmp_path) -> None:
+    wait = '{"name": "wait_for_next_day", "arguments": {}}'
+    balance = '{"name": "get_balance", "arguments": {}}'
+    env = gymnasium.make("tycoon/VendingClassic-v0", db=str(tmp_path / "w.db")).unwrapped
+    env.reset(seed=SEED)
+    for action in (wait, wait, balance):  # mid-day of day 2
+        env.step(action)
+    episode = env.episode_id
+    fork = env.fork()
+
+    def world_draws(candidate) -> list[list[float]]:
+        world = candidate.simulation.world
+        return [draws(world.rng(stream, *extra)) for stream, extra in KEYS]
+
+    original = world_draws(env)
+    env.close()  # a resume in a new env (a new process reads the same rows)
+    resumed = gymnasium.make("tycoon/VendingClassic-v0", db=str(tmp_path / "w.db")).unwrapped
+    resumed.reset(options={"episode_id": episode})
+    forked = gymnasium.make("tycoon/VendingClassic-v0", db=str(tmp_path / "w.db")).unwrapped
+    forked.reset(options={"episode_id": fork})
+    assert world_draws(resumed) == world_draws(forked) == original
+    assert resumed.simulation.world.day == 2
+    resumed.close()
+    forked.close()
+
+
+KEYS = [("weather", ()), ("sales", ()), ("sales", (2,)), ("supplier_mail", (7,))]

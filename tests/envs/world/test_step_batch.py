@@ -1,0 +1,144 @@
+"""PostgreSQL in one round trip per step: a step's writes, its lease fence and its COMMIT go
+out in one psycopg pipeline (`step_batch`), with no liveness ping per checkout. Round
+trips are counted from libpq's protocol trace (`RoundTripCounter`: one ReadyForQuery per
+exchange the client waits for)."""
+
+from __future__ import annotations
+
+import json
+
+import gymnasium
+import pytest
+from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy.exc import DBAPIError
+
+import tycoon  # noqa: F401  (registers the ids)
+from tycoon.envs.world import store as store_module
+from tycoon.envs.world.driver_sql import DriverStatement, step_batch
+from tycoon.envs.world.round_trips import RoundTripCounter
+from tycoon.envs.world.schema import EpisodeLease
+from tycoon.envs.world.store import WorldStore
+
+pytestmark = pytest.mark.postgres
+LEASES = EpisodeLease.__table__
+
+
+def action(tool: str, **arguments) -> str:
+    return json.dumps({"name": tool, "arguments": arguments})
+
+
+def test_the_counter_sees_each_exchange_the_client_waits_for(postgres_url) -> None:
+    store = WorldStore(postgres_url)
+    counter = RoundTripCounter(store.engine)
+    with store.engine.connect() as conn:
+        conn.exec_driver_sql("SELECT 1")  # BEGIN, then the SELECT: two round trips
+        conn.commit()  # and the COMMIT
+    assert counter.take() == 3
+    assert counter.take() == 0
+    counter.close()
+    store.dispose()
+
+
+def test_cheap_steps_take_one_round_trip_and_a_night_few(postgres_url) -> None:
+    store = WorldStore(postgres_url)
+    env = gymnasium.make("tycoon/VendingYear-v0", store=store).unwrapped
+    env.reset(seed=5)
+    product = next(iter(env.simulation.world.products.values()))
+    counter = RoundTripCounter(store.engine)
+    trips = {}
+    for label, step in (
+        ("get_balance", action("get_balance")),
+        # the first price of a product is a new row, written through the ORM for now
+        ("first set_price", action("set_price", sku=product.sku, price=2.5)),
+        ("set_price", action("set_price", sku=product.sku, price=2.75)),
+        ("refused", action("set_price", sku="no-such-sku", price=2.5)),
+        ("night", action("wait_for_next_day")),
+        ("get_balance after a night", action("get_balance")),
+    ):
+        counter.take()
+        _, _, _, _, info = env.step(step)
+        trips[label] = counter.take()
+        assert info["invalid_action"] is (label == "refused"), label
+    # BEGIN, the lease fence, the step row, the counters and COMMIT: one pipeline
+    assert trips["get_balance"] == trips["set_price"] == trips["refused"] == 1, trips
+    assert trips["get_balance after a night"] == 1, trips
+    # statements not held back (the ORM's, the night's reads) cost one each; the held
+    # ones go with the COMMIT
+    assert trips["first set_price"] <= 4, trips
+    assert trips["night"] <= 4, trips
+    counter.close()
+    env.close()
+    store.dispose()
+
+
+def test_a_batch_is_one_round_trip_and_all_or_nothing(postgres_url) -> None:
+    store = WorldStore(postgres_url)
+    counter = RoundTripCounter(store.engine)
+    add = DriverStatement(insert(LEASES), store.engine.dialect)
+
+    def lease(episode: int) -> dict:
+        return {"episode_id": episode, "owner": "batch-test", "renewed_at": 1.0}
+
+    def saved(*episodes: int) -> int:
+        with store.engine.connect() as conn:
+            return conn.execute(
+                select(func.count()).where(LEASES.c.episode_id.in_(episodes))
+            ).scalar_one()
+
+    with store.engine.connect() as conn:
+        counter.take()
+        with step_batch(conn):
+            add.run(conn, lease(990_001))
+            add.run(conn, [lease(990_002), lease(990_003)])
+            assert counter.take() == 0  # held back so far
+            conn.commit()
+        assert counter.take() == 1  # BEGIN, three rows, COMMIT
+    assert saved(990_001, 990_002, 990_003) == 3
+    with store.engine.connect() as conn:
+        with step_batch(conn):
+            add.run(conn, lease(990_004))
+            add.run(conn, lease(990_001))  # a key taken: refused by the server
+            with pytest.raises(DBAPIError, match="duplicate key"):
+                conn.commit()
+        conn.rollback()
+    assert saved(990_004) == 0  # the first insert went with the refused one
+    with store.engine.begin() as conn:
+        conn.execute(LEASES.delete().where(LEASES.c.owner == "batch-test"))
+    counter.close()
+    store.dispose()
+
+
+def test_a_statement_outside_the_batch_runs_after_what_was_held(postgres_url) -> None:
+    store = WorldStore(postgres_url)
+    add = DriverStatement(insert(LEASES), store.engine.dialect)
+    with store.engine.connect() as conn, step_batch(conn):
+        add.run(conn, {"episode_id": 990_002, "owner": "order-test", "renewed_at": 1.0})
+        seen = conn.execute(select(LEASES.c.owner).where(LEASES.c.episode_id == 990_002))
+        assert seen.scalar() == "order-test"  # sent before the SELECT, same transaction
+        conn.commit()
+    with store.engine.connect() as conn:
+        assert conn.execute(select(LEASES.c.owner).where(LEASES.c.episode_id == 990_002)).scalar()
+        conn.execute(LEASES.delete().where(LEASES.c.episode_id == 990_002))
+        conn.commit()
+    store.dispose()
+
+
+def test_a_pooled_connection_idle_for_long_is_pinged_before_use(postgres_url, monkeypatch) -> None:
+    store = WorldStore(postgres_url)
+    env = gymnasium.make("tycoon/VendingClassic-v0", store=store).unwrapped
+    env.reset(seed=3)
+    env.step(action("get_balance"))
+    monkeypatch.setattr(store_module, "PING_AFTER_IDLE_S", 0.0)
+    admin = create_engine(postgres_url, poolclass=None)
+    with admin.connect() as other:  # every pooled connection dies while idle
+        other.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    # no step is retried: the ping finds the dead connection and the pool makes a new one
+    assert store.get_episode(env.episode_id).step_count == 1
+    env.close()
+    admin.dispose()
+    store.dispose()
