@@ -23,8 +23,7 @@ from tycoon.envs.arena.simulation import (
 )
 from tycoon.envs.arena.views import VIEW_KEY, MarketViews, market_views
 from tycoon.envs.world.schema import Base, Episode
-from tycoon.envs.world.store import _SCHEMA_LOCK_KEY as SCHEMA_LOCK_KEY
-from tycoon.envs.world.store import WorldStore
+from tycoon.envs.world.store import SCHEMA_LOCK_KEY, WorldStore
 from tycoon.instrumentation.judge import LLMJudge
 
 ENV_ID = "tycoon/VendingArena-v0"  # also spelled in tycoon.commands.arena_run

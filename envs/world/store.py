@@ -482,8 +482,8 @@ class WorldStore:
 
 
 # any fixed number: the PostgreSQL advisory lock that serialises schema creation
-_SCHEMA_LOCK_KEY = 0x7479636F6F6E
-_LEASE_LOCK_KEY = _SCHEMA_LOCK_KEY + 1
+SCHEMA_LOCK_KEY = 0x7479636F6F6E
+_LEASE_LOCK_KEY = SCHEMA_LOCK_KEY + 1
 LEASE_TTL_S = 120.0  # a lease not renewed for this long is free (its process is gone)
 # built once: it runs with every step
 _RENEW_LEASE = (
@@ -607,7 +607,7 @@ def _create_tables(engine: Engine) -> None:
         if engine.dialect.name == "sqlite":
             conn.exec_driver_sql("BEGIN IMMEDIATE")  # waits (busy_timeout) for the writer
         elif engine.dialect.name == "postgresql":
-            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK_KEY})")
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_KEY})")
         Base.metadata.create_all(conn)
         _add_missing_columns(conn)
         conn.commit()
