@@ -154,14 +154,32 @@ def planned_markets(store: WorldStore, run_id: int, spec: ArenaRunSpec) -> list[
     return planned
 
 
-def stored_market_scores(store: WorldStore, market_id: int) -> list[OperatorScore]:
-    """Per operator of a market, from the database (as `arena_runner.market_scores`
-    gives them from a live env): bank at the end, net worth, share of the market's
-    revenue and rank by bank balance (ties: the lower seat first)."""
+class SeatScore(BaseModel):
+    """An operator's figures at the end of a market, as the board reads them from the
+    database: `arena_runner.OperatorScore` less the net worth (which needs the live
+    world: stock at cost; the board does not use it)."""
+
+    operator: str
+    agent: str
+    status: str
+    bank_cents: int
+    revenue_cents: int
+    units_sold: int
+    market_share: float
+    rank: int
+
+    @classmethod
+    def of(cls, score: OperatorScore) -> SeatScore:
+        return cls.model_validate(score.model_dump(exclude={"net_worth_cents"}))
+
+
+def stored_market_scores(store: WorldStore, market_id: int) -> list[SeatScore]:
+    """Per operator of a market, from the database (what `arena_runner.market_scores`
+    gives from a live env): bank at the end, share of the market's revenue and rank by
+    bank balance (ties: the lower seat first)."""
     with store.session() as session:
         seats = session.execute(
-            select(ArenaSeat.seat, ArenaSeat.episode_id, ArenaSeat.agent, Episode.status,
-                   Episode.config)
+            select(ArenaSeat.seat, ArenaSeat.episode_id, ArenaSeat.agent, Episode.status)
             .join(Episode, Episode.id == ArenaSeat.episode_id)
             .where(ArenaSeat.market_id == market_id)
             .order_by(ArenaSeat.seat)
@@ -175,37 +193,23 @@ def stored_market_scores(store: WorldStore, market_id: int) -> list[OperatorScor
         banks = {
             seat: ledger_balances(session, episode).get("bank", 0) for seat, episode, *_ in seats
         }
-        worth = {seat: _net_worth(session, episode, banks[seat]) for seat, episode, *_ in seats}
     revenue = {seat: int(total or 0) for seat, total, _ in sales}
     units = {seat: int(count or 0) for seat, _, count in sales}
     market_revenue = sum(revenue.values())
     order = sorted(banks, key=lambda seat: (-banks[seat], seat))
     return [
-        OperatorScore(
+        SeatScore(
             operator=seat_name(seat),
             agent=agent,
             status=status,
             bank_cents=banks[seat],
-            net_worth_cents=worth[seat],
             revenue_cents=revenue.get(seat, 0),
             units_sold=units.get(seat, 0),
             market_share=revenue.get(seat, 0) / market_revenue if market_revenue else 0.0,
             rank=order.index(seat) + 1,
         )
-        for seat, _episode, agent, status, _config in seats
+        for seat, _episode, agent, status in seats
     ]
-
-
-def _net_worth(session, episode_id: int, bank: int) -> int:
-    from tycoon.envs.world.schema import Step
-
-    last = session.scalar(
-        select(Step.net_worth_cents)
-        .where(Step.episode_id == episode_id)
-        .order_by(Step.id.desc())
-        .limit(1)
-    )
-    return bank if last is None else int(last)
 
 
 class ArenaMarketRecord(BaseModel):
@@ -214,7 +218,7 @@ class ArenaMarketRecord(BaseModel):
     seed: int
     entrants: list[str]  # by seat
     finished: bool
-    operators: list[OperatorScore] = []  # finished markets only
+    operators: list[SeatScore] = []  # finished markets only
     episode_ids: list[int] = []  # the operators' episodes, by seat
 
 
