@@ -19,7 +19,8 @@ from tycoon.leaderboards.tables import money, money_interval
 from tycoon.leaderboards.viewer import episode_page
 
 MATRIX_STYLE = (
-    "<style>table.matrix td.cell{text-align:center;font-variant-numeric:tabular-nums}"
+    "<style>table.matrix{width:auto}"
+    "table.matrix td.cell{text-align:center;min-width:7em;font-variant-numeric:tabular-nums}"
     "table.matrix td.self{background:#f0f1f4;color:#9aa3b2}"
     "table.matrix th.row{text-align:left}</style>"
 )
@@ -67,7 +68,7 @@ def arena_card(boards: Sequence[ArenaBoard]) -> str:
             f'<p><a class="arena-run" href="{arena_file(board.run_id)}">'
             f"{escape(board.label)}</a> · {board.played}/{board.planned} markets"
             + ("" if board.complete else ' <span class="badge warn">incomplete</span>')
-            + (f"<br><span class=\"muted\">{leaders}</span>" if leaders else "")
+            + (f'<br><span class="muted">{leaders}</span>' if leaders else "")
             + "</p>"
         )
     return body + "</section>"
@@ -192,7 +193,7 @@ def _markets(board: ArenaBoard, episode_file: Callable[[int], str]) -> str:
         state = "" if market.finished else ' <span class="badge warn">running</span>'
         rows.append(
             f'<tr class="market"><td class="num">{market.market_id}{state}</td>'
-            f"<td>{escape(market.scenario)}</td><td class=\"num\">{market.seed}</td>"
+            f'<td>{escape(market.scenario)}</td><td class="num">{market.seed}</td>'
             f"<td>{' · '.join(seats)}</td></tr>"
         )
     return (

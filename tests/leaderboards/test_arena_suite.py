@@ -120,7 +120,9 @@ def test_a_baseline_beats_idle_head_to_head(arena_db):
     top = board.rows[0]
     assert top.entrant == "baseline" and top.rank == 1
     assert top.mean_rank == 1.0 and top.share > 0.9
-    assert top.rating.low is not None and top.rating.low > max(r.rating.high for r in board.rows[1:])
+    assert top.rating.low is not None and top.rating.low > max(
+        r.rating.high for r in board.rows[1:]
+    )
     # the rating and its interval are the same every time they are computed
     assert board_of(arena_db).rows == board.rows
 
@@ -175,14 +177,14 @@ def test_leaderboard_shows_the_arena_board_beside_single_agent_runs(arena_db, ca
     assert main(["leaderboard", "--db", str(arena_db)]) == 0
     out = capsys.readouterr().out
     assert "vb2" in out and "idle [seeds 0, 3 days]" in out
-    board = out[out.index("arena run"):]
+    board = out[out.index("arena run") :]
     header, _rule, first, *_ = board.splitlines()[1:]
     assert header.split() >= ["rating", "W-L-T", "share"] or all(
         word in header for word in ("rating [95% CI]", "mean bank", "share", "W-L-T")
     )
     assert first.split()[:2] == ["1", "baseline"] and "8-0-0" in first
     assert "head to head" in board
-    matrix = board[board.index("head to head"):].splitlines()
+    matrix = board[board.index("head to head") :].splitlines()
     baseline_line = next(line for line in matrix if line.startswith("baseline"))
     assert baseline_line.split()[1:] == ["-", "4-0-0", "4-0-0"]
     # the single-agent rows do not count the arena run
@@ -256,9 +258,7 @@ def test_llm_and_scripted_entrants_share_markets(tmp_path):
     board = board_of(db)
     assert board.played == 2 and {r.label for r in board.rows} == {"openai (fake-model)", "idle"}
     store = WorldStore(db)
-    llm_seats = [
-        m.episode_ids[m.entrants.index("openai:fake-model")] for m in board.markets
-    ]
+    llm_seats = [m.episode_ids[m.entrants.index("openai:fake-model")] for m in board.markets]
     with store.session() as session:
         for episode_id in llm_seats:  # each LLM seat's calls under its own operator episode
             calls = session.scalar(
@@ -346,3 +346,57 @@ def test_eval_arena_on_postgres(postgres_url, capsys):
     spec = ArenaRunSpec.model_validate(run.spec)
     assert all(p.finished for p in planned_markets(store, run.id, spec))
     store.dispose()
+
+
+# -- the site, in a real headless Chromium -----------------------------------------------
+
+
+def test_the_arena_page_shows_the_pairwise_matrix_in_chromium(arena_db, tmp_path):
+    from browser import chromium
+
+    out = tmp_path / "site"
+    assert main(["leaderboard", "--db", str(arena_db), "--html", str(out), "--no-progress"]) == 0
+    index = out / "index.html"
+    board = board_of(arena_db)
+    with chromium() as browser:
+        with browser.open(index) as opened:
+            assert opened.page_errors == [] and opened.console_errors == []
+            assert opened.external_requests(index.resolve().as_uri()) == []
+            link = opened.page.locator("#suite-arena a.arena-run")
+            assert link.count() == 1 and "baseline" in link.inner_text()
+            href = link.get_attribute("href")
+        arena = out / href
+        with browser.open(arena) as opened:
+            assert opened.page_errors == [] and opened.console_errors == []
+            assert opened.external_requests(arena.resolve().as_uri()) == []
+            page = opened.page
+            rows = page.locator("#arena-table tr.entrant")
+            assert rows.count() == 3
+            assert rows.first.get_attribute("data-entrant") == "baseline"
+            assert rows.first.locator("td.record").inner_text() == "8-0-0"
+            matrix = page.locator("#arena-matrix")
+            assert matrix.locator("td.cell.self").count() == 3
+            for a in ENTRANTS:
+                for b in ENTRANTS:
+                    if a == b:
+                        continue
+                    cell = matrix.locator(f'td.cell[data-row="{a}"][data-col="{b}"]')
+                    assert cell.inner_text() == board.pairwise[a][b].text()
+            won = matrix.locator('td.cell[data-row="baseline"][data-col="idle"]')
+            lost = matrix.locator('td.cell[data-row="idle"][data-col="baseline"]')
+            assert won.inner_text() == "4-0-0" and lost.inner_text() == "0-4-0"
+            colour = won.evaluate("e => getComputedStyle(e).backgroundColor")
+            assert colour != lost.evaluate("e => getComputedStyle(e).backgroundColor")
+            opened.screenshot("arena-run", selector="main")
+            # sorting by a column works in the page (the table script runs)
+            page.locator("#arena-table th", has_text="W-L-T").click()
+            assert rows.first.get_attribute("data-entrant") == "baseline"
+            page.locator("#arena-table th", has_text="W-L-T").click()
+            assert rows.first.get_attribute("data-entrant") != "baseline"
+            assert page.locator("#arena-markets tr.market").count() == 12
+            episode_href = page.locator("#arena-markets tr.market a").first.get_attribute("href")
+        episode = (arena.parent / episode_href).resolve()
+        with browser.open(episode) as opened:  # an operator's episode page opens cleanly
+            assert opened.page_errors == []
+            assert opened.external_requests(episode.as_uri()) == []
+            assert "Episode" in opened.page.locator("header h1").inner_text()

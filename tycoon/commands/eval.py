@@ -1,5 +1,8 @@
 """`tycoon eval SUITE`: run an eval suite for one agent and record it in the database.
 
+The arena suite (several entrants, `--agent` once per entrant) is handed to
+`tycoon.commands.eval_arena`.
+
 The suite (leaderboards/suites/SUITE.yaml) fixes env, scenarios, seeds and limits. The
 run is recorded in `eval_runs` (suite, agent spec, versions, git revision, started and
 finished), its episodes in `eval_episodes` as soon as they exist. Running the same
@@ -42,7 +45,7 @@ EXIT_PAUSED = 3
 def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser(
         "eval",
-        help="run an eval suite (vb1, vb2, probes) for one agent; resumable",
+        help="run an eval suite (vb1, vb2, probes) for one agent, or arena for several; resumable",
         description=(
             "Run every scenario and seed of SUITE for one agent and record the run. The same "
             "command again finishes an interrupted run instead of starting over. Suites: "
