@@ -111,6 +111,7 @@ def episode_args(args: argparse.Namespace, spec: RunSpec, scenario: str) -> argp
     """The flags `make_env`/`make_agent` read, for one scenario of the run."""
     values = dict(vars(args))
     values.update(
+        agent=spec.agent,  # one name, though `--agent` may be given several times (arena)
         env=spec.env,
         scenario=scenario,
         max_days=spec.max_days,
