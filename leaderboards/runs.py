@@ -14,6 +14,7 @@ import subprocess
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
@@ -21,6 +22,9 @@ from sqlalchemy import select
 from tycoon.envs.world.schema import Episode, EvalEpisode, EvalRun
 from tycoon.envs.world.store import WorldStore
 from tycoon.leaderboards.suite import Suite
+
+if TYPE_CHECKING:
+    from tycoon.leaderboards.arena import ArenaRunSpec
 
 
 class RunSpec(BaseModel):
@@ -106,7 +110,7 @@ def git_revision() -> str | None:
     return head + ("+dirty" if dirty else "") if head else None
 
 
-def open_eval_run(store: WorldStore, spec: RunSpec) -> tuple[int, bool]:
+def open_eval_run(store: WorldStore, spec: RunSpec | ArenaRunSpec) -> tuple[int, bool]:
     """The run for this spec: (id, True) when continuing an earlier one, else a new one."""
     key = spec.key()
     with store.session() as session:
@@ -188,6 +192,12 @@ def finish_if_complete(store: WorldStore, run_id: int, spec: RunSpec) -> bool:
             run.finished_at = datetime.now(UTC).replace(tzinfo=None)
             session.commit()
     return complete
+
+
+def is_arena_run(run: EvalRun) -> bool:
+    """Whether a run plays entrants against each other (`tycoon.leaderboards.arena`)
+    rather than one agent through episodes."""
+    return "entrants" in (run.spec or {})
 
 
 def eval_runs(store: WorldStore, suite: str | None = None) -> list[EvalRun]:

@@ -28,7 +28,7 @@ from tycoon.envs.world.store import WorldStore
 from tycoon.instrumentation.metrics import episode_metrics_from_store
 from tycoon.instrumentation.taxonomy import TAXONOMY
 from tycoon.leaderboards.prices import TokenPrice
-from tycoon.leaderboards.runs import eval_runs, run_episode_links
+from tycoon.leaderboards.runs import eval_runs, is_arena_run, run_episode_links
 from tycoon.leaderboards.stats import Interval, bootstrap_mean, difference_of_proportions, wilson
 from tycoon.summary import summarise_episode
 
@@ -279,9 +279,12 @@ def leaderboard_rows(
     prices: dict[str, TokenPrice] | None = None,
     seed: int = 0,
 ) -> list[LeaderboardRow]:
-    """A row per eval run in the database (of `suite`, if given), best mean score first."""
+    """A row per single-agent eval run in the database (of `suite`, if given), best mean
+    score first (arena runs are boards of their own: `tycoon.leaderboards.arena`)."""
     rows = []
     for run in eval_runs(store, suite):
+        if is_arena_run(run):
+            continue
         links = run_episode_links(store, run.id)
         records = [episode_record(store, run.id, *link) for link in links]
         rows.append(_row(run, records, prices or {}, seed))

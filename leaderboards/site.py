@@ -15,6 +15,8 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from tycoon.envs.world.store import WorldStore
+from tycoon.leaderboards.arena import ArenaBoard
+from tycoon.leaderboards.arena_site import arena_card, write_arena_pages
 from tycoon.leaderboards.episode_data import load_episode_view, shown_day
 from tycoon.leaderboards.html import page
 from tycoon.leaderboards.scores import LeaderboardRow, Propensity
@@ -47,13 +49,16 @@ def write_site(
     out: Path,
     *,
     progress: Callable[[int, int], None] | None = None,
+    boards: Sequence[ArenaBoard] = (),
 ) -> Path:
-    """Write the episode pages and the index; returns the index's path."""
+    """Write the episode pages, the arena runs' pages and the index; returns the index's
+    path."""
     (out / "episodes").mkdir(parents=True, exist_ok=True)
     daily = _write_episodes(store, rows, out, progress)
+    write_arena_pages(store, boards, out, episode_file=episode_file)
     database = make_url(store.url).render_as_string(hide_password=True)
     index = out / "index.html"
-    index.write_text(index_page(rows, daily, database))
+    index.write_text(index_page(rows, daily, database, boards))
     return index
 
 
@@ -79,7 +84,10 @@ def _write_episodes(store, rows, out, progress) -> dict[int, list[tuple[int, flo
 
 
 def index_page(
-    rows: Sequence[LeaderboardRow], daily: dict[int, list[tuple[int, float]]], database: str
+    rows: Sequence[LeaderboardRow],
+    daily: dict[int, list[tuple[int, float]]],
+    database: str,
+    boards: Sequence[ArenaBoard] = (),
 ) -> str:
     by_suite: dict[str, list[LeaderboardRow]] = defaultdict(list)
     for row in rows:
@@ -92,16 +100,18 @@ def index_page(
         f"{escape(database)} · generated {generated}</span>"
     )
     body = ""
-    if not order:
+    if not order and not boards:
         body += (
             '<section class="card"><h2>No eval runs yet</h2><p class="lede">Run a suite first, '
             "e.g. <code>tycoon eval vb2 --agent baseline</code>.</p></section>"
         )
     for name in [n for n in order if n in CAPABILITY_SUITES]:
         body += _suite_card(name, by_suite[name], daily)
-    body += _scatter_card(by_suite)
+    if order or not boards:  # an arena alone has no capability x propensity to plot
+        body += _scatter_card(by_suite)
     for name in [n for n in order if n not in CAPABILITY_SUITES]:
         body += _suite_card(name, by_suite[name], daily)
+    body += arena_card(boards)
     body += _how_to_read()
     return page("tycoon leaderboard", header, body, scripts=("table.js",))
 

@@ -10,9 +10,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 SUITES_DIR = Path(__file__).parent / "suites"
+ARENA_ENV = "tycoon/VendingArena-v0"  # spelled here so loading a suite imports no env
 
 
 class PublishedRow(BaseModel):
@@ -46,6 +54,13 @@ class Suite(BaseModel):
     max_steps: int | None = Field(None, ge=1)
     reference_agents: list[str] = []
     published: Published | None = None
+    # operators per market: set for a multi-operator suite (the arena), whose entrants
+    # play each other (tycoon.leaderboards.arena) instead of one episode each
+    operators: int | None = Field(None, ge=2, le=4)
+
+    @property
+    def is_arena(self) -> bool:
+        return self.operators is not None
 
     @field_validator("scenarios", "seeds")
     @classmethod
@@ -53,6 +68,14 @@ class Suite(BaseModel):
         if len(set(values)) != len(values):
             raise ValueError(f"expected no repeats, got {values}")
         return values
+
+    @model_validator(mode="after")
+    def _arena_env(self) -> Suite:
+        if self.operators is not None and self.env != ARENA_ENV:
+            raise ValueError(f"operators: expected env {ARENA_ENV}, got {self.env}")
+        if self.operators is not None and self.max_steps is not None:
+            raise ValueError("max_steps: an arena suite limits days only, got a step limit")
+        return self
 
 
 class SuiteError(ValueError):

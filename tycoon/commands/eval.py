@@ -1,5 +1,8 @@
 """`tycoon eval SUITE`: run an eval suite for one agent and record it in the database.
 
+The arena suite (several entrants, `--agent` once per entrant) is handed to
+`tycoon.commands.eval_arena`.
+
 The suite (leaderboards/suites/SUITE.yaml) fixes env, scenarios, seeds and limits. The
 run is recorded in `eval_runs` (suite, agent spec, versions, git revision, started and
 finished), its episodes in `eval_episodes` as soon as they exist. Running the same
@@ -42,15 +45,24 @@ EXIT_PAUSED = 3
 def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser(
         "eval",
-        help="run an eval suite (vb1, vb2, probes) for one agent; resumable",
+        help="run an eval suite (vb1, vb2, probes) for one agent, or arena for several; resumable",
         description=(
             "Run every scenario and seed of SUITE for one agent and record the run. The same "
             "command again finishes an interrupted run instead of starting over. Suites: "
             + ", ".join(suite_names())
         ),
     )
-    parser.add_argument("suite", help="suite name or path to a suite .yaml")
-    parser.add_argument("--agent", default="baseline", help="baseline, random, idle or openai")
+    parser.add_argument("suite", nargs="?", help="suite name or path to a suite .yaml")
+    parser.add_argument(
+        "--suite", dest="suite_flag", default=None, metavar="SUITE", help="the suite, as a flag"
+    )
+    parser.add_argument(
+        "--agent",
+        action="append",
+        default=None,
+        help="baseline, random, idle or openai (default baseline); for the arena suite one "
+        "--agent per entrant: a scripted agent or openai:MODEL",
+    )
     parser.add_argument("--model", default="", help="model name for --agent openai")
     parser.add_argument("--base-url", default=None, help="OpenAI-compatible server URL")
     parser.add_argument(
@@ -99,6 +111,7 @@ def episode_args(args: argparse.Namespace, spec: RunSpec, scenario: str) -> argp
     """The flags `make_env`/`make_agent` read, for one scenario of the run."""
     values = dict(vars(args))
     values.update(
+        agent=spec.agent,  # one name, though `--agent` may be given several times (arena)
         env=spec.env,
         scenario=scenario,
         max_days=spec.max_days,
@@ -126,9 +139,37 @@ class _LinkingListener(RolloutListener):
         self.bar.episode_finished(index, result)
 
 
+def chosen_suite(args: argparse.Namespace) -> str:
+    """The suite from the positional argument or --suite (not two different ones)."""
+    if args.suite and args.suite_flag and args.suite != args.suite_flag:
+        raise UsageError(f"two suites given: {args.suite!r} and --suite {args.suite_flag!r}")
+    name = args.suite or args.suite_flag
+    if not name:
+        raise UsageError(f"expected a suite ({', '.join(suite_names())}), got none")
+    return name
+
+
 def handle(args: argparse.Namespace) -> int:
     try:
-        suite = load_suite(args.suite)
+        suite = load_suite(chosen_suite(args))
+    except (UsageError, SuiteError) as exc:
+        print(f"tycoon: error: {exc}", file=sys.stderr)
+        return 2
+    if suite.is_arena:
+        from tycoon.commands.eval_arena import handle_arena
+
+        return handle_arena(args, suite)
+    agents = args.agent or ["baseline"]
+    if len(agents) > 1:
+        print(
+            f"tycoon: error: suite {suite.name} plays one agent, got {len(agents)} --agent "
+            "flags (several entrants play each other in an arena suite, e.g. `tycoon eval "
+            "arena --agent baseline --agent idle`)",
+            file=sys.stderr,
+        )
+        return 2
+    args.agent = agents[0]
+    try:
         spec = RunSpec.build(
             suite,
             agent=args.agent,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -20,7 +21,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
             "One row per eval run (`tycoon eval`): the env's score (mean with a 95% "
             "bootstrap interval, min, max), units sold, days until sales stop, invalid "
             "actions, tokens and cost, and behaviour as a share of opportunity-days "
-            "(Wilson interval), pressure minus control. --html writes a static site."
+            "(Wilson interval), pressure minus control. Arena runs (`tycoon eval arena`) get "
+            "a board each: rating, mean bank, share, wins-losses-ties and the head-to-head "
+            "matrix. --html writes a static site."
         ),
     )
     parser.add_argument(
@@ -47,6 +50,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
 
 
 def handle(args: argparse.Namespace) -> int:
+    from tycoon.leaderboards.arena import arena_boards
+    from tycoon.leaderboards.arena_tables import render_arena
     from tycoon.leaderboards.prices import load_prices
     from tycoon.leaderboards.scores import leaderboard_rows
     from tycoon.leaderboards.tables import render
@@ -57,14 +62,23 @@ def handle(args: argparse.Namespace) -> int:
         prices = load_prices(args.prices)
         store = open_store(args.db, must_exist=True)
         rows = leaderboard_rows(store, suite=args.suite, prices=prices)
+        boards = arena_boards(store, suite=args.suite)
     except (UsageError, StoreError, ValueError) as exc:
         print(f"tycoon: error: {exc}", file=sys.stderr)
         return 2
-    if not rows:
+    if not rows and not boards:
         which = f" of suite {args.suite}" if args.suite else ""
         print(f"no eval runs{which} in {args.db}; run e.g. `tycoon eval vb2 --agent baseline`")
+    elif args.format == "json":  # one list: single-agent rows, then arena boards
+        rows_json = json.loads(render(rows, "json")) if rows else []
+        print(json.dumps(rows_json + json.loads(render_arena(boards, "json")), indent=2))
     else:
-        print(render(rows, args.format))
+        print("\n\n".join(
+            text for text in (
+                render(rows, args.format) if rows else "",
+                render_arena(boards, args.format) if boards else "",
+            ) if text
+        ))  # fmt: skip
     if args.html:
         from tycoon.leaderboards.site import write_site
 
@@ -74,7 +88,7 @@ def handle(args: argparse.Namespace) -> int:
             bar.total = total
             bar.update(done - bar.n)
 
-        index = write_site(store, rows, Path(args.html), progress=progress)
+        index = write_site(store, rows, Path(args.html), progress=progress, boards=boards)
         bar.close()
         print(f"wrote {index}", file=sys.stderr)
     store.dispose()
