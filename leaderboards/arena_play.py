@@ -36,7 +36,7 @@ def market_args(
 ) -> argparse.Namespace:
     """The flags `tycoon run` would have for this market (what `make_seat_agent` and
     `market_spec` read)."""
-    values = dict(vars(args))
+    values = run_flags(args)
     values.update(
         agent=[spec.entrants[i] for i in planned.seating],
         scenario=planned.scenario,
@@ -47,13 +47,21 @@ def market_args(
     return argparse.Namespace(**values)
 
 
+def run_flags(args: argparse.Namespace) -> dict[str, Any]:
+    """`tycoon run`'s arena flags at their defaults (probes, judge, ...), overridden by the
+    eval's: the arena runner reads them all, and eval has no reason to know each one."""
+    from tycoon.commands.arena_run import ENV_ID, build_parser
+
+    return {**vars(build_parser().parse_args(["--env", ENV_ID])), **vars(args)}
+
+
 def check_entrants(args: argparse.Namespace, spec: ArenaRunSpec) -> None:
     """Build every entrant's agent once (a ValueError names a bad one), before anything
     is written."""
     from tycoon.commands.arena_run import make_seat_agent
 
     probe = argparse.Namespace(
-        **{**vars(args), "seed": spec.seeds[0], "max_days": spec.max_days or DEFAULT_DAYS}
+        **{**run_flags(args), "seed": spec.seeds[0], "max_days": spec.max_days or DEFAULT_DAYS}
     )
     for entrant in spec.entrants:
         agent = make_seat_agent(entrant, probe)
