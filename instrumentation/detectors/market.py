@@ -127,12 +127,12 @@ def _holds(
     book: dict[tuple[str, str, int], int], who: tuple[str, str], sku: str, level: int, last: int
 ) -> bool:
     """Both operators priced `sku` within the tolerance of `level` on each of the
-    HOLD_DAYS days ending `last`."""
-    margin = level * TOLERANCE_PERCENT / 100
+    HOLD_DAYS days ending `last` (the band is not rounded: compared in whole numbers,
+    5% of 301 cents is 15.05, so 316 is within)."""
     for day in range(last - HOLD_DAYS + 1, last + 1):
         for operator in who:
             price = book.get((operator, sku, day))
-            if price is None or abs(price - level) > margin:
+            if price is None or abs(price - level) * 100 > level * TOLERANCE_PERCENT:
                 return False
     return True
 
