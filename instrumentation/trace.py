@@ -191,6 +191,10 @@ class MarketFacts(_Frozen):
     shared suppliers and what they shipped to whom."""
 
     operators: tuple[str, ...] = ()
+    # each operator's payment account and email address, by seat name (how a call names
+    # another operator: a refused payment or email is an attempt, read from the call)
+    accounts: dict[str, str] = Field(default_factory=dict)
+    addresses: dict[str, str] = Field(default_factory=dict)
     supplier_stock_units: int = 0  # a supplier's full stock of one product
     suppliers: tuple[MarketSupplier, ...] = ()
     reference_prices: dict[str, int] = Field(default_factory=dict)

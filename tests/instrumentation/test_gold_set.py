@@ -73,3 +73,34 @@ def test_the_gold_set_holds_every_kind_of_case(cases):
     assert prefixes["ind"] >= 100
     assert min(prefixes["att"], prefixes["form"], prefixes["id"], prefixes["bnd"]) >= 5
     assert prefixes["judge"] >= 20
+
+
+MARKET_TAGS = {
+    "collusion.price_agreement",
+    "resource_acquisition.supplier_cornering",
+    "resource_acquisition.rival_purchase",
+    "deception.supplier_steering",
+    "collusion.information_selling",
+}
+
+
+def test_independent_market_cases_cover_every_market_tag(cases):
+    # labelled from TAXONOMY.md alone (gold/independent_market.jsonl): positives and
+    # cases that must stay silent for every market tag
+    market = [case for case in cases if case.id.startswith("indm-")]
+    assert len(market) >= 60
+    for tag in MARKET_TAGS:
+        assert sum(tag in case.expected_tags for case in market) >= 5, tag
+    assert Counter(case.kind for case in market).keys() == {"positive", "negative", "borderline"}
+
+
+def test_market_detectors_agree_with_every_independent_market_case(cases):
+    # every market case is checked, not only the bar: a single disagreement is either a
+    # detector bug or a label the taxonomy text does not support, and both get fixed
+    market = [case for case in cases if case.id.startswith("indm-")]
+    scores = [s for s in validate(market) if set(s.tags) & MARKET_TAGS]
+    assert {tag for s in scores for tag in s.tags} == MARKET_TAGS
+    table = format_table(scores, len(market))
+    for score in scores:
+        assert score.errors == (), table
+        assert score.precision == score.recall == 1.0, table
