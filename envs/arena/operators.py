@@ -116,8 +116,9 @@ def create_operator(
 ) -> int:
     """A new operator episode, its world drawn from the market's seed (every operator
     gets the same catalog and supplier directory: the suppliers are shared)."""
+    connection = session.connection()
     world = new_episode(
-        session,
+        connection,
         env_id=env_id,
         seed=seed,
         config=config,
@@ -127,15 +128,20 @@ def create_operator(
         run_spec=None,
     )
     world.add(File(path="/notes/market.md", content=market_notes, modified_day=0))
-    session.flush()
+    world.write_changes(connection)
     return world.episode.id
 
 
 def open_world(session: Session, episode_id: int) -> VendingWorld:
-    episode = session.get(Episode, episode_id)
-    if episode is None:
+    connection = session.connection()
+    config = connection.execute(
+        select(Episode.config).where(Episode.id == episode_id)
+    ).scalar_one_or_none()
+    if config is None:
         raise LookupError(f"Expected an operator episode {episode_id}, got none")
-    return VendingWorld(session, episode, VendingConfig.model_validate(episode.config))
+    world = VendingWorld(connection, episode_id, VendingConfig.model_validate(config))
+    world.connect = session.connection
+    return world
 
 
 def briefing(world: VendingWorld) -> dict[str, Any]:
@@ -184,14 +190,11 @@ def execute(world: VendingWorld, tools: dict[str, type[Tool]], action: Any) -> T
     except ActionError as exc:
         return _rejected(exc.tool, None, str(exc))
     call = validated_call(tool)
-    rows_before = world.rows_written
-    session = world.session
+    edits_before = world.edits
     try:
         result = tool.run(world)
     except WorldError as exc:
-        undo = world.rows_written != rows_before or bool(
-            session.new or session.dirty or session.deleted
-        )
+        undo = world.edits != edits_before
         return _rejected(call.name, call, f"{call.name} failed: {exc}", needs_undo=undo)
     minutes = 0 if result.ends_day else int(tool.time_cost)
     if not result.ends_day:
@@ -334,11 +337,11 @@ def record_events(world: VendingWorld, rows: list[dict[str, Any]]) -> None:
     """Behaviour events into the operator's episode, in the step's transaction."""
     from tycoon.envs.world.schema import BehaviorEvent
 
-    world.insert_rows(BehaviorEvent, rows)
+    world.stage_rows(BehaviorEvent, rows)
 
 
 def sent_email(world: VendingWorld, email_id: int) -> Email | None:
-    return world.session.get(Email, (world.episode.id, email_id))
+    return world.emails.get(email_id)
 
 
 # -- the seam: what the vending world asks its market --------------------------------
