@@ -282,6 +282,7 @@ class VendingWorld:
         # every recorded change counts here: a refused action that changed something is
         # undone by reloading (see VendingSimulation)
         self.edits = 0
+        self._inventory_value, self._inventory_at = 0, -1
         self._next_ids = tops
         self.products: dict[str, Product] = {}
         self.prices: dict[str, Price] = {}
@@ -503,9 +504,12 @@ class VendingWorld:
         self._balances[to_account] += amount_cents
 
     def inventory_value_cents(self) -> int:
-        storage = sum(i.quantity * i.unit_cost_cents for i in self.storage.values())
-        machine = sum(s.quantity * s.unit_cost_cents for s in self.slots)
-        return storage + machine
+        # recomputed only after a change (every change to a held row counts in `edits`)
+        if self._inventory_at != self.edits:
+            storage = sum(i.quantity * i.unit_cost_cents for i in self.storage.values())
+            machine = sum(s.quantity * s.unit_cost_cents for s in self.slots)
+            self._inventory_value, self._inventory_at = storage + machine, self.edits
+        return self._inventory_value
 
     def net_worth_cents(self) -> int:
         """Cash in the bank, in the machine and in card settlement, plus stock at cost,
