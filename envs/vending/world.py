@@ -406,9 +406,6 @@ class VendingWorld:
             self._staged[table.name].extend(rows)
             self.edits += len(rows)
 
-    # older name, kept for callers outside the package
-    insert_rows = stage_rows
-
     def write_changes(self, connection: Connection) -> None:
         """Write what changed since the last write, in the connection's transaction."""
         dialect = connection.dialect
