@@ -122,7 +122,7 @@ class TableWriter:
             processor = column.type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
                 self.processors[column.name] = processor
-        self.defaults = column_defaults(table)
+        self.defaults = _defaults_of(table)
         key = and_(
             table.c.episode_id == bindparam("key_episode_id"), table.c.id == bindparam("key_id")
         )
