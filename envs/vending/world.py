@@ -19,13 +19,12 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import numpy as np
-from sqlalchemy import and_, bindparam, delete, event, insert, inspect, select, update
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy import event, inspect, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from tycoon.envs.vending.config import VendingConfig
 from tycoon.envs.vending.hooks import NO_HOOKS, WorldHooks
-from tycoon.envs.world.driver_sql import DriverStatement
 from tycoon.envs.world.schema import (
     WORLD_TABLES,
     Base,
@@ -47,6 +46,7 @@ from tycoon.envs.world.schema import (
     WorldEvent,
 )
 from tycoon.envs.world.store import ledger_balances
+from tycoon.envs.world.table_writer import column_default, table_writer
 
 RowT = TypeVar("RowT", bound=Base)
 
@@ -107,106 +107,6 @@ def _noticed(target: Any, value: Any, _old: Any, _initiator: Any) -> None:
 for _cls in HELD_CLASSES:
     for _attribute in inspect(_cls).column_attrs:
         event.listen(getattr(_cls, _attribute.key), "set", _noticed)
-
-
-class TableWriter:
-    """The insert, update (by primary key) and delete of one table, compiled once for a
-    dialect; values go through the column types' bind processors (JSON as text...)."""
-
-    def __init__(self, table: Any, dialect: Dialect) -> None:
-        self.table = table
-        self.columns = [column.name for column in table.columns]
-        self.values = [column.name for column in table.columns if not column.primary_key]
-        self.processors: dict[str, Callable[[Any], Any]] = {}
-        for column in table.columns:
-            processor = column.type.dialect_impl(dialect).bind_processor(dialect)
-            if processor is not None:
-                self.processors[column.name] = processor
-        self.defaults = _defaults_of(table)
-        key = and_(
-            table.c.episode_id == bindparam("key_episode_id"), table.c.id == bindparam("key_id")
-        )
-        self.insert = DriverStatement(insert(table), dialect)
-        self.update = DriverStatement(
-            update(table).where(key).values({name: bindparam(name) for name in self.values}),
-            dialect,
-        )
-        self.delete = DriverStatement(delete(table).where(key), dialect)
-
-    def _processed(self, row: dict[str, Any]) -> dict[str, Any]:
-        for name, processor in self.processors.items():
-            row[name] = processor(row[name])
-        return row
-
-    def insert_rows(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        defaults = self.defaults
-        return [
-            self._processed(
-                {
-                    name: row[name] if name in row else _default(defaults, name)
-                    for name in self.columns
-                }
-            )
-            for row in rows
-        ]
-
-    def insert_objects(self, objects: list[Any]) -> list[dict[str, Any]]:
-        return [self._processed({name: getattr(o, name) for name in self.columns}) for o in objects]
-
-    def update_objects(self, objects: list[Any]) -> list[dict[str, Any]]:
-        rows = []
-        for obj in objects:
-            row = self._processed({name: getattr(obj, name) for name in self.values})
-            row["key_episode_id"] = obj.episode_id
-            row["key_id"] = obj.id
-            rows.append(row)
-        return rows
-
-
-def column_defaults(table: Any) -> dict[str, Any]:
-    """Each column's Python-side default (a value, or a callable taking no arguments)."""
-    defaults: dict[str, Any] = {}
-    for column in table.columns:
-        default = column.default
-        if default is None:
-            defaults[column.name] = None
-        elif default.is_callable:
-            defaults[column.name] = _CallableDefault(default.arg)
-        else:
-            defaults[column.name] = default.arg
-    return defaults
-
-
-class _CallableDefault:
-    def __init__(self, function: Callable[[Any], Any]) -> None:
-        self.function = function
-
-    def __call__(self) -> Any:
-        return self.function(None)  # SQLAlchemy wraps a default as f(context)
-
-
-def _default(defaults: dict[str, Any], name: str) -> Any:
-    value = defaults[name]
-    return value() if isinstance(value, _CallableDefault) else value
-
-
-_WRITERS: dict[tuple[str, str, str], TableWriter] = {}
-_DEFAULTS: dict[str, dict[str, Any]] = {}
-
-
-def _defaults_of(table: Any) -> dict[str, Any]:
-    defaults = _DEFAULTS.get(table.name)
-    if defaults is None:
-        defaults = _DEFAULTS[table.name] = column_defaults(table)
-    return defaults
-
-
-def table_writer(table: Any, dialect: Dialect) -> TableWriter:
-    key = (dialect.name, str(dialect.paramstyle), table.name)
-    writer = _WRITERS.get(key)
-    if writer is None:
-        writer = _WRITERS[key] = TableWriter(table, dialect)
-    return writer
 
 
 class VendingWorld:
@@ -365,7 +265,7 @@ class VendingWorld:
         for column in table.columns:
             name = column.name
             if name not in values and column.default is not None:
-                setattr(row, name, _default(_defaults_of(table), name))
+                setattr(row, name, column_default(table, name))
         row.episode_id = self.episode.id  # type: ignore[attr-defined]
         row.id = self._next_ids[table.name]  # type: ignore[attr-defined]
         self._next_ids[table.name] += 1
