@@ -195,6 +195,8 @@ class VendingWorld:
         self.order_lines: dict[int, list[OrderLine]] = defaultdict(list)
         self.emails: dict[int, Email] = {}
         self.inbox: list[Email] = []
+        # every inbox email before this position is read (mail is never unread again)
+        self._read_upto = 0
         self.unanswered: list[Email] = []
         self.files: dict[str, File] = {}
         self.memory: list[MemoryItem] = []
@@ -478,6 +480,14 @@ class VendingWorld:
                 minute=minute,
             )
         )
+
+    def unread_emails(self) -> list[Email]:
+        """The inbox's unread emails, oldest first."""
+        inbox, position = self.inbox, self._read_upto
+        while position < len(inbox) and inbox[position].is_read:
+            position += 1
+        self._read_upto = position
+        return [email for email in inbox[position:] if not email.is_read]
 
     def mark_read(self, emails: list[Email]) -> None:
         for email in emails:

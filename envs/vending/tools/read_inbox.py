@@ -26,7 +26,7 @@ class ReadInbox(Tool):
 
     def run(self, world: VendingWorld) -> ToolResult:
         if self.unread_only:
-            unread = [email for email in world.inbox if not email.is_read]
+            unread = world.unread_emails()
             emails, left = unread[: self.limit], len(unread) > self.limit
         else:
             emails, left = world.inbox[-self.limit :], False
