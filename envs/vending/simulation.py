@@ -152,10 +152,10 @@ class VendingSimulation:
         self._connection = store.held_connection()
         self._pooled = self._connection is None
         connection = self._begin()
-        episode = connection.execute(
+        stored_config = connection.execute(
             select(Episode.config).where(Episode.id == episode_id)
         ).scalar_one_or_none()
-        if episode is None:
+        if stored_config is None:
             self._close_connection()
             raise StoreError(f"Expected an existing episode id, got {episode_id}")
         try:  # one process runs an episode at a time (a second resume is refused)
@@ -164,7 +164,7 @@ class VendingSimulation:
             self._close_connection()
             raise
         self._lease_renewed = time.monotonic()
-        self.config = VendingConfig.model_validate(episode)
+        self.config = VendingConfig.model_validate(stored_config)
         self.world = VendingWorld(connection, episode_id, self.config)
         self.world.connect = self._begin
         self.world.reply_writer = reply_writer
@@ -234,9 +234,9 @@ class VendingSimulation:
 
     def commit_world_changes(self) -> None:
         """Write and commit changes made to the world outside a step (a scripted setup)."""
+        self.world.hooks.save()
         connection = self._begin()
         self.world.write_changes(connection)
-        self.world.hooks.save()
         connection.execute(
             update(Episode.__table__)
             .where(Episode.__table__.c.id == self.world.episode_id)
