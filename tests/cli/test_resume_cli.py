@@ -177,9 +177,8 @@ def _interrupt_after(args: list[str], db: str, steps: int) -> subprocess.Complet
 
 def test_ctrl_c_during_run_prints_the_command_that_resumes(tmp_path) -> None:
     db = str(tmp_path / "ctrl-c.db")
-    # long enough that the run cannot finish between the last poll and the signal (a
-    # Classic run of 150 days now takes about a second: a loaded machine can lag that much)
-    run_args = ["--agent", "baseline", "--env", "tycoon/VendingYear-v0", "--max-days", "365"]
+    # long enough that the run cannot finish between the last poll and the signal
+    run_args = ["--agent", "baseline", "--max-days", "150"]
     stopped = _interrupt_after(["run", "--db", db, "--no-progress", *run_args], db, 30)
     assert stopped.returncode == 130, stopped.stderr
     command = f"tycoon run --db {db} --resume 1"
@@ -195,7 +194,7 @@ def test_ctrl_c_during_run_prints_the_command_that_resumes(tmp_path) -> None:
 
 def test_ctrl_c_during_rollout_prints_the_episode_ids_that_resume(tmp_path) -> None:
     db = str(tmp_path / "ctrl-c-rollout.db")
-    args = ["rollout", "--db", db, "--no-progress", "--agent", "baseline", "--max-days", "150",
+    args = ["rollout", "--db", db, "--no-progress", "--agent", "baseline", "--max-days", "60",
             "--episodes", "3", "--concurrency", "2"]  # fmt: skip
     stopped = _interrupt_after(args, db, 40)
     assert stopped.returncode == 130, stopped.stderr
