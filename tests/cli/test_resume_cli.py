@@ -7,7 +7,6 @@ import json
 import os
 import shlex
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -136,19 +135,6 @@ def test_rollout_resume_restores_each_episodes_spec(tmp_path) -> None:
         assert store.state_hash(episode_id) == fresh_store.state_hash(episode_id)
 
 
-def _committed_steps(db: str) -> int | None:
-    try:
-        connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
-    except sqlite3.OperationalError:
-        return None
-    try:
-        return connection.execute("select sum(step_count) from episodes").fetchone()[0]
-    except sqlite3.OperationalError:  # the tables are not created yet
-        return None
-    finally:
-        connection.close()
-
-
 def _interrupt_after(args: list[str], db: str, steps: int) -> subprocess.CompletedProcess[str]:
     """Start `tycoon ARGS`, send SIGINT (Ctrl-C) once `steps` steps are committed."""
     process = subprocess.Popen(
@@ -161,10 +147,15 @@ def _interrupt_after(args: list[str], db: str, steps: int) -> subprocess.Complet
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             assert process.poll() is None, process.communicate()
-            # a plain reader, quick enough to signal within a few steps of the count (a
-            # run now takes about a second for its 1,600 steps)
-            if Path(db).exists() and (_committed_steps(db) or 0) >= steps:
-                break
+            if Path(db).exists():
+                store = WorldStore(db)
+                try:
+                    with store.engine.connect() as conn:
+                        done = conn.exec_driver_sql("select sum(step_count) from episodes").scalar()
+                finally:
+                    store.dispose()
+                if (done or 0) >= steps:
+                    break
             time.sleep(0.01)
         os.kill(process.pid, signal.SIGINT)
         out, err = process.communicate(timeout=60)
