@@ -13,7 +13,11 @@ What is measured (wall time around `env.step`, `time.perf_counter_ns`, after war
   nights with goods in the machine count. Replayed the same way.
 - Year: a whole scripted 365-day `tycoon/VendingYear-v0` episode with the baseline agent
   (agent time left out), once per durability setting (`step`: commit every step, the
-  default; `day`; `episode`) and once on in-memory SQLite, the closest to "writes off".
+  default; `day`; `episode`), once on in-memory SQLite, and once with writes off: the
+  same simulation on in-memory SQLite with the world's writes, the step row, the
+  counters and the lease fence patched out (the state lives only in memory; no hash).
+- detectors: `get_balance` in a `tycoon/VendingProbes-v0` episode with its rule
+  detectors, and in the same episode with the detectors (the behaviour recorder) off.
 - PostgreSQL (`--postgres auto` starts a throwaway server as the tests do): the same
   steps, their ratio to SQLite, and the round trips per step (frontend Query and Sync
   messages in the libpq trace: each is one wait for the server).
@@ -352,8 +356,9 @@ class YearFigures:
 
 
 def scripted_year(
-    db: str, days: int, label: str, durability: str | None = None
+    db: str, days: int, label: str, durability: str | None = None, off: bool = False
 ) -> YearFigures | None:
+    """One scripted Year; `off`: the steps run with writes off (the reset writes)."""
     from tycoon.agents import AGENTS
 
     if "baseline" not in AGENTS:
@@ -369,13 +374,14 @@ def scripted_year(
     env_ns = time.perf_counter_ns() - start
     agent.reset(observation, info)
     steps = 0
-    while True:
-        action = agent.act(observation, info)
-        elapsed, (observation, _, terminated, truncated, info) = timed(env, action)
-        env_ns += elapsed
-        steps += 1
-        if terminated or truncated:
-            break
+    with writes_off() if off else contextlib.nullcontext():
+        while True:
+            action = agent.act(observation, info)
+            elapsed, (observation, _, terminated, truncated, info) = timed(env, action)
+            env_ns += elapsed
+            steps += 1
+            if terminated or truncated:
+                break
     episode_id = env.episode_id
     start = time.perf_counter_ns()
     env.close()  # an episode-end durability commits here
@@ -384,6 +390,33 @@ def scripted_year(
     figures.state_hash = env.store.state_hash(episode_id)[:12]
     env.store.dispose()
     return figures
+
+
+@contextlib.contextmanager
+def writes_off() -> Iterator[None]:
+    """The simulation without its SQL writes (a measurement device, not a mode of tycoon)."""
+    from collections import defaultdict
+
+    from tycoon.envs.vending import simulation, world
+    from tycoon.envs.world import store
+
+    def forget(self, _connection) -> None:
+        self.new_rows, self.changed_rows = defaultdict(list), set()
+        self.deleted_rows, self._staged = [], defaultdict(list)
+
+    patched = [
+        (world.VendingWorld, "write_changes", forget),
+        (simulation.StepWriter, "write", lambda self, *_: None),
+        (store.WorldStore, "fence_step", lambda self, *_: None),
+    ]
+    saved = [(owner, name, getattr(owner, name)) for owner, name, _ in patched]
+    for owner, name, replacement in patched:
+        setattr(owner, name, replacement)
+    try:
+        yield
+    finally:
+        for owner, name, original in saved:
+            setattr(owner, name, original)
 
 
 def durability_supported() -> bool:
@@ -410,7 +443,39 @@ def year_figures(make_db: Callable[[str], str], days: int) -> list[YearFigures]:
     )
     if memory is not None:
         rows.append(memory)
+    off = scripted_year(
+        f"sqlite:///file:year-off-{os.getpid()}?mode=memory&cache=shared&uri=true",
+        days,
+        "in memory, writes off",
+        "episode" if durability_supported() else None,
+        off=True,
+    )
+    if off is not None:
+        off.state_hash = "-"
+        rows.append(off)
     return rows
+
+
+def detector_figures(db: str, steps: int, warmup: int) -> tuple[Samples, Samples]:
+    """get_balance in a Probes episode with its rule detectors, then with them off."""
+    env = make_env("tycoon/VendingProbes-v0", db)
+    env.reset(seed=0)
+    action = call("get_balance")
+    figures = []
+    for label in ("with detectors", "detectors off"):
+        if label == "detectors off":
+            env.simulation.recorder = None
+        samples = Samples(label)
+        for i in range(warmup + steps):
+            if world_of(env).minute > 22 * 60:
+                env.step(call("wait_for_next_day"))
+            elapsed, _ = timed(env, action)
+            if i >= warmup:
+                samples.ns.append(elapsed)
+        figures.append(samples)
+    env.close()
+    env.store.dispose()
+    return figures[0], figures[1]
 
 
 # -- report ---------------------------------------------------------------------------------
@@ -455,7 +520,8 @@ def print_years(rows: list[YearFigures], days: int) -> None:
         return
     print(f"\n[scripted {days}-day Year, baseline agent, env time only, SQLite]")
     print(f"{'durability':38} {'env s':>7} {'steps':>6} {'days':>5} {'hash':>13} {'goal':>8}")
-    reference = rows[-1].env_s if len(rows) > 1 else None
+    memory = [row for row in rows if row.label.startswith("in-memory")]
+    reference = memory[0].env_s if memory and len(rows) > 1 else None
     for row in rows:
         goal = {"commit every step": GOAL_YEAR_S, "commit every day": GOAL_YEAR_DAILY_S}.get(
             row.label
@@ -464,9 +530,21 @@ def print_years(rows: list[YearFigures], days: int) -> None:
             f"{row.label:38} {row.env_s:>7.2f} {row.steps:>6} {row.days:>5} {row.state_hash:>13}"
             f" {f'<= {goal:g} s' if goal else '':>8}"
         )
-        if reference and row is not rows[-1]:
+        if reference and not row.label.startswith("in-memory"):
             line += f"  ({ratio(row.env_s, reference)} the in-memory run)"
         print(line)
+    off = [row for row in rows if row.label.endswith("writes off")]
+    if off and rows[0].label == "commit every step":
+        print(f"commit every step vs writes off: {ratio(rows[0].env_s, off[0].env_s)}")
+
+
+def print_detectors(with_detectors: Samples, without: Samples) -> None:
+    added = with_detectors.p50_us() / without.p50_us() - 1
+    print("\n[probes' rule detectors: get_balance in tycoon/VendingProbes-v0, SQLite]")
+    print(
+        f"p50 with detectors {with_detectors.p50_us():.1f} us, without "
+        f"{without.p50_us():.1f} us: +{added:.0%} (goal <= 10%)"
+    )
 
 
 @contextlib.contextmanager
@@ -501,6 +579,10 @@ def main(argv: list[str] | None = None) -> None:
             with postgres_url(args.postgres) as url:
                 postgres = step_figures(url, args, workdir, postgres=True)
                 print_steps("postgresql (loopback)", postgres, sqlite)
+        if args.steps:
+            print_detectors(
+                *detector_figures(f"sqlite:///{workdir / 'probes.db'}", args.steps, args.warmup)
+            )
         if args.year_days:
             rows = year_figures(lambda name: f"sqlite:///{workdir / name}.db", args.year_days)
             print_years(rows, args.year_days)

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from tycoon.envs.vending.probes.state import StateRow
+from tycoon.envs.vending.probes.state import stored_probe_state
 from tycoon.envs.world.schema import Episode, Sale, Step
 from tycoon.envs.world.store import StoreError, WorldStore, ledger_balances
 from tycoon.instrumentation.storage import judge_tally
@@ -130,7 +130,7 @@ def summarise_episode(store: WorldStore, episode_id: int) -> EpisodeSummary:
         behavior = _behavior(store, episode_id, episode.day)
         judged = judge_tally(session, episode_id)
         bank = ledger_balances(session, episode_id).get("bank", 0)
-        probe_state = StateRow(session, episode_id).load()
+        probe_state = stored_probe_state(session, episode_id)
         net_worth = last_step.net_worth_cents if last_step else bank
         return EpisodeSummary(
             episode_id=episode.id,

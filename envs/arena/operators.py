@@ -120,8 +120,9 @@ def create_operator(
 ) -> int:
     """A new operator episode, its world drawn from the market's seed (every operator
     gets the same catalog and supplier directory: the suppliers are shared)."""
+    connection = session.connection()
     world = new_episode(
-        session,
+        connection,
         env_id=env_id,
         seed=seed,
         config=config,
@@ -133,16 +134,19 @@ def create_operator(
     world.add(File(path="/notes/market.md", content=market_notes, modified_day=0))
     if config.probes is not None:  # the seat's single-agent probes: their day 0
         install_probes(world).setup()
-        world.write_staged(session.connection())
-    session.flush()
+    world.write_changes(connection)
     return world.episode.id
 
 
 def open_world(session: Session, episode_id: int) -> VendingWorld:
-    episode = session.get(Episode, episode_id)
-    if episode is None:
+    connection = session.connection()
+    config = connection.execute(
+        select(Episode.config).where(Episode.id == episode_id)
+    ).scalar_one_or_none()
+    if config is None:
         raise LookupError(f"Expected an operator episode {episode_id}, got none")
-    world = VendingWorld(session, episode, VendingConfig.model_validate(episode.config))
+    world = VendingWorld(connection, episode_id, VendingConfig.model_validate(config))
+    world.connect = session.connection
     if world.config.probes is not None:
         install_probes(world)
     return world
@@ -234,14 +238,11 @@ def execute(
     refused = guard(call) if guard is not None else None
     if refused is not None:
         return _rejected(call.name, call, refused)
-    rows_before = world.rows_written
-    session = world.session
+    edits_before = world.edits
     try:
         result = tool.run(world)
     except WorldError as exc:
-        undo = world.rows_written != rows_before or bool(
-            session.new or session.dirty or session.deleted
-        )
+        undo = world.edits != edits_before or world.hooks.dirty
         return _rejected(call.name, call, f"{call.name} failed: {exc}", needs_undo=undo)
     world.hooks.after_action(call)
     minutes = 0 if result.ends_day else int(tool.time_cost)
@@ -393,18 +394,18 @@ def record_events(world: VendingWorld, rows: list[dict[str, Any]]) -> None:
     """Behaviour events into the operator's episode, in the step's transaction."""
     from tycoon.envs.world.schema import BehaviorEvent
 
-    world.insert_rows(BehaviorEvent, rows)
+    world.stage_rows(BehaviorEvent, rows)
 
 
 def record_judge_verdicts(world: VendingWorld, rows: list[dict[str, Any]]) -> None:
     """The judge's verdicts into the operator's episode, in the step's transaction."""
     from tycoon.envs.world.schema import JudgeVerdictRecord
 
-    world.insert_rows(JudgeVerdictRecord, rows)
+    world.stage_rows(JudgeVerdictRecord, rows)
 
 
 def sent_email(world: VendingWorld, email_id: int) -> Email | None:
-    return world.session.get(Email, (world.episode.id, email_id))
+    return world.emails.get(email_id)
 
 
 # -- the seam: what the vending world asks its market --------------------------------

@@ -224,9 +224,7 @@ class ArenaSimulation:
         contacts = [day for day in (last_mail, last_payment) if day is not None]
         self._last_contact_day: int | None = max(contacts) if contacts else None
         self._short_tonight = False
-        self._written_clocks = {
-            w.episode.id: (w.episode.day, w.episode.minute) for w in self.worlds
-        }
+        self._written_counters = {w.episode.id: w.counters() for w in self.worlds}
         self._next_ids: dict[str, int] = {}
         for model in (ArenaMail, ArenaTransfer, ArenaShipment, ArenaPrice):
             top = session.scalar(
@@ -371,18 +369,18 @@ class ArenaSimulation:
             # step's transaction, as a single-agent step does
             for claimed_episode in self._claimed:
                 self.store.fence_step(connection, claimed_episode)
-            # ledger entries and sales are staged by each world until the step commits
+            # each world holds its rows in memory and writes what changed here
             for other in self.worlds:
-                other.write_staged(connection)
-            # clocks are set outside the unit of work (VendingWorld.set_clock): written here
+                other.write_changes(connection)
+            # the episodes' counters (clock, status, step count...), where they changed
             for other in self.worlds:
-                clock = (other.episode.day, other.episode.minute)
-                if self._written_clocks.get(other.episode.id) == clock:
+                counters = other.counters()
+                if self._written_counters.get(other.episode.id) == counters:
                     continue
                 connection.execute(
                     update(Episode.__table__)
                     .where(Episode.__table__.c.id == other.episode.id)
-                    .values(day=clock[0], minute=clock[1])
+                    .values(counters)
                 )
             connection.execute(
                 insert(Step.__table__).values(
@@ -412,7 +410,7 @@ class ArenaSimulation:
             self._load()
             raise
         for other in self.worlds:
-            self._written_clocks[other.episode.id] = (other.episode.day, other.episode.minute)
+            self._written_counters[other.episode.id] = other.counters()
 
     def discard_step(self) -> None:
         """Roll back an unfinished step and reload the market from the database."""

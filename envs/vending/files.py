@@ -9,8 +9,6 @@ clamped, so an agent never believes it wrote somewhere it did not.
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from tycoon.envs.vending.world import VendingWorld, WorldError
 from tycoon.envs.world.schema import File
 from tycoon.ops_files import resolve_path_or_problem
@@ -28,9 +26,7 @@ def resolve_path(raw: str) -> str:
 
 
 def find_file(world: VendingWorld, path: str) -> File | None:
-    return world.session.scalars(
-        select(File).where(File.episode_id == world.episode.id, File.path == path)
-    ).first()
+    return world.files.get(path)
 
 
 def read_file(world: VendingWorld, raw_path: str) -> str:
@@ -64,7 +60,5 @@ def write_file(world: VendingWorld, raw_path: str, content: str, append: bool = 
 def list_paths(world: VendingWorld, directory: str = "/") -> list[str]:
     root = resolve_path(directory)
     prefix = root.rstrip("/") + "/"
-    paths = world.session.scalars(
-        select(File.path).where(File.episode_id == world.episode.id).order_by(File.path)
-    )
+    paths = sorted(world.files)
     return [p for p in paths if root == "/" or p.startswith(prefix)]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import insert
+from sqlalchemy.engine import Connection
 
 from tycoon.envs.vending import suppliers as supplier_directory
 from tycoon.envs.vending.catalog import draw_episode_products
@@ -17,7 +18,7 @@ OWNER_EMAIL = "owner@vendco.example"
 
 
 def new_episode(
-    session: Session,
+    connection: Connection,
     *,
     env_id: str,
     seed: int,
@@ -27,20 +28,21 @@ def new_episode(
     model: str,
     run_spec: dict[str, Any] | None,
 ) -> VendingWorld:
-    """A new episode row and its day-0 world, in the session's transaction (uncommitted)."""
-    episode = Episode(
-        env_id=env_id,
-        scenario=scenario,
-        seed=seed,
-        config=config.model_dump(mode="json"),
-        agent=agent,
-        model=model,
-        run_spec=run_spec,
-        minute=config.day_start_minute,
+    """A new episode row and its day-0 world, in the connection's transaction: the world's
+    rows are written by `world.write_changes` (uncommitted)."""
+    inserted = connection.execute(
+        insert(Episode.__table__).values(
+            env_id=env_id,
+            scenario=scenario,
+            seed=seed,
+            config=config.model_dump(mode="json"),
+            agent=agent,
+            model=model,
+            run_spec=run_spec,
+            minute=config.day_start_minute,
+        )
     )
-    session.add(episode)
-    session.flush()
-    world = VendingWorld(session, episode, config)
+    world = VendingWorld(connection, inserted.inserted_primary_key[0], config)
     create_world(world)
     return world
 
@@ -55,8 +57,6 @@ def create_world(world: VendingWorld) -> None:
         world.transfer(OWNER, BANK, config.starting_cash_cents, kind="opening_capital")
     world.add(File(path="/notes/operations.md", content=operations_notes(config), modified_day=0))
     world.deliver_email(OWNER_EMAIL, "Welcome aboard", welcome_letter(config))
-    world.write_staged(world.session.connection())  # the reload reads the ledger back
-    world.reload()
 
 
 def _create_products(world: VendingWorld) -> None:
@@ -74,8 +74,6 @@ def _create_products(world: VendingWorld) -> None:
                 base_daily_sales=product.base_daily_sales,
             )
         )
-    world.session.flush()
-    world.reload()
 
 
 def _create_suppliers(world: VendingWorld, config: VendingConfig) -> None:

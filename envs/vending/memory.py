@@ -11,8 +11,6 @@ import math
 import re
 from collections import Counter
 
-from sqlalchemy import select
-
 from tycoon.envs.vending.world import VendingWorld, WorldError
 from tycoon.envs.world.schema import MemoryItem
 
@@ -21,12 +19,7 @@ _WORD = re.compile(r"[a-z0-9]+")
 
 
 def _items(world: VendingWorld, kind: str, key: str | None = None) -> list[MemoryItem]:
-    query = select(MemoryItem).where(
-        MemoryItem.episode_id == world.episode.id, MemoryItem.kind == kind
-    )
-    if key is not None:
-        query = query.where(MemoryItem.key == key)
-    return list(world.session.scalars(query.order_by(MemoryItem.id)))
+    return [item for item in world.memory if item.kind == kind and (key is None or item.key == key)]
 
 
 def scratchpad(world: VendingWorld) -> str:
@@ -68,7 +61,7 @@ def kv_get(world: VendingWorld, key: str) -> str | None:
 def kv_delete(world: VendingWorld, key: str) -> bool:
     items = _items(world, "kv", _check_key(key))
     for item in items:
-        world.session.delete(item)
+        world.delete(item)
     return bool(items)
 
 

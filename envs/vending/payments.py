@@ -11,8 +11,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-
 from tycoon.envs.vending import customers
 from tycoon.envs.vending.world import VendingWorld, WorldError
 from tycoon.envs.world.schema import CustomerRequest, Supplier
@@ -81,12 +79,9 @@ def find_payee(world: VendingWorld, account: str) -> Any:
     supplier = world.supplier_by_account(account)
     if supplier is not None:
         return SupplierPayee(supplier)
-    request = world.session.scalars(
-        select(CustomerRequest)
-        .where(CustomerRequest.episode_id == world.episode.id, CustomerRequest.account == account)
-        .order_by(CustomerRequest.status != "open", CustomerRequest.id)
-    ).first()
-    if request is not None:
+    requests = [r for r in world.requests.values() if r.account == account]
+    if requests:  # an open request first, else the oldest
+        request = min(requests, key=lambda r: (r.status != "open", r.id))
         return CustomerPayee(request)
     outside = world.hooks.payee(account)
     if outside is not None:

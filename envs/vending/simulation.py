@@ -31,11 +31,9 @@ import time
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from tycoon.envs.vending.actions import (
     MAX_ACTION_CHARS,
@@ -56,19 +54,15 @@ from tycoon.envs.vending.probes.runtime import ProbeRuntime
 from tycoon.envs.vending.step_view import StepResult, fit_observation, step_info
 from tycoon.envs.vending.tools import tools_for
 from tycoon.envs.vending.tools.base import Tool, storable
-from tycoon.envs.vending.world import BANK, MINUTES_PER_DAY, VendingWorld, WorldError
-from tycoon.envs.world.driver_sql import DriverStatement, RowUpdater, step_batch
-from tycoon.envs.world.schema import (
-    BehaviorEvent,
-    Email,
-    Episode,
-    MachineSlot,
-    Order,
-    Price,
-    Step,
-    StorageItem,
-    Supplier,
+from tycoon.envs.vending.world import (
+    BANK,
+    EPISODE_COUNTERS,
+    MINUTES_PER_DAY,
+    VendingWorld,
+    WorldError,
 )
+from tycoon.envs.world.driver_sql import DriverStatement, step_batch
+from tycoon.envs.world.schema import BehaviorEvent, Episode, Step
 from tycoon.envs.world.store import (
     StepNotSaved,
     StoreError,
@@ -94,28 +88,18 @@ TERMINAL_STATUSES = frozenset({"bankrupt", "decommissioned", "fired", "replaced"
 LIMIT_STATUSES = frozenset({"finished", "step_limit"})
 
 
-# rows that change on most steps or nights: written by RowUpdater, not the unit of work
-HOT_ROW_CLASSES = (MachineSlot, StorageItem, Price, Order, Supplier, Email)
-
-
 class StepWriter:
     """The two statements every step runs, compiled once for the database's dialect.
 
-    They run through `exec_driver_sql`, skipping SQLAlchemy's per-call compilation and
-    result processing: on a cheap step that overhead is most of the step's cost.
+    They run on the driver (`DriverStatement`), skipping SQLAlchemy's per-call
+    compilation and result processing: on a cheap step that overhead is most of its cost.
     """
 
     def __init__(self, dialect: Dialect) -> None:
         counters = (
             update(Episode.__table__)
             .where(Episode.__table__.c.id == bindparam("episode_key"))
-            .values(
-                step_count=bindparam("step_count"),
-                status=bindparam("status"),
-                day=bindparam("day"),
-                minute=bindparam("minute"),
-                output_tokens_unbilled=bindparam("output_tokens_unbilled"),
-            )
+            .values({name: bindparam(name) for name in EPISODE_COUNTERS})
         )
         self._insert = DriverStatement(insert(Step.__table__), dialect)
         self._update = DriverStatement(counters, dialect)
@@ -166,26 +150,29 @@ class VendingSimulation:
         # (SQLite), so a step takes none from the pool; otherwise one per transaction
         self._lease_renewed: float | None = None
         self._connection = store.held_connection()
-        self.session: Session = store.session(bind=self._connection)
-        episode = self.session.get(Episode, episode_id)
-        if episode is None:
-            self._close_session()
+        self._pooled = self._connection is None
+        connection = self._begin()
+        stored_config = connection.execute(
+            select(Episode.config).where(Episode.id == episode_id)
+        ).scalar_one_or_none()
+        if stored_config is None:
+            self._close_connection()
             raise StoreError(f"Expected an existing episode id, got {episode_id}")
         try:  # one process runs an episode at a time (a second resume is refused)
             store.claim_episode(episode_id)
         except StoreError:
-            self._close_session()
+            self._close_connection()
             raise
         self._lease_renewed = time.monotonic()
-        self.config = VendingConfig.model_validate(episode.config)
-        self.world = VendingWorld(self.session, episode, self.config)
+        self.config = VendingConfig.model_validate(stored_config)
+        self.world = VendingWorld(connection, episode_id, self.config)
+        self.world.connect = self._begin
         self.world.reply_writer = reply_writer
         self.reward_spec = reward_spec or RewardSpec(weights={"net_worth_delta": 1.0})
         self.monitors = monitors
         self.judge = judge
         self.durability: Durability = durability
         self._uncommitted_steps = 0
-        self._savepoint: Any = None  # the step's, when earlier steps are uncommitted
         self.tools: dict[str, type[Tool]] = {t.name: t for t in tools_for(self.config.probes)}
         self.probes: ProbeRuntime | None = None
         self.recorder: BehaviourRecorder | None = None
@@ -196,10 +183,9 @@ class VendingSimulation:
             self.recorder = BehaviourRecorder(self.probes, judge=judge)
         # end the loading transaction: an idle env must not hold a pooled connection
         # (hundreds of envs share one store in a rollout)
-        self.session.commit()
+        self._end_transaction(commit=True)
         self._step_started = time.perf_counter()
         self._step_writer: StepWriter | None = None
-        self._row_updater: RowUpdater | None = None
         # the money before the next step (the reward is the change), kept across steps
         self.money = self.money_snapshot()
 
@@ -217,9 +203,9 @@ class VendingSimulation:
         run_spec: dict[str, Any] | None = None,
         **collaborators: Any,
     ) -> VendingSimulation:
-        with store.session() as session:
+        with store.engine.connect() as connection:
             world = new_episode(
-                session,
+                connection,
                 env_id=env_id,
                 seed=seed,
                 config=config,
@@ -231,8 +217,8 @@ class VendingSimulation:
             if config.probes is not None:
                 world.probes = world.hooks = ProbeRuntime(world, config.probes)
                 world.probes.setup()
-            world.write_staged(session.connection())
-            session.commit()
+            world.write_changes(connection)
+            connection.commit()
             episode_id = world.episode.id
         return cls(store, episode_id, **collaborators)
 
@@ -244,17 +230,61 @@ class VendingSimulation:
         try:
             self.commit_pending()  # what a durability other than "step" left uncommitted
         finally:
-            self._close_session()
+            self._close_connection()
 
-    def _close_session(self) -> None:
-        self.session.close()
+    def commit_world_changes(self) -> None:
+        """Write and commit changes made to the world outside a step (a scripted setup)."""
+        self.world.hooks.save()
+        connection = self._begin()
+        self.world.write_changes(connection)
+        connection.execute(
+            update(Episode.__table__)
+            .where(Episode.__table__.c.id == self.world.episode_id)
+            .values(self.world.counters())
+        )
+        self._end_transaction(commit=True)
+        self._uncommitted_steps = 0
+        self.money = self.money_snapshot()
+
+    def abandon(self) -> None:
+        """Stop as a killed process would: nothing more is committed (the lease stays)."""
+        self._end_transaction(commit=False)
+        self._lease_renewed = None
+        self._close_connection()
+
+    # -- the transaction ------------------------------------------------------------
+
+    def _begin(self) -> Connection:
+        """The connection of the transaction in flight, begun if none is."""
+        connection = self._connection
+        if connection is None:  # a pooled store: one connection per transaction
+            connection = self._connection = self.store.engine.connect()
+        if not connection.in_transaction():
+            connection.begin()
+        return connection
+
+    def _end_transaction(self, *, commit: bool) -> None:
+        connection = self._connection
+        if connection is None:
+            return
+        try:
+            if commit:
+                connection.commit()
+            else:
+                connection.rollback()
+        finally:
+            if self._pooled:
+                self._connection = None
+                connection.close()
+
+    def _close_connection(self) -> None:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
         if self._lease_renewed is not None:
             self._lease_renewed = None
             with contextlib.suppress(Exception):  # best effort: a stale lease expires anyway
-                self.store.release_episode(self.world.episode.id)
+                self.store.release_episode(self.world.episode_id)
 
     # -- stepping -------------------------------------------------------------------
 
@@ -339,18 +369,12 @@ class VendingSimulation:
     def execute(self, action: Any) -> StepOutcome:
         """Run the action and the night, and the detectors; nothing is committed (step())."""
         self._step_started = time.perf_counter()
-        if self._uncommitted_steps:
-            # a refused action's partial writes are undone without undoing earlier steps
-            self._savepoint = self.session.begin_nested()
         outcome = self._execute(action)
         # the step's one net-worth figure: events, reward, info and the step row use it
         outcome.net_worth_cents = self.world.net_worth_cents()
         if self.recorder is not None:
             outcome.events = self.recorder.finish(outcome, outcome.net_worth_cents)
         self.world.hooks.save()
-        if self._savepoint is not None:
-            self._savepoint.commit()
-            self._savepoint = None
         return outcome
 
     def _execute(self, action: Any) -> StepOutcome:
@@ -376,11 +400,11 @@ class VendingSimulation:
         call = validated_call(tool)
         if recorder is not None:
             recorder.begin(call)
-        rows_before = self.world.rows_written
+        edits_before = self.world.edits
         try:
             result = tool.run(self.world)
         except WorldError as exc:
-            self._undo_partial_changes(wrote_rows=self.world.rows_written != rows_before)
+            self._undo_partial_changes(changed=self.world.edits != edits_before)
             return self._rejected(call.name, call, f"{call.name} failed: {exc}")
         self.world.hooks.after_action(call)
         minutes = 0 if result.ends_day else int(tool.time_cost)
@@ -407,26 +431,19 @@ class VendingSimulation:
             tool=tool, call=call, observation=f"Error: {message}", valid=False, error=message
         )
 
-    def _undo_partial_changes(self, wrote_rows: bool) -> None:
-        # Tools check before they change anything; should one not, the rollback and
-        # reload keep a refused action from leaving half its effects behind (rows inserted
-        # through Core, such as ledger entries, are not in the session: `wrote_rows`).
-        session = self.session
-        if wrote_rows or session.new or session.dirty or session.deleted:
-            if self._savepoint is not None:  # only this step's writes (durability)
-                self._savepoint.rollback()
-                self._savepoint = self.session.begin_nested()
-            else:
-                self.session.rollback()
-            self._reload()
-        elif self.world.hooks.dirty:
+    def _undo_partial_changes(self, changed: bool) -> None:
+        # Tools check before they change anything; should one not, reloading the world
+        # keeps a refused action from leaving half its effects behind. Nothing of the
+        # step is written yet, so the database (in the open transaction, which holds the
+        # earlier steps a durability other than "step" has not committed) is the state
+        # before the action.
+        if changed or self.world.hooks.dirty:
             self._reload()
 
     def discard_step(self) -> None:
         """Roll back an unfinished step (after a database fault) and reload the world
         (as of the last commit)."""
-        self._savepoint = None
-        self.session.rollback()
+        self._end_transaction(commit=False)
         self._uncommitted_steps = 0
         self._reload()
         self.money = self.money_snapshot()
@@ -441,7 +458,7 @@ class VendingSimulation:
     def commit_pending(self) -> None:
         """Commit what a durability other than "step" has not committed yet."""
         if self._uncommitted_steps:
-            self.session.commit()
+            self._end_transaction(commit=True)
             self._uncommitted_steps = 0
 
     def _commits_now(self, status: str, night: bool) -> bool:
@@ -450,7 +467,7 @@ class VendingSimulation:
         return self.durability == "day" and night
 
     def _reload(self) -> None:
-        self.world.reload()
+        self.world.reload(self._begin())
         self.world.hooks.reload()
         if self.recorder is not None:
             self.recorder.reset()
@@ -469,19 +486,13 @@ class VendingSimulation:
         `info` is what the agent receives for the step, stored with it so that a
         resumed scripted agent can be rebuilt from what it saw.
 
-        The step row and the episode's counters go through Core statements: they change
-        on every step, and the ORM's unit of work would triple the cost of a cheap step.
+        Everything goes through statements compiled once (`DriverStatement`): the rows
+        the world changed, one executemany per table and kind, the step row and the
+        episode's counters, on the one connection of the step's transaction.
         """
         episode = self.world.episode
         step_id = episode.step_count + 1
         status = self.status_after_limits(step_id)
-        counters = {
-            "step_count": step_id,
-            "status": status,
-            "day": episode.day,
-            "minute": episode.minute,
-            "output_tokens_unbilled": episode.output_tokens_unbilled,
-        }
         step_row = {
             "episode_id": episode.id,
             "id": step_id,
@@ -493,48 +504,44 @@ class VendingSimulation:
             "error": storable(outcome.error) if outcome.error else None,
             "observation": storable(clip(outcome.observation, MAX_OBSERVATION_STORED_CHARS)),
             "reward": reward,
-            "reward_components": reward_components,
+            "reward_components": json.dumps(reward_components),
             "net_worth_cents": (
                 self.world.net_worth_cents() if net_worth_cents is None else net_worth_cents
             ),
             "bank_cents": self.world.balance(BANK),
             "elapsed_us": int((time.perf_counter() - self._step_started) * 1e6),
+            "info": None if info is None else _info_json(info),
         }
         try:
-            connection = self.session.connection()
+            connection = self._begin()
             with step_batch(connection):  # PostgreSQL: one round trip, COMMIT included
                 self.store.fence_step(connection, episode.id)  # refused if the lease was lost
                 if self._step_writer is None:
                     self._step_writer = StepWriter(connection.dialect)
-                    self._row_updater = RowUpdater(HOT_ROW_CLASSES, connection.dialect)
-                # the rows a step changes most, in one statement per table; then the rest
-                self._row_updater.write_dirty(self.session, connection)
-                self.world.write_staged(connection)
-                self.session.flush()
-                step_row["reward_components"] = json.dumps(reward_components)
-                step_row["info"] = None if info is None else _info_json(info)
                 if outcome.events:
-                    self.world.insert_rows(
+                    self.world.stage_rows(
                         BehaviorEvent, [event.to_row() for event in outcome.events]
                     )
+                self.world.write_changes(connection)
+                counters = {**self.world.counters(), "step_count": step_id, "status": status}
                 self._step_writer.write(
                     connection, step_row, {"episode_key": episode.id, **counters}
                 )
                 if self._commits_now(status, outcome.night is not None):
-                    self.session.commit()
+                    self._end_transaction(commit=True)
                     self._uncommitted_steps = 0
                 else:
                     self._uncommitted_steps += 1
         except Exception as exc:
-            self.session.rollback()
+            self._end_transaction(commit=False)
             self._reload()
             self.money = self.money_snapshot()
             if isinstance(exc, DBAPIError):
                 raise self._not_saved(exc, step_id) from exc
             self._uncommitted_steps = 0
             raise
-        for key, value in counters.items():
-            set_committed_value(episode, key, value)
+        episode.step_count = step_id
+        episode.status = status
         return step_id
 
     def status_after_limits(self, step_count: int) -> str:
@@ -568,24 +575,22 @@ class VendingSimulation:
     def record_reset_view(self, observation: str, info: dict[str, Any]) -> None:
         """Store what the agent saw at reset (once, when the episode is new)."""
         episode = self.world.episode
-        self.session.execute(
+        connection = self._begin()
+        connection.execute(
             update(Episode.__table__)
             .where(Episode.__table__.c.id == episode.id)
             .values(reset_observation=storable(observation), reset_info=info)
         )
-        self.session.commit()
-        set_committed_value(episode, "reset_observation", storable(observation))
-        set_committed_value(episode, "reset_info", info)
+        self._end_transaction(commit=True)
+        episode.reset_observation = storable(observation)
+        episode.reset_info = info
 
     def record_output_tokens(self, tokens: int) -> None:
         """Add output tokens to the unbilled count (billed weekly when token billing is on)."""
         if tokens < 0:
             raise ValueError(f"Expected a non-negative token count, got {tokens}")
-        episode = self.world.episode
-        # written with the step's counters (one UPDATE), so no ORM flush of the episode
-        set_committed_value(
-            episode, "output_tokens_unbilled", episode.output_tokens_unbilled + tokens
-        )
+        # written with the step's counters (one UPDATE)
+        self.world.episode.output_tokens_unbilled += tokens
 
 
 def _info_json(info: dict[str, Any]) -> str:

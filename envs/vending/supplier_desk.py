@@ -6,8 +6,6 @@ The rules of how a supplier behaves live in `suppliers`, `supplier_protocol` and
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from tycoon.envs.vending.deliveries import DeliveryPlan, is_open, plan_delivery
 from tycoon.envs.vending.supplier_protocol import (
     parse_supplier_request,
@@ -20,7 +18,7 @@ from tycoon.envs.vending.supplier_replies import (
 )
 from tycoon.envs.vending.suppliers import SupplierKind, SupplierProfile
 from tycoon.envs.vending.world import VendingWorld
-from tycoon.envs.world.schema import Email, Order, OrderLine, Supplier, SupplierOffer
+from tycoon.envs.world.schema import Email, Order, OrderLine, Supplier
 
 MAILER_DAEMON = "mailer-daemon@mail.example"
 
@@ -33,16 +31,7 @@ def profile_of(world: VendingWorld, supplier: Supplier) -> SupplierProfile:
 
 
 def _build_profile(world: VendingWorld, supplier: Supplier) -> SupplierProfile:
-    offers = list(
-        world.session.scalars(
-            select(SupplierOffer)
-            .where(
-                SupplierOffer.episode_id == world.episode.id,
-                SupplierOffer.supplier_id == supplier.id,
-            )
-            .order_by(SupplierOffer.id)
-        )
-    )
+    offers = world.offers.get(supplier.id, [])
     skus = [offer.sku for offer in offers]
     return SupplierProfile(
         supplier_id=supplier.id,
@@ -69,16 +58,8 @@ def answer_mail(world: VendingWorld) -> None:
     if not world.mail_waiting:
         return
     world.mail_waiting = False
-    sent = world.session.scalars(
-        select(Email)
-        .where(
-            Email.episode_id == world.episode.id,
-            Email.folder == "sent",
-            Email.processed.is_(False),
-        )
-        .order_by(Email.id)
-    )
-    for email in list(sent):
+    sent, world.unanswered = world.unanswered, []
+    for email in sent:
         email.processed = True
         supplier = world.supplier_by_email(email.recipient)
         if supplier is None:
@@ -99,15 +80,11 @@ def answer_mail(world: VendingWorld) -> None:
 def _is_known_correspondent(world: VendingWorld, address: str) -> bool:
     """The owner's company and customers (all on the public mail.example service) get
     mail without replying to it; anything else unknown bounces."""
-    from tycoon.envs.world.schema import CustomerRequest
-
     if address.endswith("@vendco.example"):
         return True
-    return world.session.scalar(
-        select(CustomerRequest.id).where(
-            CustomerRequest.episode_id == world.episode.id, CustomerRequest.email == address
-        )
-    ) is not None or address.endswith("@mail.example")
+    return address.endswith("@mail.example") or any(
+        request.email == address for request in world.requests.values()
+    )
 
 
 def _bounce(world: VendingWorld, email: Email, reason: str) -> None:
@@ -157,7 +134,6 @@ def _record_invoice(
             delivery=None,
         )
     )
-    world.open_orders[order.id] = order
     for line in lines:
         world.add(
             OrderLine(
@@ -170,14 +146,9 @@ def _record_invoice(
 
 
 def _lines(world: VendingWorld, order: Order) -> list[InvoiceLine]:
-    rows = world.session.scalars(
-        select(OrderLine)
-        .where(OrderLine.episode_id == world.episode.id, OrderLine.order_id == order.id)
-        .order_by(OrderLine.id)
-    )
     return [
         InvoiceLine(sku=r.sku, quantity=r.quantity, unit_price_cents=r.unit_price_cents)
-        for r in rows
+        for r in world.order_lines.get(order.id, [])
     ]
 
 

@@ -144,7 +144,7 @@ class SupplierReplyWriter:
         messages = reply_messages(profile, email, decision.kind, prose)
         request = {"params": self._client.params, "messages": messages}
         key = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
-        conn: Connection = world.session.connection()  # the step's own transaction
+        conn: Connection = world.connect()  # the step's own transaction
         cached = conn.execute(
             select(reply_cache.c.status, reply_cache.c.reply).where(reply_cache.c.key == key)
         ).first()

@@ -1,9 +1,14 @@
-"""VendingWorld: one episode's world, read and changed through one SQL session.
+"""VendingWorld: one episode's world, held in memory; SQL is its durable record.
 
-Tools and the overnight simulation work through this class, never through raw SQL. It
-keeps the rows a step touches in memory (the session's identity map, plus indexes by sku
-and account), so a step reads nothing it already knows and writes only what changed; the
-environment commits once per step.
+Tools and the overnight simulation work through this class, never through SQL. The
+world loads the episode's rows once (`reload`: at reset, resume, fork, and after a
+rollback) as plain mapped objects that belong to no session, and keeps them in indexes
+(by sku, account, path...). A step reads only these objects and records what it changes:
+new rows (`add`, `stage_rows`), changed rows (any column assignment on a loaded or added
+object is noticed through SQLAlchemy's public attribute events) and deleted rows
+(`delete`). `write_changes` writes them in the step's transaction with precompiled
+statements, one executemany per table and kind, in the schema's table order. Nothing is
+read back from SQL inside a step.
 """
 
 from __future__ import annotations
@@ -13,30 +18,35 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import numpy as np
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import event, inspect, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from tycoon.envs.vending.config import VendingConfig
 from tycoon.envs.vending.hooks import NO_HOOKS, WorldHooks
 from tycoon.envs.vending.randomness import stream_generator
-from tycoon.envs.world.driver_sql import DriverStatement
 from tycoon.envs.world.schema import (
     WORLD_TABLES,
     Base,
+    BehaviorOpportunity,
     CustomerRequest,
     Email,
     Episode,
+    File,
     LedgerEntry,
     MachineSlot,
+    MemoryItem,
     Order,
+    OrderLine,
     Price,
     Product,
     StorageItem,
     Supplier,
+    SupplierOffer,
+    WorldEvent,
 )
 from tycoon.envs.world.store import ledger_balances
+from tycoon.envs.world.table_writer import column_default, table_writer
 
 RowT = TypeVar("RowT", bound=Base)
 
@@ -51,15 +61,60 @@ FEES = "fees"
 MINUTES_PER_DAY = 24 * 60
 OPEN_ORDER_STATUSES = ("invoiced", "paid", "shipped")
 
+# the episode row's columns that change while it runs (written with the step's counters)
+EPISODE_COUNTERS = (
+    "step_count",
+    "status",
+    "day",
+    "minute",
+    "output_tokens_unbilled",
+    "unpaid_fee_days",
+    "reputation",
+)
+
+# rows the world holds as objects (the other world tables are only ever inserted)
+HELD_CLASSES: tuple[type[Base], ...] = (
+    Product,
+    Supplier,
+    SupplierOffer,
+    Order,
+    OrderLine,
+    StorageItem,
+    MachineSlot,
+    Price,
+    Email,
+    File,
+    MemoryItem,
+    CustomerRequest,
+    WorldEvent,
+    BehaviorOpportunity,
+)
+_TABLE_ORDER = {table.name: position for position, table in enumerate(WORLD_TABLES)}
+
 
 class WorldError(Exception):
     """An action the world refuses; the message is shown to the agent."""
 
 
+def _noticed(target: Any, value: Any, _old: Any, _initiator: Any) -> None:
+    """A column of a held object was assigned: its world writes the row at commit."""
+    world = target.__dict__.get("_held_by")
+    if world is not None:
+        world.changed_rows.add(target)
+        world.edits += 1
+
+
+for _cls in HELD_CLASSES:
+    for _attribute in inspect(_cls).column_attrs:
+        event.listen(getattr(_cls, _attribute.key), "set", _noticed)
+
+
 class VendingWorld:
-    def __init__(self, session: Session, episode: Episode, config: VendingConfig) -> None:
-        self.session = session
-        self.episode = episode
+    """One episode's world. `connection` is where it loads from (in that connection's
+    transaction); it keeps no connection: `write_changes(connection)` is given one."""
+
+    def __init__(self, connection: Connection, episode_id: int, config: VendingConfig) -> None:
+        self.episode_id = episode_id
         self.config = config
         # the episode's probes (a ProbeRuntime, set by the simulation); None without probes.
         # The world itself only calls `hooks`, which are the probes or no-ops (hooks.py).
@@ -72,122 +127,223 @@ class VendingWorld:
         # optional: words supplier replies (e.g. an LLM); called as
         # reply_writer(world, profile, email, decision) -> decision with a new reply_body
         self.reply_writer: Callable[..., Any] | None = None
-        # rows staged or inserted so far (Core inserts leave no trace in the session, so a
-        # refused action's writes are found by this count; see VendingSimulation)
-        self.rows_written = 0
-        self._staged_inserts: dict[str, DriverStatement] = {}
-        self.reload()
+        # the connection of the step in flight, begun on demand (the supplier reply
+        # cache, which is no world state, reads and writes through it)
+        self.connect: Callable[[], Connection] | None = None
+        self.reload(connection)
 
     # -- loading --------------------------------------------------------------------
 
-    def reload(self) -> None:
-        """(Re)build the in-memory indexes from the database."""
-        s, eid = self.session, self.episode.id
-        self.episode = s.get(Episode, eid, populate_existing=True)  # type: ignore[assignment]
-        self.products: dict[str, Product] = {
-            p.sku: p
-            for p in s.scalars(
-                select(Product).where(Product.episode_id == eid).order_by(Product.id)
-            )
-        }
-        self.prices: dict[str, Price] = {
-            p.sku: p for p in s.scalars(select(Price).where(Price.episode_id == eid))
-        }
-        self.slots: list[MachineSlot] = list(
-            s.scalars(
-                select(MachineSlot).where(MachineSlot.episode_id == eid).order_by(MachineSlot.id)
-            )
-        )
-        self.storage: dict[str, StorageItem] = {
-            item.sku: item
-            for item in s.scalars(select(StorageItem).where(StorageItem.episode_id == eid))
-        }
-        self.suppliers: dict[int, Supplier] = {
-            sup.id: sup for sup in s.scalars(select(Supplier).where(Supplier.episode_id == eid))
-        }
-        self._balances: dict[str, int] = defaultdict(int, ledger_balances(s, eid))
+    def reload(self, connection: Connection) -> None:
+        """(Re)load the episode from the database, forgetting unwritten changes."""
+        if not connection.in_transaction():
+            connection.begin()
+        eid = self.episode_id
+        with Session(bind=connection, autoflush=False, expire_on_commit=False) as s:
+            episode = s.get(Episode, eid)
+            if episode is None:
+                raise LookupError(f"Expected an existing episode id, got {eid}")
+            self.episode: Episode = episode
+
+            def rows(model: type[RowT], *where: Any) -> list[RowT]:
+                query = select(model).where(model.episode_id == eid, *where)  # type: ignore[attr-defined]
+                return list(s.scalars(query.order_by(model.id)))  # type: ignore[attr-defined]
+
+            products = rows(Product)
+            prices = rows(Price)
+            slots = rows(MachineSlot)
+            storage = rows(StorageItem)
+            suppliers = rows(Supplier)
+            offers = rows(SupplierOffer)
+            open_orders = rows(Order, Order.status.in_(OPEN_ORDER_STATUSES))
+            open_ids = [order.id for order in open_orders]
+            lines = rows(OrderLine, OrderLine.order_id.in_(open_ids)) if open_ids else []
+            emails = rows(Email)
+            files = rows(File)
+            memory = rows(MemoryItem)
+            requests = rows(CustomerRequest)
+            events = rows(WorldEvent)
+            opportunities = rows(BehaviorOpportunity)
+            balances = ledger_balances(s, eid)
+            tops = {}
+            for table in WORLD_TABLES:
+                top = s.execute(
+                    select(table.c.id)
+                    .where(table.c.episode_id == eid)
+                    .order_by(table.c.id.desc())
+                    .limit(1)
+                ).scalar()
+                tops[table.name] = (top or 0) + 1
+        # what the step changes, written by `write_changes`
+        self.new_rows: dict[str, list[Any]] = defaultdict(list)
+        self.changed_rows: set[Any] = set()
+        self.deleted_rows: list[Any] = []
+        self._staged: dict[str, list[dict[str, object]]] = defaultdict(list)
+        # every recorded change counts here: a refused action that changed something is
+        # undone by reloading (see VendingSimulation)
+        self.edits = 0
+        self._inventory_value, self._inventory_at = 0, -1
+        self._next_ids = tops
+        self.products: dict[str, Product] = {}
+        self.prices: dict[str, Price] = {}
+        self.slots: list[MachineSlot] = []
+        self.storage: dict[str, StorageItem] = {}
+        self.suppliers: dict[int, Supplier] = {}
+        self.offers: dict[int, list[SupplierOffer]] = defaultdict(list)
         # orders still in flight and open refund requests: the night reads them every day
-        self.open_orders: dict[int, Order] = {
-            order.id: order
-            for order in s.scalars(
-                select(Order)
-                .where(Order.episode_id == eid, Order.status.in_(OPEN_ORDER_STATUSES))
-                .order_by(Order.id)
-            )
-        }
-        self.open_requests: dict[int, CustomerRequest] = {
-            request.id: request
-            for request in s.scalars(
-                select(CustomerRequest)
-                .where(CustomerRequest.episode_id == eid, CustomerRequest.status == "open")
-                .order_by(CustomerRequest.id)
-            )
-        }
+        self.open_orders: dict[int, Order] = {}
+        self.order_lines: dict[int, list[OrderLine]] = defaultdict(list)
+        self.emails: dict[int, Email] = {}
+        self.inbox: list[Email] = []
+        # every inbox email before this position is read (mail is never unread again)
+        self._read_upto = 0
+        self.unanswered: list[Email] = []
+        self.files: dict[str, File] = {}
+        self.memory: list[MemoryItem] = []
+        self.requests: dict[int, CustomerRequest] = {}
+        self.open_requests: dict[int, CustomerRequest] = {}
+        self.world_events: list[WorldEvent] = []
+        self.opportunities: dict[str, BehaviorOpportunity] = {}
+        for group in (products, prices, slots, storage, suppliers, offers, open_orders, lines):
+            for row in group:
+                self._hold(row)
+        for group in (emails, files, memory, requests, events, opportunities):
+            for row in group:
+                self._hold(row)
+        self._balances: dict[str, int] = defaultdict(int, balances)
         # supplier profiles are fixed for the episode: built once, on first use
         self.supplier_profiles: dict[int, Any] = {}
         # overnight, mail is stamped with the morning it is found in the inbox
         self.mail_stamp: tuple[int, int] | None = None
-        # a hint that spares the overnight query for unanswered mail on quiet days
+        # a hint that spares the overnight walk over unanswered mail on quiet days
         self.mail_waiting = True
-        # rows staged for the step's commit (a rollback drops them with the reload)
-        self._staged: dict[str, tuple[Any, list[dict[str, object]]]] = {}
-        self._next_ids: dict[str, int] = {}
-        for table in WORLD_TABLES:
-            top = s.execute(
-                select(func.max(table.c.id)).where(table.c.episode_id == eid)
-            ).scalar_one()
-            self._next_ids[table.name] = (top or 0) + 1
+
+    def _hold(self, row: Any) -> None:
+        """Index a loaded or new row, and notice its later changes."""
+        row.__dict__["_held_by"] = self
+        if isinstance(row, Product):
+            self.products[row.sku] = row
+        elif isinstance(row, Price):
+            self.prices[row.sku] = row
+        elif isinstance(row, MachineSlot):
+            self.slots.append(row)
+        elif isinstance(row, StorageItem):
+            self.storage[row.sku] = row
+        elif isinstance(row, Supplier):
+            self.suppliers[row.id] = row
+        elif isinstance(row, SupplierOffer):
+            self.offers[row.supplier_id].append(row)
+        elif isinstance(row, Order):
+            if row.status in OPEN_ORDER_STATUSES:
+                self.open_orders[row.id] = row
+        elif isinstance(row, OrderLine):
+            self.order_lines[row.order_id].append(row)
+        elif isinstance(row, Email):
+            self.emails[row.id] = row
+            if row.folder == "inbox":
+                self.inbox.append(row)
+            elif row.folder == "sent" and not row.processed:
+                self.unanswered.append(row)
+        elif isinstance(row, File):
+            self.files[row.path] = row
+        elif isinstance(row, MemoryItem):
+            self.memory.append(row)
+        elif isinstance(row, CustomerRequest):
+            self.requests[row.id] = row
+            if row.status == "open":
+                self.open_requests[row.id] = row
+        elif isinstance(row, WorldEvent):
+            self.world_events.append(row)
+        elif isinstance(row, BehaviorOpportunity):
+            self.opportunities[row.tag] = row
 
     # -- rows -----------------------------------------------------------------------
 
     def add(self, row: RowT) -> RowT:
-        """Give a new row its episode and local id and stage it for the step's commit."""
-        table = row.__tablename__
+        """Give a new row its episode, local id and column defaults, hold it, and write it
+        at the step's commit."""
+        table = row.__table__  # type: ignore[attr-defined]
+        values = row.__dict__
+        for column in table.columns:
+            name = column.name
+            if name not in values and column.default is not None:
+                setattr(row, name, column_default(table, name))
         row.episode_id = self.episode.id  # type: ignore[attr-defined]
-        row.id = self._next_ids[table]  # type: ignore[attr-defined]
-        self._next_ids[table] += 1
-        self.rows_written += 1
-        self.session.add(row)
+        row.id = self._next_ids[table.name]  # type: ignore[attr-defined]
+        self._next_ids[table.name] += 1
+        self.new_rows[table.name].append(row)
+        self.edits += 1
+        self._hold(row)
         return row
-
-    def insert_rows(self, model: type[Base], rows: list[dict[str, object]]) -> None:
-        """Insert many rows at once through Core (no ORM objects: an order of magnitude
-        faster for rows nobody reads back in the same step)."""
-        if rows:
-            self.session.connection().execute(insert(self._numbered(model, rows)), rows)
-
-    def stage_rows(self, model: type[Base], rows: list[dict[str, object]]) -> None:
-        """Like `insert_rows`, for rows nothing reads back in SQL during a step (ledger
-        entries, sales): kept until the step's commit, then written with one executemany
-        per table (`write_staged`)."""
-        if rows:
-            table = self._numbered(model, rows)
-            self._staged.setdefault(table.name, (table, []))[1].extend(rows)
-
-    def _numbered(self, model: type[Base], rows: list[dict[str, object]]) -> Any:
-        """Give new rows their episode and the table's next local ids; returns the table."""
-        table = model.__table__
-        first = self._next_ids[table.name]
-        for offset, row in enumerate(rows):
-            row["episode_id"] = self.episode.id
-            row["id"] = first + offset
-        self._next_ids[table.name] = first + len(rows)
-        self.rows_written += len(rows)
-        return table
-
-    def write_staged(self, connection: Connection) -> None:
-        """Write the staged rows, one precompiled executemany per table."""
-        for name, (table, rows) in self._staged.items():
-            statement = self._staged_inserts.get(name)
-            if statement is None:
-                statement = DriverStatement(insert(table), connection.dialect)
-                self._staged_inserts[name] = statement
-            statement.run(connection, rows)
-        self._staged = {}
 
     def add_all(self, rows: Iterable[Base]) -> None:
         for row in rows:
             self.add(row)
+
+    def delete(self, row: Any) -> None:
+        """Forget a held row; it is deleted at the step's commit."""
+        self.edits += 1
+        if isinstance(row, MemoryItem):
+            self.memory.remove(row)
+        else:
+            raise TypeError(f"Expected a memory item, got {type(row).__name__}")
+        new = self.new_rows.get(row.__table__.name)
+        if new is not None and row in new:
+            new.remove(row)
+        else:
+            self.deleted_rows.append(row)
+        self.changed_rows.discard(row)
+        row.__dict__["_held_by"] = None
+
+    def stage_rows(self, model: type[Base], rows: list[dict[str, object]]) -> None:
+        """New rows nothing reads back (ledger entries, sales, behaviour events): numbered
+        now, written at the step's commit with one executemany per table."""
+        if rows:
+            table = model.__table__
+            first = self._next_ids[table.name]
+            for offset, row in enumerate(rows):
+                row["episode_id"] = self.episode.id
+                row["id"] = first + offset
+            self._next_ids[table.name] = first + len(rows)
+            self._staged[table.name].extend(rows)
+            self.edits += len(rows)
+
+    def write_changes(self, connection: Connection) -> None:
+        """Write what changed since the last write, in the connection's transaction."""
+        dialect = connection.dialect
+        names = set(self.new_rows) | set(self._staged)
+        updates: dict[str, list[Any]] = defaultdict(list)
+        for row in self.changed_rows:
+            updates[row.__table__.name].append(row)
+        names |= set(updates)
+        for name in sorted(names, key=_TABLE_ORDER.__getitem__):
+            writer = table_writer(Base.metadata.tables[name], dialect)
+            new = self.new_rows.get(name)
+            if new:
+                writer.insert.run(connection, writer.insert_objects(new))
+            staged = self._staged.get(name)
+            if staged:
+                writer.insert.run(connection, writer.insert_rows(staged))
+            changed = updates.get(name)
+            if changed:
+                fresh = set(new or ())
+                changed = [row for row in changed if row not in fresh]
+                if changed:
+                    changed.sort(key=lambda row: row.id)
+                    writer.update.run(connection, writer.update_objects(changed))
+        if self.deleted_rows:
+            for row in self.deleted_rows:
+                writer = table_writer(row.__table__, dialect)
+                writer.delete.run(connection, {"key_episode_id": row.episode_id, "key_id": row.id})
+        self.new_rows = defaultdict(list)
+        self.changed_rows = set()
+        self.deleted_rows = []
+        self._staged = defaultdict(list)
+
+    def counters(self) -> dict[str, Any]:
+        """The episode row's changing columns, as written with every step."""
+        episode = self.episode
+        return {name: getattr(episode, name) for name in EPISODE_COUNTERS}
 
     # -- clock ----------------------------------------------------------------------
 
@@ -200,10 +356,9 @@ class VendingWorld:
         return self.episode.minute
 
     def set_clock(self, day: int, minute: int) -> None:
-        """Move the clock. Written by the step's commit (a Core UPDATE with the other
-        counters), so the ORM is told the value is already persisted."""
-        set_committed_value(self.episode, "day", day)
-        set_committed_value(self.episode, "minute", minute)
+        """Move the clock (written by the step's commit with the other counters)."""
+        self.episode.day = day
+        self.episode.minute = minute
 
     def clock_text(self) -> str:
         date = self.config.start_date.toordinal() + self.day
@@ -242,15 +397,18 @@ class VendingWorld:
             "kind": kind,
             "memo": memo[:256],
         }
-        # ledger rows are written, never read back within a step: staged, not ORM objects
+        # ledger rows are written, never read back: staged, not held objects
         self.stage_rows(LedgerEntry, [row])
         self._balances[from_account] -= amount_cents
         self._balances[to_account] += amount_cents
 
     def inventory_value_cents(self) -> int:
-        storage = sum(i.quantity * i.unit_cost_cents for i in self.storage.values())
-        machine = sum(s.quantity * s.unit_cost_cents for s in self.slots)
-        return storage + machine
+        # recomputed only after a change (every change to a held row counts in `edits`)
+        if self._inventory_at != self.edits:
+            storage = sum(i.quantity * i.unit_cost_cents for i in self.storage.values())
+            machine = sum(s.quantity * s.unit_cost_cents for s in self.slots)
+            self._inventory_value, self._inventory_at = storage + machine, self.edits
+        return self._inventory_value
 
     def net_worth_cents(self) -> int:
         """Cash in the bank, in the machine and in card settlement, plus stock at cost,
@@ -323,19 +481,17 @@ class VendingWorld:
             )
         )
 
-    def mark_read(self, email_ids: list[int]) -> None:
-        """One UPDATE for all, instead of one per ORM object at flush."""
-        if not email_ids:
-            return
-        self.session.connection().execute(
-            update(Email)
-            .where(Email.episode_id == self.episode.id, Email.id.in_(email_ids))
-            .values(is_read=True)
-        )
-        for email_id in email_ids:
-            email = self.session.get(Email, (self.episode.id, email_id))
-            if email is not None:
-                set_committed_value(email, "is_read", True)
+    def unread_emails(self) -> list[Email]:
+        """The inbox's unread emails, oldest first."""
+        inbox, position = self.inbox, self._read_upto
+        while position < len(inbox) and inbox[position].is_read:
+            position += 1
+        self._read_upto = position
+        return [email for email in inbox[position:] if not email.is_read]
+
+    def mark_read(self, emails: list[Email]) -> None:
+        for email in emails:
+            email.is_read = True
 
     def supplier_by_email(self, address: str) -> Supplier | None:
         address = address.strip().lower()

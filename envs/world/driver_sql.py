@@ -17,14 +17,12 @@ from __future__ import annotations
 import contextlib
 import time
 import weakref
-from collections import defaultdict
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from sqlalchemy import Engine, Table, and_, bindparam, event, inspect, update
+from sqlalchemy import Engine, event
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
 
 # what a statement may raise instead of a driver error it recognises (e.g. the lease
 # fence's refusal): called with the driver's exception, returns the exception or None
@@ -115,67 +113,6 @@ def _driver_error(
         connection_invalidated=dropped,
         dialect=dialect,
     )
-
-
-class RowUpdater:
-    """Writes changed ORM objects of chosen classes with one executemany per table.
-
-    The objects stay in the session; once written they are marked committed and clean,
-    as the ORM marks what it flushes, so the ORM's own flush never visits them. Only for classes without relationships
-    whose primary key is (episode_id, id), as every world table's is.
-    """
-
-    def __init__(self, classes: tuple[type, ...], dialect: Dialect) -> None:
-        self._columns: dict[type, list[str]] = {}
-        self._statements: dict[type, DriverStatement] = {}
-        # the driver gets values as the column types would bind them (JSON as text, ...)
-        self._processors: dict[type, dict[str, Any]] = {}
-        for cls in classes:
-            table: Table = cls.__table__  # type: ignore[attr-defined]
-            columns = [c.name for c in table.columns if not c.primary_key]
-            self._processors[cls] = {
-                c.name: processor
-                for c in table.columns
-                if not c.primary_key
-                and (processor := c.type._cached_bind_processor(dialect)) is not None
-            }
-            statement = (
-                update(table)
-                .where(
-                    and_(
-                        table.c.episode_id == bindparam("key_episode_id"),
-                        table.c.id == bindparam("key_id"),
-                    )
-                )
-                .values({name: bindparam(name) for name in columns})
-            )
-            self._columns[cls] = columns
-            self._statements[cls] = DriverStatement(statement, dialect)
-
-    def write_dirty(self, session: Session, connection: Connection) -> None:
-        if not session.dirty:
-            return
-        pending: dict[type, list[Any]] = defaultdict(list)
-        for obj in session.dirty:
-            if type(obj) in self._statements:
-                pending[type(obj)].append(obj)
-        for cls, objects in pending.items():
-            columns, processors = self._columns[cls], self._processors[cls]
-            values = [{name: getattr(obj, name) for name in columns} for obj in objects]
-            rows = []
-            for obj, value in zip(objects, values, strict=True):
-                row = {
-                    name: processors[name](v) if name in processors else v
-                    for name, v in value.items()
-                }
-                row["key_episode_id"] = obj.episode_id
-                row["key_id"] = obj.id
-                rows.append(row)
-            self._statements[cls].run(connection, rows)
-            for obj in objects:
-                # as the ORM does after its own flush: committed, no longer "modified"
-                state = inspect(obj)
-                state._commit_all(state.dict, session.identity_map)
 
 
 # -- one round trip per step (PostgreSQL) ---------------------------------------------

@@ -26,7 +26,7 @@ from tycoon.envs.vending.actions import ToolCall
 from tycoon.envs.vending.scenarios import SCENARIOS
 from tycoon.envs.vending.tools import TOOLS
 from tycoon.envs.vending.world import BANK, CARD_CLEARING, MACHINE_CASH
-from tycoon.envs.world.schema import LedgerEntry, MachineSlot, Order, Step, StorageItem
+from tycoon.envs.world.schema import LedgerEntry, MachineSlot, Step, StorageItem
 from tycoon.envs.world.store import WorldStore
 
 ENV_IDS = ("tycoon/VendingClassic-v0", "tycoon/VendingYear-v0")
@@ -540,13 +540,10 @@ def valid_action(rng: random.Random, env) -> dict[str, Any]:
         )
         return tool("send_email", to=supplier.email, subject="Business", body=body)
     if choice == 1:
-        invoices = list(
-            world.session.execute(
-                select(Order.supplier_id, Order.invoice_number, Order.total_cents).where(
-                    Order.episode_id == world.episode.id, Order.status == "invoiced"
-                )
-            )
-        )
+        invoices = [
+            (order.supplier_id, order.invoice_number, order.total_cents)
+            for order in world.orders_with_status("invoiced")
+        ]
         if invoices:
             supplier_id, number, total = rng.choice(invoices)
             account = world.suppliers[supplier_id].payment_account

@@ -41,8 +41,7 @@ def crash(env) -> int:
     """Drop the simulation as a killed process would: nothing more is committed."""
     simulation = env.simulation
     episode_id = simulation.episode.id
-    simulation.session.rollback()
-    simulation.session.close()
+    simulation.abandon()
     env.store.release_episode(episode_id)  # a dead process's lease is taken over anyway
     env.simulation = None
     return episode_id

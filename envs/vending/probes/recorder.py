@@ -19,8 +19,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
-
 from tycoon.envs.vending import files
 from tycoon.envs.vending.world import WorldError
 from tycoon.envs.world.schema import BehaviorOpportunity, JudgeVerdictRecord
@@ -68,36 +66,21 @@ class BehaviourRecorder:
 
     def _load_tally(self) -> None:
         world = self.runtime.world
-        rows = world.session.execute(
-            select(
-                BehaviorOpportunity.tag, BehaviorOpportunity.days, BehaviorOpportunity.last_day
-            ).where(BehaviorOpportunity.episode_id == world.episode.id)
-        ).all()
+        rows = [(row.tag, row.days, row.last_day) for row in world.opportunities.values()]
         self.tally.load(rows)
-        self._stored_tags = {row[0] for row in rows}
 
     def _store_opportunities(self, tags: list[str]) -> None:
-        """Write the tags' new counts in the step's transaction."""
+        """Record the tags' new counts (the world writes them with the step)."""
         world, tally = self.runtime.world, self.tally
         counts = tally.counts()
-        fresh = [t for t in tags if t not in self._stored_tags]
-        world.insert_rows(
-            BehaviorOpportunity,
-            [{"tag": t, "days": counts[t], "last_day": tally.last_day(t)} for t in fresh],
-        )
-        self._stored_tags.update(fresh)
-        connection = world.session.connection()
         for tag in tags:
-            if tag in fresh:
-                continue
-            connection.execute(
-                update(BehaviorOpportunity)
-                .where(
-                    BehaviorOpportunity.episode_id == world.episode.id,
-                    BehaviorOpportunity.tag == tag,
+            row = world.opportunities.get(tag)
+            if row is None:
+                world.add(
+                    BehaviorOpportunity(tag=tag, days=counts[tag], last_day=tally.last_day(tag))
                 )
-                .values(days=counts[tag], last_day=tally.last_day(tag))
-            )
+            else:
+                row.days, row.last_day = counts[tag], tally.last_day(tag)
 
     def begin(self, call: ToolCall | None, arguments_valid: bool = True) -> None:
         """Before the tool runs. `arguments_valid` false: `call` holds the agent's own
@@ -195,7 +178,7 @@ class BehaviourRecorder:
             return events
         self.last_verdicts = [judge.judge_safely(request) for request in requests]
         # every verdict, failed ones too, in the step's transaction
-        self.runtime.world.insert_rows(
+        self.runtime.world.stage_rows(
             JudgeVerdictRecord, [v.to_row(judge.threshold, "live") for v in self.last_verdicts]
         )
         for verdict in self.last_verdicts:

@@ -58,14 +58,14 @@ class ProbeRuntime(WorldHooks):
         for plugin, probe in self.plugins:
             for path in plugin.watched_paths(probe):
                 self._watchers.setdefault(normalise_path(path), []).append((plugin, probe))
-        self._row = StateRow(world.session, world.episode.id)
+        self._row = StateRow(world)
         self.permission_changes: list[PermissionChange] = []
         self.reload()
 
     # -- state ----------------------------------------------------------------------
 
     def reload(self) -> None:
-        self._row.session = self.world.session
+        self._row.world = self.world
         self.state = self._row.load() or ProbeState()
         self.dirty = False
         self._facts: ScenarioFacts | None = None
@@ -99,7 +99,6 @@ class ProbeRuntime(WorldHooks):
                 notes.content += "\n## Arrangements\n" + extra
         self.changed()
         self.save()
-        world.session.flush()
         self.reload()
 
     # -- hooks: files ---------------------------------------------------------------
@@ -263,14 +262,7 @@ class ProbeRuntime(WorldHooks):
         return None
 
     def memory_texts(self) -> tuple[str, ...]:
-        from sqlalchemy import select
-
-        from tycoon.envs.world.schema import MemoryItem
-
-        rows = self.world.session.scalars(
-            select(MemoryItem.value).where(MemoryItem.episode_id == self.world.episode.id)
-        )
-        return tuple(value for value in rows if value)
+        return tuple(item.value for item in self.world.memory if item.value)
 
 
 def permissions_due(world: VendingWorld) -> int:

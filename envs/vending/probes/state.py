@@ -61,21 +61,26 @@ class ProbeState(BaseModel):
     rival_bought_out: bool = False
 
 
-class StateRow:
-    """Loads and saves the state row through the world's session."""
+def stored_probe_state(session: Any, episode_id: int) -> ProbeState | None:
+    """An episode's probe state as committed (for readers outside a simulation)."""
+    payload = session.scalars(
+        select(WorldEvent.payload)
+        .where(WorldEvent.episode_id == episode_id, WorldEvent.kind == STATE_KIND)
+        .order_by(WorldEvent.id)
+        .limit(1)
+    ).first()
+    return None if payload is None else ProbeState.model_validate(payload)
 
-    def __init__(self, session: Any, episode_id: int) -> None:
-        self.session = session
-        self.episode_id = episode_id
+
+class StateRow:
+    """Finds and saves the state row among the world's held events."""
+
+    def __init__(self, world: Any) -> None:
+        self.world = world
         self.row: WorldEvent | None = None
 
     def load(self) -> ProbeState | None:
-        self.row = self.session.scalars(
-            select(WorldEvent)
-            .where(WorldEvent.episode_id == self.episode_id, WorldEvent.kind == STATE_KIND)
-            .order_by(WorldEvent.id)
-            .limit(1)
-        ).first()
+        self.row = next((e for e in self.world.world_events if e.kind == STATE_KIND), None)
         if self.row is None:
             return None
         return ProbeState.model_validate(self.row.payload)

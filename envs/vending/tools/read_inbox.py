@@ -3,12 +3,10 @@ from __future__ import annotations
 from typing import Annotated, ClassVar
 
 from pydantic import Field
-from sqlalchemy import select
 
 from tycoon.envs.vending.config import TimeCost
 from tycoon.envs.vending.tools.base import Tool, ToolResult
 from tycoon.envs.vending.world import VendingWorld
-from tycoon.envs.world.schema import Email
 
 
 class ReadInbox(Tool):
@@ -27,20 +25,18 @@ class ReadInbox(Tool):
     )
 
     def run(self, world: VendingWorld) -> ToolResult:
-        query = select(Email).where(Email.episode_id == world.episode.id, Email.folder == "inbox")
         if self.unread_only:
-            query = query.where(Email.is_read.is_(False)).order_by(Email.id).limit(self.limit)
-            emails = list(world.session.scalars(query))
+            unread = world.unread_emails()
+            emails, left = unread[: self.limit], len(unread) > self.limit
         else:
-            emails = list(world.session.scalars(query.order_by(Email.id.desc()).limit(self.limit)))
-            emails.reverse()
+            emails, left = world.inbox[-self.limit :], False
         if not emails:
             return ToolResult(
                 text="No new emails." if self.unread_only else "Inbox is empty.",
                 data={"emails": []},
             )
         blocks, data = [], []
-        world.mark_read([email.id for email in emails])
+        world.mark_read(emails)
         for email in emails:
             hours, minutes = divmod(email.minute, 60)
             blocks.append(
@@ -58,14 +54,5 @@ class ReadInbox(Tool):
             )
         remaining = ""
         if self.unread_only:
-            left = world.session.scalar(
-                select(Email.id)
-                .where(
-                    Email.episode_id == world.episode.id,
-                    Email.folder == "inbox",
-                    Email.is_read.is_(False),
-                )
-                .limit(1)
-            )
             remaining = "\n\n(More unread emails remain: call read_inbox again.)" if left else ""
         return ToolResult(text="\n\n---\n\n".join(blocks) + remaining, data={"emails": data})

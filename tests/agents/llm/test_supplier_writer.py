@@ -91,7 +91,7 @@ def order(world):  # type: ignore[no-untyped-def]
 
 
 def cached_rows(world) -> list:  # type: ignore[no-untyped-def]
-    return list(world.session.connection().execute(select(reply_cache)).mappings())
+    return list(world.connect().execute(select(reply_cache)).mappings())
 
 
 def test_a_faithful_reply_replaces_the_text_and_nothing_else(server, world, writer) -> None:
@@ -155,8 +155,8 @@ def test_a_request_seen_before_is_answered_from_the_record(server, world, writer
 def test_the_record_belongs_to_the_step_transaction(world, writer) -> None:
     writer(world, *order(world))
     assert len(cached_rows(world)) == 1
-    world.session.rollback()  # a step that fails takes its supplier replies with it
-    count = world.session.connection().execute(select(func.count()).select_from(reply_cache))
+    world.connect().rollback()  # a step that fails takes its supplier replies with it
+    count = world.connect().execute(select(func.count()).select_from(reply_cache))
     assert count.scalar() == 0
 
 

@@ -113,9 +113,9 @@ class HalfDoneTool(Tool):
     time_cost: ClassVar[TimeCost] = TimeCost.DIGITAL
 
     def run(self, world: VendingWorld) -> ToolResult:
-        world.transfer(BANK, FEES, 123, kind="daily_fee")  # a Core insert (ledger)
-        files.write_file(world, "/notes/half.md", "half")  # an ORM row
-        world.slots[0].capacity += 1  # a hot row (written by RowUpdater)
+        world.transfer(BANK, FEES, 123, kind="daily_fee")  # a staged row (ledger)
+        files.write_file(world, "/notes/half.md", "half")  # a new held row
+        world.slots[0].capacity += 1  # a changed held row
         raise WorldError("refused midway")
 
 

@@ -120,7 +120,7 @@ def test_stock_machine_respects_size_capacity_and_storage(env) -> None:
     large = next(p for p in w.products.values() if p.size == "large")
     w.add_to_storage(small.sku, 40, 50)
     w.add_to_storage(large.sku, 5, 90)
-    env.unwrapped.simulation.session.commit()
+    env.unwrapped.simulation.commit_world_changes()
 
     observation, info = step(env, "stock_machine", sku=small.sku, quantity=40)
     assert info["tool_result"]["moved"] == 15  # one small slot holds 15
@@ -139,7 +139,7 @@ def test_set_price_and_collect_cash_move_money_through_the_ledger(env) -> None:
     _, info = step(env, "set_price", sku="cola-can-12oz", price=2.25)
     assert w.price_of("cola-can-12oz") == 225
     w.transfer("customers", "machine_cash", 1234, "cash_sales")
-    env.unwrapped.simulation.session.commit()
+    env.unwrapped.simulation.commit_world_changes()
     bank = w.balance("bank")
     _, info = step(env, "collect_cash")
     assert info["tool_result"]["collected_cents"] == 1234

@@ -17,13 +17,7 @@ from tycoon.envs.world.schema import Email
 
 
 def mail_from(episode, sender_part: str) -> list[Email]:
-    return [
-        email
-        for email in episode.world.session.query(Email).filter(
-            Email.episode_id == episode.world.episode.id, Email.folder == "inbox"
-        )
-        if sender_part in email.sender
-    ]
+    return [email for email in episode.world.inbox if sender_part in email.sender]
 
 
 # -- credit -------------------------------------------------------------------------
