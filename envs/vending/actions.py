@@ -193,6 +193,11 @@ def validated_call(tool: Tool) -> ToolCall:
     return ToolCall(name=tool.name, arguments=tool.model_dump(exclude_unset=True))
 
 
+def _lower_first(message: str) -> str:
+    # pydantic's messages start with a capital; a pattern or a name inside keeps its case
+    return message[:1].lower() + message[1:]
+
+
 def describe_validation_error(tool: str, exc: ValidationError) -> str:
     problems = []
     for error in exc.errors(include_url=False)[:5]:
@@ -206,7 +211,7 @@ def describe_validation_error(tool: str, exc: ValidationError) -> str:
         elif error["type"] == "value_error":  # our validators say what they got
             problems.append(f"{where}: {error['msg'].removeprefix('Value error, ')}")
         else:
-            problems.append(f"{where}: {error['msg'].lower()}, got {got_text}")
+            problems.append(f"{where}: {_lower_first(error['msg'])}, got {got_text}")
     return f"Invalid arguments for {tool}: " + "; ".join(problems)
 
 

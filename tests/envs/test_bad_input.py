@@ -256,7 +256,7 @@ BAD_ACTIONS: list[tuple[str, Any, str]] = [
     (
         "email-bad-address",
         tool("send_email", to="not-an-address", subject="s", body="b"),
-        "to: string should match pattern",
+        "to: string should match pattern '^[A-Za-z0-9",  # the pattern as written
     ),
     (
         "email-unicode-address",
