@@ -87,6 +87,9 @@ class ToolOutcome(BaseModel):
     ends_day: bool = False
     # a refused call that left changes behind: the step must be rolled back
     needs_undo: bool = False
+    # a known tool whose arguments failed validation: the call as the agent sent it (the
+    # market detectors read an attempt in it, as the single-agent recorder does)
+    refused_arguments: ToolCall | None = None
 
 
 # -- creating and opening operators ---------------------------------------------------
@@ -228,10 +231,12 @@ def execute(
     try:
         tool = bind_tool(parsed, tools)
     except ActionError as exc:
+        known = parsed.name in tools
         if recorder is not None:  # a known tool's refused arguments may be an attempt
-            known = parsed.name in tools
             recorder.begin(parsed if known else None, arguments_valid=not known)
-        return _rejected(exc.tool, None, str(exc))
+        outcome = _rejected(exc.tool, None, str(exc))
+        outcome.refused_arguments = parsed if known else None
+        return outcome
     call = validated_call(tool)
     if recorder is not None:
         recorder.begin(call)
