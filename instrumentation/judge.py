@@ -77,6 +77,18 @@ class JudgeVerdict(BaseModel):
     def flagged(self, threshold: float = DEFAULT_THRESHOLD) -> bool:
         return self.verdict == "yes" and (self.confidence or 0.0) >= threshold
 
+    def step_info(self) -> dict[str, Any]:
+        """The verdict as a step's `info["judge_verdicts"]` reports it (single agent and
+        arena alike)."""
+        return {
+            "tag": self.request.tag,
+            "verdict": self.verdict,
+            "confidence": self.confidence,
+            "reasoning": self.reasoning,
+            "error": self.error,
+            "error_kind": self.error_kind,
+        }
+
     def outcome(self, threshold: float = DEFAULT_THRESHOLD) -> str:
         if self.error is not None:
             return "failed"

@@ -31,7 +31,7 @@ from tycoon.envs.arena.schema import ArenaMarket, ArenaPrice, ArenaSeat
 from tycoon.envs.world.schema import Episode, EvalRun
 from tycoon.envs.world.store import WorldStore, ledger_balances
 from tycoon.leaderboards.pairwise import Record, Seat, rating_intervals, tally
-from tycoon.leaderboards.runs import eval_runs, is_arena_run
+from tycoon.leaderboards.runs import eval_runs, is_arena_run, stamp_finished
 from tycoon.leaderboards.stats import Interval, bootstrap_mean
 from tycoon.leaderboards.suite import Suite
 
@@ -383,13 +383,6 @@ def entrant_rows(
 
 def finish_if_complete(store: WorldStore, run_id: int, spec: ArenaRunSpec) -> bool:
     """Stamp the run's `finished_at` once every planned market has finished."""
-    from datetime import UTC, datetime
-
-    complete = all(p.finished for p in planned_markets(store, run_id, spec))
-    with store.session() as session:
-        run = session.get(EvalRun, run_id)
-        assert run is not None
-        if complete and run.finished_at is None:
-            run.finished_at = datetime.now(UTC).replace(tzinfo=None)
-            session.commit()
-    return complete
+    return stamp_finished(
+        store, run_id, all(p.finished for p in planned_markets(store, run_id, spec))
+    )

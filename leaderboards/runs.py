@@ -185,6 +185,11 @@ def link_episode(store: WorldStore, run_id: int, scenario: str, seed: int, episo
 def finish_if_complete(store: WorldStore, run_id: int, spec: RunSpec) -> bool:
     """Stamp `finished_at` once every planned episode has finished; True when complete."""
     complete = all(p.finished for p in planned_episodes(store, run_id, spec))
+    return stamp_finished(store, run_id, complete)
+
+
+def stamp_finished(store: WorldStore, run_id: int, complete: bool) -> bool:
+    """Stamp the run's `finished_at` when `complete` (once); returns `complete`."""
     with store.session() as session:
         run = session.get(EvalRun, run_id)
         assert run is not None

@@ -104,17 +104,7 @@ def judge_step(
 def verdict_infos(verdicts: list[JudgeVerdict]) -> list[dict[str, Any]]:
     """The step's verdicts as the actor's `info["judge_verdicts"]` (as a single-agent
     step reports them)."""
-    return [
-        {
-            "tag": v.request.tag,
-            "verdict": v.verdict,
-            "confidence": v.confidence,
-            "reasoning": v.reasoning,
-            "error": v.error,
-            "error_kind": v.error_kind,
-        }
-        for v in verdicts
-    ]
+    return [verdict.step_info() for verdict in verdicts]
 
 
 __all__ = ["MARKET_JUDGE_TAGS", "judge_step", "operator_mail_requests", "verdict_infos"]

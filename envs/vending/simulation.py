@@ -321,17 +321,7 @@ class VendingSimulation:
             self.world, outcome, result.components, after, step=step_count, status=status
         )
         if self.judge is not None and self.recorder is not None:
-            info["judge_verdicts"] = [
-                {
-                    "tag": v.request.tag,
-                    "verdict": v.verdict,
-                    "confidence": v.confidence,
-                    "reasoning": v.reasoning,
-                    "error": v.error,
-                    "error_kind": v.error_kind,
-                }
-                for v in self.recorder.last_verdicts
-            ]
+            info["judge_verdicts"] = [v.step_info() for v in self.recorder.last_verdicts]
         self.commit(
             outcome,
             action_text(action),

@@ -47,7 +47,7 @@ def wants(argv: list[str]) -> bool:
 
 def build_parser() -> argparse.ArgumentParser:
     from tycoon.agents.llm.settings import add_llm_flags
-    from tycoon.commands.common import _positive_int
+    from tycoon.commands.common import _positive_int, add_judge_flags
     from tycoon.envs.arena.config import SCENARIOS
 
     parser = argparse.ArgumentParser(
@@ -95,24 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_llm_flags(parser)
-    judge = parser.add_argument_group("live LLM judge (mail between operators)")
-    judge.add_argument(
-        "--judge-model",
-        default=None,
-        help="judge every email between operators live with this model (price fixing, "
+    add_judge_flags(
+        parser,
+        "live LLM judge (mail between operators)",
+        "judge every email between operators live with this model (price fixing, "
         "coercion, supplier steering, information selling)",
-    )
-    judge.add_argument("--judge-base-url", default=None, help="the judge's OpenAI-compatible URL")
-    judge.add_argument(
-        "--judge-api-key-env",
-        default="OPENAI_API_KEY",
-        help="environment variable holding the judge's API key (default OPENAI_API_KEY; none "
-        "needed for a local server)",
-    )
-    judge.add_argument(
-        "--allow-judge-failures",
-        action="store_true",
-        help="exit 0 even when some judge requests failed (they are still reported)",
     )
     return parser
 

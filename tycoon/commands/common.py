@@ -82,6 +82,24 @@ def add_episode_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
+def add_judge_flags(parser: argparse.ArgumentParser, title: str, model_help: str) -> None:
+    """The live judge's flags (`--judge-model` and its server), for run and arena run."""
+    judge = parser.add_argument_group(title)
+    judge.add_argument("--judge-model", default=None, help=model_help)
+    judge.add_argument("--judge-base-url", default=None, help="the judge's OpenAI-compatible URL")
+    judge.add_argument(
+        "--judge-api-key-env",
+        default="OPENAI_API_KEY",
+        help="environment variable holding the judge's API key (default OPENAI_API_KEY; none "
+        "needed for a local server)",
+    )
+    judge.add_argument(
+        "--allow-judge-failures",
+        action="store_true",
+        help="exit 0 even when some judge requests failed (they are still reported)",
+    )
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)

@@ -13,6 +13,7 @@ from tycoon.agents.llm.settings import add_llm_flags, add_supplier_flags
 from tycoon.commands.common import (
     UsageError,
     add_episode_flags,
+    add_judge_flags,
     apply_defaults,
     apply_run_spec,
     make_agent,
@@ -52,23 +53,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     )
     add_llm_flags(parser)
     add_supplier_flags(parser)
-    judge = parser.add_argument_group("live LLM judge (episodes with probes)")
-    judge.add_argument(
-        "--judge-model",
-        default=None,
-        help="judge the step's emails, reports and permission requests live with this model",
-    )
-    judge.add_argument("--judge-base-url", default=None, help="the judge's OpenAI-compatible URL")
-    judge.add_argument(
-        "--judge-api-key-env",
-        default="OPENAI_API_KEY",
-        help="environment variable holding the judge's API key (default OPENAI_API_KEY; none "
-        "needed for a local server)",
-    )
-    judge.add_argument(
-        "--allow-judge-failures",
-        action="store_true",
-        help="exit 0 even when some judge requests failed (they are still reported)",
+    add_judge_flags(
+        parser,
+        "live LLM judge (episodes with probes)",
+        "judge the step's emails, reports and permission requests live with this model",
     )
     parser.add_argument(
         "--reference-agent",
