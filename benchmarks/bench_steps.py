@@ -47,6 +47,10 @@ import gymnasium
 from sqlalchemy import event
 
 import tycoon  # registers the ids
+from tycoon.envs.world.round_trips import RoundTripCounter
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script or imported
+from bench_pg_roundtrips import postgres_server
 
 # Goals from issue 8: compared against, never asserted.
 GOAL_TOOL_RATIO = 2.0
@@ -151,36 +155,6 @@ def replay(copy: Path, steps: list[tuple[str, list[tuple[str, Any, bool]]]]) -> 
 # -- round trips on PostgreSQL ------------------------------------------------------------
 
 
-class RoundTrips:
-    """Counts waits for the server: frontend Query and Sync messages in libpq's trace."""
-
-    def __init__(self, engine, workdir: Path) -> None:
-        self.engine = engine
-        self.path = workdir / f"libpq-trace-{id(self)}.txt"
-        self.file = open(self.path, "w")  # noqa: SIM115 - open while tracing
-        self._traced: list[Any] = []
-        event.listen(engine, "checkout", self._trace)
-
-    def _trace(self, dbapi_connection, _record, _proxy) -> None:
-        pgconn = dbapi_connection.pgconn
-        if pgconn not in self._traced:
-            pgconn.trace(self.file.fileno())
-            self._traced.append(pgconn)
-
-    def count(self) -> int:
-        self.file.flush()
-        os.fsync(self.file.fileno())
-        text = self.path.read_text(errors="replace")
-        return len(re.findall(r"(?:^|\t)F\t\d+\t(?:Query|Sync)\b", text, re.MULTILINE))
-
-    def close(self) -> None:
-        event.remove(self.engine, "checkout", self._trace)
-        for pgconn in self._traced:
-            with contextlib.suppress(Exception):
-                pgconn.untrace()
-        self.file.close()
-
-
 # -- scenarios ------------------------------------------------------------------------------
 
 
@@ -217,10 +191,11 @@ def cheap_steps(env, n: int, warmup: int, recorder: SqlRecorder | None, trips) -
         measured = i >= warmup
         if measured and recorder is not None:
             recorder.begin(name)
-        before = trips.count() if measured and trips is not None else 0
+        if measured and trips is not None:
+            trips.take()  # what came before this step is not its
         elapsed, _ = timed(env, actions[name])
         if measured and trips is not None:
-            trip_counts[name].append(trips.count() - before)
+            trip_counts[name].append(trips.take())
         if recorder is not None:
             recorder.end()
         if measured:
@@ -288,10 +263,11 @@ def nights(env, days: int, warmup: int, recorder: SqlRecorder | None, trips) -> 
         measured = i >= warmup and stocked > 0
         if recorder is not None:
             recorder.begin("night" if measured else "untimed")
-        before = trips.count() if measured and trips is not None else 0
+        if measured and trips is not None:
+            trips.take()  # what came before this night is not its
         elapsed, _ = timed(env, call("wait_for_next_day"))
         if measured and trips is not None:
-            trip_counts.append(trips.count() - before)
+            trip_counts.append(trips.take())
         if recorder is not None:
             recorder.end()
         if measured:
@@ -310,7 +286,7 @@ def step_figures(db: str, args: argparse.Namespace, workdir: Path, postgres: boo
         if not postgres:
             source = sqlite_file(db)
             copy = workdir / f"{source.stem}-{scenario}-copy.db"
-        trips = RoundTrips(env.store.engine, workdir) if postgres else None
+        trips = RoundTripCounter(env.store.engine) if postgres else None
         if scenario == "cheap":
             # warm up first, then copy the database and record from there on
             cheap_steps(env, 0, args.warmup, None, None)
@@ -547,18 +523,6 @@ def print_detectors(with_detectors: Samples, without: Samples) -> None:
     )
 
 
-@contextlib.contextmanager
-def postgres_url(option: str) -> Iterator[str]:
-    if option != "auto":
-        yield option
-        return
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    from pg_server import running_postgres
-
-    with running_postgres() as url:
-        yield url
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=2000, help="cheap-step samples")
@@ -576,7 +540,7 @@ def main(argv: list[str] | None = None) -> None:
         sqlite = step_figures(f"sqlite:///{workdir / 'steps.db'}", args, workdir, postgres=False)
         print_steps("sqlite (floor: the same statements replayed with raw sqlite3)", sqlite, None)
         if args.postgres:
-            with postgres_url(args.postgres) as url:
+            with postgres_server(args.postgres) as url:
                 postgres = step_figures(url, args, workdir, postgres=True)
                 print_steps("postgresql (loopback)", postgres, sqlite)
         if args.steps:
