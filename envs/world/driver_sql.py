@@ -44,8 +44,9 @@ class DriverStatement:
             return row
         return tuple(row[name] for name in self.positions)
 
-    def run(self, connection: Connection, params: dict[str, Any] | list[dict[str, Any]]) -> None:
-        """Run on the connection's driver cursor, in the connection's transaction.
+    def run(self, connection: Connection, params: dict[str, Any] | list[dict[str, Any]]) -> int:
+        """Run on the connection's driver cursor, in the connection's transaction; the
+        driver's row count (-1 for a statement held back by `step_batch`).
 
         Listeners of `before_cursor_execute` still see the statement; a driver error is
         raised as SQLAlchemy's `DBAPIError` (and a dropped connection is invalidated), as
@@ -56,7 +57,7 @@ class DriverStatement:
             connection.begin()  # as Connection.execute does: its commit() then commits this
         if self._batchable and (batch := _BATCHES.get(connection)) is not None:
             batch.hold(self, bound, many)  # sent with the step's other statements
-            return
+            return -1
         pooled = connection.connection
         cursor = pooled.cursor()
         try:
@@ -68,6 +69,7 @@ class DriverStatement:
                 cursor.executemany(self.sql, bound)
             else:
                 cursor.execute(self.sql, bound)
+            return cursor.rowcount
         except connection.dialect.loaded_dbapi.Error as exc:
             raise _driver_error(connection, exc, cursor, self.sql, bound, [self]) from exc
         finally:

@@ -385,12 +385,8 @@ class WorldStore:
         if connection.dialect.name == "postgresql":
             _fence_statement(connection.dialect).run(connection, values)
             return
-        sql, names = _renew_lease_sql(connection.dialect)
         # through the driver: SQLAlchemy's per-statement work would cost more than the UPDATE
-        renewed = connection.exec_driver_sql(
-            sql, values if names is None else tuple(values[name] for name in names)
-        )
-        if renewed.rowcount == 1:
+        if _renew_statement(connection.dialect).run(connection, values) == 1:
             return
         holder = connection.execute(
             select(EpisodeLease.owner).where(EpisodeLease.episode_id == episode_id)
@@ -496,16 +492,15 @@ _RENEW_LEASE = (
 )
 
 
-_RENEW_LEASE_SQL: dict[tuple[str, str, str], tuple[str, tuple[str, ...] | None]] = {}
+_RENEW_STATEMENTS: dict[tuple[str, str, str], DriverStatement] = {}
 
 
-def _renew_lease_sql(dialect: Any) -> tuple[str, tuple[str, ...] | None]:
-    """`_RENEW_LEASE` compiled once per driver (SQL text and parameter order)."""
+def _renew_statement(dialect: Any) -> DriverStatement:
+    """`_RENEW_LEASE` compiled once per driver."""
     key = (dialect.name, dialect.driver, dialect.paramstyle)
-    if key not in _RENEW_LEASE_SQL:
-        compiled = _RENEW_LEASE.compile(dialect=dialect)
-        _RENEW_LEASE_SQL[key] = (str(compiled), compiled.positiontup)
-    return _RENEW_LEASE_SQL[key]
+    if key not in _RENEW_STATEMENTS:
+        _RENEW_STATEMENTS[key] = DriverStatement(_RENEW_LEASE, dialect)
+    return _RENEW_STATEMENTS[key]
 
 
 # PostgreSQL's fence: renew the lease, and when another holds it fail on a cast that
