@@ -299,8 +299,10 @@ class VendingSimulation:
         try:
             outcome = self.execute(action)
         except DBAPIError as exc:  # a read or write of the tool or the night failed
+            # judged before the rollback: uncommitted earlier steps make it no retry alone
+            error = self._not_saved(exc, step_count)
             self.discard_step()
-            raise self._not_saved(exc, step_count) from exc
+            raise error from exc
         after = self.money_snapshot(outcome.net_worth_cents)
         status = self.status_after_limits(step_count)
         result = self.reward_spec.compute(
