@@ -211,16 +211,21 @@ def handle(args: argparse.Namespace) -> int:
     complete = finish_if_complete(store, run_id, spec)
     _print_results(store, run_id, spec)
     store.dispose()
-    stopped = [r for r in results if r.stopped]
-    if not complete:
-        reason = f" (first reason: {stopped[0].stopped})" if stopped else ""
-        print(
-            f"tycoon: eval run {run_id} is not complete{reason}; run the same command again "
-            "to finish it",
-            file=sys.stderr,
-        )
-        return EXIT_PAUSED
-    return 0
+    stopped = [r.stopped for r in results if r.stopped]
+    return exit_status(run_id, complete, stopped[0] if stopped else None)
+
+
+def exit_status(run_id: int, complete: bool, first_reason: str | None) -> int:
+    """0 for a complete eval run; otherwise say so (and why) and exit paused."""
+    if complete:
+        return 0
+    reason = f" (first reason: {first_reason})" if first_reason else ""
+    print(
+        f"tycoon: eval run {run_id} is not complete{reason}; run the same command again "
+        "to finish it",
+        file=sys.stderr,
+    )
+    return EXIT_PAUSED
 
 
 def _play(

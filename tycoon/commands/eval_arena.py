@@ -17,7 +17,6 @@ from tycoon.commands.common import UsageError, open_store
 from tycoon.leaderboards.suite import Suite
 
 EXIT_USAGE = 2
-EXIT_PAUSED = 3
 
 
 def arena_spec(args: argparse.Namespace, suite: Suite):  # -> ArenaRunSpec
@@ -70,6 +69,7 @@ def arena_spec(args: argparse.Namespace, suite: Suite):  # -> ArenaRunSpec
 
 
 def handle_arena(args: argparse.Namespace, suite: Suite) -> int:
+    from tycoon.commands.eval import exit_status
     from tycoon.envs.arena.core import ensure_arena_tables
     from tycoon.leaderboards.arena import arena_boards, finish_if_complete, planned_markets
     from tycoon.leaderboards.arena_play import play_markets
@@ -102,13 +102,5 @@ def handle_arena(args: argparse.Namespace, suite: Suite) -> int:
     board = next(b for b in arena_boards(store, suite=spec.suite) if b.run_id == run_id)
     store.dispose()
     print(render_arena_table([board]))
-    failed = [o for o in outcomes if o.error]
-    if not complete:
-        reason = f" (first reason: {failed[0].error})" if failed else ""
-        print(
-            f"tycoon: eval run {run_id} is not complete{reason}; run the same command again "
-            "to finish it",
-            file=sys.stderr,
-        )
-        return EXIT_PAUSED
-    return 0
+    failed = [o.error for o in outcomes if o.error]
+    return exit_status(run_id, complete, failed[0] if failed else None)
