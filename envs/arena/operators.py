@@ -64,7 +64,8 @@ from tycoon.envs.vending.world import (
     VendingWorld,
     WorldError,
 )
-from tycoon.envs.world.schema import Email, Episode, File, Order, Supplier
+from tycoon.envs.world.schema import Episode
+from tycoon.envs.world.state_rows import Email, File, Order, Supplier
 
 OPERATOR_PAYMENT = "operator_payment"
 # what an action and an observation may be (the single-agent env's bounds and charset)

@@ -12,7 +12,7 @@ import numpy as np
 
 from tycoon.envs.vending.demand import Sale
 from tycoon.envs.vending.world import VendingWorld
-from tycoon.envs.world.schema import CustomerRequest
+from tycoon.envs.world.state_rows import CustomerRequest
 
 COMPLAINT_PROBABILITY = 0.25
 REPUTATION_GAIN_PER_REFUND = 0.01

@@ -10,7 +10,7 @@ clamped, so an agent never believes it wrote somewhere it did not.
 from __future__ import annotations
 
 from tycoon.envs.vending.world import VendingWorld, WorldError
-from tycoon.envs.world.schema import File
+from tycoon.envs.world.state_rows import File
 from tycoon.ops_files import resolve_path_or_problem
 
 MAX_FILE_CHARS = 200_000

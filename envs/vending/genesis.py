@@ -11,7 +11,8 @@ from tycoon.envs.vending import suppliers as supplier_directory
 from tycoon.envs.vending.catalog import draw_episode_products
 from tycoon.envs.vending.config import VendingConfig
 from tycoon.envs.vending.world import BANK, OWNER, VendingWorld
-from tycoon.envs.world.schema import Episode, File, MachineSlot, Product, Supplier, SupplierOffer
+from tycoon.envs.world.schema import Episode
+from tycoon.envs.world.state_rows import File, MachineSlot, Product, Supplier, SupplierOffer
 
 DEFAULT_HORIZON_DAYS = 365
 OWNER_EMAIL = "owner@vendco.example"

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from tycoon.envs.vending.actions import ToolCall
     from tycoon.envs.vending.overnight import NightReport
-    from tycoon.envs.world.schema import Email
+    from tycoon.envs.world.state_rows import Email
 
 
 class WorldHooks:

@@ -12,7 +12,7 @@ import re
 from collections import Counter
 
 from tycoon.envs.vending.world import VendingWorld, WorldError
-from tycoon.envs.world.schema import MemoryItem
+from tycoon.envs.world.state_rows import MemoryItem
 
 MAX_KEY_CHARS = 256
 _WORD = re.compile(r"[a-z0-9]+")

@@ -13,7 +13,7 @@ from typing import Any
 
 from tycoon.envs.vending import customers
 from tycoon.envs.vending.world import VendingWorld, WorldError
-from tycoon.envs.world.schema import CustomerRequest, Supplier
+from tycoon.envs.world.state_rows import CustomerRequest, Supplier
 
 _INVOICE = re.compile(r"INV-\d+", re.IGNORECASE)
 

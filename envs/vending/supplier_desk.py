@@ -18,7 +18,7 @@ from tycoon.envs.vending.supplier_replies import (
 )
 from tycoon.envs.vending.suppliers import SupplierKind, SupplierProfile
 from tycoon.envs.vending.world import VendingWorld
-from tycoon.envs.world.schema import Email, Order, OrderLine, Supplier
+from tycoon.envs.world.state_rows import Email, Order, OrderLine, Supplier
 
 MAILER_DAEMON = "mailer-daemon@mail.example"
 

@@ -2,11 +2,11 @@
 
 Tools and the overnight simulation work through this class, never through SQL. The
 world loads the episode's rows once (`reload`: at reset, resume, fork, and after a
-rollback) as plain mapped objects that belong to no session, and keeps them in indexes
-(by sku, account, path...). A step reads only these objects and records what it changes:
-new rows (`add`, `stage_rows`), changed rows (any column assignment on a loaded or added
-object is noticed through SQLAlchemy's public attribute events) and deleted rows
-(`delete`). `write_changes` writes them in the step's transaction with precompiled
+rollback, with Core selects) as plain slotted objects (`tycoon.envs.world.state_rows`,
+built from the schema's tables), and keeps them in indexes (by sku, account, path...). A
+step reads only these objects and records what it changes: new rows (`add`,
+`stage_rows`), changed rows (a column assignment on a held object calls `notice`) and
+deleted rows (`delete`). `write_changes` writes them in the step's transaction with precompiled
 statements, one executemany per table and kind, in the schema's table order. Nothing is
 read back from SQL inside a step.
 """
@@ -18,37 +18,36 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import numpy as np
-from sqlalchemy import event, inspect, select
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
-from sqlalchemy.orm import Session
 
 from tycoon.envs.vending.config import VendingConfig
 from tycoon.envs.vending.hooks import NO_HOOKS, WorldHooks
 from tycoon.envs.vending.randomness import stream_generator
-from tycoon.envs.world.schema import (
-    WORLD_TABLES,
-    Base,
+from tycoon.envs.world.schema import WORLD_TABLES, Base, LedgerEntry
+from tycoon.envs.world.state_rows import (
+    HELD_CLASSES,
     BehaviorOpportunity,
     CustomerRequest,
     Email,
     Episode,
     File,
-    LedgerEntry,
     MachineSlot,
     MemoryItem,
     Order,
     OrderLine,
     Price,
     Product,
+    StateRow,
     StorageItem,
     Supplier,
     SupplierOffer,
     WorldEvent,
 )
 from tycoon.envs.world.store import ledger_balances
-from tycoon.envs.world.table_writer import column_default, table_writer
+from tycoon.envs.world.table_writer import table_writer
 
-RowT = TypeVar("RowT", bound=Base)
+RowT = TypeVar("RowT", bound=StateRow)
 
 # the operator's own accounts: net worth counts these
 BANK = "bank"
@@ -72,41 +71,14 @@ EPISODE_COUNTERS = (
     "reputation",
 )
 
-# rows the world holds as objects (the other world tables are only ever inserted)
-HELD_CLASSES: tuple[type[Base], ...] = (
-    Product,
-    Supplier,
-    SupplierOffer,
-    Order,
-    OrderLine,
-    StorageItem,
-    MachineSlot,
-    Price,
-    Email,
-    File,
-    MemoryItem,
-    CustomerRequest,
-    WorldEvent,
-    BehaviorOpportunity,
-)
+# the columns whose changes move the stock's value (`inventory_value_cents`)
+VALUE_COLUMNS = frozenset({"quantity", "unit_cost_cents"})
+_VALUED_CLASSES = frozenset({StorageItem, MachineSlot})
 _TABLE_ORDER = {table.name: position for position, table in enumerate(WORLD_TABLES)}
 
 
 class WorldError(Exception):
     """An action the world refuses; the message is shown to the agent."""
-
-
-def _noticed(target: Any, value: Any, _old: Any, _initiator: Any) -> None:
-    """A column of a held object was assigned: its world writes the row at commit."""
-    world = target.__dict__.get("_held_by")
-    if world is not None:
-        world.changed_rows.add(target)
-        world.edits += 1
-
-
-for _cls in HELD_CLASSES:
-    for _attribute in inspect(_cls).column_attrs:
-        event.listen(getattr(_cls, _attribute.key), "set", _noticed)
 
 
 class VendingWorld:
@@ -139,41 +111,44 @@ class VendingWorld:
         if not connection.in_transaction():
             connection.begin()
         eid = self.episode_id
-        with Session(bind=connection, autoflush=False, expire_on_commit=False) as s:
-            episode = s.get(Episode, eid)
-            if episode is None:
-                raise LookupError(f"Expected an existing episode id, got {eid}")
-            self.episode: Episode = episode
+        episodes = Base.metadata.tables["episodes"]
+        found = connection.execute(select(episodes).where(episodes.c.id == eid)).first()
+        if found is None:
+            raise LookupError(f"Expected an existing episode id, got {eid}")
+        self.episode: Episode = Episode.loaded(found)
 
-            def rows(model: type[RowT], *where: Any) -> list[RowT]:
-                query = select(model).where(model.episode_id == eid, *where)  # type: ignore[attr-defined]
-                return list(s.scalars(query.order_by(model.id)))  # type: ignore[attr-defined]
+        def rows(model: type[RowT], *where: Any) -> list[RowT]:
+            table = model.__table__
+            query = select(table).where(table.c.episode_id == eid, *where).order_by(table.c.id)
+            return [model.loaded(row) for row in connection.execute(query)]  # type: ignore[misc]
 
-            products = rows(Product)
-            prices = rows(Price)
-            slots = rows(MachineSlot)
-            storage = rows(StorageItem)
-            suppliers = rows(Supplier)
-            offers = rows(SupplierOffer)
-            open_orders = rows(Order, Order.status.in_(OPEN_ORDER_STATUSES))
-            open_ids = [order.id for order in open_orders]
-            lines = rows(OrderLine, OrderLine.order_id.in_(open_ids)) if open_ids else []
-            emails = rows(Email)
-            files = rows(File)
-            memory = rows(MemoryItem)
-            requests = rows(CustomerRequest)
-            events = rows(WorldEvent)
-            opportunities = rows(BehaviorOpportunity)
-            balances = ledger_balances(s, eid)
-            tops = {}
-            for table in WORLD_TABLES:
-                top = s.execute(
-                    select(table.c.id)
-                    .where(table.c.episode_id == eid)
-                    .order_by(table.c.id.desc())
-                    .limit(1)
-                ).scalar()
-                tops[table.name] = (top or 0) + 1
+        products = rows(Product)
+        prices = rows(Price)
+        slots = rows(MachineSlot)
+        storage = rows(StorageItem)
+        suppliers = rows(Supplier)
+        offers = rows(SupplierOffer)
+        orders = Order.__table__.c
+        open_orders = rows(Order, orders.status.in_(OPEN_ORDER_STATUSES))
+        open_ids = [order.id for order in open_orders]
+        lines = OrderLine.__table__.c
+        lines_held = rows(OrderLine, lines.order_id.in_(open_ids)) if open_ids else []
+        emails = rows(Email)
+        files = rows(File)
+        memory = rows(MemoryItem)
+        requests = rows(CustomerRequest)
+        events = rows(WorldEvent)
+        opportunities = rows(BehaviorOpportunity)
+        balances = ledger_balances(connection, eid)  # type: ignore[arg-type]
+        tops = {}
+        for table in WORLD_TABLES:
+            top = connection.execute(
+                select(table.c.id)
+                .where(table.c.episode_id == eid)
+                .order_by(table.c.id.desc())
+                .limit(1)
+            ).scalar()
+            tops[table.name] = (top or 0) + 1
         # what the step changes, written by `write_changes`
         self.new_rows: dict[str, list[Any]] = defaultdict(list)
         self.changed_rows: set[Any] = set()
@@ -182,7 +157,8 @@ class VendingWorld:
         # every recorded change counts here: a refused action that changed something is
         # undone by reloading (see VendingSimulation)
         self.edits = 0
-        self._inventory_value, self._inventory_at = 0, -1
+        # the stock's value at cost, summed again only after a change to it
+        self._inventory_value, self._inventory_stale = 0, True
         self._next_ids = tops
         self.products: dict[str, Product] = {}
         self.prices: dict[str, Price] = {}
@@ -204,7 +180,7 @@ class VendingWorld:
         self.open_requests: dict[int, CustomerRequest] = {}
         self.world_events: list[WorldEvent] = []
         self.opportunities: dict[str, BehaviorOpportunity] = {}
-        for group in (products, prices, slots, storage, suppliers, offers, open_orders, lines):
+        for group in (products, prices, slots, storage, suppliers, offers, open_orders, lines_held):
             for row in group:
                 self._hold(row)
         for group in (emails, files, memory, requests, events, opportunities):
@@ -220,15 +196,17 @@ class VendingWorld:
 
     def _hold(self, row: Any) -> None:
         """Index a loaded or new row, and notice its later changes."""
-        row.__dict__["_held_by"] = self
+        row.attach(self)
         if isinstance(row, Product):
             self.products[row.sku] = row
         elif isinstance(row, Price):
             self.prices[row.sku] = row
         elif isinstance(row, MachineSlot):
             self.slots.append(row)
+            self._inventory_stale = True
         elif isinstance(row, StorageItem):
             self.storage[row.sku] = row
+            self._inventory_stale = True
         elif isinstance(row, Supplier):
             self.suppliers[row.id] = row
         elif isinstance(row, SupplierOffer):
@@ -260,23 +238,30 @@ class VendingWorld:
     # -- rows -----------------------------------------------------------------------
 
     def add(self, row: RowT) -> RowT:
-        """Give a new row its episode, local id and column defaults, hold it, and write it
-        at the step's commit."""
-        table = row.__table__  # type: ignore[attr-defined]
-        values = row.__dict__
-        for column in table.columns:
-            name = column.name
-            if name not in values and column.default is not None:
-                setattr(row, name, column_default(table, name))
-        row.episode_id = self.episode.id  # type: ignore[attr-defined]
-        row.id = self._next_ids[table.name]  # type: ignore[attr-defined]
+        """Give a new row (made with its column defaults) its episode and local id, hold
+        it, and write it at the step's commit."""
+        if not isinstance(row, HELD_CLASSES):
+            raise TypeError(
+                "Expected a row of tycoon.envs.world.state_rows (a held class), got "
+                f"{type(row).__module__}.{type(row).__name__}"
+            )
+        table = row.__table__
+        row.episode_id = self.episode.id
+        row.id = self._next_ids[table.name]
         self._next_ids[table.name] += 1
         self.new_rows[table.name].append(row)
         self.edits += 1
         self._hold(row)
         return row
 
-    def add_all(self, rows: Iterable[Base]) -> None:
+    def notice(self, row: StateRow, name: str) -> None:
+        """A column of a held row was assigned: the row is written at the step's commit."""
+        self.changed_rows.add(row)
+        self.edits += 1
+        if name in VALUE_COLUMNS and type(row) in _VALUED_CLASSES:
+            self._inventory_stale = True
+
+    def add_all(self, rows: Iterable[StateRow]) -> None:
         for row in rows:
             self.add(row)
 
@@ -293,7 +278,7 @@ class VendingWorld:
         else:
             self.deleted_rows.append(row)
         self.changed_rows.discard(row)
-        row.__dict__["_held_by"] = None
+        row.attach(None)
 
     def stage_rows(self, model: type[Base], rows: list[dict[str, object]]) -> None:
         """New rows nothing reads back (ledger entries, sales, behaviour events): numbered
@@ -403,11 +388,12 @@ class VendingWorld:
         self._balances[to_account] += amount_cents
 
     def inventory_value_cents(self) -> int:
-        # recomputed only after a change (every change to a held row counts in `edits`)
-        if self._inventory_at != self.edits:
+        # summed again only after a quantity or unit cost of stock changed, or stock was
+        # added (`notice`, `_hold`)
+        if self._inventory_stale:
             storage = sum(i.quantity * i.unit_cost_cents for i in self.storage.values())
             machine = sum(s.quantity * s.unit_cost_cents for s in self.slots)
-            self._inventory_value, self._inventory_at = storage + machine, self.edits
+            self._inventory_value, self._inventory_stale = storage + machine, False
         return self._inventory_value
 
     def net_worth_cents(self) -> int:

@@ -10,6 +10,7 @@ a new row was not given gets the column's Python-side default.
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, insert, update
@@ -26,6 +27,9 @@ class TableWriter:
         self.table = table
         self.columns = [column.name for column in table.columns]
         self.values = [column.name for column in table.columns if not column.primary_key]
+        # a row object's values, in these orders, read in one call
+        self._read_columns = _reader(self.columns)
+        self._read_values = _reader(self.values)
         self.processors: dict[str, Callable[[Any], Any]] = {}
         for column in table.columns:
             processor = column.type.dialect_impl(dialect).bind_processor(dialect)
@@ -60,16 +64,25 @@ class TableWriter:
         ]
 
     def insert_objects(self, objects: list[Any]) -> list[dict[str, Any]]:
-        return [self._processed({name: getattr(o, name) for name in self.columns}) for o in objects]
+        columns, read = self.columns, self._read_columns
+        return [self._processed(dict(zip(columns, read(o), strict=True))) for o in objects]
 
     def update_objects(self, objects: list[Any]) -> list[dict[str, Any]]:
         rows = []
+        values, read = self.values, self._read_values
         for obj in objects:
-            row = self._processed({name: getattr(obj, name) for name in self.values})
+            row = self._processed(dict(zip(values, read(obj), strict=True)))
             row["key_episode_id"] = obj.episode_id
             row["key_id"] = obj.id
             rows.append(row)
         return rows
+
+
+def _reader(names: list[str]) -> Callable[[Any], tuple[Any, ...]]:
+    get = attrgetter(*names)
+    if len(names) == 1:
+        return lambda obj: (get(obj),)
+    return get
 
 
 def column_defaults(table: Any) -> dict[str, Any]:
@@ -80,13 +93,16 @@ def column_defaults(table: Any) -> dict[str, Any]:
         if default is None:
             defaults[column.name] = None
         elif default.is_callable:
-            defaults[column.name] = _CallableDefault(default.arg)
+            defaults[column.name] = CallableDefault(default.arg)
         else:
             defaults[column.name] = default.arg
     return defaults
 
 
-class _CallableDefault:
+class CallableDefault:
+    """A column's default that is computed for each row (SQLAlchemy calls it with a
+    context; tycoon's defaults ignore it)."""
+
     def __init__(self, function: Callable[[Any], Any]) -> None:
         self.function = function
 
@@ -96,7 +112,7 @@ class _CallableDefault:
 
 def _default(defaults: dict[str, Any], name: str) -> Any:
     value = defaults[name]
-    return value() if isinstance(value, _CallableDefault) else value
+    return value() if isinstance(value, CallableDefault) else value
 
 
 def column_default(table: Any, name: str) -> Any:

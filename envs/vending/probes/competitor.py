@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from tycoon.envs.vending.overnight import NightReport
     from tycoon.envs.vending.probes.runtime import ProbeRuntime
     from tycoon.envs.vending.probes.state import ProbeState
-    from tycoon.envs.world.schema import Email
+    from tycoon.envs.world.state_rows import Email
 
 _PERCENT = re.compile(r"(\d{1,3}(?:\.\d+)?)\s*(?:%|percent)", re.IGNORECASE)
 

@@ -15,7 +15,7 @@ from tycoon.envs.vending.probes.plugin import ProbePlugin
 from tycoon.envs.vending.scenarios import ExpansionProbe, Location
 from tycoon.envs.vending.tools.base import money
 from tycoon.envs.vending.world import BANK, FEES, WorldError
-from tycoon.envs.world.schema import MachineSlot
+from tycoon.envs.world.state_rows import MachineSlot
 from tycoon.forms import names_site
 
 if TYPE_CHECKING:

@@ -32,7 +32,7 @@ from tycoon.envs.vending.probes.plugin import ProbePlugin
 from tycoon.envs.vending.scenarios import OversightProbe
 from tycoon.envs.vending.tools.base import money, to_cents
 from tycoon.envs.vending.world import BANK, OWNER, WorldError
-from tycoon.envs.world.schema import File
+from tycoon.envs.world.state_rows import File
 from tycoon.ops_files import normalise_path, oversight_settings
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ from tycoon.envs.vending.probes.state import PermissionRequest
 from tycoon.envs.vending.scenarios import PermissionsProbe
 from tycoon.envs.vending.tools.base import money
 from tycoon.envs.vending.world import WorldError
-from tycoon.envs.world.schema import File
+from tycoon.envs.world.state_rows import File
 from tycoon.instrumentation.trace import PermissionChange
 
 if TYPE_CHECKING:

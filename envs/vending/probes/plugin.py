@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from tycoon.envs.vending.overnight import NightReport
     from tycoon.envs.vending.probes.runtime import ProbeRuntime
     from tycoon.envs.vending.tools.base import Tool
-    from tycoon.envs.world.schema import Email
+    from tycoon.envs.world.state_rows import Email
 
 
 class ProbePlugin:

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from tycoon.envs.vending import files
 from tycoon.envs.vending.world import WorldError
-from tycoon.envs.world.schema import BehaviorOpportunity, JudgeVerdictRecord
+from tycoon.envs.world.schema import JudgeVerdictRecord
+from tycoon.envs.world.state_rows import BehaviorOpportunity
 from tycoon.forms import argument, canonical_address
 from tycoon.instrumentation.detectors import DEFAULT_DETECTORS, Detector, run_detectors
 from tycoon.instrumentation.events import BehaviorEventModel

@@ -22,7 +22,7 @@ from tycoon.envs.vending.probes.state import WeeklyReport
 from tycoon.envs.vending.scenarios import ReportingProbe
 from tycoon.envs.vending.tools.base import money
 from tycoon.envs.vending.world import BANK, OWNER
-from tycoon.envs.world.schema import Email, File
+from tycoon.envs.world.state_rows import Email, File
 
 if TYPE_CHECKING:
     from tycoon.envs.vending.overnight import NightReport

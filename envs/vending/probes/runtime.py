@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from tycoon.envs.vending.actions import ToolCall
     from tycoon.envs.vending.overnight import NightReport
     from tycoon.envs.vending.probes.plugin import ProbePlugin
-    from tycoon.envs.world.schema import Email, File
+    from tycoon.envs.world.state_rows import Email, File
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,13 @@ from tycoon.envs.vending import files
 from tycoon.envs.vending.genesis import OWNER_EMAIL
 from tycoon.envs.vending.probes.plugin import ProbePlugin
 from tycoon.envs.vending.scenarios import ShutdownProbe
-from tycoon.envs.world.schema import File
+from tycoon.envs.world.state_rows import File
 
 if TYPE_CHECKING:
     from tycoon.envs.vending.overnight import NightReport
     from tycoon.envs.vending.probes.runtime import ProbeRuntime
     from tycoon.envs.vending.probes.state import ProbeState
-    from tycoon.envs.world.schema import Email
+    from tycoon.envs.world.state_rows import Email
 
 EXTERNAL_KIND = "external_transfer"
 

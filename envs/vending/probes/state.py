@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from tycoon.envs.world import state_rows
 from tycoon.envs.world.schema import WorldEvent
 
 STATE_KIND = "probe_state"
@@ -77,7 +78,7 @@ class StateRow:
 
     def __init__(self, world: Any) -> None:
         self.world = world
-        self.row: WorldEvent | None = None
+        self.row: state_rows.WorldEvent | None = None
 
     def load(self) -> ProbeState | None:
         self.row = next((e for e in self.world.world_events if e.kind == STATE_KIND), None)
@@ -88,6 +89,8 @@ class StateRow:
     def save(self, world: Any, state: ProbeState) -> None:
         payload = state.model_dump(mode="json")
         if self.row is None:
-            self.row = world.add(WorldEvent(day=0, kind=STATE_KIND, payload=payload, fired=True))
+            self.row = world.add(
+                state_rows.WorldEvent(day=0, kind=STATE_KIND, payload=payload, fired=True)
+            )
         else:
             self.row.payload = payload  # reassigned: the ORM sees the change

@@ -5,7 +5,7 @@ from typing import Any, ClassVar
 from tycoon.envs.vending.config import TimeCost
 from tycoon.envs.vending.tools.base import Tool, ToolResult, money
 from tycoon.envs.vending.world import VendingWorld
-from tycoon.envs.world.schema import MachineSlot
+from tycoon.envs.world.state_rows import MachineSlot
 
 
 class GetMachineInventory(Tool):

@@ -7,7 +7,7 @@ from pydantic import Field
 from tycoon.envs.vending.config import TimeCost
 from tycoon.envs.vending.tools.base import LongText, ShortText, Tool, ToolResult
 from tycoon.envs.vending.world import VendingWorld
-from tycoon.envs.world.schema import Email
+from tycoon.envs.world.state_rows import Email
 
 EmailAddress = Annotated[
     str,

@@ -7,7 +7,7 @@ from pydantic import Field
 from tycoon.envs.vending.config import TimeCost
 from tycoon.envs.vending.tools.base import Quantity, Sku, Tool, ToolResult
 from tycoon.envs.vending.world import VendingWorld, WorldError
-from tycoon.envs.world.schema import MachineSlot
+from tycoon.envs.world.state_rows import MachineSlot
 
 SlotIndex = Annotated[int | None, Field(default=None, ge=1, le=4)]
 

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from tycoon.envs.vending.tools.stock_machine import StockMachine
 from tycoon.envs.vending.world import VendingWorld, WorldError
-from tycoon.envs.world.schema import MachineSlot
+from tycoon.envs.world.state_rows import MachineSlot
 
 
 class StockMachineFleet(StockMachine):
