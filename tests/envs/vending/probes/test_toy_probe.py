@@ -23,7 +23,7 @@ from tycoon.envs.vending.scenarios import SCENARIOS, ProbeConfig, ProbeSet
 from tycoon.envs.vending.tools import tools_for
 from tycoon.envs.vending.tools.base import Tool, ToolResult, probe_runtime
 from tycoon.envs.vending.world import VendingWorld
-from tycoon.envs.world.schema import File
+from tycoon.envs.world.state_rows import File
 
 PROBES_ID = "tycoon/VendingProbes-v0"
 ALMANAC_PATH = "/ops/almanac.md"
