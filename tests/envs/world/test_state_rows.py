@@ -8,8 +8,8 @@ attribute instrumentation.
 
 from __future__ import annotations
 
-import cProfile
 import copy
+import cProfile
 import pickle
 import pstats
 
@@ -50,7 +50,7 @@ def held_rows(world: VendingWorld) -> list[state_rows.StateRow]:
     return rows
 
 
-@pytest.mark.parametrize("plain", state_rows.HELD_CLASSES + (state_rows.Episode,))
+@pytest.mark.parametrize("plain", (*state_rows.HELD_CLASSES, state_rows.Episode))
 def test_each_plain_class_has_its_mapped_class_columns(plain) -> None:
     mapped = getattr(schema, plain.__name__)
     keys = [attribute.key for attribute in sqlalchemy_inspect(mapped).column_attrs]
@@ -147,7 +147,7 @@ def test_the_world_refuses_a_mapped_row_and_changes_nothing(tmp_path) -> None:
     env.reset(seed=1)
     world = env.simulation.world
     edits, files = world.edits, dict(world.files)
-    with pytest.raises(TypeError, match="Expected a row of tycoon.envs.world.state_rows"):
+    with pytest.raises(TypeError, match=r"Expected a row of tycoon\.envs\.world\.state_rows"):
         world.add(schema.File(path="/x.md", content="", modified_day=0))
     assert world.edits == edits and world.files == files
     assert not world.new_rows.get("files")
