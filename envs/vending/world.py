@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from operator import attrgetter
 from typing import Any, TypeVar
 
 import numpy as np
 from sqlalchemy import select
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 
 from tycoon.envs.vending.config import VendingConfig
 from tycoon.envs.vending.hooks import NO_HOOKS, WorldHooks
@@ -45,7 +46,7 @@ from tycoon.envs.world.state_rows import (
     WorldEvent,
 )
 from tycoon.envs.world.store import ledger_balances
-from tycoon.envs.world.table_writer import table_writer
+from tycoon.envs.world.table_writer import TableWriter, table_writer
 
 RowT = TypeVar("RowT", bound=StateRow)
 
@@ -73,6 +74,8 @@ EPISODE_COUNTERS = (
 
 # the columns whose changes move the stock's value (`inventory_value_cents`)
 VALUE_COLUMNS = frozenset({"quantity", "unit_cost_cents"})
+_read_counters = attrgetter(*EPISODE_COUNTERS)
+_local_id = attrgetter("id")
 _VALUED_CLASSES = frozenset({StorageItem, MachineSlot})
 _TABLE_ORDER = {table.name: position for position, table in enumerate(WORLD_TABLES)}
 
@@ -102,6 +105,8 @@ class VendingWorld:
         # the connection of the step in flight, begun on demand (the supplier reply
         # cache, which is no world state, reads and writes through it)
         self.connect: Callable[[], Connection] | None = None
+        self._writer_dialect: Dialect | None = None
+        self._table_writers: dict[str, TableWriter] = {}
         self.reload(connection)
 
     # -- loading --------------------------------------------------------------------
@@ -295,40 +300,52 @@ class VendingWorld:
 
     def write_changes(self, connection: Connection) -> None:
         """Write what changed since the last write, in the connection's transaction."""
+        new_rows, staged_rows = self.new_rows, self._staged
+        changed_rows, deleted_rows = self.changed_rows, self.deleted_rows
+        if not (new_rows or staged_rows or changed_rows or deleted_rows):
+            return  # most cheap steps: only the episode's counters, which the step writes
         dialect = connection.dialect
-        names = set(self.new_rows) | set(self._staged)
         updates: dict[str, list[Any]] = defaultdict(list)
-        for row in self.changed_rows:
+        for row in changed_rows:
             updates[row.__table__.name].append(row)
-        names |= set(updates)
+        names = set(new_rows).union(staged_rows, updates)
         for name in sorted(names, key=_TABLE_ORDER.__getitem__):
-            writer = table_writer(Base.metadata.tables[name], dialect)
-            new = self.new_rows.get(name)
+            writer = self._writer(name, dialect)
+            new = new_rows.get(name)
             if new:
                 writer.insert.run(connection, writer.insert_objects(new))
-            staged = self._staged.get(name)
+            staged = staged_rows.get(name)
             if staged:
                 writer.insert.run(connection, writer.insert_rows(staged))
             changed = updates.get(name)
             if changed:
-                fresh = set(new or ())
-                changed = [row for row in changed if row not in fresh]
+                if new:
+                    fresh = set(new)
+                    changed = [row for row in changed if row not in fresh]
                 if changed:
-                    changed.sort(key=lambda row: row.id)
+                    changed.sort(key=_local_id)
                     writer.update.run(connection, writer.update_objects(changed))
-        if self.deleted_rows:
-            for row in self.deleted_rows:
-                writer = table_writer(row.__table__, dialect)
-                writer.delete.run(connection, {"key_episode_id": row.episode_id, "key_id": row.id})
+        for row in deleted_rows:
+            writer = self._writer(row.__table__.name, dialect)
+            writer.delete.run(connection, {"key_episode_id": row.episode_id, "key_id": row.id})
         self.new_rows = defaultdict(list)
         self.changed_rows = set()
         self.deleted_rows = []
         self._staged = defaultdict(list)
 
+    def _writer(self, name: str, dialect: Dialect) -> TableWriter:
+        """A world table's writer for the dialect (kept by the world: looked up per step)."""
+        if self._writer_dialect is not dialect:
+            self._table_writers, self._writer_dialect = {}, dialect
+        writer = self._table_writers.get(name)
+        if writer is None:
+            writer = table_writer(Base.metadata.tables[name], dialect)
+            self._table_writers[name] = writer
+        return writer
+
     def counters(self) -> dict[str, Any]:
         """The episode row's changing columns, as written with every step."""
-        episode = self.episode
-        return {name: getattr(episode, name) for name in EPISODE_COUNTERS}
+        return dict(zip(EPISODE_COUNTERS, _read_counters(self.episode), strict=True))
 
     # -- clock ----------------------------------------------------------------------
 
