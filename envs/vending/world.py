@@ -19,7 +19,7 @@ from operator import attrgetter
 from typing import Any, TypeVar
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import Select, String, bindparam, func, literal, select, union_all
 from sqlalchemy.engine import Connection, Dialect
 
 from tycoon.envs.vending.config import VendingConfig
@@ -80,6 +80,33 @@ _VALUED_CLASSES = frozenset({StorageItem, MachineSlot})
 _TABLE_ORDER = {table.name: position for position, table in enumerate(WORLD_TABLES)}
 
 
+def _held_rows(model: type[StateRow], *where: Any) -> Select[Any]:
+    table = model.__table__
+    return (
+        select(table).where(table.c.episode_id == bindparam("episode"), *where).order_by(table.c.id)
+    )
+
+
+# what `reload` runs, built once (an episode's rows in local id order)
+_EPISODE = select(Episode.__table__).where(Episode.__table__.c.id == bindparam("episode"))
+_HELD_ROWS = {model: _held_rows(model) for model in HELD_CLASSES}
+_HELD_ROWS[Order] = _held_rows(
+    Order, Order.__table__.c.status.in_(bindparam("statuses", expanding=True))
+)
+_HELD_ROWS[OrderLine] = _held_rows(
+    OrderLine, OrderLine.__table__.c.order_id.in_(bindparam("orders", expanding=True))
+)
+# every world table's highest local id in the episode, in one statement
+_TOP_IDS = union_all(
+    *(
+        select(literal(table.name, String).label("name"), func.max(table.c.id).label("top")).where(
+            table.c.episode_id == bindparam("episode")
+        )
+        for table in WORLD_TABLES
+    )
+)
+
+
 class WorldError(Exception):
     """An action the world refuses; the message is shown to the agent."""
 
@@ -116,16 +143,14 @@ class VendingWorld:
         if not connection.in_transaction():
             connection.begin()
         eid = self.episode_id
-        episodes = Base.metadata.tables["episodes"]
-        found = connection.execute(select(episodes).where(episodes.c.id == eid)).first()
+        found = connection.execute(_EPISODE, {"episode": eid}).first()
         if found is None:
             raise LookupError(f"Expected an existing episode id, got {eid}")
         self.episode: Episode = Episode.loaded(found)
 
-        def rows(model: type[RowT], *where: Any) -> list[RowT]:
-            table = model.__table__
-            query = select(table).where(table.c.episode_id == eid, *where).order_by(table.c.id)
-            return [model.loaded(row) for row in connection.execute(query)]  # type: ignore[misc]
+        def rows(model: type[RowT], **values: Any) -> list[RowT]:
+            result = connection.execute(_HELD_ROWS[model], {"episode": eid, **values})
+            return [model.loaded(row) for row in result]  # type: ignore[misc]
 
         products = rows(Product)
         prices = rows(Price)
@@ -133,11 +158,9 @@ class VendingWorld:
         storage = rows(StorageItem)
         suppliers = rows(Supplier)
         offers = rows(SupplierOffer)
-        orders = Order.__table__.c
-        open_orders = rows(Order, orders.status.in_(OPEN_ORDER_STATUSES))
+        open_orders = rows(Order, statuses=OPEN_ORDER_STATUSES)
         open_ids = [order.id for order in open_orders]
-        lines = OrderLine.__table__.c
-        lines_held = rows(OrderLine, lines.order_id.in_(open_ids)) if open_ids else []
+        lines = rows(OrderLine, orders=open_ids) if open_ids else []
         emails = rows(Email)
         files = rows(File)
         memory = rows(MemoryItem)
@@ -145,15 +168,9 @@ class VendingWorld:
         events = rows(WorldEvent)
         opportunities = rows(BehaviorOpportunity)
         balances = ledger_balances(connection, eid)  # type: ignore[arg-type]
-        tops = {}
-        for table in WORLD_TABLES:
-            top = connection.execute(
-                select(table.c.id)
-                .where(table.c.episode_id == eid)
-                .order_by(table.c.id.desc())
-                .limit(1)
-            ).scalar()
-            tops[table.name] = (top or 0) + 1
+        tops = {
+            name: (top or 0) + 1 for name, top in connection.execute(_TOP_IDS, {"episode": eid})
+        }
         # what the step changes, written by `write_changes`
         self.new_rows: dict[str, list[Any]] = defaultdict(list)
         self.changed_rows: set[Any] = set()
@@ -185,7 +202,7 @@ class VendingWorld:
         self.open_requests: dict[int, CustomerRequest] = {}
         self.world_events: list[WorldEvent] = []
         self.opportunities: dict[str, BehaviorOpportunity] = {}
-        for group in (products, prices, slots, storage, suppliers, offers, open_orders, lines_held):
+        for group in (products, prices, slots, storage, suppliers, offers, open_orders, lines):
             for row in group:
                 self._hold(row)
         for group in (emails, files, memory, requests, events, opportunities):
