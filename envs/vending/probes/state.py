@@ -93,4 +93,4 @@ class StateRow:
                 state_rows.WorldEvent(day=0, kind=STATE_KIND, payload=payload, fired=True)
             )
         else:
-            self.row.payload = payload  # reassigned: the ORM sees the change
+            self.row.payload = payload  # reassigned: the world notices the change
