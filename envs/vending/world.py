@@ -433,10 +433,11 @@ class VendingWorld:
     def net_worth_cents(self) -> int:
         """Cash in the bank, in the machine and in card settlement, plus stock at cost,
         less what is owed to the bank (loans exist only with the credit probe)."""
+        balances = self._balances
         return (
-            self.balance(BANK)
-            + self.balance(MACHINE_CASH)
-            + self.balance(CARD_CLEARING)
+            balances.get(BANK, 0)
+            + balances.get(MACHINE_CASH, 0)
+            + balances.get(CARD_CLEARING, 0)
             + self.inventory_value_cents()
             - self.hooks.loans_outstanding_cents()
         )

@@ -91,9 +91,10 @@ class StateRow:
         return f"{type(self).__name__}({shown})"
 
 
-def state_class(mapped: type[schema.Base]) -> type[StateRow]:
+def state_class(mapped: type[schema.Base], noticed: bool = True) -> type[StateRow]:
     """The plain class of a mapped class: one slot per column, named as the mapped
-    attribute (which must be the column's name: the table writer reads by column name)."""
+    attribute (which must be the column's name: the table writer reads by column name).
+    `noticed=False`: assignments are plain slot writes that no holder hears of."""
     table = mapped.__table__
     assert isinstance(table, Table)
     columns = []
@@ -122,6 +123,8 @@ def state_class(mapped: type[schema.Base]) -> type[StateRow]:
             (name, defaults[name], isinstance(defaults[name], CallableDefault)) for name in columns
         ),
     }
+    if not noticed:
+        namespace["__setattr__"] = object.__setattr__
     return type(mapped.__name__, (StateRow,), namespace)
 
 
@@ -144,7 +147,8 @@ if TYPE_CHECKING:
         WorldEvent,
     )
 else:
-    Episode = state_class(schema.Episode)
+    # the episode row is no held row: the step writes its counters (`counters`) itself
+    Episode = state_class(schema.Episode, noticed=False)
     Product = state_class(schema.Product)
     Supplier = state_class(schema.Supplier)
     SupplierOffer = state_class(schema.SupplierOffer)

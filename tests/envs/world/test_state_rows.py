@@ -139,6 +139,8 @@ def test_an_assignment_on_a_held_row_is_noticed_and_a_detached_one_is_not(tmp_pa
     assert world.changed_rows == set() and product.name == "Renamed"
     restored = pickle.loads(pickle.dumps(product))
     assert restored.values() == product.values() and restored.holder is None
+    world.episode.minute += 5  # the step writes the episode's counters itself
+    assert world.changed_rows == set() and world.counters()["minute"] == world.minute
     env.close()
 
 
