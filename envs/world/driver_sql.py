@@ -236,16 +236,37 @@ class _Prepared:
     """What one driver connection has prepared on its server, and its value adapter."""
 
     def __init__(self, driver: Any) -> None:
-        from psycopg.adapt import Transformer
+        from psycopg.adapt import AdaptersMap, Transformer
+        from psycopg.types.numeric import Int8BinaryDumper
 
-        self.transformer = Transformer(driver)
+        # every int as int8 (psycopg types it int2, int4 or int8 by its value): one
+        # prepared statement per statement and NULL pattern, not per width of its values
+        # (the SQL casts each value to its column's type either way)
+        adapters = AdaptersMap(driver.adapters)
+        adapters.register_dumper(int, Int8BinaryDumper)
+        self.transformer = Transformer(_AdaptContext(adapters, driver))
         # (statement, its values' types) -> the server's name for it
         self.names: dict[tuple[bytes, tuple[int, ...]], bytes] = {}
         self.made = 0
 
-    def new_name(self) -> bytes:
+    def new_name(self) -> bytes | None:
+        """A name for one more prepared statement; None past `MAX_PREPARED` (the
+        statement then runs unnamed: parsed and planned each time)."""
+        if len(self.names) >= MAX_PREPARED:
+            return None
         self.made += 1
         return b"_tycoon_%d" % self.made
+
+
+MAX_PREPARED = 500  # per connection: more would only hold the server's memory
+
+
+class _AdaptContext:
+    """psycopg's adaptation context: these adapters, the connection's encoding."""
+
+    def __init__(self, adapters: Any, connection: Any) -> None:
+        self.adapters = adapters
+        self.connection = connection
 
 
 _PREPARED_ON: weakref.WeakKeyDictionary[Any, _Prepared] = weakref.WeakKeyDictionary()
@@ -327,11 +348,14 @@ def _exchange(
     for sql, values, types, formats in commands:
         key = (sql, types)
         name = prepared.names.get(key) or naming.get(key)
-        if name is None:
-            name = naming[key] = prepared.new_name()
+        if name is None and (name := prepared.new_name()) is not None:
+            naming[key] = name
             pgconn.send_prepare(name, sql, types)
             creates.append((key, name))
-        pgconn.send_query_prepared(name, values, formats)
+        if name is None:
+            pgconn.send_query_params(sql, values, types, formats)
+        else:
+            pgconn.send_query_prepared(name, values, formats)
         creates.append(None)
     if explicit and commit:
         pgconn.send_query_params(b"COMMIT", None)

@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.exc import DBAPIError
 
 import tycoon  # noqa: F401  (registers the ids)
+from tycoon.envs.world import driver_sql
 from tycoon.envs.world import store as store_module
 from tycoon.envs.world.driver_sql import DriverStatement, step_batch
 from tycoon.envs.world.round_trips import RoundTripCounter
@@ -203,8 +204,8 @@ def test_values_reach_the_server_as_psycopg_adapts_them(postgres_url) -> None:
     store = WorldStore(postgres_url)
     add = DriverStatement(insert(LEASES), store.engine.dialect)
     rows = [
-        # ints of different widths (psycopg types them int2, int4), an int into a float
-        # column, text beyond ASCII: one prepared statement per set of value types
+        # ints of different widths (psycopg would type them int2 and int4; all go as
+        # int8), an int into a float column, text beyond ASCII, quotes and placeholders
         {"episode_id": 990_031, "owner": "adapt-test naïve 🚀", "renewed_at": 7},
         {"episode_id": 99, "owner": "adapt-test 'quoted' %s $1", "renewed_at": 2.5e-7},
         {"episode_id": 990_033, "owner": "adapt-test", "renewed_at": 1.7976931348623157e308},
@@ -220,6 +221,27 @@ def test_values_reach_the_server_as_psycopg_adapts_them(postgres_url) -> None:
         ).all()
         expected = sorted((r["episode_id"], r["owner"], r["renewed_at"]) for r in rows)
         assert sorted(tuple(row) for row in saved) == expected
+        # one statement for an int renewed_at, one for a float one; not one per width of
+        # int (99 and 990_033 would be int2 and int4)
+        assert len(prepared_here(conn)) == 2
         conn.execute(LEASES.delete().where(LEASES.c.owner.like("adapt-test%")))
+        conn.commit()
+    store.dispose()
+
+
+def test_past_the_limit_of_prepared_statements_a_batch_runs_unnamed(
+    postgres_url, monkeypatch
+) -> None:
+    monkeypatch.setattr(driver_sql, "MAX_PREPARED", 0)
+    store = WorldStore(postgres_url)
+    add = DriverStatement(insert(LEASES), store.engine.dialect)
+    with store.engine.connect() as conn:
+        with step_batch(conn):
+            add.run(conn, {"episode_id": 990_041, "owner": "unnamed-test", "renewed_at": 1.0})
+            conn.commit()
+        assert prepared_here(conn) == []
+        owners = select(func.count()).where(LEASES.c.owner == "unnamed-test")
+        assert conn.execute(owners).scalar_one() == 1
+        conn.execute(LEASES.delete().where(LEASES.c.owner == "unnamed-test"))
         conn.commit()
     store.dispose()
