@@ -18,6 +18,12 @@ a statement run outside a pipeline each count one.
     python benchmarks/bench_pg_roundtrips.py                  # a throwaway local server
     python benchmarks/bench_pg_roundtrips.py --postgres postgresql+psycopg://u@host/db
 
+The server's durability settings change a commit's cost; the figures print them. The
+throwaway server (tests/pg_server.py) runs with fsync=off and synchronous_commit=off;
+a server a user runs would keep fsync=on, and synchronous_commit=off is the setting
+comparable to tycoon's SQLite (WAL, synchronous=NORMAL: a commit does not wait for the
+disk, a crash loses at most the last moments and corrupts nothing).
+
 `benchmarks/bench_steps.py` may print the same figures with
 `summary_line(measure(sqlite_url, postgres_url))`.
 """
@@ -35,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import gymnasium
+from sqlalchemy import NullPool, create_engine
 
 import tycoon  # noqa: F401  (registers the ids)
 from tycoon.agents import AGENTS
@@ -69,6 +76,7 @@ class Backend:
 class Figures:
     sqlite: Backend
     postgres: Backend
+    server: str = ""  # the PostgreSQL server's durability settings
 
     def ratio(self, name: str) -> float:
         return self.postgres.p50_us(name) / self.sqlite.p50_us(name)
@@ -153,7 +161,23 @@ def measure(
     cheap_steps(postgres_url, counted, count_steps, 10, count=True)
     nights(postgres_url, counted, max(5, days // 4), warmup_days=5, count=True)
     figures.postgres.trips = counted.trips
+    figures.server = server_settings(postgres_url)
     return figures
+
+
+DURABILITY_SETTINGS = ("fsync", "synchronous_commit", "full_page_writes")
+
+
+def server_settings(url: str) -> str:
+    """The server's settings that decide what a commit costs, e.g. "fsync=off, ..."."""
+    engine = create_engine(url, poolclass=NullPool)
+    with engine.connect() as conn:
+        values = [
+            f"{name}={conn.exec_driver_sql(f'SHOW {name}').scalar()}"
+            for name in DURABILITY_SETTINGS
+        ]
+    engine.dispose()
+    return ", ".join(values)
 
 
 def summary_line(figures: Figures) -> str:
@@ -162,7 +186,8 @@ def summary_line(figures: Figures) -> str:
         f"{name} {figures.postgres.trips_per_step(name):.1f} rt, {figures.ratio(name):.2f}x SQLite"
         for name in STEPS
     ]
-    return f"PostgreSQL per step (goal <= {GOAL_PG_RATIO:g}x SQLite): " + "; ".join(parts)
+    server = f" (server: {figures.server})" if figures.server else ""
+    return f"PostgreSQL per step (goal <= {GOAL_PG_RATIO:g}x SQLite){server}: " + "; ".join(parts)
 
 
 def print_table(figures: Figures) -> None:

@@ -187,7 +187,7 @@ def make_engine(db: str | Path, *, existing: bool = False) -> Engine:
         # no liveness ping on every checkout (a round trip per step): a connection that
         # died while pooled fails its step, which is rolled back and retried on a fresh
         # one (StepNotSaved, "dropped"); one idle for long is pinged first
-        engine = create_engine(url, pool_size=4, max_overflow=8)
+        engine = create_engine(url, pool_size=4, max_overflow=8, pool_use_lifo=True)
         event.listen(engine, "checkin", _note_checkin)
         event.listen(engine, "checkout", _pinger_of_idle_connections(engine))
         prepare_step_batches(engine)

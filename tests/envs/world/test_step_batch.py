@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.exc import DBAPIError
 
 import tycoon  # noqa: F401  (registers the ids)
+from tycoon.envs.world import driver_sql
 from tycoon.envs.world import store as store_module
 from tycoon.envs.world.driver_sql import DriverStatement, step_batch
 from tycoon.envs.world.round_trips import RoundTripCounter
@@ -92,7 +93,7 @@ def test_a_batch_is_one_round_trip_and_all_or_nothing(postgres_url) -> None:
             add.run(conn, [lease(990_002), lease(990_003)])
             assert counter.take() == 0  # held back so far
             conn.commit()
-        assert counter.take() == 1  # BEGIN, three rows, COMMIT
+        assert counter.take() == 1  # three rows in one implicit transaction, one Sync
     assert saved(990_001, 990_002, 990_003) == 3
     with store.engine.connect() as conn:
         with step_batch(conn):
@@ -141,4 +142,106 @@ def test_a_pooled_connection_idle_for_long_is_pinged_before_use(postgres_url, mo
     assert store.get_episode(env.episode_id).step_count == 1
     env.close()
     admin.dispose()
+    store.dispose()
+
+
+def prepared_here(conn) -> list[str]:
+    """The statements prepared in this connection's server session."""
+    return sorted(conn.exec_driver_sql("SELECT name FROM pg_prepared_statements").scalars())
+
+
+def test_each_statement_is_prepared_once_per_connection_and_outlives_a_rollback(
+    postgres_url,
+) -> None:
+    store = WorldStore(postgres_url)
+    add = DriverStatement(insert(LEASES), store.engine.dialect)
+    with store.engine.connect() as conn:
+        for episode in (990_011, 990_012):
+            with step_batch(conn):
+                add.run(conn, {"episode_id": episode, "owner": "prep-test", "renewed_at": 1.0})
+                conn.commit()
+        names = prepared_here(conn)
+        # the server parsed and planned the insert once; psycopg prepares nothing itself
+        assert len(names) == 1 and names[0].startswith("_tycoon_"), names
+        with step_batch(conn):
+            add.run(conn, {"episode_id": 990_011, "owner": "prep-test", "renewed_at": 1.0})
+            with pytest.raises(DBAPIError, match="duplicate key"):
+                conn.commit()
+        conn.rollback()
+        assert prepared_here(conn) == names  # (psycopg would deallocate its own here)
+        with step_batch(conn):
+            add.run(conn, {"episode_id": 990_013, "owner": "prep-test", "renewed_at": 1.0})
+            conn.commit()
+        assert prepared_here(conn) == names
+        conn.execute(LEASES.delete().where(LEASES.c.owner == "prep-test"))
+        conn.commit()
+    store.dispose()
+
+
+def test_a_batch_after_its_statements_were_deallocated_prepares_them_again(postgres_url) -> None:
+    store = WorldStore(postgres_url)
+    add = DriverStatement(insert(LEASES), store.engine.dialect)
+    with store.engine.connect() as conn:
+        with step_batch(conn):
+            add.run(conn, {"episode_id": 990_021, "owner": "dealloc-test", "renewed_at": 1.0})
+            conn.commit()
+        conn.exec_driver_sql("DEALLOCATE ALL")
+        conn.commit()
+        assert prepared_here(conn) == []
+        conn.commit()  # a step's batch begins from an idle connection
+        with step_batch(conn):  # refused for want of its statement, then sent again
+            add.run(conn, {"episode_id": 990_022, "owner": "dealloc-test", "renewed_at": 1.0})
+            conn.commit()
+        assert len(prepared_here(conn)) == 1
+        owners = select(func.count()).where(LEASES.c.owner == "dealloc-test")
+        assert conn.execute(owners).scalar_one() == 2  # each row once
+        conn.execute(LEASES.delete().where(LEASES.c.owner == "dealloc-test"))
+        conn.commit()
+    store.dispose()
+
+
+def test_values_reach_the_server_as_psycopg_adapts_them(postgres_url) -> None:
+    store = WorldStore(postgres_url)
+    add = DriverStatement(insert(LEASES), store.engine.dialect)
+    rows = [
+        # ints of different widths (psycopg would type them int2 and int4; all go as
+        # int8), an int into a float column, text beyond ASCII, quotes and placeholders
+        {"episode_id": 990_031, "owner": "adapt-test naïve 🚀", "renewed_at": 7},
+        {"episode_id": 99, "owner": "adapt-test 'quoted' %s $1", "renewed_at": 2.5e-7},
+        {"episode_id": 990_033, "owner": "adapt-test", "renewed_at": 1.7976931348623157e308},
+    ]
+    with store.engine.connect() as conn:
+        with step_batch(conn):
+            add.run(conn, rows)
+            conn.commit()
+        saved = conn.execute(
+            select(LEASES.c.episode_id, LEASES.c.owner, LEASES.c.renewed_at)
+            .where(LEASES.c.owner.like("adapt-test%"))
+            .order_by(LEASES.c.owner)
+        ).all()
+        expected = sorted((r["episode_id"], r["owner"], r["renewed_at"]) for r in rows)
+        assert sorted(tuple(row) for row in saved) == expected
+        # one statement for an int renewed_at, one for a float one; not one per width of
+        # int (99 and 990_033 would be int2 and int4)
+        assert len(prepared_here(conn)) == 2
+        conn.execute(LEASES.delete().where(LEASES.c.owner.like("adapt-test%")))
+        conn.commit()
+    store.dispose()
+
+
+def test_past_the_limit_of_prepared_statements_a_batch_runs_unnamed(
+    postgres_url, monkeypatch
+) -> None:
+    monkeypatch.setattr(driver_sql, "MAX_PREPARED", 0)
+    store = WorldStore(postgres_url)
+    add = DriverStatement(insert(LEASES), store.engine.dialect)
+    with store.engine.connect() as conn:
+        with step_batch(conn):
+            add.run(conn, {"episode_id": 990_041, "owner": "unnamed-test", "renewed_at": 1.0})
+            conn.commit()
+        assert prepared_here(conn) == []
+        owners = select(func.count()).where(LEASES.c.owner == "unnamed-test")
+        assert conn.execute(owners).scalar_one() == 1
+        conn.execute(LEASES.delete().where(LEASES.c.owner == "unnamed-test"))
+        conn.commit()
     store.dispose()
