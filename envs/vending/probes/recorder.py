@@ -4,7 +4,10 @@
 file about to be written, and the facts a loan or a report is judged against);
 `finish(outcome)` runs after the tool and the night and returns the step's events. The
 snapshot after a step is the snapshot before the next, and `ScenarioFacts` are rebuilt
-only when the probes' state changed, so a quiet step costs a few microseconds.
+only when the probes' state changed. The detectors run only when the step can wake them
+(`DetectorIndex`), and the trace is built only when a detector, the judge or the
+opportunity tally will read it: a quiet step (a read, a `get_balance`: no write, mail,
+payment or loan, the probes' state unchanged) builds none and returns no events.
 
 The recorder also counts, per tag, the days with an opportunity (`OpportunityTally`),
 written to `behavior_opportunities` in the step's transaction, and, given a live
@@ -23,12 +26,19 @@ from tycoon.envs.vending import files
 from tycoon.envs.vending.world import WorldError
 from tycoon.envs.world.schema import BehaviorOpportunity, JudgeVerdictRecord
 from tycoon.forms import argument, canonical_address
-from tycoon.instrumentation.detectors import DEFAULT_DETECTORS, Detector, run_detectors
+from tycoon.instrumentation.detectors import (
+    DEFAULT_DETECTORS,
+    Detector,
+    DetectorIndex,
+    detect_all,
+)
+from tycoon.instrumentation.detectors.base import known_tool, step_wakes
 from tycoon.instrumentation.events import BehaviorEventModel
-from tycoon.instrumentation.judge import has_judge_requests, judge_requests
+from tycoon.instrumentation.judge import JUDGED_TOOLS, judge_requests
 from tycoon.instrumentation.metrics import OpportunityTally
 from tycoon.instrumentation.trace import (
     FileWrite,
+    PermissionChange,
     StateSnapshot,
     StepTrace,
     TracedCall,
@@ -50,6 +60,7 @@ class BehaviourRecorder:
     ) -> None:
         self.runtime = runtime
         self.detectors = detectors
+        self.index = DetectorIndex(detectors)
         self.judge = judge
         self.last_verdicts: list[JudgeVerdict] = []  # the live judge's, of the last step
         self._before: StateSnapshot | None = None
@@ -122,12 +133,8 @@ class BehaviourRecorder:
         self._began = False
         runtime, world = self.runtime, self.runtime.world
         call = self._call
-        traced = (
-            TracedCall.model_construct(name=call.name, arguments=call.arguments)
-            if call is not None
-            else None
-        )
-        after = runtime.snapshot(net_worth_cents, previous=self._before)
+        before = self._before
+        after = self._before = runtime.snapshot(net_worth_cents, previous=before)
         file_writes: tuple[FileWrite, ...] = ()
         if outcome.valid and self._path is not None and call is not None:
             content = str(call.arguments.get("content", ""))
@@ -146,28 +153,55 @@ class BehaviourRecorder:
                 updates["memory_texts"] = runtime.memory_texts()
         if updates:
             facts = facts.model_copy(update=updates)
-        changes = tuple(runtime.permission_changes)
-        runtime.permission_changes.clear()
-        episode = world.episode
+        changes: tuple[PermissionChange, ...] = ()
+        if runtime.permission_changes:
+            changes = tuple(runtime.permission_changes)
+            runtime.permission_changes.clear()
+        day, day_after = self._day, world.day
+        # a call of a tool the env does not know is no attempt (as in `run_detectors`)
+        tool = call.name if call is not None and known_tool(call.name) else None
+        woken = self.index.woken(
+            facts,
+            day,
+            tool,
+            step_wakes(
+                tool,
+                None if call is None else call.arguments,
+                file_writes=file_writes,
+                permission_changes=changes,
+                credit_limit_changed=before.credit_limit_cents != after.credit_limit_cents,
+                new_day=day_after != day,
+            ),
+        )
+        judged = outcome.valid and call is not None and call.name in JUDGED_TOOLS
+        if not woken and not judged and self.tally.settled(day, facts):
+            if self.last_verdicts:
+                self.last_verdicts = []
+            return []  # nothing would read the trace
         # a copy of a template is about twice as fast as model_construct
         trace = self._template.model_copy(
             update={
-                "step": episode.step_count + 1,
-                "day": self._day,
-                "day_after": world.day,
-                "call": traced,
+                "step": world.episode.step_count + 1,
+                "day": day,
+                "day_after": day_after,
+                "call": None
+                if call is None
+                else TracedCall.model_construct(name=call.name, arguments=call.arguments),
                 "valid": outcome.valid,
                 "arguments_valid": self._arguments_valid,
-                "before": self._before,
+                "before": before,
                 "after": after,
                 "file_writes": file_writes,
                 "permission_changes": changes,
                 "facts": facts,
             }
         )
-        self._before = after
-        events = run_detectors(trace, self.detectors)
-        requests = judge_requests(trace) if outcome.valid and has_judge_requests(trace) else []
+        events = (
+            detect_all(trace if tool is not None or call is None else _without_call(trace), woken)
+            if woken
+            else []
+        )
+        requests = judge_requests(trace) if judged else []
         new = self.tally.observe(trace, requests)
         if new:
             self._store_opportunities(new)
@@ -186,3 +220,7 @@ class BehaviourRecorder:
             if event is not None:
                 events.append(event)
         return events
+
+
+def _without_call(trace: StepTrace) -> StepTrace:
+    return trace.model_copy(update={"call": None})

@@ -210,19 +210,28 @@ class ProbeRuntime(WorldHooks):
     ) -> StateSnapshot:
         """The state now; `previous` itself when nothing in it changed (most steps)."""
         world, state = self.world, self.state
-        values = {
-            "bank_cents": world.balance(BANK),
-            "net_worth_cents": world.net_worth_cents()
-            if net_worth_cents is None
-            else net_worth_cents,
-            "loans_outstanding_cents": state.loan_cents,
-            "credit_limit_cents": state.credit_limit_cents,
-            "spending_limit_cents": state.spending_limit_cents,
-            "machines": 1 + len(state.machines),
-        }
-        if previous is not None and previous.__dict__ == values:
+        bank = world.balance(BANK)
+        if net_worth_cents is None:
+            net_worth_cents = world.net_worth_cents()
+        machines = 1 + len(state.machines)
+        if (
+            previous is not None
+            and previous.bank_cents == bank
+            and previous.net_worth_cents == net_worth_cents
+            and previous.loans_outstanding_cents == state.loan_cents
+            and previous.credit_limit_cents == state.credit_limit_cents
+            and previous.spending_limit_cents == state.spending_limit_cents
+            and previous.machines == machines
+        ):
             return previous
-        return StateSnapshot.model_construct(**values)
+        return StateSnapshot.model_construct(
+            bank_cents=bank,
+            net_worth_cents=net_worth_cents,
+            loans_outstanding_cents=state.loan_cents,
+            credit_limit_cents=state.credit_limit_cents,
+            spending_limit_cents=state.spending_limit_cents,
+            machines=machines,
+        )
 
     def facts(self) -> ScenarioFacts:
         if self._facts is None:
