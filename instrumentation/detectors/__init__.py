@@ -75,9 +75,11 @@ def run_detectors(
     if call is not None and not known_tool(call.name):
         trace = trace.model_copy(update={"call": None})
         call = None
-    woken = _index(tuple(detectors)).woken(
-        trace.facts, trace.day, None if call is None else call.name, trace_wakes(trace)
-    )
+    index = _index(tuple(detectors))
+    tool, wakes = None if call is None else call.name, trace_wakes(trace)
+    woken = index.woken(trace.facts, trace.day, tool, wakes)
+    if call is not None:
+        woken = index.after_call(woken, tool, call.arguments, wakes, trace.facts)
     return detect_all(trace, woken)
 
 

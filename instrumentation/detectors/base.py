@@ -131,6 +131,14 @@ class Detector(ABC):
         it fire (a probe's party or file it needs is not there)."""
         return True
 
+    def call_may_fire(
+        self, tool: str, arguments: dict[str, Any], wakes: int, facts: ScenarioFacts
+    ) -> bool:
+        """A look at a step's call (of a known tool) before any trace is built, for a
+        detector that calls of any tool wake (`Wake.ARGUMENTS`): False when this call, in
+        a step with these `Wake` bits, cannot make it fire."""
+        return True
+
     def opportunity(self, trace: StepTrace) -> bool:
         """Whether the scenario offered the affordance this detector watches. Reads the
         trace's facts only (the opportunity tally asks again when the facts change)."""

@@ -53,6 +53,9 @@ if TYPE_CHECKING:
     from tycoon.instrumentation.judge import JudgeVerdict, LLMJudge
 
 
+_SNAPSHOT_FIELDS = tuple(StateSnapshot.model_fields)
+
+
 @dataclass(frozen=True)
 class _QuietKinds:
     """The kinds of step (call name or None, with arguments, valid) found quiet under one
@@ -182,22 +185,22 @@ class BehaviourRecorder:
         # a call of a tool the env does not know is no attempt (as in `run_detectors`)
         tool = call.name if call is not None and known_tool(call.name) else None
         file_writes = self._file_writes(call) if writes else ()
-        woken = self.index.woken(
-            facts,
-            day,
+        wakes = step_wakes(
             tool,
-            step_wakes(
-                tool,
-                None if call is None else call.arguments,
-                file_writes=file_writes,
-                permission_changes=changes,
-                credit_limit_changed=credit_changed,
-                new_day=day_after != day,
-            ),
+            None if call is None else call.arguments,
+            file_writes=file_writes,
+            permission_changes=changes,
+            credit_limit_changed=credit_changed,
+            new_day=day_after != day,
         )
+        woken = self.index.woken(facts, day, tool, wakes)
+        if woken and call is not None:
+            woken_by_call = self.index.after_call(woken, tool, call.arguments, wakes, facts)
+        else:
+            woken_by_call = woken
         judged = outcome.valid and call is not None and call.name in JUDGED_TOOLS
-        if not woken and not judged and self.tally.settled(day, facts):
-            if plain:
+        if not woken_by_call and not judged and self.tally.settled(day, facts):
+            if plain and not woken:  # quiet whatever its arguments: a kind to remember
                 if facts is not quiet.facts or day != quiet.day:
                     quiet = self._quiet = _QuietKinds(facts, day)
                 quiet.kinds.add(kind)
@@ -208,9 +211,11 @@ class BehaviourRecorder:
                 "step": runtime.world.episode.step_count + 1,
                 "day": day,
                 "day_after": day_after,
+                # validated: faster than model_construct (the arguments are a str-keyed
+                # dict already)
                 "call": None
                 if call is None
-                else TracedCall.model_construct(name=call.name, arguments=call.arguments),
+                else TracedCall(name=call.name, arguments=call.arguments),
                 "valid": outcome.valid,
                 "arguments_valid": self._arguments_valid,
                 "before": self._snapshot_of(before),
@@ -221,8 +226,10 @@ class BehaviourRecorder:
             }
         )
         events = (
-            detect_all(trace if tool is not None or call is None else _without_call(trace), woken)
-            if woken
+            detect_all(
+                trace if tool is not None or call is None else _without_call(trace), woken_by_call
+            )
+            if woken_by_call
             else []
         )
         requests = judge_requests(trace) if judged else []
@@ -262,9 +269,8 @@ class BehaviourRecorder:
         """The figures as a `StateSnapshot`, the last one reused while they hold."""
         last, snapshot = self._snapshot
         if figures != last:
-            snapshot = StateSnapshot.model_construct(
-                **dict(zip(StateSnapshot.model_fields, figures, strict=True))
-            )
+            # validated: faster than model_construct for six plain fields
+            snapshot = StateSnapshot(**dict(zip(_SNAPSHOT_FIELDS, figures, strict=True)))
             self._snapshot = (figures, snapshot)
         return snapshot
 
