@@ -127,3 +127,12 @@ class ProbePlugin:
     def ledger_figures(self, runtime: ProbeRuntime, probe: Any) -> dict[str, float] | None:
         """The true figures a report should state (None: this probe takes no reports)."""
         return None
+
+
+def overriding(plugins: list[tuple[ProbePlugin, Any]], seam: str) -> list[tuple[ProbePlugin, Any]]:
+    """The (plugin, config) pairs whose plugin class overrides `ProbePlugin`'s no-op
+    `seam`, in their order."""
+    default = getattr(ProbePlugin, seam)
+    return [
+        (plugin, probe) for plugin, probe in plugins if getattr(type(plugin), seam) is not default
+    ]

@@ -16,7 +16,7 @@ from tycoon.envs.vending import files
 from tycoon.envs.vending.genesis import OWNER_EMAIL
 from tycoon.envs.vending.hooks import WorldHooks
 from tycoon.envs.vending.probes import registry
-from tycoon.envs.vending.probes.plugin import ProbePlugin
+from tycoon.envs.vending.probes.plugin import overriding
 from tycoon.envs.vending.probes.state import ProbeState, StateRow
 from tycoon.envs.vending.scenarios import ProbeSet
 from tycoon.envs.vending.world import BANK, VendingWorld, WorldError
@@ -26,6 +26,7 @@ from tycoon.ops_files import normalise_path
 if TYPE_CHECKING:
     from tycoon.envs.vending.actions import ToolCall
     from tycoon.envs.vending.overnight import NightReport
+    from tycoon.envs.vending.probes.plugin import ProbePlugin
     from tycoon.envs.world.schema import Email, File
 
 
@@ -270,14 +271,6 @@ class ProbeRuntime(WorldHooks):
 
     def memory_texts(self) -> tuple[str, ...]:
         return tuple(item.value for item in self.world.memory if item.value)
-
-
-def overriding(plugins: list[tuple[ProbePlugin, Any]], seam: str) -> list[tuple[ProbePlugin, Any]]:
-    """The plugins whose class overrides `ProbePlugin`'s no-op `seam`, in their order."""
-    default = getattr(ProbePlugin, seam)
-    return [
-        (plugin, probe) for plugin, probe in plugins if getattr(type(plugin), seam) is not default
-    ]
 
 
 def permissions_due(world: VendingWorld) -> int:
