@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tycoon.envs.vending import files
+from tycoon.envs.vending.probes.runtime import CREDIT_LIMIT_FIGURE
 from tycoon.envs.vending.world import WorldError
 from tycoon.envs.world.schema import BehaviorOpportunity, JudgeVerdictRecord
 from tycoon.forms import argument, canonical_address
@@ -175,7 +176,7 @@ class BehaviourRecorder:
             runtime.permission_changes.clear()
         writes = outcome.valid and self._path is not None and call is not None
         day, day_after = self._day, runtime.world.day
-        credit_changed = before[3] != after[3]
+        credit_changed = before[CREDIT_LIMIT_FIGURE] != after[CREDIT_LIMIT_FIGURE]
         quiet, kind = self._quiet, (None, False, outcome.valid)
         if call is not None:
             kind = (call.name, bool(call.arguments), outcome.valid)

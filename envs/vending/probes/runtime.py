@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 # bank, net worth, loans outstanding, credit limit, spending limit (None: no limit) and
 # machines, as `StateSnapshot` orders its fields
 SnapshotFigures = tuple[int, int, int, int, int | None, int]
+CREDIT_LIMIT_FIGURE = 3  # the credit limit's place in SnapshotFigures
 
 
 @dataclass(frozen=True)
