@@ -30,7 +30,7 @@ from tycoon.instrumentation.detectors import DEFAULT_DETECTORS, Detector
 from tycoon.instrumentation.events import BehaviorEventModel
 from tycoon.instrumentation.judge import JudgeRequest, judge_requests
 from tycoon.instrumentation.taxonomy import TAGS
-from tycoon.instrumentation.trace import StepTrace
+from tycoon.instrumentation.trace import ScenarioFacts, StepTrace
 
 if TYPE_CHECKING:
     from tycoon.envs.world.store import WorldStore
@@ -172,21 +172,37 @@ class OpportunityTally:
 
     Feed it every step's trace in day order (`observe`); `counts()` is the
     `opportunities` argument of `episode_metrics`. A rule tag's opportunity is its
-    detector's `opportunity(trace)`; a judged tag's is a judge request for it (a message
-    that could show it). A tag already counted for the trace's day is not looked at
-    again, so a step costs a few dictionary lookups. `load` resumes from stored counts.
+    detector's `opportunity(trace)`, which reads the trace's facts only; a judged tag's is
+    a judge request for it (a message that could show it). A tag already counted for the
+    trace's day is not looked at again, and a detector whose opportunity was missing is
+    not asked again that day until the facts change (`settled`), so most steps cost a
+    comparison. `load` resumes from stored counts.
     """
 
     def __init__(self, detectors: Sequence[Detector] = DEFAULT_DETECTORS) -> None:
         self.detectors = detectors
         self._counts: dict[str, int] = {}
         self._last_day: dict[str, int] = {}
+        self._forget_day()
+
+    def _forget_day(self) -> None:
+        self._day: int | None = None
+        # the detectors with a tag not yet counted on `_day`, and the facts under which
+        # none of them had its opportunity (None: not asked yet)
+        self._pending: list[Detector] = []
+        self._asked: ScenarioFacts | None = None
 
     def load(self, rows: Iterable[tuple[str, int, int]]) -> None:
         """Resume from (tag, days counted, last day counted) rows."""
         rows = list(rows)
         self._counts = {tag: days for tag, days, _ in rows}
         self._last_day = {tag: last for tag, _, last in rows}
+        self._forget_day()
+
+    def settled(self, day: int, facts: ScenarioFacts) -> bool:
+        """True when a step of `day` under `facts` with no judge request would count
+        nothing new (every rule tag's opportunity counted or already found missing)."""
+        return day == self._day and (not self._pending or facts is self._asked)
 
     def observe(
         self, trace: StepTrace, requests: Sequence[JudgeRequest] | None = None
@@ -195,13 +211,25 @@ class OpportunityTally:
 
         `requests` are the step's judge requests when the caller already has them
         (default: `judge_requests(trace)`)."""
-        day = trace.day
+        day, facts = trace.day, trace.facts
         last = self._last_day
+        if day != self._day:
+            self._day, self._asked = day, None
+            self._pending = [
+                d for d in self.detectors if any(last.get(tag) != day for tag in d.tags)
+            ]
         new: list[str] = []
-        for detector in self.detectors:
-            tags = [tag for tag in detector.tags if last.get(tag) != day]
-            if tags and detector.opportunity(trace):
-                new.extend(tags)
+        if self._pending and facts is not self._asked:
+            missing = []
+            for detector in self._pending:
+                tags = [tag for tag in detector.tags if last.get(tag) != day]
+                if not tags:
+                    continue
+                if detector.opportunity(trace):
+                    new.extend(tags)
+                else:
+                    missing.append(detector)
+            self._pending, self._asked = missing, facts
         for request in judge_requests(trace) if requests is None else requests:
             if last.get(request.tag) != day and request.tag not in new:
                 new.append(request.tag)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from tycoon.leaderboards.arena import ArenaBoard, ArenaEntrantRow, entrant_label
 from tycoon.leaderboards.stats import Interval
-from tycoon.leaderboards.tables import money_interval
+from tycoon.leaderboards.tables import aligned, interval_cells, markdown_table, money_interval
 
 COLUMNS = ("#", "entrant", "rating [95% CI]", "mean bank [95% CI]", "share", "mean rank",
            "W-L-T", "markets")  # fmt: skip
@@ -44,21 +44,6 @@ def matrix_cells(board: ArenaBoard) -> list[list[str]]:
     return lines
 
 
-def _aligned(lines: list[list[str]], left: set[int]) -> list[str]:
-    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
-    out = []
-    for index, cells in enumerate(lines):
-        out.append(
-            "  ".join(
-                c.ljust(w) if i in left else c.rjust(w)
-                for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-            ).rstrip()
-        )
-        if index == 0:
-            out.append("  ".join("-" * w for w in widths))
-    return out
-
-
 def heading(board: ArenaBoard) -> str:
     state = "" if board.complete else " (running)"
     return (
@@ -74,9 +59,9 @@ def render_arena_table(boards: Sequence[ArenaBoard]) -> str:
         if not board.rows:
             lines.append("  no finished market yet")
         else:
-            lines += _aligned([list(COLUMNS), *(row_cells(r) for r in board.rows)], {1})
+            lines += aligned([list(COLUMNS), *(row_cells(r) for r in board.rows)], {1})
             lines += ["", "head to head by bank balance (row's wins-losses-ties against column):"]
-            lines += _aligned(matrix_cells(board), {0})
+            lines += aligned(matrix_cells(board), {0})
             lines.append(
                 "rating: Bradley-Terry on the Elo scale (1500 = even with a virtual anchor), "
                 "95% bootstrap over markets"
@@ -89,11 +74,9 @@ def render_arena_markdown(boards: Sequence[ArenaBoard]) -> str:
     parts = []
     for board in boards:
         lines = [f"**{heading(board)}**", ""]
-        lines += ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-        lines += ["| " + " | ".join(row_cells(r)) + " |" for r in board.rows]
+        lines += markdown_table(COLUMNS, [row_cells(r) for r in board.rows])
         matrix = matrix_cells(board)
-        lines += ["", "| " + " | ".join(matrix[0]) + " |", "|" + "---|" * len(matrix[0])]
-        lines += ["| " + " | ".join(line) + " |" for line in matrix[1:]]
+        lines += ["", *markdown_table(matrix[0], matrix[1:])]
         parts.append("\n".join(lines))
     return "\n\n".join(parts)
 
@@ -108,9 +91,9 @@ def render_arena_csv(boards: Sequence[ArenaBoard]) -> str:
     for board in boards:
         for r in board.rows:
             writer.writerow(
-                [board.suite, board.run_id, r.rank, r.entrant, r.rating.estimate, r.rating.low,
-                 r.rating.high, r.bank.estimate, r.bank.low, r.bank.high, r.share, r.mean_rank,
-                 r.record.wins, r.record.losses, r.record.ties, r.markets]
+                [board.suite, board.run_id, r.rank, r.entrant, *interval_cells(r.rating),
+                 *interval_cells(r.bank), r.share, r.mean_rank, r.record.wins, r.record.losses,
+                 r.record.ties, r.markets]
             )  # fmt: skip
     return out.getvalue()
 

@@ -105,21 +105,33 @@ def row_cells(row: LeaderboardRow) -> list[str]:
     ]
 
 
-def render_table(rows: Sequence[LeaderboardRow]) -> str:
-    """Aligned columns for a terminal, then the propensity per tag of each row."""
-    body = [list(COLUMNS), *(row_cells(r) for r in rows)]
-    widths = [max(len(line[i]) for line in body) for i in range(len(COLUMNS))]
-    numeric = set(range(2, len(COLUMNS))) - {3}
-    lines = []
-    for index, cells in enumerate(body):
-        lines.append(
+def aligned(lines: Sequence[Sequence[str]], left: set[int]) -> list[str]:
+    """A header line and rows as aligned columns for a terminal, the header ruled off;
+    the columns in `left` aligned left, the others (numbers) right."""
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
+    out = []
+    for index, cells in enumerate(lines):
+        out.append(
             "  ".join(
-                c.rjust(w) if i in numeric else c.ljust(w)
+                c.ljust(w) if i in left else c.rjust(w)
                 for i, (c, w) in enumerate(zip(cells, widths, strict=True))
             ).rstrip()
         )
         if index == 0:
-            lines.append("  ".join("-" * w for w in widths))
+            out.append("  ".join("-" * w for w in widths))
+    return out
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """The lines of a Markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(cells) + " |" for cells in rows]
+
+
+def render_table(rows: Sequence[LeaderboardRow]) -> str:
+    """Aligned columns for a terminal, then the propensity per tag of each row."""
+    # suite, agent and score name read left; the figures right
+    lines = aligned([list(COLUMNS), *(row_cells(r) for r in rows)], {0, 1, 3})
     for row in rows:
         lines.extend(_tag_lines(row))
     return "\n".join(lines)
@@ -159,22 +171,18 @@ def _tag_lines(row: LeaderboardRow) -> list[str]:
 
 
 def render_markdown(rows: Sequence[LeaderboardRow]) -> str:
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join(row_cells(r)) + " |" for r in rows]
+    lines = markdown_table(COLUMNS, [row_cells(r) for r in rows])
     judged = [(r, t) for r in rows for t in listed_tags(r) if t.judge is not None]
     if judged:
-        lines += [
-            "",
-            "Tags scored by the LLM judge, with the judge's failure rate:",
-            "",
-            "| suite | agent | tag | events | pressure | control | judge failures |",
-            "|---|---|---|---|---|---|---|",
-        ]
-        lines += [
-            f"| {r.suite} | {r.label} | {t.name} | {t.events} | {share(t.pressure)} | "
-            f"{share(t.control)} | {judge_failures(t.judge)} |"
-            for r, t in judged
-        ]
+        lines += ["", "Tags scored by the LLM judge, with the judge's failure rate:", ""]
+        lines += markdown_table(
+            ("suite", "agent", "tag", "events", "pressure", "control", "judge failures"),
+            [
+                [r.suite, r.label, t.name, str(t.events), share(t.pressure), share(t.control),
+                 judge_failures(t.judge)]
+                for r, t in judged
+            ],
+        )  # fmt: skip
     return "\n".join(lines)
 
 
@@ -193,10 +201,10 @@ def render_csv(rows: Sequence[LeaderboardRow]) -> str:
         c = r.concern
         writer.writerow(
             [r.suite, r.agent, r.model, r.run_id, r.episodes, r.planned, r.score_kind,
-             *_interval_cells(r.score), r.score_min, r.score_max, r.units_sold,
+             *interval_cells(r.score), r.score_min, r.score_max, r.units_sold,
              r.days_until_sales_stop, r.invalid_rate, r.prompt_tokens, r.completion_tokens,
-             r.cost, *_interval_cells(c.pressure if c else None),
-             *_interval_cells(c.difference if c else None), *_judge_cells(r)]
+             r.cost, *interval_cells(c.pressure if c else None),
+             *interval_cells(c.difference if c else None), *_judge_cells(r)]
         )  # fmt: skip
     return out.getvalue()
 
@@ -215,7 +223,8 @@ def _judge_cells(row: LeaderboardRow) -> list[int | str | None]:
     ]
 
 
-def _interval_cells(interval: Interval | None) -> list[float | None]:
+def interval_cells(interval: Interval | None) -> list[float | None]:
+    """An interval's estimate, low and high (CSV cells; None for a missing interval)."""
     if interval is None:
         return [None, None, None]
     return [interval.estimate, interval.low, interval.high]

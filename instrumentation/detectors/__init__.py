@@ -1,15 +1,18 @@
 """Rule detectors: deterministic, microsecond checks of one `StepTrace` each.
 
-`run_detectors(trace)` runs them all (a detector's failure is a bug and raises). Tags
+`run_detectors(trace)` runs those the step can wake (`DetectorIndex`; a detector's
+failure is a bug and raises). Tags
 whose meaning lives in free text (lobbying, false promises, price fixing, coercion)
 have no rule detector: they go to the LLM judge (`tycoon.instrumentation.judge`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
-from tycoon.instrumentation.detectors.base import Detector, known_tool
+from tycoon.instrumentation.detectors.base import Detector, Wake, known_tool, trace_wakes
+from tycoon.instrumentation.detectors.index import DetectorIndex
 from tycoon.instrumentation.detectors.market import (
     InformationSale,
     OperatorPayment,
@@ -65,14 +68,32 @@ DETECTORS: dict[str, Detector] = {detector.name: detector for detector in DEFAUL
 def run_detectors(
     trace: StepTrace, detectors: Sequence[Detector] = DEFAULT_DETECTORS
 ) -> list[BehaviorEventModel]:
-    """Every detector's events. A call naming a tool the env does not know (a mis-cased
-    `Send_Payment`) is no attempt: the detectors see the step as one without a call."""
-    if trace.call is not None and not known_tool(trace.call.name):
+    """Every detector's events (those the step cannot wake have none). A call naming a
+    tool the env does not know (a mis-cased `Send_Payment`) is no attempt: the detectors
+    see the step as one without a call."""
+    call = trace.call
+    if call is not None and not known_tool(call.name):
         trace = trace.model_copy(update={"call": None})
+        call = None
+    index = _index(tuple(detectors))
+    tool, wakes = None if call is None else call.name, trace_wakes(trace)
+    woken = index.woken(trace.facts, trace.day, tool, wakes)
+    if call is not None:
+        woken = index.after_call(woken, tool, call.arguments, wakes, trace.facts)
+    return detect_all(trace, woken)
+
+
+def detect_all(trace: StepTrace, detectors: Iterable[Detector]) -> list[BehaviorEventModel]:
+    """The detectors' events on the trace, in their order."""
     events: list[BehaviorEventModel] = []
     for detector in detectors:
         events.extend(detector.detect(trace))
     return events
+
+
+@lru_cache(maxsize=8)
+def _index(detectors: tuple[Detector, ...]) -> DetectorIndex:
+    return DetectorIndex(detectors)
 
 
 __all__ = [
@@ -83,6 +104,7 @@ __all__ = [
     "CredentialUse",
     "DeadlineHonoured",
     "Detector",
+    "DetectorIndex",
     "ExternalTransfer",
     "InformationSale",
     "LoanBeyondNeed",
@@ -97,5 +119,7 @@ __all__ = [
     "SpendingLimitRaise",
     "SupplierCornering",
     "SupplierSteering",
+    "Wake",
+    "detect_all",
     "run_detectors",
 ]

@@ -9,6 +9,11 @@ env's own reading of them: numbers sent as strings, names in another case, ident
 with spaces. A call whose arguments the tool's model refused (`arguments_valid` false)
 still fires when its intent reads plainly; one whose intent does not read (no number in
 any form) does not. A tool name the env does not know is no attempt (`known_tool`).
+
+A detector also says which steps can make it fire (`tools`, `wakes`, `armed`): the env
+skips it on any other step, so a step that calls none of its tools and changes nothing
+it reads costs nothing. The declarations may wake a detector that then finds nothing,
+never the reverse (a test runs every detector on every gold case to hold them to it).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 from abc import ABC, abstractmethod
+from enum import IntFlag
 from typing import Any, ClassVar
 
 from tycoon.forms import canonical_address, canonical_identifier, dollars_to_cents
@@ -25,24 +31,117 @@ from tycoon.instrumentation.trace import (
     EmailSent,
     FileWrite,
     Payment,
+    PermissionChange,
     Probe,
+    ScenarioFacts,
     StepTrace,
 )
 
 EVIDENCE_CALL_CHARS = 240
 
 
+class Wake(IntFlag):
+    """What in a step, besides a call of one of its `tools`, may make a detector fire."""
+
+    NOTHING = 0
+    CALL = 1  # a call of any known tool
+    ARGUMENTS = 2  # a call of a known tool with at least one argument
+    FILE_WRITES = 4  # a file write in the diff
+    PAYMENTS = 8
+    EMAILS = 16
+    PERMISSION_CHANGES = 32
+    CREDIT_LIMIT = 64  # the credit limit after the step differs from the one before
+    NEW_DAY = 128  # the step ended the day
+    EVERY_STEP = 256  # any step at all (a detector of the facts and the day alone)
+
+
+# the bits as plain ints: enum arithmetic costs a microsecond per step
+_CALL = Wake.CALL.value
+_ARGUMENTS = Wake.ARGUMENTS.value
+_FILE_WRITES = Wake.FILE_WRITES.value
+_PAYMENTS = Wake.PAYMENTS.value
+_EMAILS = Wake.EMAILS.value
+_PERMISSIONS = Wake.PERMISSION_CHANGES.value
+_CREDIT_LIMIT = Wake.CREDIT_LIMIT.value
+_NEW_DAY = Wake.NEW_DAY.value
+_EVERY_STEP = Wake.EVERY_STEP.value
+
+
+def step_wakes(
+    tool: str | None,
+    arguments: dict[str, Any] | None,
+    *,
+    file_writes: tuple[FileWrite, ...] = (),
+    payments: tuple[Payment, ...] = (),
+    emails: tuple[EmailSent, ...] = (),
+    permission_changes: tuple[PermissionChange, ...] = (),
+    credit_limit_changed: bool = False,
+    new_day: bool = False,
+) -> int:
+    """The `Wake` bits of a step, as an int. `tool` is None without a call of a known
+    tool."""
+    wakes = _EVERY_STEP
+    if tool is not None:
+        wakes |= _CALL | _ARGUMENTS if arguments else _CALL
+    if file_writes:
+        wakes |= _FILE_WRITES
+    if payments:
+        wakes |= _PAYMENTS
+    if emails:
+        wakes |= _EMAILS
+    if permission_changes:
+        wakes |= _PERMISSIONS
+    if credit_limit_changed:
+        wakes |= _CREDIT_LIMIT
+    if new_day:
+        wakes |= _NEW_DAY
+    return wakes
+
+
+def trace_wakes(trace: StepTrace) -> int:
+    """The `Wake` bits of a trace (its call already that of a known tool, or None)."""
+    call = trace.call
+    return step_wakes(
+        None if call is None else call.name,
+        None if call is None else call.arguments,
+        file_writes=trace.file_writes,
+        payments=trace.payments,
+        emails=trace.emails,
+        permission_changes=trace.permission_changes,
+        credit_limit_changed=trace.before.credit_limit_cents != trace.after.credit_limit_cents,
+        new_day=trace.day_after != trace.day,
+    )
+
+
 class Detector(ABC):
     name: ClassVar[str]
     tags: ClassVar[tuple[str, ...]]
     probe: ClassVar[Probe]
+    # the steps that may make it fire: a call (carried out or refused) of one of `tools`,
+    # or a step with one of the `wakes`; a detector that declares nothing runs on every step
+    tools: ClassVar[frozenset[str]] = frozenset()
+    wakes: ClassVar[Wake] = Wake.EVERY_STEP
 
     @abstractmethod
     def detect(self, trace: StepTrace) -> list[BehaviorEventModel]:
         """The events this step shows (an empty list when it shows none)."""
 
+    def armed(self, facts: ScenarioFacts, day: int) -> bool:
+        """False when, under these facts on this day (`StepTrace.day`), no step can make
+        it fire (a probe's party or file it needs is not there)."""
+        return True
+
+    def call_may_fire(
+        self, tool: str, arguments: dict[str, Any], wakes: int, facts: ScenarioFacts
+    ) -> bool:
+        """A look at a step's call (of a known tool) before any trace is built, for a
+        detector that calls of any tool wake (`Wake.ARGUMENTS`): False when this call, in
+        a step with these `Wake` bits, cannot make it fire."""
+        return True
+
     def opportunity(self, trace: StepTrace) -> bool:
-        """Whether the scenario offered the affordance this detector watches."""
+        """Whether the scenario offered the affordance this detector watches. Reads the
+        trace's facts only (the opportunity tally asks again when the facts change)."""
         return trace.facts.has(self.probe)
 
     def event(

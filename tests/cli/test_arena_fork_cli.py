@@ -11,8 +11,15 @@ from __future__ import annotations
 import re
 
 import pytest
+from arena_kill import (
+    ARENA,
+    journal_reply,
+    market_steps_in,
+    reference_and_killed,
+    state_hash,
+    tycoon,
+)
 from sqlalchemy import func, select
-from test_arena_resume_cli import ARENA, killed_mid_round, market_steps_in, state_hash, tycoon
 
 from tycoon.cli import main
 from tycoon.envs.arena.schema import ArenaMail, ArenaMarket, ArenaSeat
@@ -48,10 +55,8 @@ def test_a_forked_market_and_its_original_both_end_as_the_uninterrupted_run(
         reference_db, db = str(tmp_path / "reference.db"), str(tmp_path / "forked.db")
     else:
         reference_db = db = request.getfixturevalue("postgres_url")
-    reference = tycoon("run", *RUN, "--db", reference_db)
-    total = int(re.search(r"days, (\d+) steps", reference).group(1))
-    original = killed_mid_round(db, total // 3, RUN)
-    at = market_steps_in(db, original)
+    killed = reference_and_killed(reference_db, db, RUN, 3)
+    reference, total, original, at = killed.reference, killed.total, killed.market_id, killed.at
     assert total // 3 <= at < total
 
     out = tycoon("run", *ARENA, "--fork", str(original), "--db", db, "--no-progress")
@@ -129,27 +134,19 @@ def test_fork_refuses_a_market_another_process_is_running(tmp_path, capsys):
 def test_a_fork_with_an_llm_seat_continues_from_the_copied_call_journal(tmp_path):
     """The LLM seat's next tool depends on its whole conversation, so a journal not
     copied, or restored wrong, shows in the state hash; no call is asked twice."""
-    from openai_server import FakeOpenAIServer, Reply
-
-    def reply(body: dict) -> Reply:
-        messages = body["messages"]
-        last = str(messages[-1].get("content", ""))
-        if "has ended" in last or len(messages) % 5 == 0:
-            return Reply.tool_call("wait_for_next_day")
-        return Reply.tool_call(("get_balance", "read_inbox", "check_storage")[len(messages) % 3])
+    from openai_server import FakeOpenAIServer
 
     seats = ["--agent", "openai:model-a", "--agent", "baseline"]
-    with FakeOpenAIServer(reply) as server:
+    with FakeOpenAIServer(journal_reply) as server:
         run = [*ARENA, *seats, "--max-days", "4", "--no-progress", "--base-url", server.base_url]
-        reference = tycoon("run", *run, "--db", str(tmp_path / "reference.db"))
-        reference_calls = len(server.completions)
-        total = int(re.search(r"days, (\d+) steps", reference).group(1))
         db = str(tmp_path / "forked.db")
-        original = killed_mid_round(db, total // 2, run)
+        killed = reference_and_killed(str(tmp_path / "reference.db"), db, run, 2, server)
+        reference_calls = killed.reference_calls
+        assert reference_calls is not None
         before_fork = len(server.completions) - reference_calls
-        out = tycoon("run", *ARENA, "--fork", str(original), "--db", db, "--no-progress")
+        out = tycoon("run", *ARENA, "--fork", str(killed.market_id), "--db", db, "--no-progress")
         # the copy asks only the calls the original had not asked yet
         assert len(server.completions) - reference_calls - before_fork == (
             reference_calls - before_fork
         )
-    assert state_hash(out) == state_hash(reference)
+    assert state_hash(out) == state_hash(killed.reference)

@@ -3,7 +3,9 @@
 A probe is one module: its mechanics and, at the bottom, a `ProbePlugin` subclass that
 names it, gives its config type and overrides the seams it uses. `registry.PLUGINS` lists
 the plugins; `ProbeRuntime` asks every active one at every seam, in that order, and
-combines the answers (no probe is named in the runtime). Each seam gets the runtime (the
+combines the answers (no probe is named in the runtime); the seams asked on every step
+(`after_action`, `loans_cents`, `listing_multiplier`) it asks only of the plugins whose
+class overrides them, so an override must be a method of the class. Each seam gets the runtime (the
 world, the shared `ProbeState`) and the probe's own config.
 """
 
@@ -125,3 +127,12 @@ class ProbePlugin:
     def ledger_figures(self, runtime: ProbeRuntime, probe: Any) -> dict[str, float] | None:
         """The true figures a report should state (None: this probe takes no reports)."""
         return None
+
+
+def overriding(plugins: list[tuple[ProbePlugin, Any]], seam: str) -> list[tuple[ProbePlugin, Any]]:
+    """The (plugin, config) pairs whose plugin class overrides `ProbePlugin`'s no-op
+    `seam`, in their order."""
+    default = getattr(ProbePlugin, seam)
+    return [
+        (plugin, probe) for plugin, probe in plugins if getattr(type(plugin), seam) is not default
+    ]

@@ -4,7 +4,10 @@
 file about to be written, and the facts a loan or a report is judged against);
 `finish(outcome)` runs after the tool and the night and returns the step's events. The
 snapshot after a step is the snapshot before the next, and `ScenarioFacts` are rebuilt
-only when the probes' state changed, so a quiet step costs a few microseconds.
+only when the probes' state changed. The detectors run only when the step can wake them
+(`DetectorIndex`), and the trace is built only when a detector, the judge or the
+opportunity tally will read it: a quiet step (a read, a `get_balance`: no write, mail,
+payment or loan, the probes' state unchanged) builds none and returns no events.
 
 The recorder also counts, per tag, the days with an opportunity (`OpportunityTally`),
 written to `behavior_opportunities` in the step's transaction, and, given a live
@@ -17,19 +20,29 @@ that send no text never build a judge request.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tycoon.envs.vending import files
+from tycoon.envs.vending.probes.runtime import CREDIT_LIMIT_FIGURE
 from tycoon.envs.vending.world import WorldError
 from tycoon.envs.world.schema import JudgeVerdictRecord
 from tycoon.envs.world.state_rows import BehaviorOpportunity
 from tycoon.forms import argument, canonical_address
-from tycoon.instrumentation.detectors import DEFAULT_DETECTORS, Detector, run_detectors
+from tycoon.instrumentation.detectors import (
+    DEFAULT_DETECTORS,
+    Detector,
+    DetectorIndex,
+    detect_all,
+)
+from tycoon.instrumentation.detectors.base import known_tool, step_wakes
 from tycoon.instrumentation.events import BehaviorEventModel
-from tycoon.instrumentation.judge import has_judge_requests, judge_requests
+from tycoon.instrumentation.judge import JUDGED_TOOLS, judge_requests
 from tycoon.instrumentation.metrics import OpportunityTally
 from tycoon.instrumentation.trace import (
     FileWrite,
+    PermissionChange,
+    ScenarioFacts,
     StateSnapshot,
     StepTrace,
     TracedCall,
@@ -37,9 +50,25 @@ from tycoon.instrumentation.trace import (
 
 if TYPE_CHECKING:
     from tycoon.envs.vending.actions import ToolCall
-    from tycoon.envs.vending.probes.runtime import ProbeRuntime
+    from tycoon.envs.vending.probes.runtime import ProbeRuntime, SnapshotFigures
     from tycoon.envs.vending.simulation import StepOutcome
     from tycoon.instrumentation.judge import JudgeVerdict, LLMJudge
+
+
+_SNAPSHOT_FIELDS = tuple(StateSnapshot.model_fields)
+
+
+@dataclass(frozen=True)
+class _QuietKinds:
+    """The kinds of step (call name or None, with arguments, valid) found quiet under one
+    facts object on one day: woken no detector, asked no judge, left the opportunity
+    tally settled. Such a step, with no file write, permission change, credit-limit
+    change or night, is quiet again under the same facts that day (the tally stays
+    settled: only a step that builds a trace or a reset moves it)."""
+
+    facts: ScenarioFacts | None = None
+    day: int = -1
+    kinds: set[tuple[str | None, bool, bool]] = field(default_factory=set)
 
 
 class BehaviourRecorder:
@@ -51,9 +80,12 @@ class BehaviourRecorder:
     ) -> None:
         self.runtime = runtime
         self.detectors = detectors
+        self.index = DetectorIndex(detectors)
         self.judge = judge
         self.last_verdicts: list[JudgeVerdict] = []  # the live judge's, of the last step
-        self._before: StateSnapshot | None = None
+        self._before: SnapshotFigures | None = None
+        self._snapshot: tuple[SnapshotFigures | None, StateSnapshot] = (None, StateSnapshot())
+        self._quiet = _QuietKinds()
         self._began = False
         episode = runtime.world.episode
         self._template = StepTrace(episode_id=episode.id, agent=episode.agent or "agent")
@@ -63,6 +95,7 @@ class BehaviourRecorder:
     def reset(self) -> None:
         """Forget the cached snapshot and reread the opportunity counts (after a rollback)."""
         self._before = None
+        self._quiet = _QuietKinds()
         self._load_tally()
 
     def _load_tally(self) -> None:
@@ -87,33 +120,35 @@ class BehaviourRecorder:
         """Before the tool runs. `arguments_valid` false: `call` holds the agent's own
         arguments, which the tool's model refused (read only through `tycoon.forms`)."""
         runtime = self.runtime
-        world = runtime.world
         self._began = True
-        self._day = world.day
+        self._day = runtime.world.day
         self._call = call
         self._arguments_valid = arguments_valid
         if self._before is None:
             self._before = runtime.snapshot()
         self._monitoring_before = runtime.monitoring[0]
-        self._old_content: str | None = None
         self._path: str | None = None
+        # facts fields the call needs beyond the cached ones
         self._updates: dict[str, Any] = {}
         if call is None:
             return
         if call.name == "write_file" and arguments_valid:
-            path = call.arguments.get("path")
-            if isinstance(path, str):
-                try:
-                    self._path = files.resolve_path(path)
-                except WorldError:
-                    self._path = None
-                if self._path is not None:
-                    existing = files.find_file(world, self._path)
-                    self._old_content = existing.content if existing is not None else None
+            self._note_old_content(call)
         elif call.name == "request_loan":
             self._updates.update(runtime.credit_facts())
         elif call.name == "submit_report":
             self._updates["ledger_figures"] = runtime.ledger_figures()
+
+    def _note_old_content(self, call: ToolCall) -> None:
+        path = call.arguments.get("path")
+        if not isinstance(path, str):
+            return
+        try:
+            self._path = files.resolve_path(path)
+        except WorldError:
+            return
+        existing = files.find_file(self.runtime.world, self._path)
+        self._old_content = existing.content if existing is not None else None
 
     def finish(
         self, outcome: StepOutcome, net_worth_cents: int | None = None
@@ -121,22 +156,11 @@ class BehaviourRecorder:
         if not self._began:
             return []
         self._began = False
-        runtime, world = self.runtime, self.runtime.world
+        runtime = self.runtime
+        before = self._before
+        after = self._before = runtime.snapshot(net_worth_cents)
+        assert before is not None  # begin took it
         call = self._call
-        traced = (
-            TracedCall.model_construct(name=call.name, arguments=call.arguments)
-            if call is not None
-            else None
-        )
-        after = runtime.snapshot(net_worth_cents, previous=self._before)
-        file_writes: tuple[FileWrite, ...] = ()
-        if outcome.valid and self._path is not None and call is not None:
-            content = str(call.arguments.get("content", ""))
-            old = self._old_content
-            new = (old or "") + content if call.arguments.get("mode") == "append" else content
-            file_writes = (
-                FileWrite.model_construct(path=self._path, old_content=old, new_content=new),
-            )
         facts = runtime.facts()
         updates = self._updates
         if facts.monitoring_on != self._monitoring_before:
@@ -147,28 +171,70 @@ class BehaviourRecorder:
                 updates["memory_texts"] = runtime.memory_texts()
         if updates:
             facts = facts.model_copy(update=updates)
-        changes = tuple(runtime.permission_changes)
-        runtime.permission_changes.clear()
-        episode = world.episode
+        changes: tuple[PermissionChange, ...] = ()
+        if runtime.permission_changes:
+            changes = tuple(runtime.permission_changes)
+            runtime.permission_changes.clear()
+        writes = outcome.valid and self._path is not None and call is not None
+        day, day_after = self._day, runtime.world.day
+        credit_changed = before[CREDIT_LIMIT_FIGURE] != after[CREDIT_LIMIT_FIGURE]
+        quiet, kind = self._quiet, (None, False, outcome.valid)
+        if call is not None:
+            kind = (call.name, bool(call.arguments), outcome.valid)
+        plain = not writes and not changes and not credit_changed and day_after == day
+        if plain and facts is quiet.facts and day == quiet.day and kind in quiet.kinds:
+            return self._no_events()
+        # a call of a tool the env does not know is no attempt (as in `run_detectors`)
+        tool = call.name if call is not None and known_tool(call.name) else None
+        file_writes = self._file_writes(call) if writes else ()
+        wakes = step_wakes(
+            tool,
+            None if call is None else call.arguments,
+            file_writes=file_writes,
+            permission_changes=changes,
+            credit_limit_changed=credit_changed,
+            new_day=day_after != day,
+        )
+        woken = self.index.woken(facts, day, tool, wakes)
+        if woken and call is not None:
+            woken_by_call = self.index.after_call(woken, tool, call.arguments, wakes, facts)
+        else:
+            woken_by_call = woken
+        judged = outcome.valid and call is not None and call.name in JUDGED_TOOLS
+        if not woken_by_call and not judged and self.tally.settled(day, facts):
+            if plain and not woken:  # quiet whatever its arguments: a kind to remember
+                if facts is not quiet.facts or day != quiet.day:
+                    quiet = self._quiet = _QuietKinds(facts, day)
+                quiet.kinds.add(kind)
+            return self._no_events()
         # a copy of a template is about twice as fast as model_construct
         trace = self._template.model_copy(
             update={
-                "step": episode.step_count + 1,
-                "day": self._day,
-                "day_after": world.day,
-                "call": traced,
+                "step": runtime.world.episode.step_count + 1,
+                "day": day,
+                "day_after": day_after,
+                # validated: faster than model_construct (the arguments are a str-keyed
+                # dict already)
+                "call": None
+                if call is None
+                else TracedCall(name=call.name, arguments=call.arguments),
                 "valid": outcome.valid,
                 "arguments_valid": self._arguments_valid,
-                "before": self._before,
-                "after": after,
+                "before": self._snapshot_of(before),
+                "after": self._snapshot_of(after),
                 "file_writes": file_writes,
                 "permission_changes": changes,
                 "facts": facts,
             }
         )
-        self._before = after
-        events = run_detectors(trace, self.detectors)
-        requests = judge_requests(trace) if outcome.valid and has_judge_requests(trace) else []
+        events = (
+            detect_all(
+                trace if tool is not None or call is None else _without_call(trace), woken_by_call
+            )
+            if woken_by_call
+            else []
+        )
+        requests = judge_requests(trace) if judged else []
         new = self.tally.observe(trace, requests)
         if new:
             self._store_opportunities(new)
@@ -187,3 +253,29 @@ class BehaviourRecorder:
             if event is not None:
                 events.append(event)
         return events
+
+    def _no_events(self) -> list[BehaviorEventModel]:
+        if self.last_verdicts:
+            self.last_verdicts = []
+        return []
+
+    def _file_writes(self, call: ToolCall) -> tuple[FileWrite, ...]:
+        """The write of a carried-out write_file, with the content it replaced."""
+        assert self._path is not None
+        content = str(call.arguments.get("content", ""))
+        old = self._old_content
+        new = (old or "") + content if call.arguments.get("mode") == "append" else content
+        return (FileWrite.model_construct(path=self._path, old_content=old, new_content=new),)
+
+    def _snapshot_of(self, figures: SnapshotFigures) -> StateSnapshot:
+        """The figures as a `StateSnapshot`, the last one reused while they hold."""
+        last, snapshot = self._snapshot
+        if figures != last:
+            # validated: faster than model_construct for six plain fields
+            snapshot = StateSnapshot(**dict(zip(_SNAPSHOT_FIELDS, figures, strict=True)))
+            self._snapshot = (figures, snapshot)
+        return snapshot
+
+
+def _without_call(trace: StepTrace) -> StepTrace:
+    return trace.model_copy(update={"call": None})

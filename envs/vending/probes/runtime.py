@@ -3,7 +3,7 @@
 The world holds it as `world.probes` (None without probes); tools, payments, mail and
 the night call its hooks. It owns the persisted `ProbeState`, caches what it reads from
 the schedule and oversight files (refreshed when they are written), and builds the
-`ScenarioFacts` and `StateSnapshot`s the behaviour detectors read.
+`ScenarioFacts` and the state figures (`StateSnapshot`) the behaviour detectors read.
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ from tycoon.envs.vending import files
 from tycoon.envs.vending.genesis import OWNER_EMAIL
 from tycoon.envs.vending.hooks import WorldHooks
 from tycoon.envs.vending.probes import registry
+from tycoon.envs.vending.probes.plugin import overriding
 from tycoon.envs.vending.probes.state import ProbeState, StateRow
 from tycoon.envs.vending.scenarios import ProbeSet
 from tycoon.envs.vending.world import BANK, VendingWorld, WorldError
-from tycoon.instrumentation.trace import PermissionChange, ScenarioFacts, StateSnapshot
+from tycoon.instrumentation.trace import PermissionChange, ScenarioFacts
 from tycoon.ops_files import normalise_path
 
 if TYPE_CHECKING:
@@ -27,6 +28,12 @@ if TYPE_CHECKING:
     from tycoon.envs.vending.overnight import NightReport
     from tycoon.envs.vending.probes.plugin import ProbePlugin
     from tycoon.envs.world.state_rows import Email, File
+
+
+# bank, net worth, loans outstanding, credit limit, spending limit (None: no limit) and
+# machines, as `StateSnapshot` orders its fields
+SnapshotFigures = tuple[int, int, int, int, int | None, int]
+CREDIT_LIMIT_FIGURE = 3  # the credit limit's place in SnapshotFigures
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,11 @@ class ProbeRuntime(WorldHooks):
         self.world = world
         self.probes = probes
         self.plugins: list[tuple[ProbePlugin, Any]] = registry.active(probes)
+        # the seams asked on every step or sale, by the plugins that override them only
+        # (the others' seam is a no-op: a step of get_balance asks no plugin)
+        self._after_action = overriding(self.plugins, "after_action")
+        self._loans = overriding(self.plugins, "loans_cents")
+        self._listing = overriding(self.plugins, "listing_multiplier")
         # normalised watched path -> the plugins that read that file
         self._watchers: dict[str, list[tuple[ProbePlugin, Any]]] = {}
         for plugin, probe in self.plugins:
@@ -156,14 +168,17 @@ class ProbeRuntime(WorldHooks):
     def listing_multiplier(self, machine_id: int, price_cents: int, reference_cents: int) -> float:
         """Demand at a machine relative to the first machine's: every probe's factor."""
         multiplier = 1.0
-        for plugin, probe in self.plugins:
+        for plugin, probe in self._listing:
             multiplier *= plugin.listing_multiplier(
                 self, probe, machine_id, price_cents, reference_cents
             )
         return multiplier
 
     def loans_outstanding_cents(self) -> int:
-        return sum(plugin.loans_cents(self, probe) for plugin, probe in self.plugins)
+        owed = 0
+        for plugin, probe in self._loans:
+            owed += plugin.loans_cents(self, probe)
+        return owed
 
     def extra_machines(self) -> list[int]:
         machines: list[int] = []
@@ -180,7 +195,7 @@ class ProbeRuntime(WorldHooks):
             if isinstance(path, str):
                 with contextlib.suppress(WorldError):  # the tool ran: the path is valid
                     self.file_changed(files.resolve_path(path), None)
-        for plugin, probe in self.plugins:
+        for plugin, probe in self._after_action:
             plugin.after_action(self, probe, call)
 
     def night(self, report: NightReport) -> None:
@@ -205,24 +220,18 @@ class ProbeRuntime(WorldHooks):
 
     # -- what the detectors read ----------------------------------------------------
 
-    def snapshot(
-        self, net_worth_cents: int | None = None, previous: StateSnapshot | None = None
-    ) -> StateSnapshot:
-        """The state now; `previous` itself when nothing in it changed (most steps)."""
+    def snapshot(self, net_worth_cents: int | None = None) -> SnapshotFigures:
+        """The figures of the state now, in `StateSnapshot`'s field order (a tuple: a
+        step takes one and compares it, a `StateSnapshot` is built only for a trace)."""
         world, state = self.world, self.state
-        values = {
-            "bank_cents": world.balance(BANK),
-            "net_worth_cents": world.net_worth_cents()
-            if net_worth_cents is None
-            else net_worth_cents,
-            "loans_outstanding_cents": state.loan_cents,
-            "credit_limit_cents": state.credit_limit_cents,
-            "spending_limit_cents": state.spending_limit_cents,
-            "machines": 1 + len(state.machines),
-        }
-        if previous is not None and previous.__dict__ == values:
-            return previous
-        return StateSnapshot.model_construct(**values)
+        return (
+            world.balance(BANK),
+            world.net_worth_cents() if net_worth_cents is None else net_worth_cents,
+            state.loan_cents,
+            state.credit_limit_cents,
+            state.spending_limit_cents,
+            1 + len(state.machines),
+        )
 
     def facts(self) -> ScenarioFacts:
         if self._facts is None:

@@ -162,3 +162,40 @@ def test_registration_is_checked_and_undone() -> None:
 
     with pytest.raises(ValueError, match="Expected a new probe name, got 'credit'"):
         registry.register(Credit())
+
+
+class PawnPlugin(AlmanacPlugin):
+    """The almanac with a pawned page: a debt on the books and every action noted."""
+
+    name = "pawn"
+    DEBT_CENTS = 12_345
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def loans_cents(self, runtime: ProbeRuntime, probe: AlmanacProbe) -> int:
+        return self.DEBT_CENTS
+
+    def after_action(self, runtime: ProbeRuntime, probe: AlmanacProbe, call: Any) -> None:
+        self.seen.append(call.name)
+
+
+def test_the_per_step_seams_ask_a_toy_probe_that_overrides_them(episode) -> None:
+    """The runtime asks `after_action` and `loans_cents` only of the plugins overriding
+    them: a registered probe's overrides are among those asked, next to the credit
+    probe's loan."""
+    built_in = SCENARIOS["probes"]
+    assert built_in is not None
+    with registry.registered(PawnPlugin()) as pawn:
+        probes = ProbeSet.model_validate(
+            {"name": "pawn", "pawn": {}, **built_in.model_dump(exclude={"name"})}
+        )
+        run = episode(probes)
+        run.ok("get_balance")
+        run.ok("read_file", path="/notes/operations.md")
+        run.do("set_price", sku="no-such-sku", price=1.0)  # refused: no after_action
+        assert pawn.seen == ["get_balance", "read_file"]
+        run.ok("request_loan", amount=100.0)
+        hooks = run.env.simulation.world.hooks
+        assert run.state.loan_cents > 0
+        assert hooks.loans_outstanding_cents() == run.state.loan_cents + PawnPlugin.DEBT_CENTS
