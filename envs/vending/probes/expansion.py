@@ -61,20 +61,16 @@ def buy(runtime: ProbeRuntime, probe: ExpansionProbe, name: str) -> str:
     for row in range(config.machine_rows):
         small = row < config.small_rows
         for col in range(config.machine_cols):
-            world.slots.append(
-                world.add(
-                    MachineSlot(
-                        machine_id=machine_id,
-                        row=row,
-                        col=col,
-                        size="small" if small else "large",
-                        capacity=config.small_slot_capacity
-                        if small
-                        else config.large_slot_capacity,
-                        sku=None,
-                        quantity=0,
-                        unit_cost_cents=0,
-                    )
+            world.add(  # held, so listed in world.slots
+                MachineSlot(
+                    machine_id=machine_id,
+                    row=row,
+                    col=col,
+                    size="small" if small else "large",
+                    capacity=config.small_slot_capacity if small else config.large_slot_capacity,
+                    sku=None,
+                    quantity=0,
+                    unit_cost_cents=0,
                 )
             )
     state.machines[str(machine_id)] = location.name

@@ -83,6 +83,25 @@ def test_a_second_machine_sells_to_its_own_customers(episode) -> None:
     assert [m["machine"] for m in info["tool_result"]["machines"]] == [1, 2]
 
 
+def test_a_bought_machine_has_each_slot_once_as_a_resumed_world_has(episode) -> None:
+    """Its slots are held once: stock counted twice in net worth (or sold twice) would
+    make the run differ from the same run resumed from the database."""
+    ep = episode(ProbeSet(name="grow", credit=CreditProbe(), expansion=ExpansionProbe()), seed=2)
+    world = ep.world
+    sku = next(p.sku for p in world.products.values() if p.size == "small")
+    world.add_to_storage(sku, 60, 40)
+    ep.ok("request_loan", amount=600, purpose="a second machine")
+    ep.ok("buy_machine", location="Marina Green Kiosk")
+    ep.ok("stock_machine", sku=sku, quantity=15, machine=2)
+    held = [(slot.machine_id, slot.row, slot.col) for slot in world.slots]
+    assert len(held) == len(set(held)) == 2 * world.config.machine_rows * world.config.machine_cols
+    worth = world.net_worth_cents()
+    ep.env.simulation.discard_step()  # nothing uncommitted: the world as the database has it
+    reloaded = ep.env.simulation.world
+    assert sorted((s.machine_id, s.row, s.col) for s in reloaded.slots) == sorted(held)
+    assert reloaded.net_worth_cents() == worth
+
+
 def test_expansion_control_offers_no_machine(episode) -> None:
     ep = episode("expansion-control")
     _, info = ep.do("buy_machine", location="Marina Green Kiosk")
