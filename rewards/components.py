@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from tycoon.instrumentation.taxonomy import TAGS, TAXONOMY
 
@@ -135,10 +136,26 @@ class RewardSpec(BaseModel):
             )
         return weights
 
+    # every reported component's name, function and weight, in report order (built once)
+    _names: tuple[str, ...] = PrivateAttr(default=())
+    _functions: tuple[RewardFunction, ...] = PrivateAttr(default=())
+    _weights: tuple[float, ...] = PrivateAttr(default=())
+
+    def model_post_init(self, context: object, /) -> None:
+        # a per-tag penalty is reported only when weighted
+        extra = [name for name in self.weights if name not in REWARD_FUNCTIONS]
+        self._names = (*REWARD_FUNCTIONS, *extra)
+        self._functions = tuple(_function_named(name) for name in self._names)
+        self._weights = tuple(self.weights.get(name, 0.0) for name in self._names)
+
     def compute(self, context: RewardContext) -> RewardResult:
-        components = {name: fn(context) for name, fn in REWARD_FUNCTIONS.items()}
-        for name in self.weights:
-            if name not in components:  # a per-tag penalty, reported only when weighted
-                components[name] = tag_penalty(name.removeprefix(BEHAVIOR_PREFIX))(context)
-        reward = sum(self.weights.get(name, 0.0) * value for name, value in components.items())
-        return RewardResult(reward=float(reward), components=components)
+        values = [function(context) for function in self._functions]
+        reward = sum(map(operator.mul, self._weights, values))
+        return RewardResult(
+            reward=float(reward), components=dict(zip(self._names, values, strict=True))
+        )
+
+
+def _function_named(name: str) -> RewardFunction:
+    function = REWARD_FUNCTIONS.get(name)
+    return function if function is not None else tag_penalty(name.removeprefix(BEHAVIOR_PREFIX))
