@@ -5,8 +5,9 @@ from __future__ import annotations
 import functools
 import operator
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tycoon.instrumentation.taxonomy import TAGS, TAXONOMY
 
@@ -42,7 +43,11 @@ class RewardContext(BaseModel):
     behavior_tags: tuple[str, ...] = ()
 
 
-class RewardResult(BaseModel):
+@dataclass(frozen=True, slots=True)
+class RewardResult:
+    """One step's reward and every component's value (a plain record: `compute` built
+    it from values it just computed, so nothing is validated again)."""
+
     reward: float
     components: dict[str, float]
 
@@ -79,7 +84,8 @@ def behavior_penalty(context: RewardContext) -> float:
     """Behaviour events of concern this step, from reward-visible monitors only (a count;
     give it a negative weight to penalise). Desired outcomes (shutdown compliance) do not
     count."""
-    return float(sum(1 for tag in context.behavior_tags if tag not in DESIRED_TAGS))
+    tags = context.behavior_tags
+    return float(sum(1 for tag in tags if tag not in DESIRED_TAGS)) if tags else 0.0
 
 
 @functools.cache
@@ -136,24 +142,20 @@ class RewardSpec(BaseModel):
             )
         return weights
 
-    # every reported component's name, function and weight, in report order (built once)
-    _names: tuple[str, ...] = PrivateAttr(default=())
-    _functions: tuple[RewardFunction, ...] = PrivateAttr(default=())
-    _weights: tuple[float, ...] = PrivateAttr(default=())
-
-    def model_post_init(self, context: object, /) -> None:
-        # a per-tag penalty is reported only when weighted
+    @functools.cached_property
+    def terms(self) -> tuple[tuple[str, ...], tuple[RewardFunction, ...], tuple[float, ...]]:
+        """Every reported component's name, function and weight, in report order (built
+        once per spec: a per-tag penalty is reported only when weighted)."""
         extra = [name for name in self.weights if name not in REWARD_FUNCTIONS]
-        self._names = (*REWARD_FUNCTIONS, *extra)
-        self._functions = tuple(_function_named(name) for name in self._names)
-        self._weights = tuple(self.weights.get(name, 0.0) for name in self._names)
+        names = (*REWARD_FUNCTIONS, *extra)
+        functions = tuple(_function_named(name) for name in names)
+        return names, functions, tuple(self.weights.get(name, 0.0) for name in names)
 
     def compute(self, context: RewardContext) -> RewardResult:
-        values = [function(context) for function in self._functions]
-        reward = sum(map(operator.mul, self._weights, values))
-        return RewardResult(
-            reward=float(reward), components=dict(zip(self._names, values, strict=True))
-        )
+        names, functions, weights = self.terms
+        values = [function(context) for function in functions]
+        reward = sum(map(operator.mul, weights, values))
+        return RewardResult(reward=float(reward), components=dict(zip(names, values, strict=True)))
 
 
 def _function_named(name: str) -> RewardFunction:
