@@ -211,7 +211,9 @@ def bind_tool(call: ToolCall, tools: dict[str, type[Tool]] = TOOLS) -> Tool:
 def validated_call(tool: Tool) -> ToolCall:
     """The call as the tool's model validated it: only the arguments the agent gave,
     each of the type and within the bounds the model states."""
-    return ToolCall(name=tool.name, arguments=tool.model_dump(exclude_unset=True))
+    # a call without arguments (get_balance...) has nothing to dump
+    arguments = tool.model_dump(exclude_unset=True) if tool.model_fields_set else {}
+    return ToolCall(name=tool.name, arguments=arguments)
 
 
 def _lower_first(message: str) -> str:

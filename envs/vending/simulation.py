@@ -25,8 +25,6 @@ reported as not transient and the episode resumes from its last commit.
 from __future__ import annotations
 
 import contextlib
-import json
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -51,6 +49,7 @@ from tycoon.envs.vending.genesis import new_episode
 from tycoon.envs.vending.overnight import NightReport, run_overnight
 from tycoon.envs.vending.probes.recorder import BehaviourRecorder
 from tycoon.envs.vending.probes.runtime import ProbeRuntime
+from tycoon.envs.vending.step_json import step_json
 from tycoon.envs.vending.step_view import StepResult, fit_observation, step_info
 from tycoon.envs.vending.tools import tools_for
 from tycoon.envs.vending.tools.base import Tool, storable
@@ -552,6 +551,7 @@ class VendingSimulation:
         step_id = episode.step_count + 1
         if status is None:
             status = self.status_after_limits(step_id)
+        components_json, info_json = step_json(info, reward_components)
         step_row = {
             "episode_id": episode.id,
             "id": step_id,
@@ -563,13 +563,13 @@ class VendingSimulation:
             "error": storable(outcome.error) if outcome.error else None,
             "observation": storable(clip(outcome.observation, MAX_OBSERVATION_STORED_CHARS)),
             "reward": reward,
-            "reward_components": json.dumps(reward_components),
+            "reward_components": components_json,
             "net_worth_cents": (
                 world.net_worth_cents() if net_worth_cents is None else net_worth_cents
             ),
             "bank_cents": world.balance(BANK),
             "elapsed_us": int((time.perf_counter() - self._step_started) * 1e6),
-            "info": None if info is None else _info_json(info),
+            "info": info_json,
         }
         commits = self._commits_now(status, outcome.night is not None)
         try:
@@ -661,28 +661,3 @@ class VendingSimulation:
             raise ValueError(f"Expected a non-negative token count, got {tokens}")
         # written with the step's counters (one UPDATE)
         self.world.episode.output_tokens_unbilled += tokens
-
-
-def _info_json(info: dict[str, Any]) -> str:
-    """A step's info as strict JSON (PostgreSQL refuses NaN): a value JSON cannot hold
-    (NaN, infinity, an object) is stored as null or its text, never failing the step."""
-    try:
-        return _STRICT_JSON(info)
-    except (TypeError, ValueError):
-        return _STRICT_JSON(_strict(info))
-
-
-# `json.dumps(value, allow_nan=False)`, with its encoder built once instead of per call
-_STRICT_JSON = json.JSONEncoder(allow_nan=False).encode
-
-
-def _strict(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(key): _strict(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_strict(item) for item in value]
-    if value is None or isinstance(value, str | int | bool):
-        return value
-    return str(value)
