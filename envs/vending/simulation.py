@@ -33,17 +33,8 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 
-from tycoon.envs.vending.actions import (
-    MAX_ACTION_CHARS,
-    MAX_ERROR_CHARS,
-    ActionError,
-    ToolCall,
-    action_text,
-    bind_tool,
-    clip,
-    parse_action,
-    validated_call,
-)
+from tycoon.envs.vending.actions import MAX_ACTION_CHARS, ToolCall, action_text, clip
+from tycoon.envs.vending.calls import rejected, run_call
 from tycoon.envs.vending.config import VendingConfig
 from tycoon.envs.vending.genesis import new_episode
 from tycoon.envs.vending.overnight import NightReport, run_overnight
@@ -56,9 +47,7 @@ from tycoon.envs.vending.tools.base import Tool, storable
 from tycoon.envs.vending.world import (
     BANK,
     EPISODE_COUNTERS,
-    MINUTES_PER_DAY,
     VendingWorld,
-    WorldError,
 )
 from tycoon.envs.world.driver_sql import DriverStatement, step_batch
 from tycoon.envs.world.schema import BehaviorEvent, Episode, Step
@@ -423,69 +412,36 @@ class VendingSimulation:
         return outcome
 
     def _execute(self, action: Any) -> StepOutcome:
-        if self.episode.status != RUNNING:
-            return self._rejected("", None, f"The episode is over ({self.episode.status}).")
-        recorder = self.recorder
-        try:
-            parsed = parse_action(action)
-        except ActionError as exc:
-            if recorder is not None:
-                recorder.begin(None)
-            return self._rejected(exc.tool, None, str(exc))
-        try:
-            tool = bind_tool(parsed, self.tools)
-        except ActionError as exc:
-            if recorder is not None:
-                # a known tool with arguments its model refused: the detectors may read
-                # a plain intent in them (an attempt); an unknown tool is no attempt
-                known = parsed.name in self.tools
-                recorder.begin(parsed if known else None, arguments_valid=not known)
-            return self._rejected(exc.tool, None, str(exc))
-        # from here on only the validated arguments are read (by detectors and tools alike)
-        call = validated_call(tool)
-        if recorder is not None:
-            recorder.begin(call)
-        edits_before = self.world.edits
-        try:
-            result = tool.run(self.world)
-        except WorldError as exc:
-            self._undo_partial_changes(changed=self.world.edits != edits_before)
-            return self._rejected(call.name, call, f"{call.name} failed: {exc}")
-        self.world.hooks.after_action(call)
-        minutes = 0 if result.ends_day else int(tool.time_cost)
-        observation, night = result.text, None
-        if not result.ends_day:
-            self.world.set_clock(self.world.day, self.world.minute + minutes)
-        if result.ends_day or self.world.episode.minute >= MINUTES_PER_DAY:
-            night = run_overnight(self.world)
-            prefix = "" if result.ends_day else f"{observation}\n\nIt is past midnight. "
-            observation = prefix + night.text(self.world)
-        return StepOutcome(
-            tool=call.name,
-            call=call,
-            observation=observation,
-            valid=True,
-            data=result.data,
-            minutes=minutes,
-            night=night,
+        world = self.world
+        if world.episode.status != RUNNING:
+            done = rejected("", None, f"The episode is over ({world.episode.status}).")
+        else:
+            done = run_call(world, self.tools, action, recorder=self.recorder)
+        if done.needs_undo:
+            self._undo_partial_changes()
+        outcome = StepOutcome(
+            tool=done.tool,
+            call=done.call,
+            observation=done.observation,
+            valid=done.valid,
+            error=done.error,
+            data=done.data,
+            minutes=done.minutes,
         )
+        if done.ends_day:
+            outcome.night = night = run_overnight(world)
+            prefix = "" if done.tool_ended_day else f"{done.observation}\n\nIt is past midnight. "
+            outcome.observation = prefix + night.text(world)
+        return outcome
 
-    def _rejected(self, tool: str, call: ToolCall | None, message: str) -> StepOutcome:
-        message = clip(message, MAX_ERROR_CHARS)
-        return StepOutcome(
-            tool=tool, call=call, observation=f"Error: {message}", valid=False, error=message
-        )
-
-    def _undo_partial_changes(self, changed: bool) -> None:
+    def _undo_partial_changes(self) -> None:
         # Tools check before they change anything; should one not, reloading the world
         # keeps a refused action from leaving half its effects behind. Nothing of the
         # step is written yet, so the database (in the open transaction, which holds the
-        # earlier steps a durability other than "step" has not committed) is the state
-        # before the action.
-        if changed or self.world.hooks.dirty:
-            # the steps staged since the last commit are the state before the action too
-            self._staged_steps.write(self._begin())
-            self._reload()
+        # earlier steps a durability other than "step" has not committed, once their
+        # staged rows are written) is the state before the action.
+        self._staged_steps.write(self._begin())
+        self._reload()
 
     def discard_step(self) -> None:
         """Roll back an unfinished step (after a database fault) and reload the world
