@@ -20,6 +20,13 @@ the same final state hash in every setting:
   whole episode (its creation stays). For sweeps of scripted policies that can rerun.
 A database fault in a step with uncommitted earlier steps cannot be retried alone: it is
 reported as not transient and the episode resumes from its last commit.
+
+A step that does not commit writes the world's changes in the open transaction (the
+database stays the state before the next action, which a refused half-done call is
+reloaded from) and stages its trajectory row; the staged rows (one executemany) and the
+episode's counters are written at the commit point. The lease is fenced at the
+transaction's first step (its lock holds the lease row until the commit) and at the
+commit (which renews its time).
 """
 
 from __future__ import annotations
@@ -567,7 +574,8 @@ class VendingSimulation:
             self._uncommitted_steps = 0
             raise
         episode.step_count = step_id
-        episode.status = status
+        if episode.status != status:
+            episode.status = status
         return step_id
 
     def status_after_limits(self, step_count: int) -> str:
