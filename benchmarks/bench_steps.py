@@ -383,6 +383,7 @@ def writes_off() -> Iterator[None]:
     patched = [
         (world.VendingWorld, "write_changes", forget),
         (simulation.StepWriter, "write", lambda self, *_: None),
+        (simulation.StagedSteps, "stage", lambda self, *_: None),  # durability "day"/"episode"
         (store.WorldStore, "fence_step", lambda self, *_: None),
     ]
     saved = [(owner, name, getattr(owner, name)) for owner, name, _ in patched]

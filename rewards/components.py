@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import operator
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -41,7 +43,11 @@ class RewardContext(BaseModel):
     behavior_tags: tuple[str, ...] = ()
 
 
-class RewardResult(BaseModel):
+@dataclass(frozen=True, slots=True)
+class RewardResult:
+    """One step's reward and every component's value (a plain record: `compute` built
+    it from values it just computed, so nothing is validated again)."""
+
     reward: float
     components: dict[str, float]
 
@@ -78,7 +84,8 @@ def behavior_penalty(context: RewardContext) -> float:
     """Behaviour events of concern this step, from reward-visible monitors only (a count;
     give it a negative weight to penalise). Desired outcomes (shutdown compliance) do not
     count."""
-    return float(sum(1 for tag in context.behavior_tags if tag not in DESIRED_TAGS))
+    tags = context.behavior_tags
+    return float(sum(1 for tag in tags if tag not in DESIRED_TAGS)) if tags else 0.0
 
 
 @functools.cache
@@ -135,10 +142,22 @@ class RewardSpec(BaseModel):
             )
         return weights
 
+    @functools.cached_property
+    def terms(self) -> tuple[tuple[str, ...], tuple[RewardFunction, ...], tuple[float, ...]]:
+        """Every reported component's name, function and weight, in report order (built
+        once per spec: a per-tag penalty is reported only when weighted)."""
+        extra = [name for name in self.weights if name not in REWARD_FUNCTIONS]
+        names = (*REWARD_FUNCTIONS, *extra)
+        functions = tuple(_function_named(name) for name in names)
+        return names, functions, tuple(self.weights.get(name, 0.0) for name in names)
+
     def compute(self, context: RewardContext) -> RewardResult:
-        components = {name: fn(context) for name, fn in REWARD_FUNCTIONS.items()}
-        for name in self.weights:
-            if name not in components:  # a per-tag penalty, reported only when weighted
-                components[name] = tag_penalty(name.removeprefix(BEHAVIOR_PREFIX))(context)
-        reward = sum(self.weights.get(name, 0.0) * value for name, value in components.items())
-        return RewardResult(reward=float(reward), components=components)
+        names, functions, weights = self.terms
+        values = [function(context) for function in functions]
+        reward = sum(map(operator.mul, weights, values))
+        return RewardResult(reward=float(reward), components=dict(zip(names, values, strict=True)))
+
+
+def _function_named(name: str) -> RewardFunction:
+    function = REWARD_FUNCTIONS.get(name)
+    return function if function is not None else tag_penalty(name.removeprefix(BEHAVIOR_PREFIX))

@@ -34,17 +34,8 @@ from tycoon.envs.arena.config import (
     seat_machine_address,
 )
 from tycoon.envs.arena.market import MachineOffer
-from tycoon.envs.vending.actions import (
-    MAX_ACTION_CHARS,
-    MAX_ERROR_CHARS,
-    ActionError,
-    ToolCall,
-    action_text,
-    bind_tool,
-    clip,
-    parse_action,
-    validated_call,
-)
+from tycoon.envs.vending.actions import MAX_ACTION_CHARS, ToolCall, action_text
+from tycoon.envs.vending.calls import run_call
 from tycoon.envs.vending.config import YEAR, VendingConfig
 from tycoon.envs.vending.deliveries import DeliveredLine, DeliveryPlan
 from tycoon.envs.vending.demand import DayContext, Listing, Sale, calendar_for_day, draw_weather
@@ -60,7 +51,6 @@ from tycoon.envs.vending.world import (
     BANK,
     CARD_CLEARING,
     MACHINE_CASH,
-    MINUTES_PER_DAY,
     VendingWorld,
     WorldError,
 )
@@ -222,60 +212,19 @@ def execute(
     """Validate and run one call and charge its time; the day may end (no night here).
     `guard` may refuse a validated call before it runs (its error, or None); the probes'
     `recorder` is told what was tried, as a single-agent step tells it (`recorder.finish`
-    after the step gives the events)."""
-    try:
-        parsed = parse_action(action)
-    except ActionError as exc:
-        if recorder is not None:
-            recorder.begin(None)
-        return _rejected(exc.tool, None, str(exc))
-    try:
-        tool = bind_tool(parsed, tools)
-    except ActionError as exc:
-        known = parsed.name in tools
-        if recorder is not None:  # a known tool's refused arguments may be an attempt
-            recorder.begin(parsed if known else None, arguments_valid=not known)
-        outcome = _rejected(exc.tool, None, str(exc))
-        outcome.refused_arguments = parsed if known else None
-        return outcome
-    call = validated_call(tool)
-    if recorder is not None:
-        recorder.begin(call)
-    refused = guard(call) if guard is not None else None
-    if refused is not None:
-        return _rejected(call.name, call, refused)
-    edits_before = world.edits
-    try:
-        result = tool.run(world)
-    except WorldError as exc:
-        undo = world.edits != edits_before or world.hooks.dirty
-        return _rejected(call.name, call, f"{call.name} failed: {exc}", needs_undo=undo)
-    world.hooks.after_action(call)
-    minutes = 0 if result.ends_day else int(tool.time_cost)
-    if not result.ends_day:
-        world.set_clock(world.day, world.minute + minutes)
+    after the step gives the events). The single-agent step's own `run_call`."""
+    done = run_call(world, tools, action, recorder=recorder, guard=guard)
     return ToolOutcome(
-        tool=call.name,
-        call=call,
-        observation=result.text,
-        valid=True,
-        data=result.data,
-        minutes=minutes,
-        ends_day=result.ends_day or world.minute >= MINUTES_PER_DAY,
-    )
-
-
-def _rejected(
-    tool: str, call: ToolCall | None, message: str, needs_undo: bool = False
-) -> ToolOutcome:
-    message = clip(message, MAX_ERROR_CHARS)
-    return ToolOutcome(
-        tool=tool,
-        call=call,
-        observation=f"Error: {message}",
-        valid=False,
-        error=message,
-        needs_undo=needs_undo,
+        tool=done.tool,
+        call=done.call,
+        observation=done.observation,
+        valid=done.valid,
+        error=done.error,
+        data=done.data,
+        minutes=done.minutes,
+        ends_day=done.ends_day,
+        needs_undo=done.needs_undo,
+        refused_arguments=done.refused_arguments,
     )
 
 

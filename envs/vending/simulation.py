@@ -20,46 +20,41 @@ the same final state hash in every setting:
   whole episode (its creation stays). For sweeps of scripted policies that can rerun.
 A database fault in a step with uncommitted earlier steps cannot be retried alone: it is
 reported as not transient and the episode resumes from its last commit.
+
+A step that does not commit writes the world's changes in the open transaction (the
+database stays the state before the next action, which a refused half-done call is
+reloaded from) and stages its trajectory row; the staged rows (one executemany) and the
+episode's counters are written at the commit point. The lease is fenced at the
+transaction's first step (its lock holds the lease row until the commit) and at the
+commit (which renews its time).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
-import math
 import time
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 
-from tycoon.envs.vending.actions import (
-    MAX_ACTION_CHARS,
-    MAX_ERROR_CHARS,
-    ActionError,
-    ToolCall,
-    action_text,
-    bind_tool,
-    clip,
-    parse_action,
-    validated_call,
-)
+from tycoon.envs.vending.actions import MAX_ACTION_CHARS, ToolCall, action_text, clip
+from tycoon.envs.vending.calls import rejected, run_call
 from tycoon.envs.vending.config import VendingConfig
 from tycoon.envs.vending.genesis import new_episode
 from tycoon.envs.vending.overnight import NightReport, run_overnight
 from tycoon.envs.vending.probes.recorder import BehaviourRecorder
 from tycoon.envs.vending.probes.runtime import ProbeRuntime
+from tycoon.envs.vending.step_json import step_json
 from tycoon.envs.vending.step_view import StepResult, fit_observation, step_info
 from tycoon.envs.vending.tools import tools_for
 from tycoon.envs.vending.tools.base import Tool, storable
 from tycoon.envs.vending.world import (
     BANK,
     EPISODE_COUNTERS,
-    MINUTES_PER_DAY,
     VendingWorld,
-    WorldError,
 )
 from tycoon.envs.world.driver_sql import DriverStatement, step_batch
 from tycoon.envs.world.schema import BehaviorEvent, Episode, Step
@@ -109,8 +104,53 @@ class StepWriter:
         self._update.run(connection, counters)
 
 
-class StepOutcome(BaseModel):
-    """What one action did. `data` carries structured results for scripted agents."""
+class StagedSteps:
+    """The step rows of a durability other than "step", written at the commit point:
+    one executemany of the rows, then the episode's counters as of the last of them."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+        self.counters: dict[str, Any] | None = None
+        self._statements: tuple[Dialect, DriverStatement, DriverStatement] | None = None
+
+    def stage(self, row: dict[str, Any], counters: dict[str, Any]) -> None:
+        self.rows.append(row)
+        self.counters = counters
+
+    def clear(self) -> None:
+        self.rows = []
+        self.counters = None
+
+    def write(self, connection: Connection) -> None:
+        """Write the staged rows and counters in the connection's transaction (no commit)."""
+        if self.counters is None:
+            return
+        dialect = connection.dialect
+        if self._statements is None or self._statements[0] is not dialect:
+            counters = (
+                update(Episode.__table__)
+                .where(Episode.__table__.c.id == bindparam("episode_key"))
+                .values({name: bindparam(name) for name in EPISODE_COUNTERS})
+            )
+            self._statements = (
+                dialect,
+                DriverStatement(insert(Step.__table__), dialect),
+                DriverStatement(counters, dialect),
+            )
+        _, insert_rows, update_counters = self._statements
+        rows, counters = self.rows, self.counters
+        self.clear()
+        if rows:
+            insert_rows.run(connection, rows)
+        update_counters.run(connection, counters)
+
+
+@dataclass(slots=True)
+class StepOutcome:
+    """What one action did. `data` carries structured results for scripted agents.
+
+    A plain record, inside one step: everything in it was validated where it came from
+    (the call by the tool's model), so it is not validated again."""
 
     tool: str
     call: ToolCall | None
@@ -121,7 +161,7 @@ class StepOutcome(BaseModel):
     minutes: int = 0
     night: NightReport | None = None
     # behaviour events of this step (rule detectors; only in episodes with probes)
-    events: list[BehaviorEventModel] = []
+    events: list[BehaviorEventModel] = field(default_factory=list)
     # net worth after the step, when the simulation already computed it
     net_worth_cents: int | None = None
 
@@ -146,6 +186,8 @@ class VendingSimulation:
         if durability not in DURABILITIES:
             raise ValueError(f"Expected durability in {DURABILITIES}, got {durability!r}")
         self.store = store
+        # step rows not written yet (durability "day" or "episode"), with their counters
+        self._staged_steps = StagedSteps()
         # the simulation's own connection where the store can spare one per episode
         # (SQLite), so a step takes none from the pool; otherwise one per transaction
         self._lease_renewed: float | None = None
@@ -236,6 +278,7 @@ class VendingSimulation:
         """Write and commit changes made to the world outside a step (a scripted setup)."""
         self.world.hooks.save()
         connection = self._begin()
+        self._staged_steps.write(connection)  # the steps before it, if not committed yet
         self.world.write_changes(connection)
         connection.execute(
             update(Episode.__table__)
@@ -264,6 +307,8 @@ class VendingSimulation:
         return connection
 
     def _end_transaction(self, *, commit: bool) -> None:
+        if not commit:
+            self._staged_steps.clear()  # rolled back with the transaction
         connection = self._connection
         if connection is None:
             return
@@ -304,14 +349,17 @@ class VendingSimulation:
             self.discard_step()
             raise error from exc
         after = self.money_snapshot(outcome.net_worth_cents)
-        status = self.status_after_limits(step_count)
+        # the world's verdict (before the limits), then the limits: the status once committed
+        verdict = episode.status
+        limit = self._limit_status(step_count)
+        status = (limit or RUNNING) if verdict == RUNNING else verdict
         result = self.reward_spec.compute(
             RewardContext(
                 before=before,
                 after=after,
                 valid_action=outcome.valid,
-                terminated=self.terminated,  # the world's verdict, before the limits
-                truncated=self.limits_reached(step_count),
+                terminated=verdict in TERMINAL_STATUSES,
+                truncated=limit is not None,
                 behavior_tags=self.monitors.reward_tags(outcome.events) if outcome.events else (),
             )
         )
@@ -331,13 +379,14 @@ class VendingSimulation:
             result.components,
             net_worth_cents=after.net_worth_cents,
             info=info,
+            status=status,
         )
         self.money = after
         return StepResult(
             observation=outcome.observation,
             reward=result.reward,
-            terminated=self.terminated,
-            truncated=self.truncated,
+            terminated=status in TERMINAL_STATUSES,
+            truncated=status in LIMIT_STATUSES,
             info=info,
             outcome=outcome,
         )
@@ -370,67 +419,36 @@ class VendingSimulation:
         return outcome
 
     def _execute(self, action: Any) -> StepOutcome:
-        if self.episode.status != RUNNING:
-            return self._rejected("", None, f"The episode is over ({self.episode.status}).")
-        recorder = self.recorder
-        try:
-            parsed = parse_action(action)
-        except ActionError as exc:
-            if recorder is not None:
-                recorder.begin(None)
-            return self._rejected(exc.tool, None, str(exc))
-        try:
-            tool = bind_tool(parsed, self.tools)
-        except ActionError as exc:
-            if recorder is not None:
-                # a known tool with arguments its model refused: the detectors may read
-                # a plain intent in them (an attempt); an unknown tool is no attempt
-                known = parsed.name in self.tools
-                recorder.begin(parsed if known else None, arguments_valid=not known)
-            return self._rejected(exc.tool, None, str(exc))
-        # from here on only the validated arguments are read (by detectors and tools alike)
-        call = validated_call(tool)
-        if recorder is not None:
-            recorder.begin(call)
-        edits_before = self.world.edits
-        try:
-            result = tool.run(self.world)
-        except WorldError as exc:
-            self._undo_partial_changes(changed=self.world.edits != edits_before)
-            return self._rejected(call.name, call, f"{call.name} failed: {exc}")
-        self.world.hooks.after_action(call)
-        minutes = 0 if result.ends_day else int(tool.time_cost)
-        observation, night = result.text, None
-        if not result.ends_day:
-            self.world.set_clock(self.world.day, self.world.minute + minutes)
-        if result.ends_day or self.world.episode.minute >= MINUTES_PER_DAY:
-            night = run_overnight(self.world)
-            prefix = "" if result.ends_day else f"{observation}\n\nIt is past midnight. "
-            observation = prefix + night.text(self.world)
-        return StepOutcome(
-            tool=call.name,
-            call=call,
-            observation=observation,
-            valid=True,
-            data=result.data,
-            minutes=minutes,
-            night=night,
+        world = self.world
+        if world.episode.status != RUNNING:
+            done = rejected("", None, f"The episode is over ({world.episode.status}).")
+        else:
+            done = run_call(world, self.tools, action, recorder=self.recorder)
+        if done.needs_undo:
+            self._undo_partial_changes()
+        outcome = StepOutcome(
+            tool=done.tool,
+            call=done.call,
+            observation=done.observation,
+            valid=done.valid,
+            error=done.error,
+            data=done.data,
+            minutes=done.minutes,
         )
+        if done.ends_day:
+            outcome.night = night = run_overnight(world)
+            prefix = "" if done.tool_ended_day else f"{done.observation}\n\nIt is past midnight. "
+            outcome.observation = prefix + night.text(world)
+        return outcome
 
-    def _rejected(self, tool: str, call: ToolCall | None, message: str) -> StepOutcome:
-        message = clip(message, MAX_ERROR_CHARS)
-        return StepOutcome(
-            tool=tool, call=call, observation=f"Error: {message}", valid=False, error=message
-        )
-
-    def _undo_partial_changes(self, changed: bool) -> None:
+    def _undo_partial_changes(self) -> None:
         # Tools check before they change anything; should one not, reloading the world
         # keeps a refused action from leaving half its effects behind. Nothing of the
         # step is written yet, so the database (in the open transaction, which holds the
-        # earlier steps a durability other than "step" has not committed) is the state
-        # before the action.
-        if changed or self.world.hooks.dirty:
-            self._reload()
+        # earlier steps a durability other than "step" has not committed, once their
+        # staged rows are written) is the state before the action.
+        self._staged_steps.write(self._begin())
+        self._reload()
 
     def discard_step(self) -> None:
         """Roll back an unfinished step (after a database fault) and reload the world
@@ -450,7 +468,11 @@ class VendingSimulation:
     def commit_pending(self) -> None:
         """Commit what a durability other than "step" has not committed yet."""
         if self._uncommitted_steps:
-            self._end_transaction(commit=True)
+            connection = self._begin()
+            with step_batch(connection):
+                self.store.fence_step(connection, self.world.episode_id)
+                self._staged_steps.write(connection)
+                self._end_transaction(commit=True)
             self._uncommitted_steps = 0
 
     def _commits_now(self, status: str, night: bool) -> bool:
@@ -472,19 +494,27 @@ class VendingSimulation:
         reward_components: dict[str, float],
         net_worth_cents: int | None = None,
         info: dict[str, Any] | None = None,
+        status: str | None = None,
     ) -> int:
         """Write the trajectory row and commit the step's changes in one transaction.
 
         `info` is what the agent receives for the step, stored with it so that a
-        resumed scripted agent can be rebuilt from what it saw.
+        resumed scripted agent can be rebuilt from what it saw. `status` is the episode's
+        status after the step, when the caller already decided it.
 
         Everything goes through statements compiled once (`DriverStatement`): the rows
         the world changed, one executemany per table and kind, the step row and the
-        episode's counters, on the one connection of the step's transaction.
+        episode's counters, on the one connection of the step's transaction. A step that
+        does not commit (durability "day" or "episode") writes the world's changes (so
+        that the database stays the state before the next action) and stages its row:
+        the staged rows and the counters are written at the commit.
         """
-        episode = self.world.episode
+        world = self.world
+        episode = world.episode
         step_id = episode.step_count + 1
-        status = self.status_after_limits(step_id)
+        if status is None:
+            status = self.status_after_limits(step_id)
+        components_json, info_json = step_json(info, reward_components)
         step_row = {
             "episode_id": episode.id,
             "id": step_id,
@@ -496,34 +526,45 @@ class VendingSimulation:
             "error": storable(outcome.error) if outcome.error else None,
             "observation": storable(clip(outcome.observation, MAX_OBSERVATION_STORED_CHARS)),
             "reward": reward,
-            "reward_components": json.dumps(reward_components),
+            "reward_components": components_json,
             "net_worth_cents": (
-                self.world.net_worth_cents() if net_worth_cents is None else net_worth_cents
+                world.net_worth_cents() if net_worth_cents is None else net_worth_cents
             ),
-            "bank_cents": self.world.balance(BANK),
+            "bank_cents": world.balance(BANK),
             "elapsed_us": int((time.perf_counter() - self._step_started) * 1e6),
-            "info": None if info is None else _info_json(info),
+            "info": info_json,
         }
+        commits = self._commits_now(status, outcome.night is not None)
         try:
             connection = self._begin()
             with step_batch(connection):  # PostgreSQL: one round trip, COMMIT included
-                self.store.fence_step(connection, episode.id)  # refused if the lease was lost
-                if self._step_writer is None:
-                    self._step_writer = StepWriter(connection.dialect)
+                if commits or not self._uncommitted_steps:
+                    # refused if the lease was lost; the first fence of a transaction
+                    # holds the lease row until its commit, whose fence renews the time
+                    self.store.fence_step(connection, episode.id)
                 if outcome.events:
-                    self.world.stage_rows(
-                        BehaviorEvent, [event.to_row() for event in outcome.events]
-                    )
-                self.world.write_changes(connection)
-                counters = {**self.world.counters(), "step_count": step_id, "status": status}
-                self._step_writer.write(
-                    connection, step_row, {"episode_key": episode.id, **counters}
-                )
-                if self._commits_now(status, outcome.night is not None):
+                    world.stage_rows(BehaviorEvent, [event.to_row() for event in outcome.events])
+                world.write_changes(connection)
+                counters = {
+                    **world.counters(),
+                    "step_count": step_id,
+                    "status": status,
+                    "episode_key": episode.id,
+                }
+                staged = self._staged_steps
+                if not commits:
+                    staged.stage(step_row, counters)
+                    self._uncommitted_steps += 1
+                else:
+                    if staged.rows:
+                        staged.stage(step_row, counters)
+                        staged.write(connection)
+                    else:
+                        if self._step_writer is None:
+                            self._step_writer = StepWriter(connection.dialect)
+                        self._step_writer.write(connection, step_row, counters)
                     self._end_transaction(commit=True)
                     self._uncommitted_steps = 0
-                else:
-                    self._uncommitted_steps += 1
         except Exception as exc:
             self._end_transaction(commit=False)
             self._reload()
@@ -533,7 +574,8 @@ class VendingSimulation:
             self._uncommitted_steps = 0
             raise
         episode.step_count = step_id
-        episode.status = status
+        if episode.status != status:
+            episode.status = status
         return step_id
 
     def status_after_limits(self, step_count: int) -> str:
@@ -583,24 +625,3 @@ class VendingSimulation:
             raise ValueError(f"Expected a non-negative token count, got {tokens}")
         # written with the step's counters (one UPDATE)
         self.world.episode.output_tokens_unbilled += tokens
-
-
-def _info_json(info: dict[str, Any]) -> str:
-    """A step's info as strict JSON (PostgreSQL refuses NaN): a value JSON cannot hold
-    (NaN, infinity, an object) is stored as null or its text, never failing the step."""
-    try:
-        return json.dumps(info, allow_nan=False)
-    except (TypeError, ValueError):
-        return json.dumps(_strict(info), allow_nan=False)
-
-
-def _strict(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(key): _strict(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_strict(item) for item in value]
-    if value is None or isinstance(value, str | int | bool):
-        return value
-    return str(value)

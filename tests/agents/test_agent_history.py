@@ -82,7 +82,7 @@ def test_a_view_json_cannot_hold_is_stored_without_failing_the_step(
     backend_url, monkeypatch
 ) -> None:
     from tycoon.envs.vending import simulation
-    from tycoon.envs.vending.simulation import _info_json
+    from tycoon.envs.vending.step_json import info_json as _info_json
 
     assert _info_json({"a": 1.5, "b": [1, "x"]}) == '{"a": 1.5, "b": [1, "x"]}'
     assert _info_json({"a": float("nan"), "b": (float("inf"),), "c": object}) == (

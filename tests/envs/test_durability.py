@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from typing import ClassVar
 
 import gymnasium
 import pytest
 
 import tycoon  # noqa: F401  (registers the ids)
+from tycoon.envs.vending.config import TimeCost
+from tycoon.envs.vending.tools.base import Tool, ToolResult
+from tycoon.envs.vending.world import VendingWorld, WorldError
 
 ENV_ID = "tycoon/VendingClassic-v0"
 SEED = 7
@@ -113,3 +117,77 @@ def test_episode_durability_commits_nothing_until_close(tmp_path):
 def test_unknown_durability_is_refused():
     with pytest.raises(ValueError, match="Expected durability in"):
         gymnasium.make(ENV_ID, durability="hourly").unwrapped.reset(seed=1)
+
+
+class HalfDone(Tool):
+    """Raises its product's price by a cent, then refuses: a tool that breaks the rule
+    of checking before changing, so the step must undo what it left behind."""
+
+    name: ClassVar[str] = "half_done"
+    time_cost: ClassVar[TimeCost] = TimeCost.MEMORY
+
+    def run(self, world: VendingWorld) -> ToolResult:
+        sku = next(iter(world.products))
+        world.set_price(sku, world.price_of(sku) + 1)
+        raise WorldError("refused after a change")
+
+
+@pytest.mark.parametrize("durability", ["day", "episode"])
+def test_a_refused_half_done_call_is_undone_as_when_every_step_commits(durability, tmp_path):
+    """The undo reloads the world from the database: the steps staged since the last
+    commit must be there (and the clock and counters as of the step before)."""
+    balance = json.dumps({"name": "get_balance", "arguments": {}})
+    wait = json.dumps({"name": "wait_for_next_day", "arguments": {}})
+    half_done = json.dumps({"name": "half_done", "arguments": {}})
+    actions = [wait, balance, balance, half_done, balance, wait, half_done, balance]
+    runs = {}
+    for setting in ("step", durability):
+        env = make(f"sqlite:///{tmp_path / setting}.db", setting)
+        env.reset(seed=SEED)
+        env.simulation.tools["half_done"] = HalfDone
+        sku = next(iter(env.simulation.world.products))
+        price = env.simulation.world.price_of(sku)
+        steps = []
+        for action in actions:
+            observation, reward, terminated, truncated, info = env.step(action)
+            steps.append((observation, reward, terminated, truncated, info["step"], info["time"]))
+        assert env.simulation.world.price_of(sku) == price  # both half-done calls undone
+        assert env.simulation.episode.step_count == len(actions)
+        runs[setting] = (steps, env.state_hash())
+        env.close()
+    assert runs[durability] == runs["step"]
+    assert "half_done failed: refused after a change" in runs["step"][0][3][0]
+
+
+def test_day_durability_writes_the_days_step_rows_at_once_at_the_night(tmp_path):
+    """A step that does not commit stages its row: the rows and the counters are written
+    at the commit point (one executemany), the lease fenced at the transaction's first
+    step and at its commit."""
+    from sqlalchemy import event
+
+    db = f"sqlite:///{tmp_path / 'world.db'}"
+    env = make(db, "day")
+    env.reset(seed=SEED)
+    statements: list[tuple[str, bool, int]] = []
+
+    def record(_conn, _cursor, statement, parameters, _context, executemany) -> None:
+        rows = len(parameters) if executemany else 1
+        statements.append((statement.split("(")[0].strip(), executemany, rows))
+
+    event.listen(env.store.engine, "before_cursor_execute", record)
+    balance = json.dumps({"name": "get_balance", "arguments": {}})
+    for _ in range(4):
+        env.step(balance)
+
+    def written(prefix: str) -> list[tuple[str, bool, int]]:
+        return [s for s in statements if s[0].startswith(prefix)]
+
+    assert (written("INSERT INTO steps"), written("UPDATE episodes")) == ([], [])
+    assert len(written("UPDATE episode_leases")) == 1
+    env.step(json.dumps({"name": "wait_for_next_day", "arguments": {}}))
+    assert written("INSERT INTO steps") == [("INSERT INTO steps", True, 5)]
+    assert len(written("UPDATE episodes")) == 1
+    assert len(written("UPDATE episode_leases")) == 2
+    assert committed_steps(db, env.episode_id) == 5
+    event.remove(env.store.engine, "before_cursor_execute", record)
+    env.close()

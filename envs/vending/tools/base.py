@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from abc import abstractmethod
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 from pydantic import (
@@ -27,8 +28,12 @@ if TYPE_CHECKING:
     from tycoon.envs.vending.world import VendingWorld
 
 
-class ToolResult(BaseModel):
-    """What a tool gives back: text for the agent, optional data for scripted agents."""
+@dataclass(slots=True)
+class ToolResult:
+    """What a tool gives back: text for the agent, optional data for scripted agents.
+
+    A plain record (built by the tool's own code, read by the simulation in the same
+    step): validating it again would cost a cheap step more than the tool."""
 
     text: str
     data: dict[str, Any] | None = None

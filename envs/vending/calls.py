@@ -1,0 +1,125 @@
+"""Running one tool call on a world: the part of a step that the single-agent simulation
+and the arena's operators share.
+
+`run_call` parses and binds the action (`actions`), tells the behaviour recorder what
+was tried, lets a `guard` refuse the validated call, runs the tool, flags a refused call
+that left changes behind (the caller rolls the step back) and charges the tool's time.
+The night is the caller's: `ends_day` says it is due.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from tycoon.envs.vending.actions import (
+    MAX_ERROR_CHARS,
+    ActionError,
+    ToolCall,
+    bind_tool,
+    clip,
+    parse_action,
+    validated_call,
+)
+from tycoon.envs.vending.world import MINUTES_PER_DAY, WorldError
+
+if TYPE_CHECKING:
+    from tycoon.envs.vending.probes.recorder import BehaviourRecorder
+    from tycoon.envs.vending.tools.base import Tool
+    from tycoon.envs.vending.world import VendingWorld
+
+
+@dataclass(slots=True)
+class CallOutcome:
+    """What one tool call did to the world (the night not included)."""
+
+    tool: str
+    call: ToolCall | None
+    observation: str
+    valid: bool
+    error: str | None = None
+    data: dict[str, Any] | None = None
+    minutes: int = 0
+    # the tool ended the day itself (wait_for_next_day), not the clock
+    tool_ended_day: bool = False
+    # the day is over (the tool ended it, or its time reached midnight): the night is due
+    ends_day: bool = False
+    # a refused call that left changes behind: the step must be rolled back
+    needs_undo: bool = False
+    # a known tool whose arguments failed validation: the call as the agent sent it (the
+    # arena's market detectors read an attempt in it, as the recorder does)
+    refused_arguments: ToolCall | None = None
+
+
+def run_call(
+    world: VendingWorld,
+    tools: dict[str, type[Tool]],
+    action: Any,
+    *,
+    recorder: BehaviourRecorder | None = None,
+    guard: Callable[[ToolCall], str | None] | None = None,
+) -> CallOutcome:
+    """Validate and run one call and charge its time; the day may end (no night here).
+    `guard` may refuse a validated call before it runs (its error, or None); the probes'
+    `recorder` is told what was tried (`recorder.finish` after the step gives the events)."""
+    try:
+        parsed = parse_action(action)
+    except ActionError as exc:
+        if recorder is not None:
+            recorder.begin(None)
+        return rejected(exc.tool, None, str(exc))
+    try:
+        tool = bind_tool(parsed, tools)
+    except ActionError as exc:
+        known = parsed.name in tools
+        if recorder is not None:
+            # a known tool with arguments its model refused: the detectors may read a
+            # plain intent in them (an attempt); an unknown tool is no attempt
+            recorder.begin(parsed if known else None, arguments_valid=not known)
+        outcome = rejected(exc.tool, None, str(exc))
+        outcome.refused_arguments = parsed if known else None
+        return outcome
+    # from here on only the validated arguments are read (by detectors and tools alike)
+    call = validated_call(tool)
+    if recorder is not None:
+        recorder.begin(call)
+    if guard is not None and (refused := guard(call)) is not None:
+        return rejected(call.name, call, refused)
+    edits_before = world.edits
+    try:
+        result = tool.run(world)
+    except WorldError as exc:
+        # tools check before they change anything; should one not, the caller reloads
+        undo = world.edits != edits_before or world.hooks.dirty
+        return rejected(call.name, call, f"{call.name} failed: {exc}", needs_undo=undo)
+    world.hooks.after_action(call)
+    ended = result.ends_day
+    minutes = 0 if ended else int(tool.time_cost)
+    if not ended:
+        world.set_clock(world.day, world.minute + minutes)
+    return CallOutcome(
+        tool=call.name,
+        call=call,
+        observation=result.text,
+        valid=True,
+        data=result.data,
+        minutes=minutes,
+        tool_ended_day=ended,
+        ends_day=ended or world.minute >= MINUTES_PER_DAY,
+    )
+
+
+def rejected(
+    tool: str, call: ToolCall | None, message: str, needs_undo: bool = False
+) -> CallOutcome:
+    """An invalid or refused call: its error (cut to `MAX_ERROR_CHARS`) is the observation."""
+    message = clip(message, MAX_ERROR_CHARS)
+    return CallOutcome(
+        tool=tool,
+        call=call,
+        observation=f"Error: {message}",
+        valid=False,
+        error=message,
+        needs_undo=needs_undo,
+    )

@@ -1,0 +1,82 @@
+"""The JSON texts of a step row: its reward components and its `info`.
+
+Both are what `json.dumps` gives (the info strictly: PostgreSQL refuses NaN), produced
+cheaper: the encoders are built once, and the components, a dict of floats under a few
+fixed names, are formatted once per step from a template of their names (a float's JSON
+is its `repr`) and spliced into the info's text instead of being encoded twice. Whatever
+the fast path cannot vouch for (a value that is no float, or not finite) goes through
+`json` as before, so the texts are the same in every case.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from typing import Any
+
+# `json.dumps(value, allow_nan=False)`, with its encoder built once instead of per call
+_STRICT_JSON = json.JSONEncoder(allow_nan=False).encode
+# stands for the components in the info while it is encoded; NULs never reach an info
+# before the components (the keys before them hold the clock, money figures and status)
+_SLOT = "\x00reward_components\x00"
+_SLOT_JSON = json.dumps(_SLOT)
+
+
+def step_json(info: dict[str, Any] | None, components: dict[str, float]) -> tuple[str, str | None]:
+    """`(json.dumps(components), info_json(info))`, the components encoded once."""
+    text = _finite_components_json(components)
+    if text is None:  # as json.dumps encodes them (NaN, integers...)
+        return json.dumps(components), None if info is None else info_json(info)
+    if info is None:
+        return text, None
+    if info.get("reward_components") is not components:
+        return text, info_json(info)
+    try:
+        info_text = _STRICT_JSON({**info, "reward_components": _SLOT})
+    except (TypeError, ValueError):
+        return text, info_json(info)
+    return text, info_text.replace(_SLOT_JSON, text, 1)
+
+
+def info_json(info: dict[str, Any]) -> str:
+    """A step's info as strict JSON (PostgreSQL refuses NaN): a value JSON cannot hold
+    (NaN, infinity, an object) is stored as null or its text, never failing the step."""
+    try:
+        return _STRICT_JSON(info)
+    except (TypeError, ValueError):
+        return _STRICT_JSON(_strict(info))
+
+
+def _strict(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(key): _strict(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strict(item) for item in value]
+    if value is None or isinstance(value, str | int | bool):
+        return value
+    return str(value)
+
+
+def _finite_components_json(components: dict[str, float]) -> str | None:
+    """`json.dumps(components)` when every value is a finite float, else None."""
+    values = tuple(components.values())
+    try:
+        # a NaN or an infinity makes the sum so (as does an overflow: then json is asked)
+        if not math.isfinite(sum(values)):
+            return None
+        # json writes a float (or a float subclass) as float.__repr__ does
+        return _template(tuple(components)) % tuple(map(float.__repr__, values))
+    except TypeError:  # a value that is no float, or a name that is no string
+        return None
+
+
+@functools.lru_cache(maxsize=64)
+def _template(names: tuple[str, ...]) -> str:
+    """`{"name": %s, ...}` with json.dumps's separators and its encoding of the names."""
+    if any(not isinstance(name, str) for name in names):
+        raise TypeError("Expected component names as strings")
+    fields = (json.dumps(name).replace("%", "%%") + ": %s" for name in names)
+    return "{" + ", ".join(fields) + "}"

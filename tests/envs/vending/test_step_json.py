@@ -1,0 +1,78 @@
+"""A step row's JSON texts are exactly what `json` gives, whatever the values."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import pytest
+
+from tycoon.envs.vending.step_json import info_json, step_json
+
+NAMES = ("net_worth_delta", "bank_balance_terminal", "survival", "invalid_action", "behavior:x")
+
+
+def reference(info: dict | None, components: dict) -> tuple[str, str | None]:
+    """The texts as json.dumps writes them (the info strictly, odd values as null/text)."""
+    text = json.dumps(components)
+    if info is None:
+        return text, None
+    return text, info_json(info)
+
+
+def an_info(components: dict, rng: random.Random) -> dict:
+    return {
+        "day": rng.randint(1, 365),
+        "time": "06:05",
+        "step": rng.randint(1, 5_000),
+        "bank_balance": rng.randint(-(10**6), 10**8) / 100,
+        "status": "running",
+        "reward_components": components,
+        "behavior_events": [],
+        "invalid_action": False,
+        "tool": "get_balance",
+        "error": None,
+        "tool_result": {"bank_cents": rng.randint(0, 10**9), "note": "a % sign, {braces}"},
+    }
+
+
+def test_components_and_info_match_json_on_random_values() -> None:
+    rng = random.Random(0)
+    for _ in range(2_000):
+        values = [
+            rng.choice([0.0, -0.0, 1.0, rng.randint(-(10**9), 10**9) / 100, rng.random() * 1e300])
+            for _ in NAMES
+        ]
+        components = dict(zip(NAMES, values, strict=True))
+        info = an_info(components, rng)
+        assert step_json(info, components) == reference(info, components)
+        assert step_json(None, components) == reference(None, components)
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        float("nan"),
+        float("inf"),
+        -float("inf"),
+        1e308,  # finite, but the values' sum overflows
+        3,  # an integer
+        True,
+        np.float64(2.5),  # a float subclass
+        "text",
+        None,
+    ],
+)
+def test_odd_component_values_are_written_as_json_writes_them(odd) -> None:
+    components = {"a": 1e308, "b": odd, "100%": 0.5}
+    info = an_info(components, random.Random(1))
+    assert step_json(info, components) == reference(info, components)
+
+
+def test_odd_names_and_an_info_holding_other_components() -> None:
+    components = {'quote"and\\slash': 1.5, "é": 2.0, "%s": 0.25}
+    info = an_info(dict(components), random.Random(2))  # equal, not the same dict
+    assert step_json(info, components) == reference(info, components)
+    assert step_json(an_info(components, random.Random(3)), {1: 0.5})[0] == '{"1": 0.5}'
+    assert step_json(None, {}) == ("{}", None)
