@@ -7,6 +7,7 @@ for many writers at once. The same code runs on both.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -564,7 +565,13 @@ def lease_owner() -> str:
 
 
 def _lease_host() -> str:
-    return os.environ.get(LEASE_HOST_ENV) or socket.gethostname()
+    return os.environ.get(LEASE_HOST_ENV) or _hostname()
+
+
+@functools.cache
+def _hostname() -> str:
+    # asked once: every step's fence names its owner, and the call is a system call
+    return socket.gethostname()
 
 
 def _lease_is_live(held: Any, now: float) -> bool:
