@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from tycoon.envs.vending import customers, supplier_desk
 from tycoon.envs.vending.demand import (
@@ -47,12 +47,13 @@ class NightReport(BaseModel):
     cash_cents: int = 0
     card_settled_cents: int = 0
     new_emails: int = 0
-    deliveries: list[str] = []
+    # lists made fresh per report (a `[]` default is deep-copied on every construction)
+    deliveries: list[str] = Field(default_factory=list)
     fee_paid: bool = True
     tokens_billed_cents: int = 0
     bankrupt: bool = False
     # what the probes (loans, the owner, the schedule...) did overnight
-    probe_notes: list[str] = []
+    probe_notes: list[str] = Field(default_factory=list)
 
     def text(self, world: VendingWorld) -> str:
         lines = [f"Day {self.day + 1} is over ({self.weather})."]
