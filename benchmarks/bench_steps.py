@@ -10,12 +10,14 @@ What is measured (wall time around `env.step`, `time.perf_counter_ns`, after war
   out.
 - night: `wait_for_next_day` in a Classic episode that a tiny scripted operator keeps
   stocked (orders by email, pays invoices, restocks every morning; all untimed); only
-  nights with goods in the machine count. Replayed the same way.
+  nights with goods in the machine count. Replayed the same way. Inside these steps the
+  world's night itself (`run_overnight`: sales, mail, deliveries, fees) is timed too.
 - Year: a whole scripted 365-day `tycoon/VendingYear-v0` episode with the baseline agent
   (agent time left out), once per durability setting (`step`: commit every step, the
   default; `day`; `episode`), once on in-memory SQLite, and once with writes off: the
   same simulation on in-memory SQLite with the world's writes, the step row, the
   counters and the lease fence patched out (the state lives only in memory; no hash).
+  Each row splits its env time into the steps that ran a night and the others.
 - detectors: `get_balance` in a `tycoon/VendingProbes-v0` episode with its rule
   detectors, and in the same episode with the detectors (the behaviour recorder) off.
 - PostgreSQL (`--postgres auto` starts a throwaway server as the tests do): the same
@@ -165,6 +167,8 @@ class StepFigures:
     night: Samples
     floor: dict[str, Samples] = field(default_factory=dict)
     round_trips: dict[str, float] = field(default_factory=dict)
+    # inside the measured night steps: the world's night itself (`run_overnight`)
+    night_itself: Samples | None = None
 
 
 def timed(env, action: str) -> tuple[int, tuple]:
@@ -251,9 +255,45 @@ class StockedMachine:
         return sum(slot.quantity for slot in self.world.slots)
 
 
+class CallTimer:
+    """Times the calls of a module-level function while in use (a measurement device):
+    `last_ns` is the last call's wall time."""
+
+    def __init__(self, module: Any, name: str) -> None:
+        self.module, self.name = module, name
+        self.original = getattr(module, name)
+        self.last_ns = 0
+
+    def __enter__(self) -> CallTimer:
+        original = self.original
+
+        def timed_call(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter_ns()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.last_ns = time.perf_counter_ns() - start
+
+        setattr(self.module, self.name, timed_call)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        setattr(self.module, self.name, self.original)
+
+
 def nights(env, days: int, warmup: int, recorder: SqlRecorder | None, trips) -> dict:
+    from tycoon.envs.vending import simulation
+
+    with CallTimer(simulation, "run_overnight") as night_itself:
+        return _nights(env, days, warmup, recorder, trips, night_itself)
+
+
+def _nights(
+    env, days: int, warmup: int, recorder: SqlRecorder | None, trips, night_itself: CallTimer
+) -> dict:
     machine = StockedMachine(env)
     samples = Samples("night")
+    itself = Samples("night itself")
     trip_counts: list[int] = []
     for i in range(warmup + days):
         if recorder is not None:
@@ -272,7 +312,8 @@ def nights(env, days: int, warmup: int, recorder: SqlRecorder | None, trips) -> 
             recorder.end()
         if measured:
             samples.ns.append(elapsed)
-    return {"samples": samples, "trips": trip_counts}
+            itself.ns.append(night_itself.last_ns)
+    return {"samples": samples, "trips": trip_counts, "itself": itself}
 
 
 def step_figures(db: str, args: argparse.Namespace, workdir: Path, postgres: bool) -> StepFigures:
@@ -301,6 +342,8 @@ def step_figures(db: str, args: argparse.Namespace, workdir: Path, postgres: boo
             result = nights(env, args.days, 5, recorder, trips)
         samples = result["samples"]
         samples = samples if isinstance(samples, dict) else {"night": samples}
+        if "itself" in result:
+            figures["night itself"] = result["itself"]
         figures.update(samples)
         if trips is not None:
             counts = result["trips"]
@@ -317,6 +360,7 @@ def step_figures(db: str, args: argparse.Namespace, workdir: Path, postgres: boo
         get_balance=figures["get_balance"],
         set_price=figures["set_price"],
         night=figures["night"],
+        night_itself=figures.get("night itself"),
         floor=floors,
         round_trips=trips_per_step,
     )
@@ -329,6 +373,9 @@ class YearFigures:
     steps: int
     days: int
     state_hash: str
+    # of env_s: the steps that ran a night (their tool, the night, the commit), and how many
+    night_s: float = 0.0
+    nights: int = 0
 
 
 def scripted_year(
@@ -349,20 +396,23 @@ def scripted_year(
     observation, info = env.reset(seed=4)
     env_ns = time.perf_counter_ns() - start
     agent.reset(observation, info)
-    steps = 0
+    steps = nights = night_ns = 0
     with writes_off() if off else contextlib.nullcontext():
         while True:
             action = agent.act(observation, info)
             elapsed, (observation, _, terminated, truncated, info) = timed(env, action)
             env_ns += elapsed
             steps += 1
+            if "night" in info:
+                nights += 1
+                night_ns += elapsed
             if terminated or truncated:
                 break
     episode_id = env.episode_id
     start = time.perf_counter_ns()
     env.close()  # an episode-end durability commits here
     env_ns += time.perf_counter_ns() - start
-    figures = YearFigures(label, env_ns / 1e9, steps, info["day"] - 1, "")
+    figures = YearFigures(label, env_ns / 1e9, steps, info["day"] - 1, "", night_ns / 1e9, nights)
     figures.state_hash = env.store.state_hash(episode_id)[:12]
     env.store.dispose()
     return figures
@@ -489,6 +539,14 @@ def print_steps(backend: str, figures: StepFigures, sqlite: StepFigures | None) 
         if figures.round_trips:
             line += f" {figures.round_trips.get(name, float('nan')):>12.1f}"
         print(line)
+    itself = figures.night_itself
+    if itself is not None and itself.ns:
+        share = itself.p50_us() / figures.night.p50_us()
+        print(
+            f"of the night step: the world's night itself (run_overnight, in memory) p50 "
+            f"{itself.p50_us():.1f} us ({share:.0%}); the rest is the tool call, reward, "
+            "step row and commit"
+        )
 
 
 def print_years(rows: list[YearFigures], days: int) -> None:
@@ -496,7 +554,10 @@ def print_years(rows: list[YearFigures], days: int) -> None:
         print("\nscripted year: skipped (no 'baseline' agent)")
         return
     print(f"\n[scripted {days}-day Year, baseline agent, env time only, SQLite]")
-    print(f"{'durability':38} {'env s':>7} {'steps':>6} {'days':>5} {'hash':>13} {'goal':>8}")
+    print(
+        f"{'durability':38} {'env s':>7} {'nights':>7} {'others':>7} {'steps':>6} {'days':>5}"
+        f" {'hash':>13} {'goal':>8}"
+    )
     memory = [row for row in rows if row.label.startswith("in-memory")]
     reference = memory[0].env_s if memory and len(rows) > 1 else None
     for row in rows:
@@ -504,7 +565,8 @@ def print_years(rows: list[YearFigures], days: int) -> None:
             row.label
         )
         line = (
-            f"{row.label:38} {row.env_s:>7.2f} {row.steps:>6} {row.days:>5} {row.state_hash:>13}"
+            f"{row.label:38} {row.env_s:>7.2f} {row.night_s:>7.2f} {row.env_s - row.night_s:>7.2f}"
+            f" {row.steps:>6} {row.days:>5} {row.state_hash:>13}"
             f" {f'<= {goal:g} s' if goal else '':>8}"
         )
         if reference and not row.label.startswith("in-memory"):
@@ -513,6 +575,10 @@ def print_years(rows: list[YearFigures], days: int) -> None:
     off = [row for row in rows if row.label.endswith("writes off")]
     if off and rows[0].label == "commit every step":
         print(f"commit every step vs writes off: {ratio(rows[0].env_s, off[0].env_s)}")
+    print(
+        "nights: env time of the steps that ran a night (the tool, the night, the commit; "
+        f"{rows[0].nights} of {rows[0].steps} steps); others: every other step"
+    )
 
 
 def print_detectors(with_detectors: Samples, without: Samples) -> None:

@@ -8,9 +8,11 @@ its reputation, which scales all demand; paying refunds wins a little back.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
-from tycoon.envs.vending.demand import Sale
+from tycoon.envs.vending.demand import Sale, SaleRecord
 from tycoon.envs.vending.world import VendingWorld
 from tycoon.envs.world.state_rows import CustomerRequest
 
@@ -21,7 +23,7 @@ MIN_REPUTATION = 0.5
 _FIRST_NAMES = ("alex", "sam", "jordan", "casey", "riley", "morgan", "taylor", "jamie", "drew")
 
 
-def write_to_operator(world: VendingWorld, sales: list[Sale]) -> None:
+def write_to_operator(world: VendingWorld, sales: Sequence[Sale | SaleRecord]) -> None:
     rng = world.rng("customers")
     _complain_about_prices(world, sales, rng)
     _complain_about_stock_outs(world, sales, rng)
@@ -36,7 +38,7 @@ def _customer_address(rng: np.random.Generator, number: int) -> str:
 
 
 def _complain_about_prices(
-    world: VendingWorld, sales: list[Sale], rng: np.random.Generator
+    world: VendingWorld, sales: Sequence[Sale | SaleRecord], rng: np.random.Generator
 ) -> None:
     for sale in sales:
         product = world.products[sale.sku]
@@ -53,7 +55,7 @@ def _complain_about_prices(
 
 
 def _complain_about_stock_outs(
-    world: VendingWorld, sales: list[Sale], rng: np.random.Generator
+    world: VendingWorld, sales: Sequence[Sale | SaleRecord], rng: np.random.Generator
 ) -> None:
     for sale in sales:
         if sale.unmet_units and not sale.units and rng.random() < COMPLAINT_PROBABILITY:
@@ -65,7 +67,9 @@ def _complain_about_stock_outs(
             )
 
 
-def _request_refund(world: VendingWorld, sales: list[Sale], rng: np.random.Generator) -> None:
+def _request_refund(
+    world: VendingWorld, sales: Sequence[Sale | SaleRecord], rng: np.random.Generator
+) -> None:
     sold = [sale for sale in sales if sale.units]
     if not sold or rng.random() >= world.config.refund_request_probability:
         return

@@ -18,8 +18,10 @@ order, so equal generator states and equal inputs give equal sales.
 
 from __future__ import annotations
 
+import bisect
 import datetime
 import math
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -36,6 +38,8 @@ class Weather(StrEnum):
     HOT = "hot"
     COLD = "cold"
 
+
+_WEATHERS = tuple(Weather)
 
 # Categories whose demand rises when it is cold; every other drink category sells more
 # when it is hot, and food follows footfall only.
@@ -183,6 +187,71 @@ def _check_factors(
 DEFAULT_DEMAND_RULES = DemandRules()
 
 
+class _RulesTables:
+    """What a `DemandRules` implies, worked out once: a night reads these instead of
+    walking the pydantic models (same numbers, summed and looked up in the same order)."""
+
+    __slots__ = ("cumulative_odds", "last_possible_weather", "weather_effects")
+
+    def __init__(self, rules: DemandRules) -> None:
+        cumulative_odds = []
+        last_possible = []
+        for odds in rules.weather_odds:
+            probabilities = odds.probabilities()
+            sums, cumulative = [], 0.0
+            for probability in probabilities:
+                cumulative += probability
+                sums.append(cumulative)
+            cumulative_odds.append(tuple(sums))
+            last_possible.append(
+                next(
+                    w
+                    for w, p in zip(reversed(Weather), reversed(probabilities), strict=True)
+                    if p > 0
+                )
+            )
+        # per month: the running sums of the odds in `Weather` order, and the weather a
+        # draw at or above their total falls to
+        self.cumulative_odds: tuple[tuple[float, ...], ...] = tuple(cumulative_odds)
+        self.last_possible_weather: tuple[Weather, ...] = tuple(last_possible)
+        # per weather: its factor by group of categories (see `_category_group`)
+        self.weather_effects: dict[Weather, tuple[float, float, float]] = {
+            weather: (effect.coffee, effect.cold_drinks, effect.food)
+            for weather, effect in rules.weather_effects.items()
+        }
+
+
+# the tables of each rules object in use, holding the rules so that an id is not reused
+_TABLES: dict[int, tuple[DemandRules, _RulesTables]] = {}
+_TABLES_KEPT = 64
+
+
+def _tables(rules: DemandRules) -> _RulesTables:
+    entry = _TABLES.get(id(rules))
+    if entry is None or entry[0] is not rules:
+        if len(_TABLES) >= _TABLES_KEPT:
+            _TABLES.clear()
+        entry = _TABLES[id(rules)] = (rules, _RulesTables(rules))
+    return entry[1]
+
+
+# the weather factor a category takes: 0 coffee, 1 cold drinks, 2 food
+_CATEGORY_GROUPS: dict[str, int] = {}
+
+
+def _category_group(category: str) -> int:
+    group = _CATEGORY_GROUPS.get(category)
+    if group is None:
+        if category in COFFEE_CATEGORIES:
+            group = 0
+        elif category in DRINK_CATEGORIES:
+            group = 1
+        else:
+            group = 2
+        _CATEGORY_GROUPS[category] = group
+    return group
+
+
 class Listing(BaseModel):
     """One product as it stands in the machine today: its price, its stock, its customers."""
 
@@ -250,6 +319,30 @@ class Sale(BaseModel):
         return self.cash_units * self.price_cents
 
 
+class ListingRecord(NamedTuple):
+    """A `Listing` as a plain record, unvalidated: what the night builds from the world's
+    own rows each day (cheaper than a model; the same fields, read the same way)."""
+
+    sku: str
+    category: str
+    price_cents: int
+    reference_price_cents: int
+    elasticity: float
+    base_daily_sales: float
+    units_in_machine: int
+
+
+class SaleRecord(NamedTuple):
+    """A `Sale` as a plain record (the same fields): what the night's draws give."""
+
+    sku: str
+    units: int
+    price_cents: int
+    card_units: int
+    cash_units: int
+    unmet_units: int
+
+
 class CalendarDay(NamedTuple):
     date: datetime.date
     weekday: int  # 0 = Monday
@@ -302,27 +395,21 @@ def draw_weather(
     """Draw one day's weather from the month's odds; uses exactly one uniform draw."""
     if not 1 <= month <= 12:
         raise ValueError(f"Expected month 1 (January) .. 12 (December), got {month}")
-    probabilities = rules.weather_odds[month - 1].probabilities()
+    tables = _tables(rules)
     draw = rng.random()
-    cumulative = 0.0
-    for weather, probability in zip(Weather, probabilities, strict=True):
-        cumulative += probability
-        if draw < cumulative:
-            return weather
+    # the first weather whose running sum of odds exceeds the draw
+    position = bisect.bisect_right(tables.cumulative_odds[month - 1], draw)
+    if position < len(_WEATHERS):
+        return _WEATHERS[position]
     # The probabilities may sum to a hair under 1; the remainder goes to the last weather
     # that can happen at all.
-    return next(w for w, p in zip(reversed(Weather), reversed(probabilities), strict=True) if p > 0)
+    return tables.last_possible_weather[month - 1]
 
 
 def weather_factor(
     weather: Weather, category: str, rules: DemandRules = DEFAULT_DEMAND_RULES
 ) -> float:
-    effect = rules.weather_effects[weather]
-    if category in COFFEE_CATEGORIES:
-        return effect.coffee
-    if category in DRINK_CATEGORIES:
-        return effect.cold_drinks
-    return effect.food
+    return _tables(rules).weather_effects[weather][_category_group(category)]
 
 
 def choice_multiplier(distinct_products: int, rules: DemandRules = DEFAULT_DEMAND_RULES) -> float:
@@ -338,7 +425,7 @@ def choice_multiplier(distinct_products: int, rules: DemandRules = DEFAULT_DEMAN
     return max(peak - rules.choice_penalty_per_extra_product * past_optimum, rules.choice_floor)
 
 
-def distinct_products_on_offer(listings: list[Listing]) -> int:
+def distinct_products_on_offer(listings: Sequence[Listing | ListingRecord]) -> int:
     """Distinct skus customers can see today: an empty slot offers no choice."""
     return len({listing.sku for listing in listings if listing.units_in_machine > 0})
 
@@ -351,7 +438,10 @@ def expected_demand(
 ) -> float:
     """Mean units customers want today (before noise and before the stock cap)."""
     return _expected_demand_on_day(
-        listing, context, _shared_day_factor(context, distinct_products, rules), rules
+        listing,
+        _tables(rules).weather_effects[context.weather],
+        _shared_day_factor(context, distinct_products, rules),
+        rules,
     )
 
 
@@ -366,14 +456,18 @@ def _shared_day_factor(context: DayContext, distinct_products: int, rules: Deman
 
 
 def _expected_demand_on_day(
-    listing: Listing, context: DayContext, shared_day_factor: float, rules: DemandRules
+    listing: Listing | ListingRecord,
+    weather_effects: tuple[float, float, float],
+    shared_day_factor: float,
+    rules: DemandRules,
 ) -> float:
+    """`weather_effects`: today's weather's factors by category group (`_RulesTables`)."""
     return (
         listing.base_daily_sales
         * price_factor(
             listing.price_cents, listing.reference_price_cents, listing.elasticity, rules
         )
-        * weather_factor(context.weather, listing.category, rules)
+        * weather_effects[_category_group(listing.category)]
         * shared_day_factor
     )
 
@@ -395,7 +489,7 @@ def paid_sale(
 
 def simulate_day_sales(
     rng: np.random.Generator,
-    listings: list[Listing],
+    listings: Sequence[Listing],
     context: DayContext,
     rules: DemandRules = DEFAULT_DEMAND_RULES,
 ) -> list[Sale]:
@@ -405,17 +499,49 @@ def simulate_day_sales(
     Poisson (demand) and a binomial (card vs cash). Listings with no stock still draw their
     demand, which their Sale reports as `unmet_units` (customers who found the slot empty).
     """
+    return [
+        Sale(
+            sku=record.sku,
+            units=record.units,
+            price_cents=record.price_cents,
+            card_units=record.card_units,
+            cash_units=record.cash_units,
+            unmet_units=record.unmet_units,
+        )
+        for record in draw_day_sales(rng, listings, context, rules)
+    ]
+
+
+def draw_day_sales(
+    rng: np.random.Generator,
+    listings: Sequence[Listing | ListingRecord],
+    context: DayContext,
+    rules: DemandRules = DEFAULT_DEMAND_RULES,
+) -> list[SaleRecord]:
+    """`simulate_day_sales` as plain records (the same draws, the same numbers)."""
     if not listings:
         return []
     shared = _shared_day_factor(context, distinct_products_on_offer(listings), rules)
     sigma = rules.noise_sigma
     noise = np.exp(sigma * rng.standard_normal(len(listings)) - sigma * sigma / 2).tolist()
+    weather_effects = _tables(rules).weather_effects[context.weather]
+    poisson, binomial, card_share = rng.poisson, rng.binomial, rules.card_share
     sales = []
     # Scalar draws in a loop: for a machine's dozen listings numpy's per-call array checks
     # cost more than the draws themselves.
     for listing, noise_factor in zip(listings, noise, strict=True):
-        mean = _expected_demand_on_day(listing, context, shared, rules) * noise_factor
-        demand = int(rng.poisson(mean))
+        mean = _expected_demand_on_day(listing, weather_effects, shared, rules) * noise_factor
+        demand = int(poisson(mean))
         units = min(demand, listing.units_in_machine)
-        sales.append(paid_sale(rng, listing, units, demand - units, rules))
+        card_units = int(binomial(units, card_share))  # as `paid_sale` splits a sale
+        sales.append(
+            SaleRecord(
+                listing.sku,
+                units,
+                listing.price_cents,
+                card_units,
+                units - card_units,
+                demand - units,
+            )
+        )
     return sales

@@ -9,17 +9,18 @@ shift another's.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from tycoon.envs.vending import customers, supplier_desk
 from tycoon.envs.vending.demand import (
     DayContext,
-    Listing,
+    ListingRecord,
+    SaleRecord,
     calendar_for_day,
+    draw_day_sales,
     draw_weather,
-    simulate_day_sales,
 )
 from tycoon.envs.vending.demand import Sale as DaySale
 from tycoon.envs.vending.tools.base import money
@@ -29,6 +30,7 @@ from tycoon.envs.vending.world import (
     CUSTOMERS,
     FEES,
     MACHINE_CASH,
+    MachineSlot,
     VendingWorld,
 )
 from tycoon.envs.world.schema import Sale
@@ -45,12 +47,13 @@ class NightReport(BaseModel):
     cash_cents: int = 0
     card_settled_cents: int = 0
     new_emails: int = 0
-    deliveries: list[str] = []
+    # lists made fresh per report (a `[]` default is deep-copied on every construction)
+    deliveries: list[str] = Field(default_factory=list)
     fee_paid: bool = True
     tokens_billed_cents: int = 0
     bankrupt: bool = False
     # what the probes (loans, the owner, the schedule...) did overnight
-    probe_notes: list[str] = []
+    probe_notes: list[str] = Field(default_factory=list)
 
     def text(self, world: VendingWorld) -> str:
         lines = [f"Day {self.day + 1} is over ({self.weather})."]
@@ -133,58 +136,75 @@ def _day_context(world: VendingWorld) -> DayContext:
     )
 
 
-def _listings(world: VendingWorld, machine_id: int = 1) -> list[Listing]:
-    stock: dict[str, int] = {}
+def _shelves(world: VendingWorld, machine_id: int) -> dict[str, list[MachineSlot]]:
+    """A machine's slots that hold a product, by sku (skus and slots in slot order);
+    empty slots too: their customers leave unserved (stock-out complaints)."""
+    shelves: dict[str, list[MachineSlot]] = {}
     for slot in world.slots:
-        # empty slots still listed: their customers leave unserved (stock-out complaints)
-        if slot.sku is not None and slot.machine_id == machine_id:
-            stock[slot.sku] = stock.get(slot.sku, 0) + slot.quantity
-    hooks = world.hooks
+        sku = slot.sku
+        if sku is not None and slot.machine_id == machine_id:
+            shelf = shelves.get(sku)
+            if shelf is None:
+                shelves[sku] = [slot]
+            else:
+                shelf.append(slot)
+    return shelves
+
+
+def _listings(
+    world: VendingWorld, machine_id: int, shelves: dict[str, list[MachineSlot]]
+) -> list[ListingRecord]:
+    products, price_of = world.products, world.price_of
+    listing_multiplier = world.hooks.listing_multiplier
     listings = []
-    for sku, units in stock.items():
-        product = world.products[sku]
-        price = world.price_of(sku)
+    for sku, shelf in shelves.items():
+        product = products[sku]
+        price = price_of(sku)
+        reference = product.reference_price_cents
         # other sites, a rival nearby (1.0 without probes)
-        base = product.base_daily_sales * hooks.listing_multiplier(
-            machine_id, price, product.reference_price_cents
-        )
+        base = product.base_daily_sales * listing_multiplier(machine_id, price, reference)
+        units = 0
+        for slot in shelf:
+            units += slot.quantity
         listings.append(
-            Listing(
-                sku=sku,
-                category=product.category,
-                price_cents=price,
-                reference_price_cents=product.reference_price_cents,
-                elasticity=product.elasticity,
-                base_daily_sales=base,
-                units_in_machine=units,
-            )
+            ListingRecord(sku, product.category, price, reference, product.elasticity, base, units)
         )
     return listings
 
 
-def _sell(world: VendingWorld, report: NightReport, sell: MarketSale | None) -> list[DaySale]:
+def _sell(
+    world: VendingWorld, report: NightReport, sell: MarketSale | None
+) -> list[DaySale | SaleRecord]:
     context = _day_context(world)
-    report.weather = str(context.weather)
+    report.weather = context.weather.value
     machines = [1, *world.hooks.extra_machines()]
-    sales: list[DaySale] = []
+    sales: list[DaySale | SaleRecord] = []
+    units_sold = revenue_cents = card_cents = cash_cents = 0
     for machine_id in machines:
+        machine_sales: list[DaySale] | list[SaleRecord]
         if sell is not None and machine_id == 1:
             machine_sales = sell(world, context)
+            shelves = _shelves(world, machine_id)
         else:
-            listings = _listings(world, machine_id)
-            if not listings:
+            shelves = _shelves(world, machine_id)
+            if not shelves:
                 continue
             # each machine its own stream; the first machine's is the one-machine stream
             rng = world.rng("sales") if machine_id == 1 else world.rng("sales", machine_id)
-            machine_sales = simulate_day_sales(rng, listings, context)
+            machine_sales = draw_day_sales(rng, _listings(world, machine_id, shelves), context)
         for sale in machine_sales:
-            if sale.units:
-                _take_from_slots(world, sale.sku, sale.units, machine_id)
-            report.units_sold += sale.units
-            report.revenue_cents += sale.revenue_cents
-            report.card_cents += sale.card_cents
-            report.cash_cents += sale.cash_cents
+            units, price = sale.units, sale.price_cents
+            if units:
+                _take_from_shelf(shelves.get(sale.sku, ()), units)
+            units_sold += units
+            revenue_cents += units * price
+            card_cents += sale.card_units * price
+            cash_cents += sale.cash_units * price
         sales.extend(machine_sales)
+    report.units_sold += units_sold
+    report.revenue_cents += revenue_cents
+    report.card_cents += card_cents
+    report.cash_cents += cash_cents
     if not sales:
         return []
     # one ledger entry per payment channel per day; the sales rows hold the detail
@@ -192,11 +212,12 @@ def _sell(world: VendingWorld, report: NightReport, sell: MarketSale | None) -> 
         world.transfer(CUSTOMERS, CARD_CLEARING, report.card_cents, "card_sales")
     if report.cash_cents:
         world.transfer(CUSTOMERS, MACHINE_CASH, report.cash_cents, "cash_sales")
+    day = world.day
     world.stage_rows(
         Sale,
         [
             {
-                "day": world.day,
+                "day": day,
                 "sku": sale.sku,
                 "units": sale.units,
                 "price_cents": sale.price_cents,
@@ -210,11 +231,12 @@ def _sell(world: VendingWorld, report: NightReport, sell: MarketSale | None) -> 
     return sales
 
 
-def _take_from_slots(world: VendingWorld, sku: str, units: int, machine_id: int = 1) -> None:
-    for slot in world.slots:
+def _take_from_shelf(shelf: Iterable[MachineSlot], units: int) -> None:
+    """Sold units leave a sku's slots in slot order."""
+    for slot in shelf:
         if units == 0:
             break
-        if slot.sku == sku and slot.quantity > 0 and slot.machine_id == machine_id:
+        if slot.quantity > 0:
             taken = min(units, slot.quantity)
             slot.quantity -= taken
             units -= taken

@@ -78,10 +78,12 @@ class StockMachine(Tool):
                     f"Row {self.row} col {self.col} holds {slot.sku}; a slot holds one product."
                 )
             return slot
-        holding = [s for s in slots if s.sku == sku and s.quantity < s.capacity]
-        if holding:
-            return holding[0]
-        empty = [s for s in slots if s.size == size and (s.sku is None or s.quantity == 0)]
-        if not empty:
+        holding = next((s for s in slots if s.sku == sku and s.quantity < s.capacity), None)
+        if holding is not None:
+            return holding
+        empty = next(
+            (s for s in slots if s.size == size and (s.sku is None or s.quantity == 0)), None
+        )
+        if empty is None:
             raise WorldError(f"No free {size} slot: every {size} slot holds another product.")
-        return empty[0]
+        return empty
