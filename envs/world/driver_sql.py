@@ -59,9 +59,6 @@ class DriverStatement:
             self.numbered_values = _row_getter(names) or _no_values
             self.formats = [PyFormat.AUTO] * len(names)  # what cursor.execute uses for %s
 
-    def _params(self, row: dict[str, Any]) -> Any:
-        return row if self._ordered is None else self._ordered(row)
-
     def run(self, connection: Connection, params: dict[str, Any] | list[dict[str, Any]]) -> int:
         """Run on the connection's driver cursor, in the connection's transaction; the
         driver's row count (-1 for a statement held back by `step_batch`).
@@ -69,8 +66,11 @@ class DriverStatement:
         Listeners of `before_cursor_execute` still see the statement; a driver error is
         raised as SQLAlchemy's `DBAPIError` (and a dropped connection is invalidated), as
         `Connection.execute` would."""
-        many = isinstance(params, list)
-        bound = [self._params(row) for row in params] if many else self._params(params)
+        ordered = self._ordered
+        if many := isinstance(params, list):
+            bound = params if ordered is None else [ordered(row) for row in params]
+        else:
+            bound = params if ordered is None else ordered(params)
         if not connection.in_transaction():
             connection.begin()  # as Connection.execute does: its commit() then commits this
         if self._batchable and (batch := _BATCHES.get(connection)) is not None:
@@ -79,8 +79,7 @@ class DriverStatement:
         return self._execute(connection, bound, many)
 
     def _execute(self, connection: Connection, bound: Any, many: bool) -> int:
-        pooled = connection.connection
-        cursor = pooled.cursor()
+        cursor = connection.connection.dbapi_connection.cursor()
         try:
             if connection.dispatch.before_cursor_execute:
                 connection.dispatch.before_cursor_execute(
@@ -445,16 +444,23 @@ def _begin_command(driver: Any) -> bytes:
     return " ".join(parts).encode()
 
 
-@contextlib.contextmanager
-def step_batch(connection: Connection) -> Iterator[None]:
+# what `step_batch` gives where it batches nothing (reusable: it holds no state)
+_NO_BATCH: contextlib.nullcontext[None] = contextlib.nullcontext()
+
+
+def step_batch(connection: Connection) -> contextlib.AbstractContextManager[None]:
     """The step's writes inside the block reach PostgreSQL in one round trip: held back
     until the transaction commits (sent with the COMMIT), until another statement runs,
     or until the block ends. A refused or failed statement aborts the whole transaction
     (nothing of the step is saved) and raises as it would have unbatched. A no-op on
-    SQLite and on engines not made by `make_engine`."""
+    SQLite and on engines not made by `make_engine` (no generator made per step)."""
     if not _pipelines(connection.dialect) or connection in _BATCHES:
-        yield
-        return
+        return _NO_BATCH
+    return _batched(connection)
+
+
+@contextlib.contextmanager
+def _batched(connection: Connection) -> Iterator[None]:
     batch = StepBatch(connection)
     _BATCHES[connection] = batch
     try:
