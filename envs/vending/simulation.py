@@ -545,12 +545,10 @@ class VendingSimulation:
                 if outcome.events:
                     world.stage_rows(BehaviorEvent, [event.to_row() for event in outcome.events])
                 world.write_changes(connection)
-                counters = {
-                    **world.counters(),
-                    "step_count": step_id,
-                    "status": status,
-                    "episode_key": episode.id,
-                }
+                counters = world.counters()  # a new dict: completed in place
+                counters["step_count"] = step_id
+                counters["status"] = status
+                counters["episode_key"] = episode.id
                 staged = self._staged_steps
                 if not commits:
                     staged.stage(step_row, counters)

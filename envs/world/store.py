@@ -383,11 +383,12 @@ class WorldStore:
         another, which aborts the whole transaction: inside `step_batch` it travels with
         the step's other statements and costs no round trip of its own."""
         values = {"lease_episode": episode_id, "lease_owner": lease_owner(), "now": time.time()}
-        if connection.dialect.name == "postgresql":
-            _fence_statement(connection.dialect).run(connection, values)
+        dialect = connection.dialect
+        if dialect.name == "postgresql":
+            _fence_statement(dialect).run(connection, values)
             return
         # through the driver: SQLAlchemy's per-statement work would cost more than the UPDATE
-        if _renew_statement(connection.dialect).run(connection, values) == 1:
+        if _renew_statement(dialect).run(connection, values) == 1:
             return
         holder = connection.execute(
             select(EpisodeLease.owner).where(EpisodeLease.episode_id == episode_id)
@@ -499,9 +500,10 @@ _RENEW_STATEMENTS: dict[tuple[str, str, str], DriverStatement] = {}
 def _renew_statement(dialect: Any) -> DriverStatement:
     """`_RENEW_LEASE` compiled once per driver."""
     key = (dialect.name, dialect.driver, dialect.paramstyle)
-    if key not in _RENEW_STATEMENTS:
-        _RENEW_STATEMENTS[key] = DriverStatement(_RENEW_LEASE, dialect)
-    return _RENEW_STATEMENTS[key]
+    statement = _RENEW_STATEMENTS.get(key)
+    if statement is None:
+        statement = _RENEW_STATEMENTS[key] = DriverStatement(_RENEW_LEASE, dialect)
+    return statement
 
 
 # PostgreSQL's fence: renew the lease, and when another holds it fail on a cast that
@@ -561,7 +563,13 @@ LEASE_HOST_ENV = "TYCOON_LEASE_HOST"
 
 def lease_owner() -> str:
     """This process: "host:pid"."""
-    return f"{_lease_host()}:{os.getpid()}"
+    return _owner_named(_lease_host(), os.getpid())
+
+
+@functools.lru_cache(maxsize=16)
+def _owner_named(host: str, pid: int) -> str:
+    # every step's fence names its owner: formatted once per host and process
+    return f"{host}:{pid}"
 
 
 def _lease_host() -> str:
