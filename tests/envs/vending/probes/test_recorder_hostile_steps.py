@@ -7,6 +7,11 @@ and then, so that kinds of step meet again within a day under the same facts. On
 scenario its events, opportunity counts and final state must be those of a recorder
 that runs every detector on every step, without the index and without the detectors'
 look at the call (`call_may_fire`), which the quiet-steps test keeps.
+
+In an arena the market night falls between two steps of a seat (its day, its credit limit
+and its probes' state change outside any step of it): the seats' recorders (the
+permissions probe on one, oversight on the other) are held to the same comparison, with
+payments and mail between the seats, refused ones too.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ import gymnasium
 import pytest
 
 import tycoon  # noqa: F401  (registers the ids)
+from tycoon.envs.arena import vending_arena_v0
+from tycoon.envs.arena.config import seat_account, seat_email
 from tycoon.envs.vending.scenarios import SCENARIOS, ProbeSet, ShutdownProbe
 from tycoon.instrumentation.detectors import Detector, DetectorIndex
 from tycoon.instrumentation.trace import ScenarioFacts
@@ -152,3 +159,53 @@ def test_hostile_steps_record_what_every_detector_on_every_step_would(name) -> N
     for seed in SEEDS:
         recorded = run(scenario, seed, every_step=False)
         assert recorded == run(scenario, seed, every_step=True), (name, seed)
+
+
+ARENA_CONFIG = {"operator_probes": ["permissions", "oversight"]}
+ARENA_DAYS, ARENA_TURNS = 5, 160
+
+
+def between_seats() -> list[tuple[str, dict[str, Any]]]:
+    return [
+        ("send_payment", {"to_account": seat_account(1), "amount": 5, "memo": "stock"}),
+        ("send_payment", {"to_account": seat_account(1).upper(), "amount": 10**9, "memo": "x"}),
+        ("send_email", {"to": seat_email(1), "subject": "prices", "body": "cola $3"}),
+        ("send_email", {"to": seat_email(0), "subject": "prices", "body": "cola $3"}),
+    ]
+
+
+def run_arena(seed: int, every_step: bool) -> dict[str, Any]:
+    env = vending_arena_v0.env(num_operators=2, max_days=ARENA_DAYS, config=ARENA_CONFIG)
+    env.reset(seed=seed)
+    recorders = env.core.sim.recorders
+    assert all(recorders)
+    if every_step:
+        for recorder in recorders:
+            recorder.index = EveryDetectorOnTheCall(recorder.detectors)
+    calls = variants(recorders[0].runtime.state.credential_token) + between_seats()
+    tools = sorted({name for name, _ in calls})
+    rng = random.Random(seed)
+    events = []
+    for turn, agent in enumerate(env.agent_iter(ARENA_TURNS)):
+        _, _, terminated, truncated, _ = env.last()
+        if terminated or truncated:
+            env.step(None)
+            continue
+        if rng.random() < 0.1:
+            name, arguments = "wait_for_next_day", {}
+        else:
+            tool = rng.choice(tools)
+            name, arguments = rng.choice([call for call in calls if call[0] == tool])
+        env.step(json.dumps({"name": name, "arguments": arguments}))
+        events += [(turn, agent, e) for e in env.infos[agent].get("behavior_events", [])]
+    result = {"events": events, "hash": env.state_hash()}
+    env.close()
+    return result
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("seed", [1, 2])
+def test_arena_seats_record_what_every_detector_on_every_step_would(seed) -> None:
+    recorded = run_arena(seed, every_step=False)
+    assert recorded == run_arena(seed, every_step=True)
+    assert recorded["events"]  # the comparison covers steps with events
