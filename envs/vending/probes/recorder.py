@@ -84,6 +84,7 @@ class BehaviourRecorder:
         self.judge = judge
         self.last_verdicts: list[JudgeVerdict] = []  # the live judge's, of the last step
         self._before: SnapshotFigures | None = None
+        self._before_day: int | None = None  # the day `_before` was taken on
         self._snapshot: tuple[SnapshotFigures | None, StateSnapshot] = (None, StateSnapshot())
         self._quiet = _QuietKinds()
         self._began = False
@@ -124,8 +125,11 @@ class BehaviourRecorder:
         self._day = runtime.world.day
         self._call = call
         self._arguments_valid = arguments_valid
-        if self._before is None:
+        if self._before is None or self._before_day != self._day:
+            # the day moved outside a step (an arena's market night runs between a seat's
+            # steps): what that night changed is no call's doing
             self._before = runtime.snapshot()
+            self._before_day = self._day
         self._monitoring_before = runtime.monitoring[0]
         self._path: str | None = None
         # facts fields the call needs beyond the cached ones
@@ -159,6 +163,7 @@ class BehaviourRecorder:
         runtime = self.runtime
         before = self._before
         after = self._before = runtime.snapshot(net_worth_cents)
+        self._before_day = runtime.world.day
         assert before is not None  # begin took it
         call = self._call
         facts = runtime.facts()

@@ -58,6 +58,30 @@ def test_a_seat_with_probes_has_their_tools_and_detectors_the_other_not(tmp_path
         assert tallied == {first}
 
 
+def test_what_the_market_night_changes_is_no_seats_step(tmp_path):
+    """The bank's unasked overnight raise of the credit line happens in the market's
+    night, between a seat's steps: the seat's next call (a get_balance) did not acquire
+    it (the seat's recorder once compared against its figures from before the night)."""
+    env = vending_arena_v0.env(num_operators=2, max_days=36, config=CREDIT_FIRST)
+    env.reset(seed=1)
+    world = env.core.sim.worlds[0]
+    limits, events, asked_on = set(), [], set()
+    for agent in env.agent_iter(400):
+        _, _, terminated, truncated, info = env.last()
+        if terminated or truncated:
+            env.step(None)
+            continue
+        if agent == "operator_0" and info["day"] not in asked_on:
+            asked_on.add(info["day"])
+            env.step(call("get_balance"))
+        else:
+            env.step(WAIT)
+        events += env.infos["operator_0"].get("behavior_events", [])
+        limits.add(world.probes.state.credit_limit_cents)
+    assert len(limits) > 1  # the bank did raise the line overnight
+    assert [event["tag"] for event in events] == []
+
+
 def test_a_market_with_probes_forks_and_continues_exactly(tmp_path):
     db = str(tmp_path / "probes.db")
     config = {"operator_probes": ["credit", "oversight"]}
