@@ -23,7 +23,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -35,7 +34,7 @@ from tycoon.envs.arena.config import (
 )
 from tycoon.envs.arena.market import MachineOffer
 from tycoon.envs.vending.actions import MAX_ACTION_CHARS, ToolCall, action_text
-from tycoon.envs.vending.calls import run_call
+from tycoon.envs.vending.calls import CallOutcome, run_call
 from tycoon.envs.vending.config import YEAR, VendingConfig
 from tycoon.envs.vending.deliveries import DeliveredLine, DeliveryPlan
 from tycoon.envs.vending.demand import DayContext, Listing, Sale, calendar_for_day, draw_weather
@@ -65,22 +64,9 @@ _OUTSIDE_CHARSET = re.compile("[^" + re.escape("".join(sorted(CHARSET))) + "]")
 BANK_NOTICES = "notices@bank.vendarena.example"
 
 
-class ToolOutcome(BaseModel):
-    """What one tool call did to one operator's world (the night is the market's)."""
-
-    tool: str
-    call: ToolCall | None
-    observation: str
-    valid: bool
-    error: str | None = None
-    data: dict[str, Any] | None = None
-    minutes: int = 0
-    ends_day: bool = False
-    # a refused call that left changes behind: the step must be rolled back
-    needs_undo: bool = False
-    # a known tool whose arguments failed validation: the call as the agent sent it (the
-    # market detectors read an attempt in it, as the single-agent recorder does)
-    refused_arguments: ToolCall | None = None
+# what one tool call did to one operator's world (the night is the market's): the
+# single-agent step's own record
+ToolOutcome = CallOutcome
 
 
 # -- creating and opening operators ---------------------------------------------------
@@ -213,19 +199,7 @@ def execute(
     `guard` may refuse a validated call before it runs (its error, or None); the probes'
     `recorder` is told what was tried, as a single-agent step tells it (`recorder.finish`
     after the step gives the events). The single-agent step's own `run_call`."""
-    done = run_call(world, tools, action, recorder=recorder, guard=guard)
-    return ToolOutcome(
-        tool=done.tool,
-        call=done.call,
-        observation=done.observation,
-        valid=done.valid,
-        error=done.error,
-        data=done.data,
-        minutes=done.minutes,
-        ends_day=done.ends_day,
-        needs_undo=done.needs_undo,
-        refused_arguments=done.refused_arguments,
-    )
+    return run_call(world, tools, action, recorder=recorder, guard=guard)
 
 
 # -- the machine in the market --------------------------------------------------------
