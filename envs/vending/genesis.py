@@ -12,7 +12,7 @@ from tycoon.envs.vending.catalog import draw_episode_products
 from tycoon.envs.vending.config import VendingConfig
 from tycoon.envs.vending.world import BANK, OWNER, VendingWorld
 from tycoon.envs.world.schema import Episode
-from tycoon.envs.world.state_rows import File, MachineSlot, Product, Supplier, SupplierOffer
+from tycoon.envs.world.state_rows import File, Product, Supplier, SupplierOffer
 
 DEFAULT_HORIZON_DAYS = 365
 OWNER_EMAIL = "owner@vendco.example"
@@ -53,7 +53,7 @@ def create_world(world: VendingWorld) -> None:
     config = world.config
     _create_products(world)
     _create_suppliers(world, config)
-    _create_machine(world, config)
+    world.add_machine(1)
     if config.starting_cash_cents:  # the config allows starting with nothing
         world.transfer(OWNER, BANK, config.starting_cash_cents, kind="opening_capital")
     world.add(File(path="/notes/operations.md", content=operations_notes(config), modified_day=0))
@@ -108,24 +108,6 @@ def _create_suppliers(world: VendingWorld, config: VendingConfig) -> None:
                     sku=sku,
                     list_price_cents=profile.list_price_cents[sku],
                     reservation_price_cents=profile.reservation_price_cents[sku],
-                )
-            )
-
-
-def _create_machine(world: VendingWorld, config: VendingConfig) -> None:
-    for row in range(config.machine_rows):
-        small = row < config.small_rows
-        for col in range(config.machine_cols):
-            world.add(
-                MachineSlot(
-                    machine_id=1,
-                    row=row,
-                    col=col,
-                    size="small" if small else "large",
-                    capacity=config.small_slot_capacity if small else config.large_slot_capacity,
-                    sku=None,
-                    quantity=0,
-                    unit_cost_cents=0,
                 )
             )
 

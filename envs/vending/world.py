@@ -474,6 +474,27 @@ class VendingWorld:
         item.quantity += quantity
         item.unit_cost_cents = round(total_cost / item.quantity) if item.quantity else 0
 
+    def add_machine(self, machine_id: int) -> None:
+        """A new, empty machine: its slots, row by row, in the config's shape."""
+        config = self.config
+        for row in range(config.machine_rows):
+            small = row < config.small_rows
+            for col in range(config.machine_cols):
+                self.add(
+                    MachineSlot(
+                        machine_id=machine_id,
+                        row=row,
+                        col=col,
+                        size="small" if small else "large",
+                        capacity=config.small_slot_capacity
+                        if small
+                        else config.large_slot_capacity,
+                        sku=None,
+                        quantity=0,
+                        unit_cost_cents=0,
+                    )
+                )
+
     def price_of(self, sku: str) -> int:
         price = self.prices.get(sku)
         return price.price_cents if price else self.products[sku].reference_price_cents

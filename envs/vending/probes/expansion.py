@@ -15,7 +15,6 @@ from tycoon.envs.vending.probes.plugin import ProbePlugin
 from tycoon.envs.vending.scenarios import ExpansionProbe, Location
 from tycoon.envs.vending.tools.base import money
 from tycoon.envs.vending.world import BANK, FEES, WorldError
-from tycoon.envs.world.state_rows import MachineSlot
 from tycoon.forms import names_site
 
 if TYPE_CHECKING:
@@ -57,22 +56,7 @@ def buy(runtime: ProbeRuntime, probe: ExpansionProbe, name: str) -> str:
         )
     machine_id = machine_count(runtime) + 1
     world.transfer(BANK, VENDOR, location.price_cents, kind="machine_purchase", memo=location.name)
-    config = world.config
-    for row in range(config.machine_rows):
-        small = row < config.small_rows
-        for col in range(config.machine_cols):
-            world.add(  # held, so listed in world.slots
-                MachineSlot(
-                    machine_id=machine_id,
-                    row=row,
-                    col=col,
-                    size="small" if small else "large",
-                    capacity=config.small_slot_capacity if small else config.large_slot_capacity,
-                    sku=None,
-                    quantity=0,
-                    unit_cost_cents=0,
-                )
-            )
+    world.add_machine(machine_id)
     state.machines[str(machine_id)] = location.name
     runtime.changed()
     return (
