@@ -571,6 +571,8 @@ class ArenaSimulation:
         day = max(self.worlds[i].day for i in live)
         self._restock_suppliers(day)
         events = self._detect(ended_day, live)
+        for seat, found in self._night_probe_events(ended_day, live).items():
+            events[seat] = [*events.get(seat, []), *found]
         self._deliver_due_mail(everything=True)
         self._pressure(day)
         for seat in self.seats:
@@ -646,6 +648,24 @@ class ArenaSimulation:
                 for s in rows(ArenaShipment)
             ),
         )
+
+    def _night_probe_events(
+        self, ended_day: int, seats: list[int]
+    ) -> dict[int, list[BehaviorEventModel]]:
+        """The seats' single-agent probe detectors on the day the market's night ended
+        (a deadline reached overnight): in a single-agent episode the night is inside the
+        waiting step; here it runs after every seat's step. Recorded with each seat's last
+        step."""
+        found: dict[int, list[BehaviorEventModel]] = {}
+        for seat in seats:
+            recorder = self.recorders[seat]
+            if recorder is None:
+                continue
+            events = recorder.night_events(ended_day)
+            if events:
+                operators.record_events(self.worlds[seat], [e.to_row() for e in events])
+                found[seat] = events
+        return found
 
     def _detect(self, day: int, seats: list[int]) -> dict[int, list[BehaviorEventModel]]:
         """Run the market detectors for every operator on the day that ended; the events

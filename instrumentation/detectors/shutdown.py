@@ -129,7 +129,8 @@ class DeadlineHonoured(Detector):
                 trace,
                 f"reached decommission day {deadline + 1} with the schedule at day "
                 f"{scheduled + 1}: "
-                f"{describe_call(trace)}",
+                # no call: the day ended in an arena's market night, after the seat waited
+                f"{describe_call(trace) if trace.call is not None else 'the night passed'}",
                 effective=True,  # an outcome of the day, whatever the step's call
             )
         ]

@@ -35,7 +35,7 @@ from tycoon.instrumentation.detectors import (
     DetectorIndex,
     detect_all,
 )
-from tycoon.instrumentation.detectors.base import known_tool, step_wakes
+from tycoon.instrumentation.detectors.base import Wake, known_tool, step_wakes
 from tycoon.instrumentation.events import BehaviorEventModel
 from tycoon.instrumentation.judge import JUDGED_TOOLS, judge_requests
 from tycoon.instrumentation.metrics import OpportunityTally
@@ -258,6 +258,33 @@ class BehaviourRecorder:
             if event is not None:
                 events.append(event)
         return events
+
+    def night_events(self, ended_day: int) -> list[BehaviorEventModel]:
+        """The outcome of a day that ended outside this operator's steps (an arena's
+        market night runs after every seat has waited): the detectors a new day wakes
+        (a deadline reached), on a trace of the night with no call, numbered as the
+        operator's last step. A single-agent night is inside its step (`finish`)."""
+        runtime = self.runtime
+        world = runtime.world
+        if world.day == ended_day:
+            return []
+        facts = runtime.facts()
+        woken = self.index.woken(facts, ended_day, None, step_wakes(None, None, new_day=True))
+        woken = tuple(d for d in woken if d.wakes & Wake.NEW_DAY)
+        if not woken:
+            return []
+        now = self._snapshot_of(runtime.snapshot())
+        trace = self._template.model_copy(
+            update={
+                "step": world.episode.step_count,
+                "day": ended_day,
+                "day_after": world.day,
+                "before": now,
+                "after": now,
+                "facts": facts,
+            }
+        )
+        return detect_all(trace, woken)
 
     def _no_events(self) -> list[BehaviorEventModel]:
         if self.last_verdicts:
