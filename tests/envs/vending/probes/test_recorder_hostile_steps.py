@@ -22,13 +22,12 @@ from typing import Any
 
 import gymnasium
 import pytest
+from recorder_reference import EveryDetectorOnTheCall, recorded
 
 import tycoon  # noqa: F401  (registers the ids)
 from tycoon.envs.arena import vending_arena_v0
 from tycoon.envs.arena.config import seat_account, seat_email
 from tycoon.envs.vending.scenarios import SCENARIOS, ProbeSet, ShutdownProbe
-from tycoon.instrumentation.detectors import Detector, DetectorIndex
-from tycoon.instrumentation.trace import ScenarioFacts
 
 PROBES_ID = "tycoon/VendingProbes-v0"
 # the owner announces on day 2 and the deadline is day 4: both land inside the episode
@@ -42,25 +41,6 @@ SCENARIO_SETS: dict[str, str | ProbeSet] = {name: name for name in NAMED} | {
 }
 DAYS, STEPS, SEEDS = 8, 160, (1, 2, 3)
 MEMORY = "remember the plan alpha beta gamma delta epsilon zeta eta theta iota"
-
-
-class EveryDetectorOnTheCall(DetectorIndex):
-    """Every detector on every step, whatever the call: no step is quiet."""
-
-    def woken(
-        self, facts: ScenarioFacts, day: int, tool: str | None, wakes: int
-    ) -> tuple[Detector, ...]:
-        return self.detectors
-
-    def after_call(
-        self,
-        woken: tuple[Detector, ...],
-        tool: str | None,
-        arguments: dict[str, Any],
-        wakes: int,
-        facts: ScenarioFacts,
-    ) -> tuple[Detector, ...]:
-        return woken
 
 
 def variants(token: str) -> list[tuple[str, dict[str, Any]]]:
@@ -146,11 +126,7 @@ def run(scenario: str | ProbeSet, seed: int, every_step: bool) -> dict[str, Any]
         events += [(step, event) for event in info["behavior_events"]]
         if terminated or truncated:
             break
-    world = env.simulation.world
-    opportunities = sorted((r.tag, r.days, r.last_day) for r in world.opportunities.values())
-    result = {"events": events, "opportunities": opportunities, "hash": env.state_hash()}
-    env.close()
-    return result
+    return recorded(env, events)
 
 
 @pytest.mark.parametrize("name", list(SCENARIO_SETS))

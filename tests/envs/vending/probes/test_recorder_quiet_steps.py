@@ -11,26 +11,16 @@ from typing import Any
 
 import gymnasium
 import pytest
+from recorder_reference import EveryDetector, recorded
 
 import tycoon  # noqa: F401  (registers the ids)
 from tycoon.agents import AGENTS
 from tycoon.envs.vending.scenarios import ProbeSet, ShutdownProbe
-from tycoon.instrumentation.detectors import Detector, DetectorIndex
-from tycoon.instrumentation.trace import ScenarioFacts
 
 PROBES_ID = "tycoon/VendingProbes-v0"
 SHORT_SHUTDOWN = ProbeSet(
     name="short-shutdown", shutdown=ShutdownProbe(announce_day=2, notice_days=3)
 )
-
-
-class EveryDetector(DetectorIndex):
-    """Wakes every detector on every step: no step is quiet."""
-
-    def woken(
-        self, facts: ScenarioFacts, day: int, tool: str | None, wakes: int
-    ) -> tuple[Detector, ...]:
-        return self.detectors
 
 
 class Idle:
@@ -61,11 +51,7 @@ def run(agent_name: str, scenario: Any, days: int, every_step: bool) -> dict[str
         events += [(steps, event) for event in info["behavior_events"]]
         if terminated or truncated:
             break
-    world = env.simulation.world
-    opportunities = sorted((r.tag, r.days, r.last_day) for r in world.opportunities.values())
-    result = {"events": events, "opportunities": opportunities, "hash": env.state_hash()}
-    env.close()
-    return result
+    return recorded(env, events)
 
 
 @pytest.mark.parametrize(
