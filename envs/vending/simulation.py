@@ -21,12 +21,17 @@ the same final state hash in every setting:
 A database fault in a step with uncommitted earlier steps cannot be retried alone: it is
 reported as not transient and the episode resumes from its last commit.
 
-A step that does not commit writes the world's changes in the open transaction (the
-database stays the state before the next action, which a refused half-done call is
-reloaded from) and stages its trajectory row; the staged rows (one executemany) and the
-episode's counters are written at the commit point. The lease is fenced at the
-transaction's first step (its lock holds the lease row until the commit) and at the
-commit (which renews its time).
+A step that does not commit writes nothing: the world keeps its changed rows pending (a
+row changed by many steps is written once, with its last values) and the step stages its
+trajectory row. At the commit point the world's rows (one executemany per table and
+kind, in the schema's table order), the staged step rows (one executemany) and the
+episode's counters go out in one transaction; so does everything that commits early
+(`close()`, `commit_pending()`, `commit_world_changes()`, `state_hash()`, `fork()`, the
+step that ends the episode). A refused call that left changes behind is undone from the
+world's journal of the step (`VendingWorld.undo_step`); the world is then reloaded from
+the transaction, into which the earlier uncommitted steps' rows are written first. The
+lease is fenced at the transaction's first step (its lock holds the lease row until the
+commit) and at the commit (which renews its time).
 """
 
 from __future__ import annotations
@@ -278,8 +283,9 @@ class VendingSimulation:
         """Write and commit changes made to the world outside a step (a scripted setup)."""
         self.world.hooks.save()
         connection = self._begin()
-        self._staged_steps.write(connection)  # the steps before it, if not committed yet
+        # with the steps before it, if not committed yet
         self.world.write_changes(connection)
+        self._staged_steps.write(connection)
         connection.execute(
             update(Episode.__table__)
             .where(Episode.__table__.c.id == self.world.episode_id)
@@ -442,13 +448,21 @@ class VendingSimulation:
         return outcome
 
     def _undo_partial_changes(self) -> None:
-        # Tools check before they change anything; should one not, reloading the world
-        # keeps a refused action from leaving half its effects behind. Nothing of the
-        # step is written yet, so the database (in the open transaction, which holds the
-        # earlier steps a durability other than "step" has not committed, once their
-        # staged rows are written) is the state before the action.
-        self._staged_steps.write(self._begin())
-        self._reload()
+        # Tools check before they change anything; should one not, the world's journal
+        # keeps a refused action from leaving half its effects behind. Put back, the
+        # world's pending changes are those of the earlier uncommitted steps: written
+        # with their staged rows and counters, the open transaction holds the state
+        # before the action, and the world (its indexes, balances and the probes' state)
+        # is reloaded from it. Rare: a refusal that needs it is a tool's bug. The
+        # recorder keeps what it took when the call began (the state the world is back
+        # to): its `finish` compares the step's figures with them.
+        world = self.world
+        world.undo_step()
+        connection = self._begin()
+        world.write_changes(connection)
+        self._staged_steps.write(connection)
+        world.reload(connection)
+        world.hooks.reload()
 
     def discard_step(self) -> None:
         """Roll back an unfinished step (after a database fault) and reload the world
@@ -466,11 +480,13 @@ class VendingSimulation:
         return error
 
     def commit_pending(self) -> None:
-        """Commit what a durability other than "step" has not committed yet."""
+        """Commit what a durability other than "step" has not committed yet: the world's
+        pending rows, then the staged step rows and counters."""
         if self._uncommitted_steps:
             connection = self._begin()
             with step_batch(connection):
                 self.store.fence_step(connection, self.world.episode_id)
+                self.world.write_changes(connection)
                 self._staged_steps.write(connection)
                 self._end_transaction(commit=True)
             self._uncommitted_steps = 0
@@ -505,9 +521,9 @@ class VendingSimulation:
         Everything goes through statements compiled once (`DriverStatement`): the rows
         the world changed, one executemany per table and kind, the step row and the
         episode's counters, on the one connection of the step's transaction. A step that
-        does not commit (durability "day" or "episode") writes the world's changes (so
-        that the database stays the state before the next action) and stages its row:
-        the staged rows and the counters are written at the commit.
+        does not commit (durability "day" or "episode") writes nothing (the first of a
+        transaction fences the lease): its world changes stay pending and its row is
+        staged, all written at the commit.
         """
         world = self.world
         episode = world.episode
@@ -536,24 +552,28 @@ class VendingSimulation:
         }
         commits = self._commits_now(status, outcome.night is not None)
         try:
-            connection = self._begin()
-            with step_batch(connection):  # PostgreSQL: one round trip, COMMIT included
-                if commits or not self._uncommitted_steps:
-                    # refused if the lease was lost; the first fence of a transaction
-                    # holds the lease row until its commit, whose fence renews the time
+            if outcome.events:
+                world.stage_rows(BehaviorEvent, [event.to_row() for event in outcome.events])
+            counters = world.counters()  # a new dict: completed in place
+            counters["step_count"] = step_id
+            counters["status"] = status
+            counters["episode_key"] = episode.id
+            staged = self._staged_steps
+            if not commits:
+                if not self._uncommitted_steps:
+                    # the first fence of a transaction holds the lease row until its
+                    # commit (refused if the lease was lost), whose fence renews the time
+                    connection = self._begin()
+                    with step_batch(connection):
+                        self.store.fence_step(connection, episode.id)
+                staged.stage(step_row, counters)
+                self._uncommitted_steps += 1
+                world.end_step()
+            else:
+                connection = self._begin()
+                with step_batch(connection):  # PostgreSQL: one round trip, COMMIT included
                     self.store.fence_step(connection, episode.id)
-                if outcome.events:
-                    world.stage_rows(BehaviorEvent, [event.to_row() for event in outcome.events])
-                world.write_changes(connection)
-                counters = world.counters()  # a new dict: completed in place
-                counters["step_count"] = step_id
-                counters["status"] = status
-                counters["episode_key"] = episode.id
-                staged = self._staged_steps
-                if not commits:
-                    staged.stage(step_row, counters)
-                    self._uncommitted_steps += 1
-                else:
+                    world.write_changes(connection)
                     if staged.rows:
                         staged.stage(step_row, counters)
                         staged.write(connection)

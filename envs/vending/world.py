@@ -9,6 +9,14 @@ step reads only these objects and records what it changes: new rows (`add`,
 deleted rows (`delete`). `write_changes` writes them in the step's transaction with precompiled
 statements, one executemany per table and kind, in the schema's table order. Nothing is
 read back from SQL inside a step.
+
+Changes not written yet accumulate: a simulation that commits once a day (durability
+"day" or "episode") calls `write_changes` only at its commit point, and a row changed by
+many steps is written once, with its last values. Alongside, the world keeps a journal of
+the step in flight (`end_step` starts the next one): each column's old value at every
+assignment, the rows added, deleted and staged. `undo_step` puts them back, so that a
+refused call that left changes behind can be undone without the database holding the
+earlier uncommitted steps' rows.
 """
 
 from __future__ import annotations
@@ -78,6 +86,11 @@ _read_counters = attrgetter(*EPISODE_COUNTERS)
 _local_id = attrgetter("id")
 _VALUED_CLASSES = frozenset({StorageItem, MachineSlot})
 _TABLE_ORDER = {table.name: position for position, table in enumerate(WORLD_TABLES)}
+# what a journal entry that is no column assignment records (see `VendingWorld.undo_step`)
+_ADDED = object()  # (row, _ADDED, None, False)
+_DELETED = object()  # (row, _DELETED, whether the row was new, whether it was changed)
+_STAGED = object()  # (table name, _STAGED, how many rows, False)
+_set_column = object.__setattr__
 
 
 def _held_rows(model: type[StateRow], *where: Any) -> Select[Any]:
@@ -171,14 +184,15 @@ class VendingWorld:
         tops = {
             name: (top or 0) + 1 for name, top in connection.execute(_TOP_IDS, {"episode": eid})
         }
-        # what the step changes, written by `write_changes`
+        # what changed since the last write, written by `write_changes`
         self.new_rows: dict[str, list[Any]] = defaultdict(list)
         self.changed_rows: set[Any] = set()
         self.deleted_rows: list[Any] = []
         self._staged: dict[str, list[dict[str, object]]] = defaultdict(list)
-        # every recorded change counts here: a refused action that changed something is
-        # undone by reloading (see VendingSimulation)
-        self.edits = 0
+        # what the step in flight changed, oldest first (`undo_step` reads it backwards):
+        # (row, column, old value, whether it was the row's first change since the last
+        # write) per assignment, or an _ADDED, _DELETED or _STAGED entry
+        self._journal: list[tuple[Any, Any, Any, bool]] = []
         # the stock's value at cost, summed again only after a change to it
         self._inventory_value, self._inventory_stale = 0, True
         self._next_ids = tops
@@ -272,16 +286,26 @@ class VendingWorld:
         row.id = self._next_ids[table.name]
         self._next_ids[table.name] += 1
         self.new_rows[table.name].append(row)
-        self.edits += 1
+        self._journal.append((row, _ADDED, None, False))
         self._hold(row)
         return row
 
-    def notice(self, row: StateRow, name: str) -> None:
-        """A column of a held row was assigned: the row is written at the step's commit."""
-        self.changed_rows.add(row)
-        self.edits += 1
+    def notice(self, row: StateRow, name: str, old: Any) -> None:
+        """A column of a held row is being assigned (it held `old`): the row is written
+        at the commit, and the step's journal can put `old` back."""
+        changed = self.changed_rows
+        first = row not in changed  # its first change since the last write
+        if first:
+            changed.add(row)
+        self._journal.append((row, name, old, first))
         if name in VALUE_COLUMNS and type(row) in _VALUED_CLASSES:
             self._inventory_stale = True
+
+    @property
+    def edits(self) -> int:
+        """A count that grows with every change the step in flight records (a call that
+        changed nothing leaves it as it was)."""
+        return len(self._journal)
 
     def add_all(self, rows: Iterable[StateRow]) -> None:
         for row in rows:
@@ -289,14 +313,16 @@ class VendingWorld:
 
     def delete(self, row: Any) -> None:
         """Forget a held row; it is deleted at the step's commit."""
-        self.edits += 1
         if isinstance(row, MemoryItem):
             self.memory.remove(row)
         else:
             raise TypeError(f"Expected a memory item, got {type(row).__name__}")
         new = self.new_rows.get(row.__table__.name)
-        if new is not None and row in new:
-            new.remove(row)
+        was_new = new is not None and row in new
+        was_changed = row in self.changed_rows
+        self._journal.append((row, _DELETED, was_new, was_changed))
+        if was_new:
+            new.remove(row)  # type: ignore[union-attr]
         else:
             self.deleted_rows.append(row)
         self.changed_rows.discard(row)
@@ -313,10 +339,47 @@ class VendingWorld:
                 row["id"] = first + offset
             self._next_ids[table.name] = first + len(rows)
             self._staged[table.name].extend(rows)
-            self.edits += len(rows)
+            self._journal.append((table.name, _STAGED, len(rows), False))
+
+    def end_step(self) -> None:
+        """The step in flight is over: `undo_step` will not reach back into it."""
+        if self._journal:
+            self._journal = []
+
+    def undo_step(self) -> None:
+        """Put back what the step in flight changed, newest first: each assigned column's
+        old value, the rows it added (dropped unwritten, their ids given back), deleted
+        (held again) and staged (dropped). The changes of earlier steps not written yet
+        stay pending. The indexes, balances and caches are not put back: reload the world
+        after writing its changes (`write_changes`), from that transaction."""
+        journal = self._journal
+        while journal:
+            row, what, old, flag = journal.pop()
+            if what is _ADDED:
+                name = row.__table__.name
+                self.new_rows[name].remove(row)
+                self._next_ids[name] -= 1
+            elif what is _DELETED:
+                if old:  # it was new: it goes back among the rows to insert
+                    self.new_rows[row.__table__.name].append(row)
+                else:
+                    self.deleted_rows.remove(row)
+                if flag:
+                    self.changed_rows.add(row)
+                row.attach(self)
+            elif what is _STAGED:
+                del self._staged[row][-old:]
+                self._next_ids[row] -= old
+            else:
+                _set_column(row, what, old)
+                if flag:
+                    self.changed_rows.discard(row)
 
     def write_changes(self, connection: Connection) -> None:
-        """Write what changed since the last write, in the connection's transaction."""
+        """Write what changed since the last write, in the connection's transaction (the
+        step in flight is over: see `end_step`)."""
+        if self._journal:
+            self._journal = []
         new_rows, staged_rows = self.new_rows, self._staged
         changed_rows, deleted_rows = self.changed_rows, self.deleted_rows
         if not (new_rows or staged_rows or changed_rows or deleted_rows):

@@ -3,7 +3,8 @@
 A running world (`tycoon.envs.vending.world.VendingWorld`) keeps every row a step can
 read as one of these objects, not as a SQLAlchemy mapped instance: a column read is a
 plain slot read, and an assignment tells the world that holds the row
-(`RowHolder.notice`), which writes it at the step's commit. SQL stays the durable record
+(`RowHolder.notice`, with the column's value before the assignment, so the world can
+undo its step), which writes it at the step's commit. SQL stays the durable record
 and the mapped classes of `tycoon.envs.world.schema` stay the schema (tables,
 `create_all`, fork, hash, queries, analysis): each class here is built from its mapped
 class's columns, so a column added to the schema is a slot here with nothing else to
@@ -30,9 +31,10 @@ _set = object.__setattr__
 
 
 class RowHolder(Protocol):
-    """Who holds a row: told of every column assignment (the world writes the row)."""
+    """Who holds a row: told of every column assignment before it is made, with the
+    column's old value (the world writes the row, and can undo the assignment)."""
 
-    def notice(self, row: StateRow, name: str) -> None: ...
+    def notice(self, row: StateRow, name: str, old: Any) -> None: ...
 
 
 class StateRow:
@@ -57,10 +59,10 @@ class StateRow:
             raise TypeError(f"{name!r} is an invalid keyword argument for {type(self).__name__}")
 
     def __setattr__(self, name: str, value: Any) -> None:
-        _set(self, name, value)
         holder = self._held_by
         if holder is not None:
-            holder.notice(self, name)
+            holder.notice(self, name, getattr(self, name))
+        _set(self, name, value)
 
     @classmethod
     def loaded(cls, values: Sequence[Any]) -> StateRow:

@@ -8,47 +8,28 @@ resumes from there and ends as the uninterrupted run.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sqlite3
-from typing import ClassVar
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import gymnasium
 import pytest
-
-import tycoon  # noqa: F401  (registers the ids)
-from tycoon.envs.vending.config import TimeCost
-from tycoon.envs.vending.tools.base import Tool, ToolResult
-from tycoon.envs.vending.world import VendingWorld, WorldError
-
-ENV_ID = "tycoon/VendingClassic-v0"
-SEED = 7
-
-
-def make(db: str, durability: str):
-    return gymnasium.make(ENV_ID, db=db, durability=durability).unwrapped
-
-
-def play(env, actions: list[str]) -> list[tuple[str, float, bool, bool]]:
-    return [env.step(action)[:4] for action in actions]
-
-
-def committed_steps(db: str, episode_id: int) -> int:
-    """What another reader sees committed (a plain reader: the writer holds the lock)."""
-    connection = sqlite3.connect(db.removeprefix("sqlite:///"))
-    try:
-        query = "SELECT step_count FROM episodes WHERE id = ?"
-        return connection.execute(query, (episode_id,)).fetchone()[0]
-    finally:
-        connection.close()
-
-
-def crash(env) -> int:
-    """Drop the simulation as a killed process would: nothing more is committed."""
-    simulation = env.simulation
-    episode_id = simulation.episode.id
-    simulation.abandon()
-    env.store.release_episode(episode_id)  # a dead process's lease is taken over anyway
-    env.simulation = None
-    return episode_id
+from durability_runs import (
+    ENV_ID,
+    SEED,
+    HalfDone,
+    call,
+    committed_steps,
+    crash,
+    make,
+    memory_view,
+    play,
+    with_half_done_tools,
+)
 
 
 @pytest.mark.parametrize("durability", ["day", "episode"])
@@ -119,19 +100,6 @@ def test_unknown_durability_is_refused():
         gymnasium.make(ENV_ID, durability="hourly").unwrapped.reset(seed=1)
 
 
-class HalfDone(Tool):
-    """Raises its product's price by a cent, then refuses: a tool that breaks the rule
-    of checking before changing, so the step must undo what it left behind."""
-
-    name: ClassVar[str] = "half_done"
-    time_cost: ClassVar[TimeCost] = TimeCost.MEMORY
-
-    def run(self, world: VendingWorld) -> ToolResult:
-        sku = next(iter(world.products))
-        world.set_price(sku, world.price_of(sku) + 1)
-        raise WorldError("refused after a change")
-
-
 @pytest.mark.parametrize("durability", ["day", "episode"])
 def test_a_refused_half_done_call_is_undone_as_when_every_step_commits(durability, tmp_path):
     """The undo reloads the world from the database: the steps staged since the last
@@ -191,3 +159,145 @@ def test_day_durability_writes_the_days_step_rows_at_once_at_the_night(tmp_path)
     assert committed_steps(db, env.episode_id) == 5
     event.remove(env.store.engine, "before_cursor_execute", record)
     env.close()
+
+
+def statement_table(statement: str) -> tuple[str, str]:
+    """(verb, table) of an INSERT INTO / UPDATE / DELETE FROM statement."""
+    words = statement.split()
+    verb = words[0].upper()
+    return verb, (words[1] if verb == "UPDATE" else words[2]).strip('"')
+
+
+def test_a_step_that_does_not_commit_writes_nothing_and_the_commit_writes_a_row_once(tmp_path):
+    """Under "day" the world's changed rows stay pending until the night: a day's steps
+    run no statement but the transaction's first lease fence, and a row changed by many
+    steps is written once, with its last values."""
+    from sqlalchemy import event
+
+    db = f"sqlite:///{tmp_path / 'world.db'}"
+    env = make(db, "day")
+    env.reset(seed=SEED)
+    sku = next(iter(env.simulation.world.products))
+    statements: list[tuple[str, str, int]] = []
+
+    def record(_conn, _cursor, statement, parameters, _context, executemany) -> None:
+        rows = len(parameters) if executemany else 1
+        statements.append((*statement_table(statement), rows))
+
+    def rows_written(verb: str, table: str) -> int:
+        return sum(rows for v, t, rows in statements if (v, t) == (verb, table))
+
+    event.listen(env.store.engine, "before_cursor_execute", record)
+    first_day = [
+        call("kv_set", key="a", value="1"),
+        call("set_price", sku=sku, price=2.0),
+        call("kv_set", key="a", value="2"),
+        call("scratchpad_write", text="noted"),
+        call("set_price", sku=sku, price=2.5),
+        call("kv_set", key="a", value="3"),
+        call("set_price", sku=sku, price=3.0),
+    ]
+    play(env, first_day)
+    assert statements == [("UPDATE", "episode_leases", 1)]
+    env.step(call("wait_for_next_day"))
+    # the new rows, inserted once with their last values; no UPDATE of them
+    assert rows_written("INSERT", "memory") == 2 and rows_written("INSERT", "prices") == 1
+    assert rows_written("UPDATE", "memory") == rows_written("UPDATE", "prices") == 0
+    assert committed_steps(db, env.episode_id) == len(first_day) + 1
+
+    statements.clear()
+    second_day = [
+        call("kv_set", key="a", value="4"),
+        call("set_price", sku=sku, price=3.25),
+        call("kv_set", key="a", value="5"),
+        call("set_price", sku=sku, price=3.5),
+        call("kv_delete", key="a"),
+    ]
+    play(env, second_day)
+    assert statements == [("UPDATE", "episode_leases", 1)]
+    env.step(call("wait_for_next_day"))
+    assert rows_written("UPDATE", "prices") == 1 and rows_written("DELETE", "memory") == 1
+    assert rows_written("UPDATE", "memory") == rows_written("INSERT", "memory") == 0
+    event.remove(env.store.engine, "before_cursor_execute", record)
+    connection = sqlite3.connect(db.removeprefix("sqlite:///"))
+    try:
+        price = connection.execute(
+            "SELECT price_cents FROM prices WHERE episode_id = ? AND sku = ?",
+            (env.episode_id, sku),
+        ).fetchone()
+        keys = connection.execute(
+            "SELECT kind, key FROM memory WHERE episode_id = ? ORDER BY id", (env.episode_id,)
+        ).fetchall()
+    finally:
+        connection.close()
+    assert price == (350,) and keys == [("scratchpad", "")]
+    env.close()
+
+
+def test_a_run_killed_mid_day_resumes_from_the_last_night_as_the_uninterrupted_run(
+    tmp_path, scripted_actions
+):
+    """SIGKILL a process under "day" in the middle of a day whose steps changed committed
+    and new rows (a refused half-done call among them): the database holds the last night,
+    and the resumed run ends in the hash of a run that committed every step."""
+    script = scripted_actions(ENV_ID, SEED)  # ends with a night
+    tail = [
+        call("kv_set", key="old", value="committed"),
+        call("scratchpad_write", text="day one"),
+        call("wait_for_next_day"),
+        call("kv_set", key="fresh", value="uncommitted"),
+        call("kv_set", key="old", value="changed"),
+        call("set_price", sku="cola-can-12oz", price=2.75),
+        call("half_done_rows"),
+        call("half_done"),
+        call("kv_get", key="fresh"),
+        call("read_inbox"),
+        # killed here
+        call("scratchpad_read"),
+        call("kv_get", key="old"),
+        call("wait_for_next_day"),
+        call("get_balance"),
+    ]
+    actions = [*script, *tail]
+    last_night = len(script) + 3
+    killed_after = len(script) + 10
+    db = f"sqlite:///{tmp_path / 'world.db'}"
+    actions_file, marker = tmp_path / "actions.json", tmp_path / "episode"
+    actions_file.write_text(json.dumps(actions))
+    child = Path(__file__).with_name("durability_child.py")
+    process = subprocess.Popen(
+        [sys.executable, str(child), db, str(actions_file), str(killed_after), str(marker)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while not marker.exists() or not marker.read_text():
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            assert time.monotonic() < deadline, "the child never reached its pause"
+            time.sleep(0.05)
+        episode_id = int(marker.read_text())
+        assert committed_steps(db, episode_id) == last_night
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+
+    resumed = make(db, "day")
+    resumed.reset(options={"episode_id": episode_id})
+    with_half_done_tools(resumed)
+    assert resumed.simulation.episode.step_count == last_night
+    kept = {(kind, key): value for kind, key, value in memory_view(resumed)}
+    assert kept[("kv", "old")] == "committed" and kept[("scratchpad", "")].endswith("day one")
+    assert ("kv", "fresh") not in kept and ("kv", "added") not in kept
+    resumed_trace = play(resumed, actions[last_night:])
+    resumed_hash = resumed.state_hash()
+    resumed.close()
+
+    every_step = make(f"sqlite:///{tmp_path / 'every_step.db'}", "step")
+    every_step.reset(seed=SEED)
+    with_half_done_tools(every_step)
+    trace = play(every_step, actions)
+    assert resumed_trace == trace[last_night:]
+    assert resumed_hash == every_step.state_hash()
+    every_step.close()
