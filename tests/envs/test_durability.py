@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import signal
 import sqlite3
 import subprocess
@@ -30,6 +31,8 @@ from durability_runs import (
     play,
     with_half_done_tools,
 )
+
+from tycoon.envs.world.store import WorldStore
 
 
 @pytest.mark.parametrize("durability", ["day", "episode"])
@@ -301,3 +304,53 @@ def test_a_run_killed_mid_day_resumes_from_the_last_night_as_the_uninterrupted_r
     assert resumed_trace == trace[last_night:]
     assert resumed_hash == every_step.state_hash()
     every_step.close()
+
+
+EARLY_COMMITS = ["close", "state_hash", "fork", "commit_world_changes", "pickle", "episode_end"]
+
+
+@pytest.mark.parametrize("how", EARLY_COMMITS)
+def test_what_commits_before_the_commit_point_writes_the_pending_world_rows(how, tmp_path):
+    """Under "episode" nothing is written before the episode ends, unless something
+    commits early: then the day's pending world rows go out with the staged step rows,
+    and what another reader sees committed is the state of a run that commits every step."""
+    actions = [
+        call("kv_set", key="a", value="1"),
+        call("set_price", sku="cola-can-12oz", price=2.0),
+        call("wait_for_next_day"),
+        call("kv_set", key="a", value="2"),
+        call("scratchpad_write", text="pending"),
+        call("set_price", sku="cola-can-12oz", price=2.5),
+    ]
+    config = {"max_steps": len(actions)} if how == "episode_end" else {}
+    reference = make(f"sqlite:///{tmp_path / 'step.db'}", "step", config=config)
+    reference.reset(seed=SEED)
+    play(reference, actions)
+    expected = reference.store.state_hash(reference.episode_id)
+    reference.close()
+
+    db = f"sqlite:///{tmp_path / 'world.db'}"
+    env = make(db, "episode", config=config)
+    env.reset(seed=SEED)
+    episode_id = env.episode_id
+    play(env, actions)
+    copy = None
+    if how == "close":
+        env.close()
+    elif how == "state_hash":
+        assert env.state_hash() == expected
+    elif how == "fork":
+        copy = env.fork()
+    elif how == "commit_world_changes":
+        env.simulation.commit_world_changes()
+    elif how == "pickle":
+        pickle.dumps(env)
+    assert committed_steps(db, episode_id) == len(actions)
+    reader = WorldStore(db)
+    try:
+        assert reader.state_hash(episode_id) == expected
+        if copy is not None:
+            assert reader.state_hash(copy) == expected
+    finally:
+        reader.dispose()
+    env.close()
