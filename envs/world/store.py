@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import (
     Engine,
+    Float,
     Integer,
     String,
     bindparam,
@@ -25,7 +26,6 @@ from sqlalchemy import (
     cast,
     create_engine,
     event,
-    exists,
     func,
     insert,
     inspect,
@@ -506,25 +506,29 @@ def _renew_statement(dialect: Any) -> DriverStatement:
     return statement
 
 
-# PostgreSQL's fence: renew the lease, and when another holds it fail on a cast that
-# names the holder (plain SQL has no RAISE); no lease row at all gives NULL, no error
+# PostgreSQL's fence, one UPDATE of the episode's lease row: this owner's lease is
+# renewed; another's fails on a cast that names the holder (plain SQL has no RAISE), which
+# aborts the step's transaction; no lease row at all updates nothing, no error. (One plain
+# UPDATE costs the server ~10 us less a step than a CTE that renews, then looks.)
 _FENCE_MARK = "tycoon lease fence: episode "
 _LEASES = EpisodeLease.__table__
-_RENEWED = _RENEW_LEASE.returning(_LEASES.c.episode_id).cte("renewed")
-_FENCE = select(
-    case(
-        (exists(select(_RENEWED.c.episode_id)), literal_column("1")),
-        else_=select(
-            cast(
-                literal_column(f"'{_FENCE_MARK}'", String)
-                + cast(_LEASES.c.episode_id, String)
-                + literal_column("' held by '", String)
-                + _LEASES.c.owner,
-                Integer,
-            )
+_FENCE = (
+    _LEASES.update()
+    .where(_LEASES.c.episode_id == bindparam("lease_episode"))
+    .values(
+        renewed_at=case(
+            (_LEASES.c.owner == bindparam("lease_owner"), bindparam("now")),
+            else_=cast(
+                cast(
+                    literal_column(f"'{_FENCE_MARK}'", String)
+                    + cast(_LEASES.c.episode_id, String)
+                    + literal_column("' held by '", String)
+                    + _LEASES.c.owner,
+                    Integer,
+                ),
+                Float,
+            ),
         )
-        .where(_LEASES.c.episode_id == bindparam("lease_episode"))
-        .scalar_subquery(),
     )
 )
 _FENCE_STATEMENTS: dict[tuple[str, str, str], DriverStatement] = {}
