@@ -481,8 +481,24 @@ def prepare_step_batches(engine: Engine) -> None:
         return
     setattr(dialect, _BATCHING, True)
     event.listen(engine, "connect", _leave_preparing_to_batches)
+    opened = _OPENED[engine] = weakref.WeakSet()
+
+    def note_opened(dbapi_connection: Any, _record: Any) -> None:
+        opened.add(dbapi_connection)
+
+    event.listen(engine, "connect", note_opened)
     event.listen(engine, "before_cursor_execute", _send_before_other_statements, retval=True)
     event.listen(engine, "commit", _send_with_commit)
+
+
+# the driver connections each batching engine opened (see `driver_connections`)
+_OPENED: weakref.WeakKeyDictionary[Engine, weakref.WeakSet[Any]] = weakref.WeakKeyDictionary()
+
+
+def driver_connections(engine: Engine) -> list[Any]:
+    """The open driver connections of an engine made by `make_engine` on PostgreSQL,
+    pooled or checked out (e.g. held by a simulation between its steps)."""
+    return [connection for connection in _OPENED.get(engine, ()) if not connection.closed]
 
 
 def _leave_preparing_to_batches(dbapi_connection: Any, _record: Any) -> None:
