@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import socket
+import threading
 import time
 import weakref
 from pathlib import Path
@@ -253,6 +254,7 @@ class WorldStore:
     ) -> None:
         must_exist = must_exist or read_only
         self._held: weakref.WeakSet[Connection] = weakref.WeakSet()  # by simulations
+        self._holding = threading.Lock()  # simulations may start in several threads
         self.url = database_url(db)
         safe_url = make_url(self.url).render_as_string(hide_password=True)
         _prepare_sqlite_file(self.url, must_exist=must_exist)
@@ -300,11 +302,12 @@ class WorldStore:
         return self.engine.connect()
 
     def _held_postgres_connection(self) -> Connection | None:
-        if sum(not connection.closed for connection in self._held) >= POSTGRES_POOL_SIZE:
-            return None
-        connection = self.engine.connect()
-        self._held.add(connection)
-        return connection
+        with self._holding:
+            if sum(not connection.closed for connection in self._held) >= POSTGRES_POOL_SIZE:
+                return None
+            connection = self.engine.connect()
+            self._held.add(connection)
+            return connection
 
     def dispose(self) -> None:
         self.engine.dispose()
