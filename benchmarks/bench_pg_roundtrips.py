@@ -18,6 +18,18 @@ a statement run outside a pipeline each count one.
     python benchmarks/bench_pg_roundtrips.py                  # a throwaway local server
     python benchmarks/bench_pg_roundtrips.py --postgres postgresql+psycopg://u@host/db
 
+Where a PostgreSQL step's time goes is measured in a third, untimed-for-the-table pass
+(skipped with `--no-split`): each step's wall time is cut where its pipeline starts and
+where the server's answer to its Sync was read (the client's Python before the pipeline;
+sending it and waiting for the answer; the client after), and, when the server runs on this
+machine (its backend's `/proc/<pid>/schedstat` is readable), the server backend's own CPU
+time per step and its time waiting for a CPU. On a loaded two-core machine the wait is
+the server's CPU plus the wake-ups of both processes.
+
+With `--postgres auto` the cheap steps are also timed over the throwaway server's
+Unix-domain socket. That is not a TCP loopback figure (no TCP stack, the socket a
+local `psql` uses by default); the table's figures are TCP on 127.0.0.1.
+
 The server's durability settings change a commit's cost; the figures print them. The
 throwaway server (tests/pg_server.py) runs with fsync=off and synchronous_commit=off;
 a server a user runs would keep fsync=on, and synchronous_commit=off is the setting
@@ -39,12 +51,15 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import gymnasium
 from sqlalchemy import NullPool, create_engine
+from sqlalchemy.engine import make_url
 
 import tycoon  # noqa: F401  (registers the ids)
 from tycoon.agents import AGENTS
+from tycoon.envs.world import driver_sql
 from tycoon.envs.world.round_trips import RoundTripCounter
 
 ENV_ID = "tycoon/VendingYear-v0"
@@ -143,6 +158,147 @@ def nights(db: str, figures: Backend, days: int, warmup_days: int, count: bool) 
     env.store.dispose()
 
 
+@dataclass
+class Split:
+    """One kind of step's wall time cut at its pipeline's send and its Sync's answer (ns
+    per step), and the server backend's CPU and run-queue time (ns, summed)."""
+
+    before: list[int] = field(default_factory=list)
+    waiting: list[int] = field(default_factory=list)
+    after: list[int] = field(default_factory=list)
+    server_cpu: int = 0
+    server_queue: int = 0
+    steps: int = 0
+    server_seen: bool = True
+
+    def line(self, name: str) -> str:
+        def p50(values: list[int]) -> float:
+            ordered = sorted(values)
+            return ordered[len(ordered) // 2] / 1e3 if ordered else float("nan")
+
+        parts = [
+            f"{name}: client before the pipeline {p50(self.before):.1f} us",
+            f"sending it and waiting for the answer {p50(self.waiting):.1f} us",
+            f"client after {p50(self.after):.1f} us (p50s)",
+        ]
+        if self.server_seen and self.steps:
+            parts.append(
+                f"server backend on CPU {self.server_cpu / self.steps / 1e3:.1f} us a step, "
+                f"waiting for a CPU {self.server_queue / self.steps / 1e3:.1f} us"
+            )
+        else:
+            parts.append("server CPU not measurable (the server is not on this machine)")
+        return "; ".join(parts)
+
+
+class _PipelineClock:
+    """Notes when a step's pipeline starts (its first message handed to libpq) and when
+    the answer to its Sync was read, by wrapping two of `driver_sql`'s module functions while it is open (a
+    benchmark's instrument: the library has no hook for this)."""
+
+    def __init__(self) -> None:
+        self.sent_at: int | None = None
+        self.answered_at: int | None = None
+        self.backend_pid: int | None = None
+
+    def __enter__(self) -> _PipelineClock:
+        self._exchange, self._read = driver_sql._exchange, driver_sql._read_until_sync
+        exchange, read = self._exchange, self._read
+
+        def timed_exchange(driver: Any, *args: Any, **kwargs: Any) -> Any:
+            self.sent_at = time.perf_counter_ns()
+            self.backend_pid = driver.pgconn.backend_pid
+            return exchange(driver, *args, **kwargs)
+
+        def timed_read(*args: Any) -> Any:
+            error = read(*args)
+            self.answered_at = time.perf_counter_ns()
+            return error
+
+        driver_sql._exchange, driver_sql._read_until_sync = timed_exchange, timed_read
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        driver_sql._exchange, driver_sql._read_until_sync = self._exchange, self._read
+
+
+def _schedstat(pid: int | None) -> tuple[int, int] | None:
+    """A process's CPU time and run-queue wait (ns), None where it cannot be read."""
+    try:
+        on_cpu, queued, _slices = Path(f"/proc/{pid}/schedstat").read_text().split()
+    except (OSError, ValueError):
+        return None
+    return int(on_cpu), int(queued)
+
+
+def _split_step(env, action, clock: _PipelineClock, split: Split, record: bool) -> tuple:
+    clock.sent_at = clock.answered_at = None
+    before = _schedstat(clock.backend_pid)
+    start = time.perf_counter_ns()
+    result = env.step(action)
+    end = time.perf_counter_ns()
+    if not record or clock.sent_at is None or clock.answered_at is None:
+        return result
+    after = _schedstat(clock.backend_pid)
+    split.before.append(clock.sent_at - start)
+    split.waiting.append(clock.answered_at - clock.sent_at)
+    split.after.append(end - clock.answered_at)
+    if before is None or after is None:
+        split.server_seen = False
+    else:
+        split.server_cpu += after[0] - before[0]
+        split.server_queue += after[1] - before[1]
+    split.steps += 1
+    return result
+
+
+def split_steps(postgres_url: str, steps: int, warmup: int, days: int) -> dict[str, Split]:
+    """Where the time of PostgreSQL get_balance steps and nights goes (see the module
+    docstring), in a pass of its own."""
+    splits = {"get_balance": Split(), "night": Split()}
+    with _PipelineClock() as clock:
+        env, _, _ = _make(postgres_url)
+        action = call("get_balance")
+        for i in range(warmup + steps):
+            if env.simulation.world.minute > 22 * 60:
+                env.step(call("wait_for_next_day"))
+            _split_step(env, action, clock, splits["get_balance"], record=i >= warmup)
+        env.close()
+        env.store.dispose()
+        env, observation, info = _make(postgres_url)
+        agent = AGENTS["oracle"]()
+        agent.reset(observation, info)
+        while env.simulation.world.day < 5 + days:
+            action = agent.act(observation, info)
+            night = getattr(action, "name", "") == "wait_for_next_day"
+            record = night and env.simulation.world.day >= 5
+            observation, _, terminated, truncated, info = _split_step(
+                env, action, clock, splits["night"], record
+            )
+            if terminated or truncated:
+                break
+        env.close()
+        env.store.dispose()
+    return splits
+
+
+def unix_socket_url(tcp_url: str) -> str | None:
+    """The same server and database over its Unix-domain socket (None if it has none)."""
+    url = make_url(tcp_url)
+    engine = create_engine(url, poolclass=NullPool)
+    with engine.connect() as conn:
+        directories = conn.exec_driver_sql("SHOW unix_socket_directories").scalar() or ""
+    engine.dispose()
+    directory = directories.split(",")[0].strip()
+    if not directory.startswith("/"):
+        return None
+    return (
+        url.set(host=None, port=None)
+        .update_query_dict({"host": directory, "port": str(url.port or 5432)})
+        .render_as_string(hide_password=False)
+    )
+
+
 def measure(
     sqlite_url: str,
     postgres_url: str,
@@ -220,7 +376,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=600, help="cheap-step samples per kind x2")
     parser.add_argument("--days", type=int, default=40, help="night samples")
     parser.add_argument("--warmup", type=int, default=100, help="warm-up cheap steps")
+    parser.add_argument(
+        "--no-split", dest="split", action="store_false", help="skip where the time goes"
+    )
     args = parser.parse_args(argv)
+    splits: dict[str, Split] = {}
+    unix: Backend | None = None
     with tempfile.TemporaryDirectory(prefix="tycoon-pg-bench-") as tmp:
         with postgres_server(args.postgres) as url:
             figures = measure(
@@ -230,7 +391,27 @@ def main(argv: list[str] | None = None) -> None:
                 days=args.days,
                 warmup=args.warmup,
             )
+            if args.split:
+                splits = split_steps(url, args.steps // 2, args.warmup, max(5, args.days // 2))
+            if args.postgres == "auto" and (socket_url := unix_socket_url(url)) is not None:
+                unix = Backend()
+                cheap_steps(socket_url, unix, args.steps, args.warmup, count=False)
         print_table(figures)
+        if unix is not None:
+            print_unix_socket(unix, figures)
+        if splits:
+            print("where a PostgreSQL step's time goes (TCP loopback):")
+            for name, split in splits.items():
+                print("  " + split.line(name))
+
+
+def print_unix_socket(unix: Backend, figures: Figures) -> None:
+    parts = [
+        f"{name} {unix.p50_us(name):.1f} us ({unix.p50_us(name) / figures.sqlite.p50_us(name):.2f}x"
+        " SQLite)"
+        for name in ("get_balance", "set_price")
+    ]
+    print("the same server over its Unix-domain socket (not TCP loopback): " + "; ".join(parts))
 
 
 if __name__ == "__main__":

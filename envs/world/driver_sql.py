@@ -203,8 +203,8 @@ class StepBatch:
         cursor = None
         try:
             # listeners see each statement, as with Connection.execute, before the pipeline
-            # starts (they may run statements of their own)
-            if connection.dispatch.before_cursor_execute:
+            # starts (they may run statements of their own); ours alone needs no call
+            if _others_listen(connection):
                 cursor = driver.cursor()
                 for statement, bound, many in held:
                     connection.dispatch.before_cursor_execute(
@@ -361,7 +361,7 @@ def _exchange(
         creates.append(None)
     pgconn.pipeline_sync()
     _flush(pgconn)
-    error = _read_until_sync(pgconn, creates, prepared, driver.info.encoding)
+    error = _read_until_sync(pgconn, creates, prepared, driver)
     pgconn.exit_pipeline_mode()
     return error
 
@@ -370,7 +370,7 @@ def _read_until_sync(
     pgconn: Any,
     creates: list[tuple[tuple[bytes, tuple[int, ...]], bytes] | None],
     prepared: _Prepared,
-    encoding: str,
+    driver: Any,
 ) -> BaseException | None:
     """Read the pipeline's results up to its Sync; the first error among them (the
     server skipped every command after it)."""
@@ -388,7 +388,7 @@ def _read_until_sync(
         created = creates[done]
         done += 1
         if result.status == status.FATAL_ERROR and error is None:
-            error = errors.error_from_result(result, encoding=encoding)
+            error = errors.error_from_result(result, encoding=driver.info.encoding)
             if error.sqlstate == _NO_SUCH_PREPARED_STATEMENT:  # someone ran DEALLOCATE ALL
                 prepared.names.clear()  # prepared again by the next exchange
         elif created is not None and result.status == status.COMMAND_OK:
@@ -481,8 +481,24 @@ def prepare_step_batches(engine: Engine) -> None:
         return
     setattr(dialect, _BATCHING, True)
     event.listen(engine, "connect", _leave_preparing_to_batches)
-    event.listen(engine, "before_cursor_execute", _send_before_other_statements)
+    opened = _OPENED[engine] = weakref.WeakSet()
+
+    def note_opened(dbapi_connection: Any, _record: Any) -> None:
+        opened.add(dbapi_connection)
+
+    event.listen(engine, "connect", note_opened)
+    event.listen(engine, "before_cursor_execute", _send_before_other_statements, retval=True)
     event.listen(engine, "commit", _send_with_commit)
+
+
+# the driver connections each batching engine opened (see `driver_connections`)
+_OPENED: weakref.WeakKeyDictionary[Engine, weakref.WeakSet[Any]] = weakref.WeakKeyDictionary()
+
+
+def driver_connections(engine: Engine) -> list[Any]:
+    """The open driver connections of an engine made by `make_engine` on PostgreSQL,
+    pooled or checked out (e.g. held by a simulation between its steps)."""
+    return [connection for connection in _OPENED.get(engine, ()) if not connection.closed]
 
 
 def _leave_preparing_to_batches(dbapi_connection: Any, _record: Any) -> None:
@@ -492,10 +508,21 @@ def _leave_preparing_to_batches(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.prepare_threshold = None
 
 
-def _send_before_other_statements(connection: Connection, *_args: Any) -> None:
+def _send_before_other_statements(
+    connection: Connection, _cursor: Any, statement: str, parameters: Any, *_args: Any
+) -> tuple[str, Any]:
     # a statement not held back (the ORM's, a Core insert) runs after what was held
     if (batch := _BATCHES.get(connection)) is not None:
         batch.send(commit=False)
+    return statement, parameters  # (listened with retval=True: unwrapped, see _others_listen)
+
+
+def _others_listen(connection: Connection) -> bool:
+    """Whether a `before_cursor_execute` listener other than the batches' own listens."""
+    return any(
+        listener is not _send_before_other_statements
+        for listener in connection.dispatch.before_cursor_execute
+    )
 
 
 def _send_with_commit(connection: Connection) -> None:

@@ -17,16 +17,18 @@ from __future__ import annotations
 
 import os
 import tempfile
+import weakref
 from typing import Any
 
 from sqlalchemy import Engine, event
 
-_TRACED = "tycoon_round_trip_trace"
+from tycoon.envs.world.driver_sql import driver_connections
 
 
 class RoundTripCounter:
-    """Traces every connection the engine's pool hands out (psycopg 3 only) and counts
-    the server's ReadyForQuery messages."""
+    """Traces every connection of the engine (psycopg 3 only): those open when it is made
+    (pooled, or held by a simulation between its steps) and each the pool hands out
+    later, and counts the server's ReadyForQuery messages."""
 
     def __init__(self, engine: Engine) -> None:
         if engine.dialect.driver != "psycopg":
@@ -36,13 +38,18 @@ class RoundTripCounter:
             )
         self.engine = engine
         self._traces: list[_Trace] = []
+        self._of: weakref.WeakKeyDictionary[Any, _Trace] = weakref.WeakKeyDictionary()
+        for dbapi_connection in driver_connections(engine):
+            self._start(dbapi_connection)
         event.listen(engine, "checkout", self._trace)
 
-    def _trace(self, dbapi_connection: Any, record: Any, _proxy: Any) -> None:
-        trace = record.info.get(_TRACED)
-        if trace is None or trace not in self._traces:
-            trace = _Trace(dbapi_connection)
-            record.info[_TRACED] = trace
+    def _trace(self, dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        self._start(dbapi_connection)
+
+    def _start(self, dbapi_connection: Any) -> None:
+        trace = self._of.get(dbapi_connection)
+        if trace is None:
+            trace = self._of[dbapi_connection] = _Trace(dbapi_connection)
             self._traces.append(trace)
         trace.start()
 

@@ -12,12 +12,15 @@ import hashlib
 import json
 import os
 import socket
+import threading
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
     Engine,
+    Float,
     Integer,
     String,
     bindparam,
@@ -25,7 +28,6 @@ from sqlalchemy import (
     cast,
     create_engine,
     event,
-    exists,
     func,
     insert,
     inspect,
@@ -188,7 +190,9 @@ def make_engine(db: str | Path, *, existing: bool = False) -> Engine:
         # no liveness ping on every checkout (a round trip per step): a connection that
         # died while pooled fails its step, which is rolled back and retried on a fresh
         # one (StepNotSaved, "dropped"); one idle for long is pinged first
-        engine = create_engine(url, pool_size=4, max_overflow=8, pool_use_lifo=True)
+        engine = create_engine(
+            url, pool_size=POSTGRES_POOL_SIZE, max_overflow=8, pool_use_lifo=True
+        )
         event.listen(engine, "checkin", _note_checkin)
         event.listen(engine, "checkout", _pinger_of_idle_connections(engine))
         prepare_step_batches(engine)
@@ -196,6 +200,10 @@ def make_engine(db: str | Path, *, existing: bool = False) -> Engine:
         engine = create_engine(url)
     return engine
 
+
+# PostgreSQL connections a store keeps; as many simulations may each hold one of them
+# (`WorldStore.held_connection`), the others take one from the pool per transaction
+POSTGRES_POOL_SIZE = 4
 
 # a pooled PostgreSQL connection unused for this long, or pooled before another one was
 # found dropped, is pinged before it is handed out (a server restart or an idle timeout
@@ -245,6 +253,8 @@ class WorldStore:
         read_only: bool = False,
     ) -> None:
         must_exist = must_exist or read_only
+        self._held: weakref.WeakSet[Connection] = weakref.WeakSet()  # by simulations
+        self._holding = threading.Lock()  # simulations may start in several threads
         self.url = database_url(db)
         safe_url = make_url(self.url).render_as_string(hide_password=True)
         _prepare_sqlite_file(self.url, must_exist=must_exist)
@@ -278,11 +288,26 @@ class WorldStore:
 
     def held_connection(self) -> Connection | None:
         """A connection for one simulation to hold while it lives, where connections are
-        cheap and unlimited (a SQLite file); None elsewhere (PostgreSQL: a pool shared by
-        hundreds of episodes, one connection per transaction)."""
+        cheap and unlimited (a SQLite file), or on PostgreSQL while fewer than
+        `POSTGRES_POOL_SIZE` of this store's simulations hold one; None elsewhere (one
+        pooled connection per transaction: a store shared by hundreds of episodes keeps
+        its pool for them). A held PostgreSQL connection saves a pool checkout and
+        checkin per step (~70 us of a ~330 us get_balance step); one that died while
+        held fails its next step, which is rolled back and retried on a new connection
+        (StepNotSaved, "dropped"), as a pooled one that died unpinged does."""
+        if self.dialect == "postgresql":
+            return self._held_postgres_connection()
         if not isinstance(self.engine.pool, QueuePool) or self.dialect != "sqlite":
             return None
         return self.engine.connect()
+
+    def _held_postgres_connection(self) -> Connection | None:
+        with self._holding:
+            if sum(not connection.closed for connection in self._held) >= POSTGRES_POOL_SIZE:
+                return None
+            connection = self.engine.connect()
+            self._held.add(connection)
+            return connection
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -506,25 +531,29 @@ def _renew_statement(dialect: Any) -> DriverStatement:
     return statement
 
 
-# PostgreSQL's fence: renew the lease, and when another holds it fail on a cast that
-# names the holder (plain SQL has no RAISE); no lease row at all gives NULL, no error
+# PostgreSQL's fence, one UPDATE of the episode's lease row: this owner's lease is
+# renewed; another's fails on a cast that names the holder (plain SQL has no RAISE), which
+# aborts the step's transaction; no lease row at all updates nothing, no error. (One plain
+# UPDATE costs the server ~10 us less a step than a CTE that renews, then looks.)
 _FENCE_MARK = "tycoon lease fence: episode "
 _LEASES = EpisodeLease.__table__
-_RENEWED = _RENEW_LEASE.returning(_LEASES.c.episode_id).cte("renewed")
-_FENCE = select(
-    case(
-        (exists(select(_RENEWED.c.episode_id)), literal_column("1")),
-        else_=select(
-            cast(
-                literal_column(f"'{_FENCE_MARK}'", String)
-                + cast(_LEASES.c.episode_id, String)
-                + literal_column("' held by '", String)
-                + _LEASES.c.owner,
-                Integer,
-            )
+_FENCE = (
+    _LEASES.update()
+    .where(_LEASES.c.episode_id == bindparam("lease_episode"))
+    .values(
+        renewed_at=case(
+            (_LEASES.c.owner == bindparam("lease_owner"), bindparam("now")),
+            else_=cast(
+                cast(
+                    literal_column(f"'{_FENCE_MARK}'", String)
+                    + cast(_LEASES.c.episode_id, String)
+                    + literal_column("' held by '", String)
+                    + _LEASES.c.owner,
+                    Integer,
+                ),
+                Float,
+            ),
         )
-        .where(_LEASES.c.episode_id == bindparam("lease_episode"))
-        .scalar_subquery(),
     )
 )
 _FENCE_STATEMENTS: dict[tuple[str, str, str], DriverStatement] = {}

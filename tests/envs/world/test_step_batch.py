@@ -9,7 +9,7 @@ import json
 
 import gymnasium
 import pytest
-from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy import create_engine, event, func, insert, select, text
 from sqlalchemy.exc import DBAPIError
 
 import tycoon  # noqa: F401  (registers the ids)
@@ -243,5 +243,38 @@ def test_past_the_limit_of_prepared_statements_a_batch_runs_unnamed(
         owners = select(func.count()).where(LEASES.c.owner == "unnamed-test")
         assert conn.execute(owners).scalar_one() == 1
         conn.execute(LEASES.delete().where(LEASES.c.owner == "unnamed-test"))
+        conn.commit()
+    store.dispose()
+
+
+def test_a_listener_sees_each_held_statement_once_and_none_is_told_when_none_listens(
+    postgres_url,
+) -> None:
+    store = WorldStore(postgres_url)
+    add = DriverStatement(insert(LEASES), store.engine.dialect)
+    with store.engine.connect() as conn:
+        # only the batches' own listener: the pipeline tells no one (and opens no cursor)
+        assert not driver_sql._others_listen(conn)
+        seen: list[tuple[str, object]] = []
+
+        def record(_conn, _cursor, statement, parameters, _context, _many) -> None:
+            seen.append((statement, parameters))
+
+        event.listen(store.engine, "before_cursor_execute", record)
+        assert driver_sql._others_listen(conn)
+        with step_batch(conn):
+            add.run(conn, {"episode_id": 990_007, "owner": "a", "renewed_at": 1.0})
+            add.run(conn, {"episode_id": 990_008, "owner": "b", "renewed_at": 2.0})
+            assert seen == []  # held back, not sent yet
+            conn.commit()
+        event.remove(store.engine, "before_cursor_execute", record)
+        assert [statement for statement, _ in seen] == [add.sql, add.sql]
+        assert [parameters["owner"] for _, parameters in seen] == ["a", "b"]
+        assert not driver_sql._others_listen(conn)
+    with store.engine.connect() as conn:
+        ours = LEASES.c.episode_id.in_([990_007, 990_008])
+        owners = conn.execute(select(LEASES.c.owner).where(ours).order_by(LEASES.c.episode_id))
+        assert list(owners.scalars()) == ["a", "b"]
+        conn.execute(LEASES.delete().where(ours))
         conn.commit()
     store.dispose()
