@@ -194,7 +194,8 @@ class VendingSimulation:
         # step rows not written yet (durability "day" or "episode"), with their counters
         self._staged_steps = StagedSteps()
         # the simulation's own connection where the store can spare one per episode
-        # (SQLite), so a step takes none from the pool; otherwise one per transaction
+        # (SQLite; PostgreSQL up to a few per store), so a step takes none from the
+        # pool; otherwise one per transaction (`WorldStore.held_connection`)
         self._lease_renewed: float | None = None
         self._connection = store.held_connection()
         self._pooled = self._connection is None
