@@ -77,12 +77,13 @@ def step_info(
             if outcome is not None
             else []
         ),
-        "invalid_action": bool(outcome and not outcome.valid),
+        "invalid_action": outcome is not None and not outcome.call_outcome.valid,
     }
     if outcome is not None:
-        info["tool"] = outcome.tool
-        info["error"] = outcome.error
-        info["tool_result"] = outcome.data
+        done = outcome.call_outcome
+        info["tool"] = done.tool
+        info["error"] = done.error
+        info["tool_result"] = done.data
         if outcome.night is not None:
             info["night"] = outcome.night.model_dump()
     return info
