@@ -66,7 +66,7 @@ from tycoon.envs.world.store import (
 )
 from tycoon.instrumentation.events import BehaviorEventModel
 from tycoon.instrumentation.monitors import DEFAULT_MONITORS, MonitorSet
-from tycoon.rewards import MoneySnapshot, RewardContext, RewardSpec
+from tycoon.rewards import RewardSpec, StepContext, StepMoney
 
 Durability = Literal["step", "day", "episode"]
 DURABILITIES: tuple[str, ...] = ("step", "day", "episode")
@@ -351,13 +351,13 @@ class VendingSimulation:
         limit = self._limit_status(step_count)
         status = (limit or RUNNING) if verdict == RUNNING else verdict
         result = self.reward_spec.compute(
-            RewardContext(
-                before=before,
-                after=after,
-                valid_action=outcome.call_outcome.valid,
-                terminated=verdict in TERMINAL_STATUSES,
-                truncated=limit is not None,
-                behavior_tags=self.monitors.reward_tags(outcome.events) if outcome.events else (),
+            StepContext(
+                before,
+                after,
+                outcome.call_outcome.valid,
+                verdict in TERMINAL_STATUSES,
+                limit is not None,
+                self.monitors.reward_tags(outcome.events) if outcome.events else (),
             )
         )
         # what is stored is what the agent saw: the observation and the info
@@ -388,13 +388,13 @@ class VendingSimulation:
             outcome=outcome,
         )
 
-    def money_snapshot(self, net_worth_cents: int | None = None) -> MoneySnapshot:
+    def money_snapshot(self, net_worth_cents: int | None = None) -> StepMoney:
         world = self.world
-        return MoneySnapshot(
-            net_worth_cents=world.net_worth_cents() if net_worth_cents is None else net_worth_cents,
-            bank_cents=world.balance(BANK),
-            day=world.day,
-            loans_cents=world.hooks.loans_outstanding_cents(),
+        return StepMoney(
+            world.net_worth_cents() if net_worth_cents is None else net_worth_cents,
+            world.balance(BANK),
+            world.day,
+            world.hooks.loans_outstanding_cents(),
         )
 
     def view(self) -> dict[str, Any]:
