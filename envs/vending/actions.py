@@ -264,6 +264,10 @@ def clip(text: str, limit: int) -> str:
     return text[: limit - len(CUT_MARKER)] + CUT_MARKER
 
 
+# `json.dumps(action, sort_keys=True, default=str)`, with its encoder built once, not per call
+_ACTION_JSON = json.JSONEncoder(sort_keys=True, default=str).encode
+
+
 def action_text(action: Any) -> str:
     """The action as stored on the trajectory: JSON when it can be, at most
     `MAX_ACTION_CHARS` characters (marked when cut); never raises."""
@@ -274,7 +278,7 @@ def action_text(action: Any) -> str:
     if isinstance(action, ToolCall):
         action = {"name": action.name, "arguments": action.arguments}
     try:
-        text = json.dumps(action, sort_keys=True, default=str)
+        text = _ACTION_JSON(action)
     except (TypeError, ValueError, RecursionError):
         text = safe_repr(action)
     return clip(text, MAX_ACTION_CHARS)
