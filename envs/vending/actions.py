@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from tycoon.envs.vending.step_json import json_encoder
 from tycoon.envs.vending.tools import TOOLS, Tool
 
 # Bounds on what one action may be, whatever its form (JSON text, dict, ToolCall): its
@@ -315,7 +316,7 @@ def clip(text: str, limit: int) -> str:
 
 
 # `json.dumps(action, sort_keys=True, default=str)`, with its encoder built once, not per call
-_ACTION_JSON = json.JSONEncoder(sort_keys=True, default=str).encode
+_ACTION_JSON = json_encoder(sort_keys=True, default=str)
 
 
 def action_text(action: Any) -> str:
