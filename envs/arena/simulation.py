@@ -377,7 +377,7 @@ class ArenaSimulation:
         if recorder is None:
             return []
         world = self.worlds[seat]
-        found = recorder.finish(outcome, operators.net_worth_cents(world))  # type: ignore[arg-type]
+        found = recorder.finish(outcome, operators.net_worth_cents(world))
         if found:
             operators.record_events(world, [event.to_row() for event in found])
         return found

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from tycoon.envs.vending.step_json import json_encoder
 from tycoon.envs.vending.tools import TOOLS, Tool
 
 # Bounds on what one action may be, whatever its form (JSON text, dict, ToolCall): its
@@ -67,6 +68,16 @@ def check_action_bounds(payload: Any) -> None:
     """Refuse an action larger than `MAX_ACTION_CHARS` as JSON, nested deeper than
     `MAX_ACTION_DEPTH` or holding an integer of more than `MAX_INTEGER_DIGITS` digits.
 
+    A dict of plain values and dicts of them (the usual call) is reckoned in one pass;
+    anything else, or a call near a bound, is walked (`walk_action_bounds`).
+    """
+    if type(payload) is not dict or not _plain_call_fits(payload):
+        walk_action_bounds(payload)
+
+
+def walk_action_bounds(payload: Any) -> None:
+    """`check_action_bounds` for any value (tests hold the shortcut to its verdicts).
+
     Walks the value without recursion and without converting integers to text (both can
     fail on hostile input), stopping as soon as a bound is passed.
     """
@@ -95,6 +106,46 @@ def check_action_bounds(payload: Any) -> None:
                 f"Expected an action of at most {MAX_ACTION_CHARS} characters as JSON, "
                 f"got more than {MAX_ACTION_CHARS}"
             )
+
+
+def _plain_call_fits(payload: dict[Any, Any]) -> bool:
+    """Whether a dict of plain values (text, numbers, booleans, null) and dicts of them
+    (a call: `{"name": ..., "arguments": {...}}`) is within every bound, its size reckoned
+    as the walk reckons it. False for anything else too: the walk then decides (and names
+    the bound passed, if one is)."""
+    size = 2
+    for key, value in payload.items():
+        if type(key) is not str:
+            return False
+        size += len(key) + 3
+        if type(value) is dict:
+            size += 2
+            for inner_key, inner in value.items():
+                if type(inner_key) is not str:
+                    return False
+                leaf = _plain_leaf_size(inner)
+                if leaf < 0:
+                    return False
+                size += len(inner_key) + leaf + 4
+        else:
+            leaf = _plain_leaf_size(value)
+            if leaf < 0:
+                return False
+            size += leaf + 1
+    return size <= MAX_ACTION_CHARS
+
+
+def _plain_leaf_size(value: Any) -> int:
+    """`_leaf_size` of a plain value within the bounds; -1 for anything else."""
+    kind = type(value)
+    if kind is str:
+        return len(value) + 2
+    if kind is float or kind is bool or value is None:
+        return 8
+    if kind is int:
+        digits = int(value.bit_length() * 0.30103) + 1
+        return digits + 1 if digits <= MAX_INTEGER_DIGITS else -1
+    return -1
 
 
 def _leaf_size(value: Any) -> int:
@@ -264,6 +315,10 @@ def clip(text: str, limit: int) -> str:
     return text[: limit - len(CUT_MARKER)] + CUT_MARKER
 
 
+# `json.dumps(action, sort_keys=True, default=str)`, with its encoder built once, not per call
+_ACTION_JSON = json_encoder(sort_keys=True, default=str)
+
+
 def action_text(action: Any) -> str:
     """The action as stored on the trajectory: JSON when it can be, at most
     `MAX_ACTION_CHARS` characters (marked when cut); never raises."""
@@ -274,7 +329,7 @@ def action_text(action: Any) -> str:
     if isinstance(action, ToolCall):
         action = {"name": action.name, "arguments": action.arguments}
     try:
-        text = json.dumps(action, sort_keys=True, default=str)
+        text = _ACTION_JSON(action)
     except (TypeError, ValueError, RecursionError):
         text = safe_repr(action)
     return clip(text, MAX_ACTION_CHARS)

@@ -45,8 +45,8 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 
-from tycoon.envs.vending.actions import MAX_ACTION_CHARS, ToolCall, action_text, clip
-from tycoon.envs.vending.calls import rejected, run_call
+from tycoon.envs.vending.actions import MAX_ACTION_CHARS, action_text, clip
+from tycoon.envs.vending.calls import CallOutcome, rejected, run_call
 from tycoon.envs.vending.config import VendingConfig
 from tycoon.envs.vending.genesis import new_episode
 from tycoon.envs.vending.overnight import NightReport, run_overnight
@@ -71,7 +71,7 @@ from tycoon.envs.world.store import (
 )
 from tycoon.instrumentation.events import BehaviorEventModel
 from tycoon.instrumentation.monitors import DEFAULT_MONITORS, MonitorSet
-from tycoon.rewards import MoneySnapshot, RewardContext, RewardSpec
+from tycoon.rewards import RewardSpec, StepContext, StepMoney
 
 Durability = Literal["step", "day", "episode"]
 DURABILITIES: tuple[str, ...] = ("step", "day", "episode")
@@ -152,18 +152,15 @@ class StagedSteps:
 
 @dataclass(slots=True)
 class StepOutcome:
-    """What one action did. `data` carries structured results for scripted agents.
+    """What one action did: the tool call's outcome (`run_call`), and what the step made
+    of it: the observation the agent gets (the call's, followed by the night's summary
+    when the day ended), the night, the behaviour events and the net worth after it.
 
     A plain record, inside one step: everything in it was validated where it came from
     (the call by the tool's model), so it is not validated again."""
 
-    tool: str
-    call: ToolCall | None
+    call_outcome: CallOutcome
     observation: str
-    valid: bool
-    error: str | None = None
-    data: dict[str, Any] | None = None
-    minutes: int = 0
     night: NightReport | None = None
     # behaviour events of this step (rule detectors; only in episodes with probes)
     events: list[BehaviorEventModel] = field(default_factory=list)
@@ -361,13 +358,13 @@ class VendingSimulation:
         limit = self._limit_status(step_count)
         status = (limit or RUNNING) if verdict == RUNNING else verdict
         result = self.reward_spec.compute(
-            RewardContext(
-                before=before,
-                after=after,
-                valid_action=outcome.valid,
-                terminated=verdict in TERMINAL_STATUSES,
-                truncated=limit is not None,
-                behavior_tags=self.monitors.reward_tags(outcome.events) if outcome.events else (),
+            StepContext(
+                before,
+                after,
+                outcome.call_outcome.valid,
+                verdict in TERMINAL_STATUSES,
+                limit is not None,
+                self.monitors.reward_tags(outcome.events) if outcome.events else (),
             )
         )
         # what is stored is what the agent saw: the observation and the info
@@ -398,13 +395,13 @@ class VendingSimulation:
             outcome=outcome,
         )
 
-    def money_snapshot(self, net_worth_cents: int | None = None) -> MoneySnapshot:
+    def money_snapshot(self, net_worth_cents: int | None = None) -> StepMoney:
         world = self.world
-        return MoneySnapshot(
-            net_worth_cents=world.net_worth_cents() if net_worth_cents is None else net_worth_cents,
-            bank_cents=world.balance(BANK),
-            day=world.day,
-            loans_cents=world.hooks.loans_outstanding_cents(),
+        return StepMoney(
+            world.net_worth_cents() if net_worth_cents is None else net_worth_cents,
+            world.balance(BANK),
+            world.day,
+            world.hooks.loans_outstanding_cents(),
         )
 
     def view(self) -> dict[str, Any]:
@@ -421,7 +418,7 @@ class VendingSimulation:
         # the step's one net-worth figure: events, reward, info and the step row use it
         outcome.net_worth_cents = self.world.net_worth_cents()
         if self.recorder is not None:
-            outcome.events = self.recorder.finish(outcome, outcome.net_worth_cents)
+            outcome.events = self.recorder.finish(outcome.call_outcome, outcome.net_worth_cents)
         self.world.hooks.save()
         return outcome
 
@@ -433,20 +430,11 @@ class VendingSimulation:
             done = run_call(world, self.tools, action, recorder=self.recorder)
         if done.needs_undo:
             self._undo_partial_changes()
-        outcome = StepOutcome(
-            tool=done.tool,
-            call=done.call,
-            observation=done.observation,
-            valid=done.valid,
-            error=done.error,
-            data=done.data,
-            minutes=done.minutes,
-        )
-        if done.ends_day:
-            outcome.night = night = run_overnight(world)
-            prefix = "" if done.tool_ended_day else f"{done.observation}\n\nIt is past midnight. "
-            outcome.observation = prefix + night.text(world)
-        return outcome
+        if not done.ends_day:
+            return StepOutcome(done, done.observation)
+        night = run_overnight(world)
+        prefix = "" if done.tool_ended_day else f"{done.observation}\n\nIt is past midnight. "
+        return StepOutcome(done, prefix + night.text(world), night=night)
 
     def _undo_partial_changes(self) -> None:
         # Tools check before they change anything; should one not, the world's journal
@@ -532,15 +520,16 @@ class VendingSimulation:
         if status is None:
             status = self.status_after_limits(step_id)
         components_json, info_json = step_json(info, reward_components)
+        done = outcome.call_outcome
         step_row = {
             "episode_id": episode.id,
             "id": step_id,
             "day": episode.day,
             "minute": episode.minute,
-            "tool": storable(outcome.tool[:64]),
+            "tool": storable(done.tool[:64]),
             "action": storable(clip(action_text, MAX_ACTION_CHARS)),
-            "valid": outcome.valid,
-            "error": storable(outcome.error) if outcome.error else None,
+            "valid": done.valid,
+            "error": storable(done.error) if done.error else None,
             "observation": storable(clip(outcome.observation, MAX_OBSERVATION_STORED_CHARS)),
             "reward": reward,
             "reward_components": components_json,

@@ -13,10 +13,41 @@ from __future__ import annotations
 import functools
 import json
 import math
+from collections.abc import Callable
+from json.encoder import c_make_encoder, encode_basestring_ascii
 from typing import Any
 
+
+def json_encoder(**options: Any) -> Callable[[Any], str]:
+    """`json.JSONEncoder(**options).encode` (`json.dumps(value, **options)`), without the
+    Python that `encode` runs per call: the C encoder is called directly, with a fresh
+    table of the containers being encoded (a cycle is refused as before). The text is the
+    same in every case: this is the call `encode` makes."""
+    encoder = json.JSONEncoder(**options)
+    if c_make_encoder is None or encoder.indent is not None or not encoder.ensure_ascii:
+        return encoder.encode
+    settings = (
+        encoder.default,
+        encode_basestring_ascii,
+        None,
+        encoder.key_separator,
+        encoder.item_separator,
+        encoder.sort_keys,
+        encoder.skipkeys,
+        encoder.allow_nan,
+    )
+    markers = encoder.check_circular
+
+    def encode(value: Any) -> str:
+        if isinstance(value, str):  # as `encode` does
+            return encode_basestring_ascii(value)
+        return "".join(c_make_encoder({} if markers else None, *settings)(value, 0))
+
+    return encode
+
+
 # `json.dumps(value, allow_nan=False)`, with its encoder built once instead of per call
-_STRICT_JSON = json.JSONEncoder(allow_nan=False).encode
+_STRICT_JSON = json_encoder(allow_nan=False)
 # stands for the components in the info while it is encoded; NULs never reach an info
 # before the components (the keys before them hold the clock, money figures and status)
 _SLOT = "\x00reward_components\x00"

@@ -14,7 +14,7 @@ from tycoon.envs.vending.world import MACHINE_CASH
 if TYPE_CHECKING:
     from tycoon.envs.vending.simulation import StepOutcome
     from tycoon.envs.vending.world import VendingWorld
-    from tycoon.rewards import MoneySnapshot
+    from tycoon.rewards import StepMoney
 
 # Printable ASCII, whitespace, Latin-1/Latin Extended-A and common punctuation: what
 # tool results contain. Anything else in an observation is replaced by "?".
@@ -51,7 +51,7 @@ def step_info(
     world: VendingWorld,
     outcome: StepOutcome | None,
     components: dict[str, float],
-    money_now: MoneySnapshot,
+    money_now: StepMoney,
     *,
     step: int,
     status: str,
@@ -77,12 +77,13 @@ def step_info(
             if outcome is not None
             else []
         ),
-        "invalid_action": bool(outcome and not outcome.valid),
+        "invalid_action": outcome is not None and not outcome.call_outcome.valid,
     }
     if outcome is not None:
-        info["tool"] = outcome.tool
-        info["error"] = outcome.error
-        info["tool_result"] = outcome.data
+        done = outcome.call_outcome
+        info["tool"] = done.tool
+        info["error"] = done.error
+        info["tool_result"] = done.data
         if outcome.night is not None:
             info["night"] = outcome.night.model_dump()
     return info

@@ -50,8 +50,8 @@ from tycoon.instrumentation.trace import (
 
 if TYPE_CHECKING:
     from tycoon.envs.vending.actions import ToolCall
+    from tycoon.envs.vending.calls import CallOutcome
     from tycoon.envs.vending.probes.runtime import ProbeRuntime, SnapshotFigures
-    from tycoon.envs.vending.simulation import StepOutcome
     from tycoon.instrumentation.judge import JudgeVerdict, LLMJudge
 
 
@@ -155,7 +155,7 @@ class BehaviourRecorder:
         self._old_content = existing.content if existing is not None else None
 
     def finish(
-        self, outcome: StepOutcome, net_worth_cents: int | None = None
+        self, outcome: CallOutcome, net_worth_cents: int | None = None
     ) -> list[BehaviorEventModel]:
         if not self._began:
             return []

@@ -110,6 +110,8 @@ def _standard_keywords(schema: Any) -> Any:
 
 
 def check_storable(text: str) -> str:
+    if text.isascii() and "\x00" not in text:
+        return text  # ASCII holds no surrogate (isascii reads a flag of the string)
     if "\x00" in text:
         raise ValueError(
             f"expected text without NUL characters, got one at index {text.index(chr(0))}"
@@ -125,6 +127,8 @@ def check_storable(text: str) -> str:
 
 def storable(text: str) -> str:
     """Text made safe for any database: NULs and lone surrogates become U+FFFD."""
+    if text.isascii() and "\x00" not in text:
+        return text  # ASCII holds no surrogate (isascii reads a flag of the string)
     if "\x00" in text:
         text = text.replace("\x00", "\ufffd")
     try:

@@ -8,7 +8,7 @@ import random
 import numpy as np
 import pytest
 
-from tycoon.envs.vending.step_json import info_json, step_json
+from tycoon.envs.vending.step_json import info_json, json_encoder, step_json
 
 NAMES = ("net_worth_delta", "bank_balance_terminal", "survival", "invalid_action", "behavior:x")
 
@@ -76,3 +76,88 @@ def test_odd_names_and_an_info_holding_other_components() -> None:
     assert step_json(info, components) == reference(info, components)
     assert step_json(an_info(components, random.Random(3)), {1: 0.5})[0] == '{"1": 0.5}'
     assert step_json(None, {}) == ("{}", None)
+
+
+class Small(int):
+    pass
+
+
+class Ratio(float):
+    pass
+
+
+def _encoded(encode, value) -> tuple[str, str]:
+    try:
+        return "text", encode(value)
+    except (TypeError, ValueError, RecursionError) as exc:
+        return type(exc).__name__, str(exc)
+
+
+def _hostile_values() -> list:
+    loop: list = [1]
+    loop.append(loop)
+    keyed: dict = {"a": 1}
+    keyed["self"] = keyed
+    deep: object = 0
+    for _ in range(20_000):
+        deep = [deep]
+    rng = random.Random(4)
+    values = [
+        "text\u2028é\x00\ud800",
+        "",
+        3,
+        Small(7),
+        True,
+        None,
+        1.5,
+        -0.0,
+        Ratio(2.5),
+        np.float64(0.1),
+        np.int64(3),
+        float("nan"),
+        float("inf"),
+        {"b": 1, "a": [1, 2.5, None, True]},
+        {1: "int key", 2.5: "float key", None: 0, False: "bool key"},
+        {"a": 1, 2: "mixed keys"},
+        {(1, 2): "tuple key"},
+        ("a", ("b",)),
+        {1, 2},
+        b"bytes",
+        object(),
+        loop,
+        keyed,
+        deep,
+    ]
+    for _ in range(500):
+        values.append(
+            {
+                rng.choice(["x", "y", "é", 'q"']): rng.choice(
+                    [rng.random() * 10 ** rng.randint(-8, 300), rng.randint(-(2**70), 2**70), "s"]
+                )
+                for _ in range(rng.randint(0, 5))
+            }
+        )
+    return values
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"allow_nan": False}, {"sort_keys": True, "default": str}, {"check_circular": False}],
+    ids=["default", "strict", "sorted-default-str", "no-circular-check"],
+)
+def test_json_encoder_writes_and_refuses_as_json_dumps(options) -> None:
+    encode = json_encoder(**options)
+    for value in _hostile_values():
+        if options.get("check_circular") is False and value is not None and _is_cyclic(value):
+            continue  # json.dumps itself overflows the stack on these
+        assert _encoded(encode, value) == _encoded(lambda v: json.dumps(v, **options), value)
+
+
+def _is_cyclic(value) -> bool:
+    try:
+        json.dumps(value, default=str)
+    except ValueError as exc:
+        return "Circular" in str(exc)
+    except (TypeError, RecursionError):
+        return False
+    return False

@@ -1,0 +1,91 @@
+"""The simulation's plain reward records give every reward function what the validated
+models give it: the same fields, and the same reward and components on varied inputs."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+
+import pytest
+
+from tycoon.instrumentation.taxonomy import TAGS
+from tycoon.rewards import (
+    REWARD_FUNCTIONS,
+    MoneySnapshot,
+    RewardContext,
+    RewardSpec,
+    StepContext,
+    StepMoney,
+)
+
+
+@pytest.mark.parametrize(
+    ("plain", "model"), [(StepMoney, MoneySnapshot), (StepContext, RewardContext)]
+)
+def test_a_plain_record_has_its_models_fields_in_order_with_its_defaults(plain, model) -> None:
+    fields = dataclasses.fields(plain)
+    assert [f.name for f in fields] == list(model.model_fields)
+    for f in fields:
+        declared = model.model_fields[f.name]
+        expected = dataclasses.MISSING if declared.is_required() else declared.default
+        assert f.default == expected, f.name
+
+
+def _money(rng: random.Random) -> tuple[int, int, int, int]:
+    scale = rng.choice([1, 100, 10**6, 10**12, 10**17])
+    return (
+        rng.randint(-scale, scale),
+        rng.randint(-scale, scale),
+        rng.randint(0, 400),
+        rng.choice([0, 0, rng.randint(0, scale)]),
+    )
+
+
+def _contexts(seed: int) -> tuple[StepContext, RewardContext]:
+    rng = random.Random(seed)
+    before, after = _money(rng), _money(rng)
+    if rng.random() < 0.3:
+        after = before  # nothing changed
+    flags = (rng.random() < 0.8, rng.random() < 0.1, rng.random() < 0.1)
+    tags = tuple(rng.choice(sorted(TAGS)) for _ in range(rng.choice([0, 0, 1, 3])))
+    plain = StepContext(StepMoney(*before), StepMoney(*after), *flags, tags)
+    keys = ("net_worth_cents", "bank_cents", "day", "loans_cents")
+    model = RewardContext(
+        before=MoneySnapshot(**dict(zip(keys, before, strict=True))),
+        after=MoneySnapshot(**dict(zip(keys, after, strict=True))),
+        valid_action=flags[0],
+        terminated=flags[1],
+        truncated=flags[2],
+        behavior_tags=tags,
+    )
+    return plain, model
+
+
+SPECS = [
+    RewardSpec(),
+    RewardSpec(weights={name: 1.0 for name in REWARD_FUNCTIONS}),
+    RewardSpec(
+        weights={
+            "net_worth_delta": 0.37,
+            "bank_balance_terminal": 1e-3,
+            "survival": -2.5,
+            "invalid_action": -1.0,
+            "behavior_penalty": -7.0,
+            "behavior:power_seeking": -3.0,
+            "behavior:self_preservation.exfiltration": -50.0,
+        }
+    ),
+]
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=["default", "all", "mixed"])
+def test_a_step_context_gives_the_models_reward_and_components(spec: RewardSpec) -> None:
+    for seed in range(3_000):
+        plain, model = _contexts(seed)
+        assert plain.after.bank_score_cents == model.after.bank_score_cents
+        ours, theirs = spec.compute(plain), spec.compute(model)
+        # the very same floats (repr tells -0.0 from 0.0), in the same order
+        assert repr(ours.reward) == repr(theirs.reward), seed
+        assert list(map(repr, ours.components.items())) == list(
+            map(repr, theirs.components.items())
+        ), seed
