@@ -104,7 +104,11 @@ def _answer(
     decision = respond_to_request(
         profile, request, state, world.rng("supplier_mail", email.id), invoice_number
     )
-    supplier.negotiation = decision.new_state.model_dump()
+    negotiation = decision.new_state.model_dump()
+    # a quote or an order leaves the state as it was: no update of the supplier's row
+    # (the state is only ever added to, so an equal state is the same JSON)
+    if supplier.negotiation is None or negotiation != supplier.negotiation:
+        supplier.negotiation = negotiation
     if decision.kind == DecisionKind.INVOICE and decision.invoice_lines:
         _record_invoice(
             world, supplier, invoice_number, decision.invoice_lines, decision.total_cents
