@@ -14,7 +14,7 @@ from tycoon.envs.vending.supplier_replies import (
     DecisionKind,
     InvoiceLine,
     NegotiationState,
-    respond_to_request,
+    answer_with_state,
 )
 from tycoon.envs.vending.suppliers import SupplierKind, SupplierProfile
 from tycoon.envs.vending.world import VendingWorld
@@ -101,7 +101,7 @@ def _answer(
     request = parse_supplier_request(email.subject, email.body)
     state = NegotiationState.model_validate(supplier.negotiation or {})
     invoice_number = f"INV-{world.next_local_id('orders')}"
-    decision = respond_to_request(
+    decision = answer_with_state(
         profile, request, state, world.rng("supplier_mail", email.id), invoice_number
     )
     negotiation = decision.new_state.model_dump()

@@ -80,7 +80,19 @@ def respond_to_request(
     """The rule-based supplier's answer. `invoice_number` (e.g. "INV-000123") is required
     for ORDER requests; it becomes the payment memo. The caller checks `is_open` first:
     a closed supplier does not answer."""
-    state = _own_copy(state)
+    return answer_with_state(profile, request, _own_copy(state), rng, invoice_number)
+
+
+def answer_with_state(
+    profile: SupplierProfile,
+    request: SupplierRequest,
+    state: NegotiationState,
+    rng: np.random.Generator,
+    invoice_number: str | None = None,
+) -> SupplierDecision:
+    """`respond_to_request` on a state the caller hands over: the answer changes `state`
+    itself (the desk validates a fresh state from the stored JSON for each email, so a
+    copy of it would be a second one)."""
     match request.kind:
         case RequestKind.QUOTE:
             return _quote(profile, request, state, rng)
