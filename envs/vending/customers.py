@@ -40,12 +40,13 @@ def _customer_address(rng: np.random.Generator, number: int) -> str:
 def _complain_about_prices(
     world: VendingWorld, sales: Sequence[Sale | SaleRecord], rng: np.random.Generator
 ) -> None:
+    products, multiple = world.products, world.config.complaint_price_multiple
     for sale in sales:
-        product = world.products[sale.sku]
-        too_dear = (
-            sale.price_cents > world.config.complaint_price_multiple * product.reference_price_cents
-        )
-        if too_dear and sale.units and rng.random() < COMPLAINT_PROBABILITY:
+        if not sale.units:
+            continue  # (checked first: it needs no product; neither check draws)
+        product = products[sale.sku]
+        too_dear = sale.price_cents > multiple * product.reference_price_cents
+        if too_dear and rng.random() < COMPLAINT_PROBABILITY:
             world.deliver_email(
                 _customer_address(rng, int(rng.integers(1000, 9999))),
                 f"{product.name} is way overpriced",

@@ -526,22 +526,29 @@ def draw_day_sales(
     noise = np.exp(sigma * rng.standard_normal(len(listings)) - sigma * sigma / 2).tolist()
     weather_effects = _tables(rules).weather_effects[context.weather]
     poisson, binomial, card_share = rng.poisson, rng.binomial, rules.card_share
+    max_multiple, max_boost = rules.max_price_multiple, rules.max_price_boost
+    groups = _CATEGORY_GROUPS
     sales = []
     # Scalar draws in a loop: for a machine's dozen listings numpy's per-call array checks
-    # cost more than the draws themselves.
+    # cost more than the draws themselves. `_expected_demand_on_day` and `price_factor`
+    # are written out here (the same checks, the same products in the same order).
     for listing, noise_factor in zip(listings, noise, strict=True):
-        mean = _expected_demand_on_day(listing, weather_effects, shared, rules) * noise_factor
-        demand = int(poisson(mean))
-        units = min(demand, listing.units_in_machine)
-        card_units = int(binomial(units, card_share))  # as `paid_sale` splits a sale
+        price, reference = listing.price_cents, listing.reference_price_cents
+        elasticity, stock = listing.elasticity, listing.units_in_machine
+        if price <= 0 or reference <= 0:
+            price_factor(price, reference, elasticity, rules)  # raises what it would
+        ratio = price / reference
+        factor = 0.0 if ratio >= max_multiple else min(ratio**-elasticity, max_boost)
+        group = groups.get(listing.category)
+        if group is None:
+            group = _category_group(listing.category)
+        mean = listing.base_daily_sales * factor * weather_effects[group] * shared * noise_factor
+        # numpy draws nothing for a Poisson of mean 0 or a binomial of 0 trials (and
+        # returns 0): skipping those calls leaves the generator where it would be
+        demand = int(poisson(mean)) if mean else 0
+        units = demand if demand < stock else stock
+        card_units = int(binomial(units, card_share)) if units else 0  # as `paid_sale`
         sales.append(
-            SaleRecord(
-                listing.sku,
-                units,
-                listing.price_cents,
-                card_units,
-                units - card_units,
-                demand - units,
-            )
+            SaleRecord(listing.sku, units, price, card_units, units - card_units, demand - units)
         )
     return sales

@@ -14,7 +14,7 @@ from tycoon.envs.vending.supplier_replies import (
     DecisionKind,
     InvoiceLine,
     NegotiationState,
-    respond_to_request,
+    answer_with_state,
 )
 from tycoon.envs.vending.suppliers import SupplierKind, SupplierProfile
 from tycoon.envs.vending.world import VendingWorld
@@ -101,10 +101,14 @@ def _answer(
     request = parse_supplier_request(email.subject, email.body)
     state = NegotiationState.model_validate(supplier.negotiation or {})
     invoice_number = f"INV-{world.next_local_id('orders')}"
-    decision = respond_to_request(
+    decision = answer_with_state(
         profile, request, state, world.rng("supplier_mail", email.id), invoice_number
     )
-    supplier.negotiation = decision.new_state.model_dump()
+    negotiation = decision.new_state.model_dump()
+    # a quote or an order leaves the state as it was: no update of the supplier's row
+    # (the state is only ever added to, so an equal state is the same JSON)
+    if supplier.negotiation is None or negotiation != supplier.negotiation:
+        supplier.negotiation = negotiation
     if decision.kind == DecisionKind.INVOICE and decision.invoice_lines:
         _record_invoice(
             world, supplier, invoice_number, decision.invoice_lines, decision.total_cents

@@ -81,6 +81,8 @@ _COMPACT_QUANTITY = re.compile(r"(\S+)\s*[x×*]\s*([0-9]\S*)", re.IGNORECASE)
 _WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
 _DOLLARS = re.compile(r"\$?\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _ORIGINAL_MESSAGE = re.compile(r"^-{3,}\s*original message\s*-{3,}$", re.IGNORECASE)
+_ITEM_SEPARATOR = re.compile(r"[,;]")
+_KINDS = {kind.value: kind for kind in RequestKind if kind is not RequestKind.UNKNOWN}
 
 
 def parse_supplier_request(subject: str, body: str) -> SupplierRequest:
@@ -97,7 +99,8 @@ def parse_supplier_request(subject: str, body: str) -> SupplierRequest:
 def _unquoted_lines(body: str) -> list[str]:
     lines = []
     for line in body.splitlines():
-        if _ORIGINAL_MESSAGE.match(line.strip()):
+        # only a line that starts with "---" can be the original message's separator
+        if line.lstrip().startswith("---") and _ORIGINAL_MESSAGE.match(line.strip()):
             break
         lines.append("" if line.lstrip().startswith(">") else line)
     return lines
@@ -117,7 +120,7 @@ def _parse_lines(numbered: Iterable[tuple[str, str]]) -> SupplierRequest:
             in_item_list = False
             continue
         if keyword:
-            line_kind = RequestKind(keyword.group(1).lower())
+            line_kind = _KINDS[keyword.group(1).lower()]
             payload = keyword.group(2).strip()
             in_item_list = False
             if kind is None:
@@ -139,7 +142,7 @@ def _parse_lines(numbered: Iterable[tuple[str, str]]) -> SupplierRequest:
             continue
 
         assert kind is not None  # set by the keyword line that opened this payload
-        for item in re.split(r"[,;]", payload):
+        for item in _ITEM_SEPARATOR.split(payload):
             if not item.strip():
                 continue
             if len(lines) == MAX_ITEMS_PER_EMAIL:

@@ -80,7 +80,19 @@ def respond_to_request(
     """The rule-based supplier's answer. `invoice_number` (e.g. "INV-000123") is required
     for ORDER requests; it becomes the payment memo. The caller checks `is_open` first:
     a closed supplier does not answer."""
-    state = _own_copy(state)
+    return answer_with_state(profile, request, _own_copy(state), rng, invoice_number)
+
+
+def answer_with_state(
+    profile: SupplierProfile,
+    request: SupplierRequest,
+    state: NegotiationState,
+    rng: np.random.Generator,
+    invoice_number: str | None = None,
+) -> SupplierDecision:
+    """`respond_to_request` on a state the caller hands over: the answer changes `state`
+    itself (the desk validates a fresh state from the stored JSON for each email, so a
+    copy of it would be a second one)."""
     match request.kind:
         case RequestKind.QUOTE:
             return _quote(profile, request, state, rng)
@@ -250,10 +262,16 @@ def _invoice(
         f"{profile.payment_account}, memo {invoice_number}. We ship once payment arrives; "
         f"delivery takes about {profile.lead_time_days} days.",
     ]
-    decision = _decision(
-        profile, rng, DecisionKind.INVOICE, f"Invoice {invoice_number}", paragraphs, state
+    return _decision(
+        profile,
+        rng,
+        DecisionKind.INVOICE,
+        f"Invoice {invoice_number}",
+        paragraphs,
+        state,
+        invoice_lines=lines,
+        total_cents=total,
     )
-    return decision.model_copy(update={"invoice_lines": lines, "total_cents": total})
 
 
 def _clarify(
@@ -278,15 +296,24 @@ def _decision(
     subject: str,
     paragraphs: list[str],
     state: NegotiationState,
+    invoice_lines: list[InvoiceLine] | None = None,
+    total_cents: int = 0,
 ) -> SupplierDecision:
+    """The reply around `paragraphs`; an invoice's lines and total go in the decision as
+    it is made (a copy with them would build it twice)."""
     greeting = ("Hello,", "Hi,", "Good day,")[int(rng.integers(3))]
     closing = ("Best regards", "Kind regards", "Thanks")[int(rng.integers(3))]
     signature = f"{closing},\n{profile.name} sales team\n{profile.email} | {profile.website}"
     body = "\n\n".join([greeting, *paragraphs, signature])
+    subject = f"{subject} - {profile.name}"
+    if invoice_lines is None:
+        return SupplierDecision(kind=kind, reply_subject=subject, reply_body=body, new_state=state)
     return SupplierDecision(
         kind=kind,
-        reply_subject=f"{subject} - {profile.name}",
+        reply_subject=subject,
         reply_body=body,
+        invoice_lines=invoice_lines,
+        total_cents=total_cents,
         new_state=state,
     )
 

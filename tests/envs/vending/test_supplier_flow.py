@@ -97,3 +97,48 @@ def test_email_to_unknown_address_bounces(env) -> None:
     call(env, "wait_for_next_day")
     _, info = call(env, "read_inbox")
     assert any("Undeliverable" in e["subject"] for e in info["tool_result"]["emails"])
+
+
+def test_only_an_offer_rewrites_the_suppliers_row_and_what_is_stored_is_the_state(
+    env, tmp_path
+) -> None:
+    """A quote or an order leaves the supplier's negotiation state as it was, so the
+    night writes no UPDATE of its row (it used to write the same state back); an
+    accepted offer changes the state, and the stored row holds it, as a fresh load does."""
+    from sqlalchemy import event
+
+    store = env.unwrapped.store
+    updates: list[str] = []
+
+    def record(_conn, _cursor, statement, _parameters, _context, _executemany) -> None:
+        if statement.lstrip().upper().startswith("UPDATE SUPPLIERS"):
+            updates.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", record)
+    _, info = call(env, "search_web", query="wholesale soda drinks")
+    supplier = info["tool_result"]["results"][0]
+    sku = supplier["skus"][0]
+    world = env.unwrapped.simulation.world
+
+    def night_with(body: str) -> int:
+        updates.clear()
+        call(env, "send_email", to=supplier["email"], subject="Request", body=body)
+        call(env, "wait_for_next_day")
+        return len(updates)
+
+    assert night_with(f"QUOTE: {sku}") == 1  # the first answer stores the (empty) state
+    assert night_with(f"QUOTE: {sku}") == 0
+    assert night_with(f"OFFER: {sku} x 40 @ 1000") == 1  # accepted at the list price
+    held = next(s for s in world.suppliers.values() if s.email == supplier["email"])
+    assert held.negotiation["agreed_price_cents"][sku] > 0
+    assert night_with(f"ORDER: {sku} x 40") == 0
+    assert "Invoice" in latest_email_from(env, supplier["email"])
+    event.remove(store.engine, "before_cursor_execute", record)
+
+    fresh = gymnasium.make("tycoon/VendingClassic-v0", db=str(tmp_path / "flow.db"))
+    try:
+        fresh.reset(options={"episode_id": env.unwrapped.episode_id})
+        loaded = fresh.unwrapped.simulation.world.suppliers[held.id]
+        assert loaded.negotiation == held.negotiation
+    finally:
+        fresh.close()
