@@ -515,7 +515,6 @@ LEASE_TTL_S = 120.0  # a lease not renewed for this long is free (its process is
 LEASE_RENEW_EVERY_S = 10.0
 # built once: it runs with every step. It matches the row whenever this process holds
 # the lease (the fence's answer, and on PostgreSQL its row lock), renewed or not.
-_RENEWED_AT = EpisodeLease.__table__.c.renewed_at
 _RENEW_LEASE = (
     EpisodeLease.__table__.update()
     .where(
@@ -524,7 +523,8 @@ _RENEW_LEASE = (
     )
     .values(
         renewed_at=case(
-            (_RENEWED_AT <= bindparam("renew_before"), bindparam("now")), else_=_RENEWED_AT
+            (EpisodeLease.renewed_at <= bindparam("renew_before"), bindparam("now")),
+            else_=EpisodeLease.renewed_at,
         )
     )
 )

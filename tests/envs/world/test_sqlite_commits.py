@@ -149,7 +149,9 @@ def test_a_fence_that_renews_nothing_still_holds_the_write_lock_and_refuses_a_lo
             other.execute("BEGIN IMMEDIATE")  # a hand-over waits for the step in flight
         conn.rollback()
     other.execute("BEGIN IMMEDIATE")
-    other.execute("UPDATE episode_leases SET owner = 'elsewhere:1' WHERE episode_id = ?", (episode,))
+    other.execute(
+        "UPDATE episode_leases SET owner = 'elsewhere:1' WHERE episode_id = ?", (episode,)
+    )
     other.execute("COMMIT")
     other.close()
     with store.engine.connect() as conn, pytest.raises(LeaseLost, match="elsewhere:1"):
@@ -182,8 +184,7 @@ def table_pages(path: Path, table: str) -> set[int]:
     raw = sqlite3.connect(path)
     try:
         return {
-            page
-            for (page,) in raw.execute("SELECT pageno FROM dbstat WHERE name = ?", (table,))
+            page for (page,) in raw.execute("SELECT pageno FROM dbstat WHERE name = ?", (table,))
         }
     finally:
         raw.close()
