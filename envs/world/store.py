@@ -1,8 +1,9 @@
 """WorldStore: where worlds live. One database holds many episodes.
 
 A SQLite file is the default (WAL journal, synchronous=NORMAL: a step's commit survives a
-killed process, and readers never block the writer). PostgreSQL works through its URL,
-for many writers at once. The same code runs on both.
+killed process, and readers never block the writer; a new file has 1 KB pages and
+checkpoints every 4 MB of WAL, see `NEW_FILE_PAGE_SIZE`). PostgreSQL works through its
+URL, for many writers at once. The same code runs on both.
 """
 
 from __future__ import annotations
@@ -392,8 +393,11 @@ class WorldStore:
     def fence_step(self, connection: Any, episode_id: int) -> None:
         """Inside the step's transaction, before its commit: renew this process's lease,
         or raise `LeaseLost` if the lease was handed over (`hand_over_leases`) or taken.
+        The lease's time is moved on only when it is `LEASE_RENEW_EVERY_S` old (well
+        inside `LEASE_TTL_S`); in between the row is matched and left as it is.
 
-        The UPDATE locks the lease row until the step commits, so a hand-over waits for
+        The UPDATE locks the lease row until the step commits (on SQLite: takes the
+        write lock, renewing or not), so a hand-over waits for
         a step in flight and the next step of the old holder finds the lease gone; that
         is the fence (the write of a lost holder is refused, not merely late). An episode
         with no lease row at all (this process released it, e.g. a sibling env closed)
