@@ -5,8 +5,11 @@ the write lock and refusing a lost lease."""
 
 from __future__ import annotations
 
+import signal
 import sqlite3
 import struct
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -206,3 +209,61 @@ def test_a_cheap_steps_commit_writes_no_page_of_a_fresh_lease(tmp_path) -> None:
     env.step(GET_BALANCE)
     assert set(last_commit_pages(Path(f"{path}-wal"))) & lease_pages  # due: rewritten
     env.close()
+
+
+# -- a kill loses no committed step, checkpoints or not -----------------------------------
+
+# Steps with a WAL of a few pages between checkpoints (so that many steps checkpoint),
+# printing a line after each committed step, then waits to be killed.
+CHECKPOINTING_CHILD = """
+import sys, time
+import gymnasium, tycoon
+from tycoon.envs.world import store
+store.WAL_CHECKPOINT_BYTES = 16 * 1024
+env = gymnasium.make("tycoon/VendingClassic-v0", db=sys.argv[1]).unwrapped
+env.reset(seed=3)
+print("EPISODE", env.episode_id, flush=True)
+for number in range(1, int(sys.argv[2]) + 1):
+    env.step('{"name": "get_balance", "arguments": {}}')
+    print("COMMITTED", number, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_killed_process_loses_no_committed_step_across_checkpoints(tmp_path) -> None:
+    path = tmp_path / "world.db"
+    steps = 60
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHECKPOINTING_CHILD, str(path), str(steps)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        episode = None
+        for line in child.stdout:  # type: ignore[union-attr]
+            words = line.split()
+            if words[:1] == ["EPISODE"]:
+                episode = int(words[1])
+            if words == ["COMMITTED", str(steps)]:
+                break
+        else:
+            pytest.fail(f"child exited early: {child.wait()} {child.stderr.read()}")  # type: ignore[union-attr]
+        child.send_signal(signal.SIGKILL)
+        assert child.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    # the WAL was checkpointed and started over many times (its header counts them)
+    restarts = struct.unpack(">I", Path(f"{path}-wal").read_bytes()[12:16])[0]
+    assert restarts >= 10
+    raw = sqlite3.connect(path)
+    try:
+        assert raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    finally:
+        raw.close()
+    store = WorldStore(path)
+    assert store.count_rows(episode)["steps"] == steps
+    assert store.get_episode(episode).step_count == steps
+    store.dispose()
