@@ -153,12 +153,12 @@ def busy_timeout_ms() -> int:
 
 
 # The pages of a new SQLite file. A step's commit appends every page it changed to the
-# WAL (the step row, its key, the episode's counters, the world's changed rows: about
-# six), and SQLite fsyncs the WAL and the file at each checkpoint: smaller pages make a
-# commit write a third of the bytes (measured: 26 KB a step at 4 KB pages, 9 KB at
-# 1 KB) and let the WAL hold three times the steps between checkpoints. Rows longer
-# than a page spill to overflow pages, which only reads of whole trajectories notice.
-# An existing file keeps the page size it was made with.
+# WAL (the step row, its key, the episode's counters, the world's changed rows: six to
+# nine), and SQLite fsyncs the WAL and the file at each checkpoint: smaller pages make a
+# commit write a third of the bytes (measured over a Year: 26 KB a step at 4 KB pages,
+# 9 KB at 1 KB) and let the WAL hold three times the steps between checkpoints. Rows
+# longer than a page spill to overflow pages, which only reads of whole trajectories
+# notice. An existing file keeps the page size it was made with.
 NEW_FILE_PAGE_SIZE = 1024
 # SQLite checkpoints when its WAL holds this much (its default is 1000 pages); the WAL
 # file is then reused from its start, and cut back to WAL_SIZE_LIMIT_BYTES if a large
