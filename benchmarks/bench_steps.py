@@ -17,7 +17,10 @@ What is measured (wall time around `env.step`, `time.perf_counter_ns`, after war
   default; `day`; `episode`), once on in-memory SQLite, and once with writes off: the
   same simulation on in-memory SQLite with the world's writes, the step row, the
   counters and the lease fence patched out (the state lives only in memory; no hash).
-  Each row splits its env time into the steps that ran a night and the others.
+  Each row splits its env time into the steps that ran a night and the others. A
+  second table gives each Year's steps one by one (p50, mean, p99, max: how much of the
+  time is a tail) and, on a SQLite file, the steps in which SQLite checkpointed its WAL
+  into the file and the env time they took.
 - detectors: `get_balance` in a `tycoon/VendingProbes-v0` episode with its rule
   detectors, and in the same episode with the detectors (the behaviour recorder) off.
 - PostgreSQL (`--postgres auto` starts a throwaway server as the tests do): the same
@@ -376,6 +379,10 @@ class YearFigures:
     # of env_s: the steps that ran a night (their tool, the night, the commit), and how many
     night_s: float = 0.0
     nights: int = 0
+    # each step's env time
+    step_ns: list[int] = field(default_factory=list)
+    # the steps during which SQLite checkpointed its WAL into the file (None: not a file)
+    checkpoint_ns: list[int] | None = None
 
 
 def scripted_year(
@@ -397,11 +404,15 @@ def scripted_year(
     env_ns = time.perf_counter_ns() - start
     agent.reset(observation, info)
     steps = nights = night_ns = 0
+    step_ns: list[int] = []
+    checkpoints = CheckpointWatch(db)
     with writes_off() if off else contextlib.nullcontext():
         while True:
             action = agent.act(observation, info)
             elapsed, (observation, _, terminated, truncated, info) = timed(env, action)
             env_ns += elapsed
+            step_ns.append(elapsed)
+            checkpoints.after_step(elapsed)
             steps += 1
             if "night" in info:
                 nights += 1
@@ -412,10 +423,36 @@ def scripted_year(
     start = time.perf_counter_ns()
     env.close()  # an episode-end durability commits here
     env_ns += time.perf_counter_ns() - start
-    figures = YearFigures(label, env_ns / 1e9, steps, info["day"] - 1, "", night_ns / 1e9, nights)
+    figures = YearFigures(
+        label, env_ns / 1e9, steps, info["day"] - 1, "", night_ns / 1e9, nights, step_ns
+    )
+    figures.checkpoint_ns = checkpoints.step_ns
     figures.state_hash = env.store.state_hash(episode_id)[:12]
     env.store.dispose()
     return figures
+
+
+class CheckpointWatch:
+    """Which steps checkpointed a SQLite file's WAL: in WAL mode only a checkpoint writes
+    to the database file itself, so its modification time moves then and only then
+    (looked at between steps, outside their timing)."""
+
+    def __init__(self, db: str) -> None:
+        path = sqlite_file(db) if db.startswith("sqlite:///") and "mode=memory" not in db else None
+        self.path = path if path is not None and path.exists() else None
+        self.step_ns: list[int] | None = None if self.path is None else []
+        self._mtime = self._modified()
+
+    def _modified(self) -> int | None:
+        return None if self.path is None else self.path.stat().st_mtime_ns
+
+    def after_step(self, elapsed_ns: int) -> None:
+        if self.step_ns is None:
+            return
+        mtime = self._modified()
+        if mtime != self._mtime:
+            self._mtime = mtime
+            self.step_ns.append(elapsed_ns)
 
 
 @contextlib.contextmanager
@@ -579,6 +616,30 @@ def print_years(rows: list[YearFigures], days: int) -> None:
         "nights: env time of the steps that ran a night (the tool, the night, the commit; "
         f"{rows[0].nights} of {rows[0].steps} steps); others: every other step"
     )
+    print_year_steps(rows)
+
+
+def print_year_steps(rows: list[YearFigures]) -> None:
+    """Each Year's steps one by one: the typical step (p50) against the mean and the
+    slowest (the tail), and the steps in which SQLite checkpointed its WAL."""
+    print("\n[the same Years, step by step: p50 vs mean is the tail; checkpoints: SQLite file]")
+    print(
+        f"{'durability':38} {'p50 us':>7} {'mean us':>8} {'p99 us':>8} {'max ms':>7}"
+        f" {'checkpoints':>12} {'their s':>8}"
+    )
+    for row in rows:
+        if not row.step_ns:
+            continue
+        ordered = sorted(row.step_ns)
+        line = (
+            f"{row.label:38} {ordered[len(ordered) // 2] / 1e3:>7.1f}"
+            f" {sum(ordered) / len(ordered) / 1e3:>8.1f}"
+            f" {ordered[min(len(ordered) - 1, len(ordered) * 99 // 100)] / 1e3:>8.1f}"
+            f" {ordered[-1] / 1e6:>7.2f}"
+        )
+        if row.checkpoint_ns is not None:
+            line += f" {len(row.checkpoint_ns):>12} {sum(row.checkpoint_ns) / 1e9:>8.3f}"
+        print(line)
 
 
 def print_detectors(with_detectors: Samples, without: Samples) -> None:
