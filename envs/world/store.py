@@ -572,7 +572,7 @@ def _renew_statement(dialect: Any) -> DriverStatement:
 
 
 # PostgreSQL's fence, one UPDATE of the episode's lease row: this owner's lease is
-# renewed; another's fails on a cast that names the holder (plain SQL has no RAISE), which
+# renewed (when `LEASE_RENEW_EVERY_S` old, as on SQLite); another's fails on a cast that names the holder (plain SQL has no RAISE), which
 # aborts the step's transaction; no lease row at all updates nothing, no error. (One plain
 # UPDATE costs the server ~10 us less a step than a CTE that renews, then looks.)
 _FENCE_MARK = "tycoon lease fence: episode "
@@ -582,7 +582,12 @@ _FENCE = (
     .where(_LEASES.c.episode_id == bindparam("lease_episode"))
     .values(
         renewed_at=case(
-            (_LEASES.c.owner == bindparam("lease_owner"), bindparam("now")),
+            (
+                (_LEASES.c.owner == bindparam("lease_owner"))
+                & (_LEASES.c.renewed_at <= bindparam("renew_before")),
+                bindparam("now"),
+            ),
+            (_LEASES.c.owner == bindparam("lease_owner"), _LEASES.c.renewed_at),
             else_=cast(
                 cast(
                     literal_column(f"'{_FENCE_MARK}'", String)
