@@ -113,6 +113,7 @@ class Soak:
     # per process: the delay before its kill (s) and what the kill met
     attempts: list[str] = field(default_factory=list)
     kills: int = 0  # kills that landed while the process ran
+    mid_run: int = 0  # of which while its episode ran (not before it existed, nor after)
     differences: list[str] = field(default_factory=list)
 
 
@@ -274,6 +275,7 @@ def killed_and_resumed(
                     soak.attempts.append(f"killed at {delay:.2f} s, after the run had ended")
                     break
                 soak.attempts.append(f"killed at {delay:.2f} s, mid-run")
+                soak.mid_run += 1
                 continue
             if code != 0:
                 soak.differences.append(f"exit {code} after {soak.kills} kill(s): {err.strip()}")
