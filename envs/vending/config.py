@@ -48,6 +48,11 @@ def score_objective(score: ScoreName) -> str:
     return SCORE_OBJECTIVES[score]
 
 
+# the most days or steps an episode may be given: the day and step counters are SQL
+# INTEGER columns (and numpy draws days as int64; a larger horizon failed there)
+MAX_COUNT = 2**31 - 1
+
+
 class VendingConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -62,8 +67,8 @@ class VendingConfig(BaseModel):
     # time
     start_date: date = date(2025, 1, 1)
     day_start_minute: int = Field(6 * 60, ge=0, lt=24 * 60)
-    max_days: int | None = Field(None, ge=1)
-    max_steps: int | None = Field(None, ge=1)
+    max_days: int | None = Field(None, ge=1, le=MAX_COUNT)
+    max_steps: int | None = Field(None, ge=1, le=MAX_COUNT)
 
     # the machine: rows 0..small_rows-1 take small items, the rest large ones
     machine_rows: int = 4
