@@ -9,8 +9,10 @@ kill came before its episode existed) and may be killed again; the last resume r
 end. It must end in the uninterrupted run's state hash (an arena: the market's) with the
 same step rows (count, tools, validity, rewards) and behaviour events.
 
-Durability "day" and "episode" go through tests/cli/durability_driver.py (the CLI has no
-such flag); the arena commits every step.
+Every run goes through tests/cli/durability_driver.py (the CLI has no durability flag; with
+"step" it is `tycoon run` itself), which says when its imports are done: kill instants are
+timed from there, so a machine slowed by other work shifts them less. The arena commits
+every step.
 """
 
 from __future__ import annotations
@@ -117,26 +119,31 @@ class Soak:
     differences: list[str] = field(default_factory=list)
 
 
-def _command(durability: str, args: list[str]) -> list[str]:
-    if durability == "step":
-        return [sys.executable, "-m", "tycoon.cli", "run", *args]
-    return [sys.executable, str(DRIVER), durability, "run", *args]
-
-
-def _run(command: list[str], kill_after: float | None) -> tuple[int, str, str]:
-    """Run `command`; SIGKILL it after `kill_after` seconds if it still runs. Its exit
-    status (-9 when killed), stdout and stderr."""
+def _start(durability: str, args: list[str]) -> tuple[subprocess.Popen[str], float]:
+    """`tycoon run ARGS` under `durability`, and the monotonic time its imports were done."""
+    command = [sys.executable, str(DRIVER), durability, "run", *args]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    process.stderr.readline()  # the driver's "ready" (or "" if it died importing)
+    return process, time.monotonic()
+
+
+def run_driven(
+    durability: str, args: list[str], kill_after: float | None = None
+) -> tuple[int, str]:
+    """Run `tycoon run ARGS`; SIGKILL it `kill_after` seconds after its imports if it still
+    runs. Its exit status (-9 when killed) and stderr."""
+    process, _ = _start(durability, args)
     try:
-        out, err = process.communicate(timeout=kill_after if kill_after is not None else 600)
+        _, err = process.communicate(timeout=kill_after if kill_after is not None else 600)
     except subprocess.TimeoutExpired:
         process.kill()  # SIGKILL
-        out, err = process.communicate()
+        _, err = process.communicate()
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
-    return process.returncode, out, err
+    return process.returncode, err
 
 
 def _latest_id(store: WorldStore, arena: bool) -> int:
@@ -198,9 +205,9 @@ def ending(store: WorldStore, run_id: int, arena: bool) -> Ending:
 
 @dataclass(frozen=True)
 class Reference:
-    """The uninterrupted run: its ending, and when (s after its start) its first step was
-    committed and it exited; the kills are drawn between shortly before the first and
-    the exit."""
+    """The uninterrupted run: its ending, and when (s after its imports) its first step was
+    committed and it exited; the kills are drawn from shortly before the first to most of
+    the way to the exit."""
 
     ending: Ending
     first_step: float
@@ -219,11 +226,7 @@ def uninterrupted(db: str, case: SoakCase) -> Reference:
     store = WorldStore(db)
     try:
         before = _latest_id(store, case.arena)
-        started = time.monotonic()
-        command = _command("step", ["--db", db, "--no-progress", *case.args])
-        process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-        )
+        process, started = _start("step", ["--db", db, "--no-progress", *case.args])
         first_step = None
         while process.poll() is None and first_step is None:
             if _first_step_committed(store, before, case.arena):
@@ -262,7 +265,7 @@ def killed_and_resumed(
                 resume = ["--env", ARENA_ENV] if case.arena else []
                 args = ["--db", db, "--no-progress", *resume, "--resume", str(run_id)]
             delay = None if attempt == kills else rng.uniform(*window)
-            code, _, err = _run(_command(durability, args), delay)
+            code, err = run_driven(durability, args, delay)
             latest = _latest_id(store, case.arena)
             if run_id is None and latest > before:
                 run_id = latest
