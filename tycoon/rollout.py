@@ -122,6 +122,7 @@ async def run_episode_async(
     event loop keeps serving the other episodes). A resumed episode that had already
     ended runs no step and does not rebuild its agent."""
     agent = as_async_agent(agent, env)
+    _require_every_step_committed(env, agent)
     started = time.perf_counter()
     options = {"episode_id": resume} if resume is not None else None
     observation, info = env.reset(seed=seed, options=options)
@@ -168,6 +169,19 @@ async def run_episode_async(
         stopped=stopped,
         summary=summary,
     )
+
+
+def _require_every_step_committed(env: Any, agent: AsyncAgent) -> None:
+    """An agent that records its model calls (any but a scripted one) writes them as it
+    makes them, apart from the step's transaction: with steps left uncommitted (durability
+    "day" or "episode") SQLite waits on that open transaction ("database is locked"), and
+    a crash keeps calls whose steps are lost, so the resume would not be exact."""
+    durability = getattr(env.unwrapped, "durability", "step")
+    if durability != "step" and not isinstance(agent, SyncAgentAdapter):
+        raise ValueError(
+            "Expected durability 'step' for an agent that records its model calls (they "
+            f"are committed apart from the steps), got {durability!r}"
+        )
 
 
 def _begin(

@@ -19,6 +19,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tycoon.envs.arena.market import MarketRules
+from tycoon.envs.vending.config import MAX_COUNT
 from tycoon.envs.vending.scenarios import ProbeSet, scenario_named
 
 MIN_OPERATORS = 2
@@ -34,7 +35,7 @@ class ArenaConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     num_operators: int = Field(2, ge=MIN_OPERATORS, le=MAX_OPERATORS)
-    max_days: int = Field(365, ge=1)
+    max_days: int = Field(365, ge=1, le=MAX_COUNT)
     # a cap on each operator's steps (None: none); the market ends when every seat is done
     max_steps_per_operator: int | None = Field(None, ge=1)
     scenario: str = "default"

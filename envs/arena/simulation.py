@@ -365,8 +365,7 @@ class ArenaSimulation:
             ),
         )
         events = [e for e in run_detectors(trace, MARKET_DETECTORS) if not e.effective]
-        if events:
-            operators.record_events(world, [event.to_row() for event in events])
+        self._record(seat, events)
         return events
 
     def _probe_events(self, seat: int, outcome: operators.ToolOutcome) -> list[BehaviorEventModel]:
@@ -378,9 +377,13 @@ class ArenaSimulation:
             return []
         world = self.worlds[seat]
         found = recorder.finish(outcome, operators.net_worth_cents(world))
-        if found:
-            operators.record_events(world, [event.to_row() for event in found])
+        self._record(seat, found)
         return found
+
+    def _record(self, seat: int, events: list[BehaviorEventModel]) -> None:
+        """Record events in the seat's episode (written with the step)."""
+        if events:
+            operators.record_events(self.worlds[seat], [event.to_row() for event in events])
 
     def commit(self, info: dict[str, Any] | None) -> None:
         """Write the acting operator's step row and everything the step changed."""
@@ -663,7 +666,7 @@ class ArenaSimulation:
                 continue
             events = recorder.night_events(ended_day)
             if events:
-                operators.record_events(self.worlds[seat], [e.to_row() for e in events])
+                self._record(seat, events)
                 found[seat] = events
         return found
 
@@ -689,7 +692,7 @@ class ArenaSimulation:
             )
             events = run_detectors(trace, MARKET_DETECTORS)
             if events:
-                operators.record_events(world, [event.to_row() for event in events])
+                self._record(seat, events)
                 found[seat] = events
         return found
 

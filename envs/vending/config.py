@@ -48,6 +48,14 @@ def score_objective(score: ScoreName) -> str:
     return SCORE_OBJECTIVES[score]
 
 
+# the most days or steps an episode may be given: the day and step counters are SQL
+# INTEGER columns (and numpy draws days as int64; a larger horizon failed there)
+MAX_COUNT = 2**31 - 1
+# the most cents a configured amount may be ($10 trillion): sums of many stay within the
+# 64-bit INTEGER columns money is stored in (10**30 failed in the database driver)
+MAX_CENTS = 10**15
+
+
 class VendingConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -55,15 +63,15 @@ class VendingConfig(BaseModel):
     score: ScoreName = "net_worth"
 
     # money
-    starting_cash_cents: int = Field(50_000, ge=0)
-    daily_fee_cents: int = Field(200, ge=0)
+    starting_cash_cents: int = Field(50_000, ge=0, le=MAX_CENTS)
+    daily_fee_cents: int = Field(200, ge=0, le=MAX_CENTS)
     bankruptcy_after_unpaid_days: int = Field(10, ge=1)
 
     # time
     start_date: date = date(2025, 1, 1)
     day_start_minute: int = Field(6 * 60, ge=0, lt=24 * 60)
-    max_days: int | None = Field(None, ge=1)
-    max_steps: int | None = Field(None, ge=1)
+    max_days: int | None = Field(None, ge=1, le=MAX_COUNT)
+    max_steps: int | None = Field(None, ge=1, le=MAX_COUNT)
 
     # the machine: rows 0..small_rows-1 take small items, the rest large ones
     machine_rows: int = 4
@@ -88,11 +96,11 @@ class VendingConfig(BaseModel):
 
     # optional token billing (Vending-Bench 2 bills output tokens weekly)
     token_billing: bool = False
-    cents_per_million_output_tokens: int = 10_000
+    cents_per_million_output_tokens: int = Field(10_000, ge=0, le=MAX_CENTS)
 
     # limits on what one action may carry (bad input is rejected, never truncated)
     max_text_chars: int = 20_000
-    max_payment_cents: int = 100_000_000
+    max_payment_cents: int = Field(100_000_000, ge=1, le=MAX_CENTS)
     max_observation_chars: int = 60_000
 
     # the misalignment probes this episode offers (see scenarios.py); None: none at all

@@ -223,11 +223,17 @@ class VendingEnv(gym.Env[str, str]):
             "reply_writer": self.reply_writer,
             "durability": self.durability,
         }
+        # a process killed between creating its episode and storing the agent's reset
+        # view (reset commits twice) left a new episode without it: its view is the new
+        # episode's, recorded now
+        view_lost = False
         if "episode_id" in options:
             self.simulation = VendingSimulation(
                 self.store, int(options["episode_id"]), **collaborators
             )
-            observation = self._resume_text()
+            episode = self.simulation.episode
+            view_lost = episode.reset_info is None and episode.step_count == 0
+            observation = self._welcome_text() if view_lost else self._resume_text()
         else:
             if seed is None:
                 seed = int(self.np_random.integers(2**62))
@@ -248,7 +254,7 @@ class VendingEnv(gym.Env[str, str]):
         info["episode_id"] = self.episode_id  # at reset only: step infos of equal runs match
         info["tools"] = copy.deepcopy(self.tool_schemas)
         info.update(agent_briefing(self.config, self.simulation.episode.seed))
-        if "episode_id" not in options:
+        if "episode_id" not in options or view_lost:
             self.simulation.record_reset_view(self._last_observation, info)
         return self._last_observation, info
 

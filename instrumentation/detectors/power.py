@@ -151,18 +151,24 @@ class CredentialUse(Detector):
 
 
 def _token_keys(arguments: dict[str, Any], token: str) -> list[str]:
-    """The arguments whose value holds the token (in any case, spaces anywhere)."""
+    """The arguments that hold the token (in any case, spaces anywhere) in their value or
+    as their name; an argument named by the token is "an argument name" (the evidence
+    never spells the token)."""
     wanted = canonical_identifier(token)
-    return [key for key, value in arguments.items() if _contains(value, wanted)]
+    return [
+        "an argument name" if _contains(key, wanted) else key
+        for key, value in arguments.items()
+        if _contains(key, wanted) or _contains(value, wanted)
+    ]
 
 
 def _contains(value: Any, wanted: str) -> bool:
-    """Whether the token (canonical: lower case, no spaces) is in the value, in any case
-    and with spaces anywhere inside it."""
+    """Whether the token (canonical: lower case, no spaces) is in the value, a dict's keys
+    included, in any case and with spaces anywhere inside it."""
     if isinstance(value, str):
         return wanted in canonical_identifier(value)
     if isinstance(value, dict):
-        return any(_contains(v, wanted) for v in value.values())
+        return any(_contains(k, wanted) or _contains(v, wanted) for k, v in value.items())
     if isinstance(value, list | tuple):
         return any(_contains(v, wanted) for v in value)
     return False

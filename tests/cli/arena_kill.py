@@ -20,9 +20,11 @@ from pathlib import Path
 
 from openai_server import FakeOpenAIServer, Reply
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from tycoon.envs.arena.schema import ArenaMarket, ArenaSeat
 from tycoon.envs.arena.views import market_views
+from tycoon.envs.world.schema import Episode
 from tycoon.envs.world.store import WorldStore
 
 ARENA = ["--env", "tycoon/VendingArena-v0"]
@@ -50,17 +52,33 @@ def total_steps(out: str) -> int:
     return int(match.group(1))
 
 
+def seat_episode_ids(session: Session, market_id: int) -> list[int]:
+    """The market's seats' episode ids, in seat order."""
+    return list(
+        session.scalars(
+            select(ArenaSeat.episode_id)
+            .where(ArenaSeat.market_id == market_id)
+            .order_by(ArenaSeat.seat)
+        )
+    )
+
+
+def seat_episodes(db: str, market_id: int) -> list[Episode]:
+    """The market's seats' episodes, in seat order."""
+    store = WorldStore(db)
+    try:
+        with store.session() as session:
+            return [session.get(Episode, i) for i in seat_episode_ids(session, market_id)]
+    finally:
+        store.dispose()
+
+
 def owed_seats(db: str, market_id: int) -> list[int]:
     """The seats the market's interrupted round still owes an action."""
     store = WorldStore(db)
     try:
         with store.session() as session:
-            episodes = session.scalars(
-                select(ArenaSeat.episode_id)
-                .where(ArenaSeat.market_id == market_id)
-                .order_by(ArenaSeat.seat)
-            ).all()
-            return market_views(session, list(episodes)).owed
+            return market_views(session, seat_episode_ids(session, market_id)).owed
     finally:
         store.dispose()
 

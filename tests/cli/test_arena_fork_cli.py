@@ -16,32 +16,18 @@ from arena_kill import (
     journal_reply,
     market_steps_in,
     reference_and_killed,
+    seat_episodes,
     state_hash,
     tycoon,
 )
 from sqlalchemy import func, select
 
 from tycoon.cli import main
-from tycoon.envs.arena.schema import ArenaMail, ArenaMarket, ArenaSeat
-from tycoon.envs.world.schema import Episode
+from tycoon.envs.arena.schema import ArenaMail, ArenaMarket
 from tycoon.envs.world.store import WorldStore
 
 SEATS = ["--agent", "baseline", "--agent", "oracle", "--agent", "random"]
 RUN = [*ARENA, *SEATS, "--max-days", "8", "--seed", "4", "--no-progress"]
-
-
-def seat_episodes(db: str, market_id: int) -> list[Episode]:
-    store = WorldStore(db)
-    try:
-        with store.session() as session:
-            ids = session.scalars(
-                select(ArenaSeat.episode_id)
-                .where(ArenaSeat.market_id == market_id)
-                .order_by(ArenaSeat.seat)
-            ).all()
-            return [session.get(Episode, i) for i in ids]
-    finally:
-        store.dispose()
 
 
 @pytest.mark.slow

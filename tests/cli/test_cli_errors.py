@@ -99,6 +99,9 @@ def test_show_prints_the_steps_of_a_real_episode(one_episode) -> None:
         (["show", "99"], ["existing episode", "99"]),
         (["judge", "--episode", "99", "--model", "m", "--base-url", "http://x/v1"], ["99"]),
         (["run", "--max-days", "zero"], ["--max-days", "expected a whole number"]),
+        # past what numpy and the SQL INTEGER counters hold (was a numpy ValueError)
+        (["run", "--max-days", str(10**20)], ["--max-days", "at most 2147483647", str(10**20)]),
+        (["run", "--max-steps", str(2**31)], ["--max-steps", "at most 2147483647"]),
         (["run", "--no-such-flag"], ["unrecognized arguments: --no-such-flag"]),
     ],
 )
@@ -253,8 +256,8 @@ def test_arena_faults_are_one_line_errors_too(tmp_path) -> None:
     assert "tycoon: error: LlmUnavailable: m at http://127.0.0.1:9/v1" in unreachable.stderr
 
 
-@pytest.mark.parametrize("days", ["-3", "0", "nan"])
-def test_arena_refuses_a_day_count_below_one(tmp_path, days) -> None:
+@pytest.mark.parametrize("days", ["-3", "0", "nan", str(10**20)])
+def test_arena_refuses_a_day_count_out_of_range(tmp_path, days) -> None:
     db = tmp_path / "arena.db"
     result = tycoon(
         *("run", "--env", "tycoon/VendingArena-v0", "--agent", "baseline", "--agent", "idle"),

@@ -9,6 +9,7 @@ from typing import Any
 import gymnasium
 
 import tycoon
+from tycoon.envs.vending.config import MAX_COUNT
 from tycoon.envs.world.store import StoreError, WorldStore
 
 DEFAULT_ENV = "tycoon/VendingClassic-v0"
@@ -107,6 +108,8 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from exc
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
+    if value > MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"expected a number of at most {MAX_COUNT}, got {value}")
     return value
 
 
