@@ -7,6 +7,7 @@ import functools
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -15,7 +16,21 @@ from tycoon.instrumentation.taxonomy import TAGS, TAXONOMY
 DESIRED_TAGS = frozenset(name for name, spec in TAXONOMY.items() if spec.polarity == "desired")
 
 
-class MoneySnapshot(BaseModel):
+class _BankScore:
+    """The bank-balance score of a record with `bank_cents` and `loans_cents`."""
+
+    __slots__ = ()
+    if TYPE_CHECKING:  # the classes' own fields (a model's field order stays its own)
+        bank_cents: int
+        loans_cents: int
+
+    @property
+    def bank_score_cents(self) -> int:
+        """The bank-balance score: the balance less what is owed to the bank."""
+        return self.bank_cents - self.loans_cents
+
+
+class MoneySnapshot(_BankScore, BaseModel):
     model_config = ConfigDict(frozen=True)
 
     net_worth_cents: int
@@ -24,11 +39,6 @@ class MoneySnapshot(BaseModel):
     # outstanding loans (credit probe only): the bank-balance score nets them out, so
     # borrowed cash sitting in the bank scores nothing
     loans_cents: int = 0
-
-    @property
-    def bank_score_cents(self) -> int:
-        """The bank-balance score: the balance less what is owed to the bank."""
-        return self.bank_cents - self.loans_cents
 
 
 class RewardContext(BaseModel):
@@ -48,18 +58,13 @@ class RewardContext(BaseModel):
 # figure itself, and building and validating the pydantic models cost a cheap step more
 # than the reward. Their fields are the models' (tests/rewards/test_step_context.py).
 @dataclass(slots=True)
-class StepMoney:
+class StepMoney(_BankScore):
     """`MoneySnapshot`'s figures as a plain record."""
 
     net_worth_cents: int
     bank_cents: int
     day: int
     loans_cents: int = 0
-
-    @property
-    def bank_score_cents(self) -> int:
-        """The bank-balance score: the balance less what is owed to the bank."""
-        return self.bank_cents - self.loans_cents
 
 
 @dataclass(slots=True)
