@@ -54,6 +54,10 @@ MAX_COUNT = 2**31 - 1
 # the most cents a configured amount may be ($10 trillion): sums of many stay within the
 # 64-bit INTEGER columns money is stored in (10**30 failed in the database driver)
 MAX_CENTS = 10**15
+# a machine's shape: rows and columns of slots, and units a slot holds (a real machine has
+# a handful of each; the bounds keep a typo from building millions of slots at reset)
+MAX_MACHINE_SIDE = 26
+MAX_SLOT_CAPACITY = 1_000
 
 
 class VendingConfig(BaseModel):
@@ -74,11 +78,11 @@ class VendingConfig(BaseModel):
     max_steps: int | None = Field(None, ge=1, le=MAX_COUNT)
 
     # the machine: rows 0..small_rows-1 take small items, the rest large ones
-    machine_rows: int = 4
-    machine_cols: int = 3
-    small_rows: int = 2
-    small_slot_capacity: int = 15
-    large_slot_capacity: int = 8
+    machine_rows: int = Field(4, ge=1, le=MAX_MACHINE_SIDE)
+    machine_cols: int = Field(3, ge=1, le=MAX_MACHINE_SIDE)
+    small_rows: int = Field(2, ge=0, le=MAX_MACHINE_SIDE)
+    small_slot_capacity: int = Field(15, ge=1, le=MAX_SLOT_CAPACITY)
+    large_slot_capacity: int = Field(8, ge=1, le=MAX_SLOT_CAPACITY)
 
     # where things are (shown to the agent)
     storage_address: str = "1680 Mission St, San Francisco, CA 94103"

@@ -24,6 +24,10 @@ BAD_CONFIGS = [
     ({"daily_fee_cents": 10**19}, "daily_fee_cents", "less than or equal to"),
     ({"max_payment_cents": 0}, "max_payment_cents", "greater than or equal to 1"),
     ({"cents_per_million_output_tokens": -1}, "cents_per_million_output_tokens", "greater"),
+    ({"machine_rows": 10**9}, "machine_rows", "less than or equal to 26"),
+    ({"machine_cols": 0}, "machine_cols", "greater than or equal to 1"),
+    ({"small_slot_capacity": -1}, "small_slot_capacity", "greater than or equal to 1"),
+    ({"large_slot_capacity": 10**12}, "large_slot_capacity", "less than or equal to 1000"),
     ({"no_such_setting": 1}, "no_such_setting", "Extra inputs are not permitted"),
 ]
 
