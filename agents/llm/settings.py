@@ -18,7 +18,8 @@ Transport = Literal["lean", "openai"]
 
 
 class LlmSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN passes no bound check of its own (pydantic then names a bound it did not break)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     model: str = Field(min_length=1)
     base_url: str | None = None

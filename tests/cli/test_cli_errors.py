@@ -103,6 +103,21 @@ def test_show_prints_the_steps_of_a_real_episode(one_episode) -> None:
         (["run", "--max-days", str(10**20)], ["--max-days", "at most 2147483647", str(10**20)]),
         (["run", "--max-steps", str(2**31)], ["--max-steps", "at most 2147483647"]),
         (["run", "--no-such-flag"], ["unrecognized arguments: --no-such-flag"]),
+        # NaN breaks no bound by comparison: it is refused as not finite, not as "> 2"
+        (
+            [
+                "run",
+                "--agent",
+                "openai",
+                "--model",
+                "m",
+                "--base-url",
+                "http://127.0.0.1:9/v1",
+                "--temperature",
+                "nan",
+            ],
+            ["--temperature", "finite number"],
+        ),
     ],
 )
 def test_misuse_is_one_line(one_episode, args, fragments) -> None:
