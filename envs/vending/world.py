@@ -614,7 +614,8 @@ class VendingWorld:
 
     def mark_read(self, emails: list[Email]) -> None:
         for email in emails:
-            email.is_read = True
+            if not email.is_read:  # mail read before is not written again
+                email.is_read = True
 
     def supplier_by_email(self, address: str) -> Supplier | None:
         address = address.strip().lower()

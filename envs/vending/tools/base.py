@@ -6,6 +6,7 @@ validation its call goes through cannot drift apart.
 
 from __future__ import annotations
 
+import functools
 import math
 from abc import abstractmethod
 from dataclasses import dataclass
@@ -232,6 +233,9 @@ def to_cents(dollars: float) -> int:
     return cents
 
 
+# the same few amounts (prices, costs, balances) are shown again and again: kept, by
+# type too (5 and 5.0 are one key to a dict)
+@functools.lru_cache(maxsize=4096, typed=True)
 def money(cents: int) -> str:
     sign = "-" if cents < 0 else ""
     return f"{sign}${abs(cents) / 100:,.2f}"
