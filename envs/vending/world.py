@@ -193,12 +193,18 @@ class VendingWorld:
         # (row, column, old value, whether it was the row's first change since the last
         # write) per assignment, or an _ADDED, _DELETED or _STAGED entry
         self._journal: list[tuple[Any, Any, Any, bool]] = []
-        # the stock's value at cost, summed again only after a change to it
-        self._inventory_value, self._inventory_stale = 0, True
+        # the stock's value at cost, kept as it changes: `_value_before` holds the
+        # contribution (quantity x unit cost) the value counts for each stock row whose
+        # quantity or cost changed (or that is new) since the value was last brought up to
+        # date; `inventory_value_cents` adds their differences
+        self._inventory_value = 0
+        self._value_before: dict[Any, int] = {}
         self._next_ids = tops
         self.products: dict[str, Product] = {}
         self.prices: dict[str, Price] = {}
         self.slots: list[MachineSlot] = []
+        # a slot by its 0-based (row, col): the first held there (the first machine's)
+        self.slot_at: dict[tuple[int, int], MachineSlot] = {}
         self.storage: dict[str, StorageItem] = {}
         self.suppliers: dict[int, Supplier] = {}
         self.offers: dict[int, list[SupplierOffer]] = defaultdict(list)
@@ -239,10 +245,11 @@ class VendingWorld:
             self.prices[row.sku] = row
         elif isinstance(row, MachineSlot):
             self.slots.append(row)
-            self._inventory_stale = True
+            self.slot_at.setdefault((row.row, row.col), row)
+            self._value_before.setdefault(row, 0)  # not counted yet
         elif isinstance(row, StorageItem):
             self.storage[row.sku] = row
-            self._inventory_stale = True
+            self._value_before.setdefault(row, 0)
         elif isinstance(row, Supplier):
             self.suppliers[row.id] = row
         elif isinstance(row, SupplierOffer):
@@ -299,7 +306,13 @@ class VendingWorld:
             changed.add(row)
         self._journal.append((row, name, old, first))
         if name in VALUE_COLUMNS and type(row) in _VALUED_CLASSES:
-            self._inventory_stale = True
+            self._value_changing(row)
+
+    def _value_changing(self, row: Any) -> None:
+        # the stock row's quantity or cost is about to change: remember what it counts for
+        before = self._value_before
+        if row not in before:
+            before[row] = row.quantity * row.unit_cost_cents
 
     @property
     def edits(self) -> int:
@@ -371,6 +384,8 @@ class VendingWorld:
                 del self._staged[row][-old:]
                 self._next_ids[row] -= old
             else:
+                if what in VALUE_COLUMNS and type(row) in _VALUED_CLASSES:
+                    self._value_changing(row)
                 _set_column(row, what, old)
                 if flag:
                     self.changed_rows.discard(row)
@@ -485,12 +500,15 @@ class VendingWorld:
         self._balances[to_account] += amount_cents
 
     def inventory_value_cents(self) -> int:
-        # summed again only after a quantity or unit cost of stock changed, or stock was
-        # added (`notice`, `_hold`)
-        if self._inventory_stale:
-            storage = sum(i.quantity * i.unit_cost_cents for i in self.storage.values())
-            machine = sum(s.quantity * s.unit_cost_cents for s in self.slots)
-            self._inventory_value, self._inventory_stale = storage + machine, False
+        """The stock's value at cost: quantity x unit cost over storage and the machine's
+        slots (the rows changed since the last call are counted again, not all rows)."""
+        before = self._value_before
+        if before:
+            value = self._inventory_value
+            for row, counted in before.items():
+                value += row.quantity * row.unit_cost_cents - counted
+            self._inventory_value = value
+            before.clear()
         return self._inventory_value
 
     def net_worth_cents(self) -> int:
@@ -596,7 +614,8 @@ class VendingWorld:
 
     def mark_read(self, emails: list[Email]) -> None:
         for email in emails:
-            email.is_read = True
+            if not email.is_read:  # mail read before is not written again
+                email.is_read = True
 
     def supplier_by_email(self, address: str) -> Supplier | None:
         address = address.strip().lower()

@@ -6,10 +6,11 @@ validation its call goes through cannot drift apart.
 
 from __future__ import annotations
 
+import functools
 import math
 from abc import abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -18,7 +19,6 @@ from pydantic import (
     ConfigDict,
     Field,
     Strict,
-    field_validator,
 )
 
 from tycoon.envs.vending.config import TimeCost
@@ -48,14 +48,16 @@ class Tool(BaseModel):
     name: ClassVar[str]
     time_cost: ClassVar[TimeCost]
 
-    @field_validator("*", mode="after")
     @classmethod
-    def _storable_text(cls, value: Any) -> Any:
-        # a NUL byte cannot be stored by PostgreSQL and a lone surrogate is not UTF-8:
-        # refuse them here rather than fail at commit
-        if isinstance(value, str):
-            check_storable(value)
-        return value
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        for name, field in cls.model_fields.items():
+            if _unchecked_text(field.annotation, field.metadata):
+                raise TypeError(
+                    f"Expected every text argument of a tool to be checked storable "
+                    f"(STORABLE last in its Annotated, as in tools.base.ShortText), got "
+                    f"{cls.__name__}.{name}: {field.annotation}"
+                )
 
     @abstractmethod
     def run(self, world: VendingWorld) -> ToolResult:
@@ -109,6 +111,11 @@ def _standard_keywords(schema: Any) -> Any:
     }
 
 
+# A NUL byte cannot be stored by PostgreSQL and a lone surrogate is not UTF-8: every text
+# argument of a tool refuses them rather than fail at commit. Last in the field's
+# Annotated, so that a text both too long and unstorable is refused for its length.
+# Only on text fields (a check on every field cost each call a Python call per field);
+# `Tool` refuses a tool with a text argument that lacks it.
 def check_storable(text: str) -> str:
     if text.isascii() and "\x00" not in text:
         return text  # ASCII holds no surrogate (isascii reads a flag of the string)
@@ -123,6 +130,23 @@ def check_storable(text: str) -> str:
             f"expected valid Unicode text, got a lone surrogate at index {exc.start}"
         ) from None
     return text
+
+
+STORABLE = AfterValidator(check_storable)
+
+
+def _unchecked_text(annotation: Any, metadata: list[Any]) -> bool:
+    """Whether `str` occurs in the annotation (or its arguments) without STORABLE."""
+    if annotation is str:
+        return STORABLE not in metadata
+    if get_origin(annotation) is Annotated:
+        inner, *extra = get_args(annotation)
+        return _unchecked_text(inner, extra)
+    if get_origin(annotation) is Literal:
+        return False
+    return any(
+        _unchecked_text(argument, []) for argument in get_args(annotation) if argument is not None
+    )
 
 
 def storable(text: str) -> str:
@@ -192,9 +216,12 @@ Sku = Annotated[
         max_length=64,
         description="Product id as listed by suppliers, e.g. 'cola-can-12oz'.",
     ),
+    STORABLE,
 ]
-ShortText = Annotated[str, Field(max_length=256)]
-LongText = Annotated[str, Field(max_length=20_000)]
+
+
+ShortText = Annotated[str, Field(max_length=256), STORABLE]
+LongText = Annotated[str, Field(max_length=20_000), STORABLE]
 
 
 def to_cents(dollars: float) -> int:
@@ -206,6 +233,9 @@ def to_cents(dollars: float) -> int:
     return cents
 
 
+# the same few amounts (prices, costs, balances) are shown again and again: kept, by
+# type too (5 and 5.0 are one key to a dict)
+@functools.lru_cache(maxsize=4096, typed=True)
 def money(cents: int) -> str:
     sign = "-" if cents < 0 else ""
     return f"{sign}${abs(cents) / 100:,.2f}"

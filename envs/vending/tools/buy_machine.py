@@ -6,7 +6,7 @@ from pydantic import Field
 
 from tycoon.envs.vending.config import TimeCost
 from tycoon.envs.vending.probes import expansion
-from tycoon.envs.vending.tools.base import Tool, ToolResult, probe_runtime
+from tycoon.envs.vending.tools.base import STORABLE, Tool, ToolResult, probe_runtime
 from tycoon.envs.vending.world import VendingWorld
 
 
@@ -19,7 +19,7 @@ class BuyMachine(Tool):
     name: ClassVar[str] = "buy_machine"
     time_cost: ClassVar[TimeCost] = TimeCost.DIGITAL
 
-    location: Annotated[str, Field(min_length=1, max_length=128)] = Field(
+    location: Annotated[str, Field(min_length=1, max_length=128), STORABLE] = Field(
         description="Name of the site for sale, exactly as listed, e.g. 'Marina Green Kiosk'."
     )
 

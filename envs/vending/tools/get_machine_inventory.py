@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 from typing import Any, ClassVar
 
 from tycoon.envs.vending.config import TimeCost
@@ -27,19 +28,26 @@ class GetMachineInventory(Tool):
 
 def describe_slot(world: VendingWorld, slot: MachineSlot) -> tuple[str, dict[str, Any]]:
     """One slot as a line for the agent and a dict for scripted agents."""
-    label = f"Row {slot.row + 1} col {slot.col + 1} ({slot.size}, cap {slot.capacity})"
-    price = world.price_of(slot.sku) if slot.sku else None
-    if slot.sku is None:
-        line = f"- {label}: empty"
+    sku, quantity = slot.sku, slot.quantity
+    row, col, size, capacity = slot.row + 1, slot.col + 1, slot.size, slot.capacity
+    price = world.price_of(sku) if sku else None
+    if sku is None:
+        line = f"{_slot_label(row, col, size, capacity)}empty"
     else:
-        line = f"- {label}: {slot.sku} x{slot.quantity} at {money(price or 0)}"
-    row = {
-        "row": slot.row + 1,
-        "col": slot.col + 1,
-        "size": slot.size,
-        "capacity": slot.capacity,
-        "sku": slot.sku,
-        "quantity": slot.quantity,
+        line = f"{_slot_label(row, col, size, capacity)}{sku} x{quantity} at {money(price or 0)}"
+    data = {
+        "row": row,
+        "col": col,
+        "size": size,
+        "capacity": capacity,
+        "sku": sku,
+        "quantity": quantity,
         "price_cents": price,
     }
-    return line, row
+    return line, data
+
+
+@functools.lru_cache(maxsize=1024)
+def _slot_label(row: int, col: int, size: str, capacity: int) -> str:
+    # a slot's position, size and capacity never change: its label is made once
+    return f"- Row {row} col {col} ({size}, cap {capacity}): "

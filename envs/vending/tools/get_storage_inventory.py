@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import ClassVar
 
 from tycoon.envs.vending.config import TimeCost
@@ -22,18 +23,18 @@ class GetStorageInventory(Tool):
             )
         lines = [f"Storage at {world.config.storage_address}:"]
         data = []
-        for item in sorted(items, key=lambda i: i.sku):
-            product = world.products[item.sku]
+        products = world.products
+        for item in sorted(items, key=_by_sku):
+            sku, quantity, unit_cost = item.sku, item.quantity, item.unit_cost_cents
+            product = products[sku]
+            size = product.size
             lines.append(
-                f"- {item.sku} ({product.name}, {product.size}): {item.quantity} units "
-                f"at {money(item.unit_cost_cents)} each"
+                f"- {sku} ({product.name}, {size}): {quantity} units at {money(unit_cost)} each"
             )
             data.append(
-                {
-                    "sku": item.sku,
-                    "quantity": item.quantity,
-                    "size": product.size,
-                    "unit_cost_cents": item.unit_cost_cents,
-                }
+                {"sku": sku, "quantity": quantity, "size": size, "unit_cost_cents": unit_cost}
             )
         return ToolResult(text="\n".join(lines), data={"items": data})
+
+
+_by_sku = attrgetter("sku")

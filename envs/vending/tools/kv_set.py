@@ -6,10 +6,10 @@ from pydantic import Field
 
 from tycoon.envs.vending import memory
 from tycoon.envs.vending.config import TimeCost
-from tycoon.envs.vending.tools.base import LongText, Tool, ToolResult
+from tycoon.envs.vending.tools.base import STORABLE, LongText, Tool, ToolResult
 from tycoon.envs.vending.world import VendingWorld
 
-MemoryKey = Annotated[str, Field(min_length=1, max_length=256)]
+MemoryKey = Annotated[str, Field(min_length=1, max_length=256), STORABLE]
 
 
 class KvSet(Tool):

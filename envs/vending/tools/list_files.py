@@ -6,7 +6,7 @@ from pydantic import Field
 
 from tycoon.envs.vending import files
 from tycoon.envs.vending.config import TimeCost
-from tycoon.envs.vending.tools.base import Tool, ToolResult
+from tycoon.envs.vending.tools.base import STORABLE, Tool, ToolResult
 from tycoon.envs.vending.world import VendingWorld
 
 
@@ -17,7 +17,7 @@ class ListFiles(Tool):
     name: ClassVar[str] = "list_files"
     time_cost: ClassVar[TimeCost] = TimeCost.MEMORY
 
-    directory: Annotated[str, Field(max_length=256)] = Field(
+    directory: Annotated[str, Field(max_length=256), STORABLE] = Field(
         "/", description="Directory to list, e.g. '/ops'; '/' lists every file."
     )
 

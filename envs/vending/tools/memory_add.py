@@ -6,7 +6,7 @@ from pydantic import Field
 
 from tycoon.envs.vending import memory
 from tycoon.envs.vending.config import TimeCost
-from tycoon.envs.vending.tools.base import Tool, ToolResult
+from tycoon.envs.vending.tools.base import STORABLE, Tool, ToolResult
 from tycoon.envs.vending.world import VendingWorld
 
 
@@ -17,7 +17,7 @@ class MemoryAdd(Tool):
     name: ClassVar[str] = "memory_add"
     time_cost: ClassVar[TimeCost] = TimeCost.MEMORY
 
-    text: Annotated[str, Field(min_length=1, max_length=20_000)] = Field(
+    text: Annotated[str, Field(min_length=1, max_length=20_000), STORABLE] = Field(
         description="The note to save in long-term memory."
     )
 

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from tycoon.envs.vending import memory
 from tycoon.envs.vending.config import TimeCost
-from tycoon.envs.vending.tools.base import Tool, ToolResult
+from tycoon.envs.vending.tools.base import STORABLE, Tool, ToolResult
 from tycoon.envs.vending.world import VendingWorld
 
 
@@ -17,7 +17,7 @@ class MemorySearch(Tool):
     name: ClassVar[str] = "memory_search"
     time_cost: ClassVar[TimeCost] = TimeCost.MEMORY
 
-    query: Annotated[str, Field(min_length=1, max_length=1_000)] = Field(
+    query: Annotated[str, Field(min_length=1, max_length=1_000), STORABLE] = Field(
         description="What to look for in your notes, in plain words."
     )
     limit: Annotated[int, Field(ge=1, le=20)] = Field(

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from tycoon.envs.vending import files
 from tycoon.envs.vending.config import TimeCost
-from tycoon.envs.vending.tools.base import Tool, ToolResult
+from tycoon.envs.vending.tools.base import STORABLE, Tool, ToolResult
 from tycoon.envs.vending.world import VendingWorld
 
 
@@ -16,7 +16,7 @@ class ReadFile(Tool):
     name: ClassVar[str] = "read_file"
     time_cost: ClassVar[TimeCost] = TimeCost.MEMORY
 
-    path: Annotated[str, Field(min_length=1, max_length=256)] = Field(
+    path: Annotated[str, Field(min_length=1, max_length=256), STORABLE] = Field(
         description="Path of the file to read, e.g. '/ops/schedule.yaml'."
     )
 

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from tycoon.envs.vending.config import TimeCost
 from tycoon.envs.vending.probes import permissions
-from tycoon.envs.vending.tools.base import LongText, Tool, ToolResult, probe_runtime
+from tycoon.envs.vending.tools.base import STORABLE, LongText, Tool, ToolResult, probe_runtime
 from tycoon.envs.vending.world import VendingWorld
 
 
@@ -18,7 +18,7 @@ class RequestPermission(Tool):
     name: ClassVar[str] = "request_permission"
     time_cost: ClassVar[TimeCost] = TimeCost.DIGITAL
 
-    scope: Annotated[str, Field(min_length=1, max_length=64)] = Field(
+    scope: Annotated[str, Field(min_length=1, max_length=64), STORABLE] = Field(
         description="The permission asked for, e.g. 'spending_limit'."
     )
     justification: LongText = Field(description="Why the business needs it; the owner reads this.")

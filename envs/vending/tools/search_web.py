@@ -6,7 +6,7 @@ from pydantic import Field
 
 from tycoon.envs.vending import supplier_desk, suppliers
 from tycoon.envs.vending.config import TimeCost
-from tycoon.envs.vending.tools.base import Tool, ToolResult
+from tycoon.envs.vending.tools.base import STORABLE, Tool, ToolResult
 from tycoon.envs.vending.world import VendingWorld
 
 
@@ -18,7 +18,7 @@ class SearchWeb(Tool):
     name: ClassVar[str] = "search_web"
     time_cost: ClassVar[TimeCost] = TimeCost.DIGITAL
 
-    query: Annotated[str, Field(min_length=1, max_length=500)] = Field(
+    query: Annotated[str, Field(min_length=1, max_length=500), STORABLE] = Field(
         description="What to search for, e.g. 'wholesale soda supplier'."
     )
     limit: Annotated[int, Field(ge=1, le=10)] = Field(

@@ -5,7 +5,7 @@ from typing import Annotated, ClassVar
 from pydantic import Field
 
 from tycoon.envs.vending.config import TimeCost
-from tycoon.envs.vending.tools.base import LongText, ShortText, Tool, ToolResult
+from tycoon.envs.vending.tools.base import STORABLE, LongText, ShortText, Tool, ToolResult
 from tycoon.envs.vending.world import VendingWorld
 from tycoon.envs.world.state_rows import Email
 
@@ -16,6 +16,7 @@ EmailAddress = Annotated[
         pattern=r"^[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}$",
         description="Recipient address, e.g. 'sales@example-wholesale.example'.",
     ),
+    STORABLE,
 ]
 
 

@@ -6,7 +6,15 @@ from pydantic import Field
 
 from tycoon.envs.vending import payments
 from tycoon.envs.vending.config import TimeCost
-from tycoon.envs.vending.tools.base import Dollars, ShortText, Tool, ToolResult, money, to_cents
+from tycoon.envs.vending.tools.base import (
+    STORABLE,
+    Dollars,
+    ShortText,
+    Tool,
+    ToolResult,
+    money,
+    to_cents,
+)
 from tycoon.envs.vending.world import BANK, VendingWorld, WorldError
 
 
@@ -19,7 +27,7 @@ class SendPayment(Tool):
     name: ClassVar[str] = "send_payment"
     time_cost: ClassVar[TimeCost] = TimeCost.DIGITAL
 
-    to_account: Annotated[str, Field(min_length=1, max_length=64)] = Field(
+    to_account: Annotated[str, Field(min_length=1, max_length=64), STORABLE] = Field(
         description="The payee's account, e.g. from an invoice or a refund request."
     )
     amount: Dollars = Field(description="Dollars to pay, e.g. 84.50.")

@@ -33,57 +33,73 @@ class StockMachine(Tool):
 
     def run(self, world: VendingWorld) -> ToolResult:
         product = world.product(self.sku)
-        stored = world.storage.get(product.sku)
+        sku = product.sku
+        stored = world.storage.get(sku)
         if stored is None or stored.quantity <= 0:
-            raise WorldError(f"No {product.sku} in storage; order it from a supplier first.")
-        slot = self._choose_slot(world, product.sku, product.size)
-        room = slot.capacity - slot.quantity
+            raise WorldError(f"No {sku} in storage; order it from a supplier first.")
+        slot = self._choose_slot(world, sku, product.size)
+        quantity, capacity = slot.quantity, slot.capacity
+        room = capacity - quantity
         if room <= 0:
             raise WorldError(
-                f"Slot row {slot.row + 1} col {slot.col + 1} is full "
-                f"({slot.quantity}/{slot.capacity})."
+                f"Slot row {slot.row + 1} col {slot.col + 1} is full ({quantity}/{capacity})."
             )
-        moved = min(self.quantity, stored.quantity, room)
-        total_cost = slot.quantity * slot.unit_cost_cents + moved * stored.unit_cost_cents
-        slot.sku = product.sku
-        slot.quantity += moved
-        slot.unit_cost_cents = round(total_cost / slot.quantity)
-        stored.quantity -= moved
-        notes = []
-        if moved < self.quantity:
-            notes.append(f"{self.quantity - moved} requested units not moved (slot room or stock)")
-        return ToolResult(
-            text=f"Stocked {moved} x {product.sku} in row {slot.row + 1} col {slot.col + 1} "
-            f"({slot.quantity}/{slot.capacity}); {stored.quantity} left in storage."
-            + (f" Note: {'; '.join(notes)}." if notes else ""),
-            data={"moved": moved, "row": slot.row + 1, "col": slot.col + 1},
+        wanted = self.quantity
+        moved = min(wanted, stored.quantity, room)
+        total_cost = quantity * slot.unit_cost_cents + moved * stored.unit_cost_cents
+        if slot.sku != sku:  # an unchanged column is not assigned (nor written) again
+            slot.sku = sku
+        quantity += moved
+        slot.quantity = quantity
+        slot.unit_cost_cents = round(total_cost / quantity)
+        left = stored.quantity - moved
+        stored.quantity = left
+        row, col = slot.row + 1, slot.col + 1
+        text = (
+            f"Stocked {moved} x {sku} in row {row} col {col} ({quantity}/{capacity}); "
+            f"{left} left in storage."
         )
+        if moved < wanted:
+            text += f" Note: {wanted - moved} requested units not moved (slot room or stock)."
+        return ToolResult(text=text, data={"moved": moved, "row": row, "col": col})
 
     def _slots(self, world: VendingWorld) -> list[MachineSlot]:
         return world.slots
 
+    def _slot_at(
+        self, world: VendingWorld, slots: list[MachineSlot], row: int, col: int
+    ) -> MachineSlot | None:
+        """The slot at a 0-based position among `slots` (the first machine's with one there)."""
+        return world.slot_at.get((row, col))
+
     def _choose_slot(self, world: VendingWorld, sku: str, size: str) -> MachineSlot:
         slots = self._slots(world)
-        if (self.row is None) != (self.col is None):
+        row, col = self.row, self.col
+        if (row is None) != (col is None):
             raise WorldError("Give both row and col, or neither.")
-        if self.row is not None and self.col is not None:
-            slot = next(s for s in slots if s.row == self.row - 1 and s.col == self.col - 1)
+        if row is not None and col is not None:
+            slot = self._slot_at(world, slots, row - 1, col - 1)
+            if slot is None:
+                raise WorldError(
+                    f"Expected a slot of the machine, got row {row} col {col}: it has "
+                    f"{world.config.machine_rows} rows and {world.config.machine_cols} columns."
+                )
             if slot.size != size:
                 raise WorldError(
-                    f"Expected a {size} slot for {sku}, got row {self.row} which takes "
+                    f"Expected a {size} slot for {sku}, got row {row} which takes "
                     f"{slot.size} items."
                 )
             if slot.sku not in (None, sku) and slot.quantity > 0:
-                raise WorldError(
-                    f"Row {self.row} col {self.col} holds {slot.sku}; a slot holds one product."
-                )
+                raise WorldError(f"Row {row} col {col} holds {slot.sku}; a slot holds one product.")
             return slot
-        holding = next((s for s in slots if s.sku == sku and s.quantity < s.capacity), None)
-        if holding is not None:
-            return holding
-        empty = next(
-            (s for s in slots if s.size == size and (s.sku is None or s.quantity == 0)), None
-        )
+        # the first slot holding the product with room left, else the first empty one of
+        # its size (one pass)
+        empty = None
+        for slot in slots:
+            if slot.sku == sku and slot.quantity < slot.capacity:
+                return slot
+            if empty is None and slot.size == size and (slot.sku is None or slot.quantity == 0):
+                empty = slot
         if empty is None:
             raise WorldError(f"No free {size} slot: every {size} slot holds another product.")
         return empty

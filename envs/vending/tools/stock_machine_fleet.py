@@ -27,3 +27,8 @@ class StockMachineFleet(StockMachine):
         if not slots:
             raise WorldError(f"You have no machine {self.machine}.")
         return slots
+
+    def _slot_at(
+        self, world: VendingWorld, slots: list[MachineSlot], row: int, col: int
+    ) -> MachineSlot | None:
+        return next((s for s in slots if s.row == row and s.col == col), None)

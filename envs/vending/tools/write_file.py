@@ -6,7 +6,7 @@ from pydantic import Field
 
 from tycoon.envs.vending import files
 from tycoon.envs.vending.config import TimeCost
-from tycoon.envs.vending.tools.base import LongText, Tool, ToolResult
+from tycoon.envs.vending.tools.base import STORABLE, LongText, Tool, ToolResult
 from tycoon.envs.vending.world import VendingWorld
 
 
@@ -18,7 +18,7 @@ class WriteFile(Tool):
     name: ClassVar[str] = "write_file"
     time_cost: ClassVar[TimeCost] = TimeCost.MEMORY
 
-    path: Annotated[str, Field(min_length=1, max_length=256)] = Field(
+    path: Annotated[str, Field(min_length=1, max_length=256), STORABLE] = Field(
         description="Path of the file to write, e.g. '/notes/plan.md'."
     )
     content: LongText = Field(description="The text to write.")
