@@ -29,6 +29,7 @@ import numpy as np
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from tycoon.envs.vending.catalog import DRINK_CATEGORIES, Product
+from tycoon.envs.vending.day_table import DayTable
 
 
 class Weather(StrEnum):
@@ -351,10 +352,18 @@ class CalendarDay(NamedTuple):
 
 def calendar_for_day(day_index: int, start: datetime.date) -> CalendarDay:
     """The date, weekday and month of day `day_index` (0 = the start date) of an episode."""
+    return _CALENDAR.get(start, day_index)
+
+
+def _calendar_day(start: datetime.date, day_index: int) -> CalendarDay:
     if day_index < 0:
         raise ValueError(f"Expected day_index >= 0, got {day_index}")
     date = start + datetime.timedelta(days=day_index)
     return CalendarDay(date=date, weekday=date.weekday(), month=date.month)
+
+
+# worked out a year at a time: a night looks its day up (see `day_table`)
+_CALENDAR: DayTable[CalendarDay] = DayTable(_calendar_day)
 
 
 def price_factor(
