@@ -192,7 +192,7 @@ class _RulesTables:
     """What a `DemandRules` implies, worked out once: a night reads these instead of
     walking the pydantic models (same numbers, summed and looked up in the same order)."""
 
-    __slots__ = ("cumulative_odds", "last_possible_weather", "weather_effects")
+    __slots__ = ("calendar_factors", "cumulative_odds", "last_possible_weather", "weather_effects")
 
     def __init__(self, rules: DemandRules) -> None:
         cumulative_odds = []
@@ -220,6 +220,9 @@ class _RulesTables:
             weather: (effect.coffee, effect.cold_drinks, effect.food)
             for weather, effect in rules.weather_effects.items()
         }
+        # weekday x month x choice factors by (weekday, month, distinct products), filled as
+        # days ask (at most 7 x 12 x the products on offer)
+        self.calendar_factors: dict[tuple[int, int, int], float] = {}
 
 
 # the tables of each rules object in use, holding the rules so that an id is not reused
@@ -455,13 +458,18 @@ def expected_demand(
 
 
 def _shared_day_factor(context: DayContext, distinct_products: int, rules: DemandRules) -> float:
-    """The part of today's demand every product shares (computed once per simulated day)."""
-    return (
-        day_of_week_factor(context.weekday, rules)
-        * month_factor(context.month, rules)
-        * choice_multiplier(distinct_products, rules)
-        * context.reputation
-    )
+    """The part of today's demand every product shares (computed once per simulated day):
+    weekday x month x choice x reputation, the first three looked up once worked out."""
+    calendar_factors = _tables(rules).calendar_factors
+    key = (context.weekday, context.month, distinct_products)
+    factor = calendar_factors.get(key)
+    if factor is None:
+        factor = calendar_factors[key] = (
+            day_of_week_factor(context.weekday, rules)
+            * month_factor(context.month, rules)
+            * choice_multiplier(distinct_products, rules)
+        )
+    return factor * context.reputation
 
 
 def _expected_demand_on_day(
@@ -532,7 +540,11 @@ def draw_day_sales(
         return []
     shared = _shared_day_factor(context, distinct_products_on_offer(listings), rules)
     sigma = rules.noise_sigma
-    noise = np.exp(sigma * rng.standard_normal(len(listings)) - sigma * sigma / 2).tolist()
+    # exp(sigma Z - sigma^2 / 2), in place (the same operations on the same array)
+    noise_array = rng.standard_normal(len(listings))
+    noise_array *= sigma
+    noise_array -= sigma * sigma / 2
+    noise = np.exp(noise_array, out=noise_array).tolist()
     weather_effects = _tables(rules).weather_effects[context.weather]
     poisson, binomial, card_share = rng.poisson, rng.binomial, rules.card_share
     max_multiple, max_boost = rules.max_price_multiple, rules.max_price_boost

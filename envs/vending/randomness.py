@@ -29,14 +29,16 @@ from numpy.random.bit_generator import ISeedSequence
 DAY_BITS = 24  # days 0 .. 16.7 million
 EXTRA_ID_LIMIT = 1 << 39  # a single extra id below this has a window of its own
 WINDOW_BITS = 64  # draws per window: 2**64
+_DAY_LIMIT = 1 << DAY_BITS
 
 
 def stream_generator(
     seed: int, stream: str, day: int, extra: tuple[int, ...] = ()
 ) -> np.random.Generator:
     """A new generator for `stream` on `day` (and `extra`), for an episode's `seed`."""
-    bit_generator = np.random.PCG64(_StreamStart(stream_start(seed, stream)))
-    window = stream_window(day, extra)
+    bit_generator = np.random.PCG64(_stream_seed(seed, stream))
+    # a day's own window is the day (`stream_window`, which checks the day's range)
+    window = day if not extra and 0 <= day < _DAY_LIMIT else stream_window(day, extra)
     if window:
         bit_generator.advance(window << WINDOW_BITS)
     return np.random.Generator(bit_generator)
@@ -49,6 +51,13 @@ def stream_start(seed: int, stream: str) -> np.ndarray:
     words = np.random.SeedSequence(key).generate_state(4, np.uint64)
     words.flags.writeable = False
     return words
+
+
+@functools.lru_cache(maxsize=8192)
+def _stream_seed(seed: int, stream: str) -> _StreamStart:
+    """What PCG64 is seeded from for a stream: one object per (seed, stream), shared by
+    its generators (it is read once, at their seeding, and never changes)."""
+    return _StreamStart(stream_start(seed, stream))
 
 
 def stream_window(day: int, extra: tuple[int, ...] = ()) -> int:

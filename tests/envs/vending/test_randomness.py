@@ -14,6 +14,7 @@ import tycoon  # noqa: F401  (registers the ids)
 from tycoon.envs.vending.randomness import (
     DAY_BITS,
     WINDOW_BITS,
+    _stream_seed,
     stream_generator,
     stream_start,
     stream_window,
@@ -44,6 +45,23 @@ def test_a_day_enters_its_streams_sequence_at_its_own_window() -> None:
     assert draws(np.random.Generator(start)) != draws(stream_generator(SEED, "sales", 1))
 
 
+def test_every_day_and_extra_enters_the_window_stream_window_names() -> None:
+    # the generator's own shortcut for a day without extras gives `stream_window`'s window
+    days = [0, 1, 2, 364, 365, 1 << 20, (1 << DAY_BITS) - 1]
+    extras = [(), (0,), (1,), (7, 8), (-1,), (1 << 39,), ((1 << 39) - 1,)]
+    for day in days:
+        for extra in extras:
+            expected = np.random.PCG64(np.random.SeedSequence([SEED, 0, zlib.crc32(b"sales")]))
+            expected.advance(stream_window(day, extra) << WINDOW_BITS)
+            assert draws(stream_generator(SEED, "sales", day, extra)) == draws(
+                np.random.Generator(expected)
+            ), (day, extra)
+    for day in (-1, 1 << DAY_BITS, -(1 << DAY_BITS)):
+        for extra in ((), (3,)):
+            with pytest.raises(ValueError, match="Expected a day in"):
+                stream_generator(SEED, "sales", day, extra)
+
+
 def test_windows_are_distinct_for_distinct_days_and_ids() -> None:
     keys = [(day, ()) for day in range(400)] + [
         (day, (ident,)) for day in (0, 1, 200) for ident in range(300)
@@ -60,6 +78,7 @@ def test_draws_depend_on_seed_stream_and_clock_only() -> None:
     # process), changes nothing
     draws(stream_generator(SEED, "sales", 9))
     stream_start.cache_clear()
+    _stream_seed.cache_clear()
     assert draws(stream_generator(SEED, "weather", 9)) == first
     assert draws(stream_generator(SEED + 1, "weather", 9)) != first
     assert draws(stream_generator(SEED, "customers", 9)) != first
