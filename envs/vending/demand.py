@@ -29,6 +29,7 @@ import numpy as np
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from tycoon.envs.vending.catalog import DRINK_CATEGORIES, Product
+from tycoon.envs.vending.day_table import DayTable
 
 
 class Weather(StrEnum):
@@ -191,7 +192,7 @@ class _RulesTables:
     """What a `DemandRules` implies, worked out once: a night reads these instead of
     walking the pydantic models (same numbers, summed and looked up in the same order)."""
 
-    __slots__ = ("cumulative_odds", "last_possible_weather", "weather_effects")
+    __slots__ = ("calendar_factors", "cumulative_odds", "last_possible_weather", "weather_effects")
 
     def __init__(self, rules: DemandRules) -> None:
         cumulative_odds = []
@@ -219,6 +220,9 @@ class _RulesTables:
             weather: (effect.coffee, effect.cold_drinks, effect.food)
             for weather, effect in rules.weather_effects.items()
         }
+        # weekday x month x choice factors by (weekday, month, distinct products), filled as
+        # days ask (at most 7 x 12 x the products on offer)
+        self.calendar_factors: dict[tuple[int, int, int], float] = {}
 
 
 # the tables of each rules object in use, holding the rules so that an id is not reused
@@ -351,10 +355,18 @@ class CalendarDay(NamedTuple):
 
 def calendar_for_day(day_index: int, start: datetime.date) -> CalendarDay:
     """The date, weekday and month of day `day_index` (0 = the start date) of an episode."""
+    return _CALENDAR.get(start, day_index)
+
+
+def _calendar_day(start: datetime.date, day_index: int) -> CalendarDay:
     if day_index < 0:
         raise ValueError(f"Expected day_index >= 0, got {day_index}")
     date = start + datetime.timedelta(days=day_index)
     return CalendarDay(date=date, weekday=date.weekday(), month=date.month)
+
+
+# worked out a year at a time: a night looks its day up (see `day_table`)
+_CALENDAR: DayTable[CalendarDay] = DayTable(_calendar_day)
 
 
 def price_factor(
@@ -446,13 +458,18 @@ def expected_demand(
 
 
 def _shared_day_factor(context: DayContext, distinct_products: int, rules: DemandRules) -> float:
-    """The part of today's demand every product shares (computed once per simulated day)."""
-    return (
-        day_of_week_factor(context.weekday, rules)
-        * month_factor(context.month, rules)
-        * choice_multiplier(distinct_products, rules)
-        * context.reputation
-    )
+    """The part of today's demand every product shares (computed once per simulated day):
+    weekday x month x choice x reputation, the first three looked up once worked out."""
+    calendar_factors = _tables(rules).calendar_factors
+    key = (context.weekday, context.month, distinct_products)
+    factor = calendar_factors.get(key)
+    if factor is None:
+        factor = calendar_factors[key] = (
+            day_of_week_factor(context.weekday, rules)
+            * month_factor(context.month, rules)
+            * choice_multiplier(distinct_products, rules)
+        )
+    return factor * context.reputation
 
 
 def _expected_demand_on_day(
@@ -523,7 +540,11 @@ def draw_day_sales(
         return []
     shared = _shared_day_factor(context, distinct_products_on_offer(listings), rules)
     sigma = rules.noise_sigma
-    noise = np.exp(sigma * rng.standard_normal(len(listings)) - sigma * sigma / 2).tolist()
+    # exp(sigma Z - sigma^2 / 2): the product and difference of Python floats are numpy's
+    # (IEEE doubles, rounded alike), exp is numpy's (its SIMD exp differs from libm's)
+    half_variance = sigma * sigma / 2
+    exponents = [sigma * z - half_variance for z in rng.standard_normal(len(listings)).tolist()]
+    noise = np.exp(exponents).tolist()
     weather_effects = _tables(rules).weather_effects[context.weather]
     poisson, binomial, card_share = rng.poisson, rng.binomial, rules.card_share
     max_multiple, max_boost = rules.max_price_multiple, rules.max_price_boost

@@ -10,6 +10,7 @@ shift another's.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import NamedTuple
 
 from pydantic import BaseModel, Field
 
@@ -99,17 +100,31 @@ MarketSale = Callable[[VendingWorld, DayContext], list[DaySale]]
 
 def run_overnight(world: VendingWorld, sell: MarketSale | None = None) -> NightReport:
     """The night; `sell` replaces the customers of the one machine (an arena's market)."""
-    report = NightReport(day=world.day)
+    day = world.day
     inbox_before = world.next_local_id("emails")
-    world.mail_stamp = (world.day + 1, world.config.day_start_minute)
-    _settle_card_sales(world, report)
-    sales = _sell(world, report, sell)
+    world.mail_stamp = (day + 1, world.config.day_start_minute)
+    card_settled_cents = _settle_card_sales(world)
+    night_sales = _sell(world, sell)
     supplier_desk.answer_mail(world)
     supplier_desk.ship_paid_orders(world)
-    report.deliveries = supplier_desk.deliver_arrivals(world, arriving_by=world.day + 1)
-    customers.write_to_operator(world, sales)
-    _bill_tokens(world, report)
-    _charge_daily_fee(world, report)
+    deliveries = supplier_desk.deliver_arrivals(world, arriving_by=day + 1)
+    customers.write_to_operator(world, night_sales.sales)
+    tokens_billed_cents = _bill_tokens(world)
+    fee_paid, bankrupt = _charge_daily_fee(world)
+    # the report made once, whole (cheaper than a model's field set one by one)
+    report = NightReport(
+        day=day,
+        weather=night_sales.weather,
+        units_sold=night_sales.units_sold,
+        revenue_cents=night_sales.revenue_cents,
+        card_cents=night_sales.card_cents,
+        cash_cents=night_sales.cash_cents,
+        card_settled_cents=card_settled_cents,
+        deliveries=deliveries,
+        fee_paid=fee_paid,
+        tokens_billed_cents=tokens_billed_cents,
+        bankrupt=bankrupt,
+    )
     world.hooks.night(report)
     _advance_clock(world)
     world.hooks.morning(report)
@@ -118,11 +133,13 @@ def run_overnight(world: VendingWorld, sell: MarketSale | None = None) -> NightR
     return report
 
 
-def _settle_card_sales(world: VendingWorld, report: NightReport) -> None:
+def _settle_card_sales(world: VendingWorld) -> int:
+    """Yesterday's card sales into the bank; what settled."""
     pending = world.balance(CARD_CLEARING)
-    if pending > 0:
-        world.transfer(CARD_CLEARING, BANK, pending, kind="card_settlement")
-        report.card_settled_cents = pending
+    if pending <= 0:
+        return 0
+    world.transfer(CARD_CLEARING, BANK, pending, kind="card_settlement")
+    return pending
 
 
 def _day_context(world: VendingWorld) -> DayContext:
@@ -172,11 +189,19 @@ def _listings(
     return listings
 
 
-def _sell(
-    world: VendingWorld, report: NightReport, sell: MarketSale | None
-) -> list[DaySale | SaleRecord]:
+class NightSales(NamedTuple):
+    """The day's weather and what the machines sold, in total and sale by sale."""
+
+    weather: str
+    sales: list[DaySale | SaleRecord]
+    units_sold: int
+    revenue_cents: int
+    card_cents: int
+    cash_cents: int
+
+
+def _sell(world: VendingWorld, sell: MarketSale | None) -> NightSales:
     context = _day_context(world)
-    report.weather = context.weather.value
     machines = [1, *world.hooks.extra_machines()]
     sales: list[DaySale | SaleRecord] = []
     units_sold = revenue_cents = card_cents = cash_cents = 0
@@ -201,17 +226,14 @@ def _sell(
             card_cents += sale.card_units * price
             cash_cents += sale.cash_units * price
         sales.extend(machine_sales)
-    report.units_sold += units_sold
-    report.revenue_cents += revenue_cents
-    report.card_cents += card_cents
-    report.cash_cents += cash_cents
+    weather = context.weather.value
     if not sales:
-        return []
+        return NightSales(weather, [], units_sold, revenue_cents, card_cents, cash_cents)
     # one ledger entry per payment channel per day; the sales rows hold the detail
-    if report.card_cents:
-        world.transfer(CUSTOMERS, CARD_CLEARING, report.card_cents, "card_sales")
-    if report.cash_cents:
-        world.transfer(CUSTOMERS, MACHINE_CASH, report.cash_cents, "cash_sales")
+    if card_cents:
+        world.transfer(CUSTOMERS, CARD_CLEARING, card_cents, "card_sales")
+    if cash_cents:
+        world.transfer(CUSTOMERS, MACHINE_CASH, cash_cents, "cash_sales")
     day = world.day
     world.stage_rows(
         Sale,
@@ -228,7 +250,7 @@ def _sell(
             for sale in sales
         ],
     )
-    return sales
+    return NightSales(weather, sales, units_sold, revenue_cents, card_cents, cash_cents)
 
 
 def _take_from_shelf(shelf: Iterable[MachineSlot], units: int) -> None:
@@ -244,32 +266,34 @@ def _take_from_shelf(shelf: Iterable[MachineSlot], units: int) -> None:
                 slot.unit_cost_cents = 0
 
 
-def _bill_tokens(world: VendingWorld, report: NightReport) -> None:
+def _bill_tokens(world: VendingWorld) -> int:
+    """The weekly bill for the agent's output tokens; what was charged."""
     config = world.config
     if not config.token_billing or (world.day + 1) % 7:
-        return
+        return 0
     tokens = world.episode.output_tokens_unbilled
     bill = tokens * config.cents_per_million_output_tokens // 1_000_000
     world.episode.output_tokens_unbilled = 0
     charged = min(bill, max(world.balance(BANK), 0))
     if charged > 0:
         world.transfer(BANK, FEES, charged, kind="token_bill", memo=f"{tokens} output tokens")
-    report.tokens_billed_cents = charged
+    return charged
 
 
-def _charge_daily_fee(world: VendingWorld, report: NightReport) -> None:
+def _charge_daily_fee(world: VendingWorld) -> tuple[bool, bool]:
+    """The daily fee; whether it was paid, and whether the business went bankrupt."""
     fee = world.config.daily_fee_cents
     episode = world.episode
     if fee == 0 or world.balance(BANK) >= fee:
         if fee:
             world.transfer(BANK, FEES, fee, kind="daily_fee")
         episode.unpaid_fee_days = 0
-        return
-    report.fee_paid = False
+        return True, False
     episode.unpaid_fee_days += 1
     if episode.unpaid_fee_days >= world.config.bankruptcy_after_unpaid_days:
         episode.status = "bankrupt"
-        report.bankrupt = True
+        return False, True
+    return False, False
 
 
 def _advance_clock(world: VendingWorld) -> None:

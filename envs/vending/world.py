@@ -21,6 +21,7 @@ earlier uncommitted steps' rows.
 
 from __future__ import annotations
 
+import datetime
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from operator import attrgetter
@@ -31,6 +32,7 @@ from sqlalchemy import Select, String, bindparam, func, literal, select, union_a
 from sqlalchemy.engine import Connection, Dialect
 
 from tycoon.envs.vending.config import VendingConfig
+from tycoon.envs.vending.day_table import DayTable
 from tycoon.envs.vending.hooks import NO_HOOKS, WorldHooks
 from tycoon.envs.vending.randomness import stream_generator
 from tycoon.envs.world.schema import WORLD_TABLES, Base, LedgerEntry
@@ -458,12 +460,9 @@ class VendingWorld:
         self.episode.minute = minute
 
     def clock_text(self) -> str:
-        date = self.config.start_date.toordinal() + self.day
-        from datetime import date as _date
-
-        today = _date.fromordinal(date)
         hours, minutes = divmod(self.minute, 60)
-        return f"Day {self.day + 1} ({today:%a %Y-%m-%d}) {hours:02d}:{minutes:02d}"
+        day_text = _DAY_TEXTS.get(self.config.start_date, self.day)
+        return f"{day_text} {hours:02d}:{minutes:02d}"
 
     def rng(self, stream: str, *extra: int) -> np.random.Generator:
         """A generator for one purpose on one day, derived from the episode's seed.
@@ -638,3 +637,13 @@ class VendingWorld:
     def emails_added_since(self, first_email_id: int) -> int:
         """Emails added since the id was next; overnight, only the inbox receives mail."""
         return self._next_ids["emails"] - first_email_id
+
+
+def _day_text(start: datetime.date, day: int) -> str:
+    today = datetime.date.fromordinal(start.toordinal() + day)
+    return f"Day {day + 1} ({today:%a %Y-%m-%d})"
+
+
+# the clock's day and date ("Day 3 (Wed 2025-01-08)"), formatted a year at a time: strftime
+# on a night's cold caches was half of the night report's text (see `day_table`)
+_DAY_TEXTS: DayTable[str] = DayTable(_day_text)

@@ -28,10 +28,14 @@ from tycoon.envs.vending.demand import (
     Weather,
     WeatherEffect,
     WeatherOdds,
+    choice_multiplier,
+    day_of_week_factor,
     distinct_products_on_offer,
     draw_day_sales,
     draw_weather,
     expected_demand,
+    month_factor,
+    price_factor,
     simulate_day_sales,
     weather_factor,
 )
@@ -46,7 +50,23 @@ def model_day_sales(
     noise = np.exp(sigma * rng.standard_normal(len(listings)) - sigma * sigma / 2)
     sales = []
     for listing, noise_factor in zip(listings, noise.tolist(), strict=True):
-        mean = expected_demand(listing, context, distinct, rules) * noise_factor
+        # the factors as the module docstring multiplies them, nothing looked up
+        shared = (
+            day_of_week_factor(context.weekday, rules)
+            * month_factor(context.month, rules)
+            * choice_multiplier(distinct, rules)
+            * context.reputation
+        )
+        factors = (
+            listing.base_daily_sales
+            * price_factor(
+                listing.price_cents, listing.reference_price_cents, listing.elasticity, rules
+            )
+            * weather_factor(context.weather, listing.category, rules)
+            * shared
+        )
+        assert factors == expected_demand(listing, context, distinct, rules)
+        mean = factors * noise_factor
         demand = int(rng.poisson(mean))
         units = min(demand, listing.units_in_machine)
         card = int(rng.binomial(units, rules.card_share))
@@ -92,7 +112,17 @@ HOT_SHOP = DemandRules(
 )
 
 
-@pytest.mark.parametrize("rules", [DEFAULT_DEMAND_RULES, HOT_SHOP], ids=["default", "hot-shop"])
+# no noise at all, a narrow optimum with a steep penalty (many listings hit the floor)
+STEADY_CROWDED = DemandRules(
+    noise_sigma=0.0, choice_optimum=2, choice_penalty_per_extra_product=0.3, choice_floor=0.6
+)
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [DEFAULT_DEMAND_RULES, HOT_SHOP, STEADY_CROWDED],
+    ids=["default", "hot-shop", "steady-crowded"],
+)
 def test_draw_day_sales_draws_what_the_model_gives(rules: DemandRules) -> None:
     setup = np.random.default_rng(42)
     for day in range(300):

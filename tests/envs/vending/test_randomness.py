@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 
 import tycoon  # noqa: F401  (registers the ids)
+from tycoon.envs.vending import randomness
 from tycoon.envs.vending.randomness import (
     DAY_BITS,
     WINDOW_BITS,
+    _stream_seed,
     stream_generator,
     stream_start,
     stream_window,
@@ -44,6 +46,23 @@ def test_a_day_enters_its_streams_sequence_at_its_own_window() -> None:
     assert draws(np.random.Generator(start)) != draws(stream_generator(SEED, "sales", 1))
 
 
+def test_every_day_and_extra_enters_the_window_stream_window_names() -> None:
+    # the generator's own shortcut for a day without extras gives `stream_window`'s window
+    days = [0, 1, 2, 364, 365, 1 << 20, (1 << DAY_BITS) - 1]
+    extras = [(), (0,), (1,), (7, 8), (-1,), (1 << 39,), ((1 << 39) - 1,)]
+    for day in days:
+        for extra in extras:
+            expected = np.random.PCG64(np.random.SeedSequence([SEED, 0, zlib.crc32(b"sales")]))
+            expected.advance(stream_window(day, extra) << WINDOW_BITS)
+            assert draws(stream_generator(SEED, "sales", day, extra)) == draws(
+                np.random.Generator(expected)
+            ), (day, extra)
+    for day in (-1, 1 << DAY_BITS, -(1 << DAY_BITS)):
+        for extra in ((), (3,)):
+            with pytest.raises(ValueError, match="Expected a day in"):
+                stream_generator(SEED, "sales", day, extra)
+
+
 def test_windows_are_distinct_for_distinct_days_and_ids() -> None:
     keys = [(day, ()) for day in range(400)] + [
         (day, (ident,)) for day in (0, 1, 200) for ident in range(300)
@@ -60,6 +79,7 @@ def test_draws_depend_on_seed_stream_and_clock_only() -> None:
     # process), changes nothing
     draws(stream_generator(SEED, "sales", 9))
     stream_start.cache_clear()
+    _stream_seed.cache_clear()
     assert draws(stream_generator(SEED, "weather", 9)) == first
     assert draws(stream_generator(SEED + 1, "weather", 9)) != first
     assert draws(stream_generator(SEED, "customers", 9)) != first
@@ -104,3 +124,40 @@ def test_a_resumed_and_a_forked_world_draw_what_the_original_draws(tmp_path) -> 
 
 
 KEYS = [("weather", ()), ("sales", ()), ("sales", (2,)), ("supplier_mail", (7,))]
+
+
+def test_prepared_generators_draw_what_new_ones_draw_each_handed_out_once() -> None:
+    # a daily stream past day 0 gets its next days prepared; each handed out is fresh
+    days = list(range(1, 3 * randomness.PREPARED_DAYS))
+    first = [draws(stream_generator(SEED, "weather", day)) for day in days]
+    again = [draws(stream_generator(SEED, "weather", day)) for day in days]
+    for day, drawn, redrawn in zip(days, first, again, strict=True):
+        expected = np.random.PCG64(np.random.SeedSequence([SEED, 0, zlib.crc32(b"weather")]))
+        expected.advance(stream_window(day) << WINDOW_BITS)
+        assert drawn == redrawn == draws(np.random.Generator(expected)), day
+    # a generator drawn from (a prepared one) does not move the next one of its day
+    day = days[-1] + 1
+    stream_generator(SEED, "weather", day - 1)
+    assert (SEED, "weather", day) in randomness._PREPARED
+    stream_generator(SEED, "weather", day).random(1_000)
+    assert draws(stream_generator(SEED, "weather", day)) == draws(
+        randomness._new_generator(SEED, "weather", day, ())
+    )
+
+
+def test_two_worlds_of_one_seed_interleaved_draw_alike_and_the_store_stays_bounded(
+    monkeypatch,
+) -> None:
+    monkeypatch.setattr(randomness, "_PREPARED_KEPT", 70)
+    for day in range(1, 200):
+        # one world, then the other (a fork) asks for the same day; a third seed between
+        ours = draws(stream_generator(SEED, "sales", day))
+        forks = draws(stream_generator(SEED, "sales", day))
+        draws(stream_generator(SEED + 7, "sales", day))
+        assert ours == forks == draws(randomness._new_generator(SEED, "sales", day, ()))
+        assert len(randomness._PREPARED) <= 70 + randomness.PREPARED_DAYS
+    # day 0 (the world's making) and draws with extras prepare nothing
+    randomness._PREPARED.clear()
+    stream_generator(SEED, "catalog", 0)
+    stream_generator(SEED, "delivery", 5, (3,))
+    assert not randomness._PREPARED
