@@ -76,15 +76,12 @@ class DriverStatement:
         if self._batchable and (batch := _BATCHES.get(connection)) is not None:
             batch.hold(self, bound, many)  # sent with the step's other statements
             return -1
-        return self._execute(connection, bound, many)
-
-    def _execute(self, connection: Connection, bound: Any, many: bool) -> int:
+        # (inlined: a step runs several statements, each called here)
         cursor = connection.connection.dbapi_connection.cursor()
         try:
-            if connection.dispatch.before_cursor_execute:
-                connection.dispatch.before_cursor_execute(
-                    connection, cursor, self.sql, bound, None, many
-                )
+            listeners = connection.dispatch.before_cursor_execute
+            if listeners:
+                listeners(connection, cursor, self.sql, bound, None, many)
             if many:
                 cursor.executemany(self.sql, bound)
             else:
