@@ -62,7 +62,12 @@ from tycoon.envs.vending.world import (
     EPISODE_COUNTERS,
     VendingWorld,
 )
-from tycoon.envs.world.driver_sql import DriverStatement, step_batch
+from tycoon.envs.world.driver_sql import (
+    DriverStatement,
+    commit_driver,
+    commits_on_driver,
+    step_batch,
+)
 from tycoon.envs.world.schema import BehaviorEvent, Episode, Step
 from tycoon.envs.world.store import (
     StepNotSaved,
@@ -316,10 +321,12 @@ class VendingSimulation:
         if connection is None:
             return
         try:
-            if commit:
-                connection.commit()
-            else:
+            if not commit:
                 connection.rollback()
+            elif self._pooled or not commits_on_driver(connection):
+                connection.commit()
+            else:  # a held SQLite connection: its driver ends the step's transaction
+                commit_driver(connection)
         finally:
             if self._pooled:
                 self._connection = None
