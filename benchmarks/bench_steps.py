@@ -40,6 +40,7 @@ import json
 import os
 import re
 import sqlite3
+import struct
 import sys
 import tempfile
 import time
@@ -383,6 +384,8 @@ class YearFigures:
     step_ns: list[int] = field(default_factory=list)
     # the steps during which SQLite checkpointed its WAL into the file (None: not a file)
     checkpoint_ns: list[int] | None = None
+    # the pages each commit since the WAL's last checkpoint wrote (None: not a file)
+    commit_pages: list[int] | None = None
 
 
 def scripted_year(
@@ -420,6 +423,7 @@ def scripted_year(
             if terminated or truncated:
                 break
     episode_id = env.episode_id
+    commit_pages = wal_commit_pages(checkpoints.path)
     start = time.perf_counter_ns()
     env.close()  # an episode-end durability commits here
     env_ns += time.perf_counter_ns() - start
@@ -427,6 +431,7 @@ def scripted_year(
         label, env_ns / 1e9, steps, info["day"] - 1, "", night_ns / 1e9, nights, step_ns
     )
     figures.checkpoint_ns = checkpoints.step_ns
+    figures.commit_pages = commit_pages
     figures.state_hash = env.store.state_hash(episode_id)[:12]
     env.store.dispose()
     return figures
@@ -453,6 +458,29 @@ class CheckpointWatch:
         if mtime != self._mtime:
             self._mtime = mtime
             self.step_ns.append(elapsed_ns)
+
+
+def wal_commit_pages(db: Path | None) -> list[int] | None:
+    """How many pages each transaction in a SQLite file's WAL wrote, since the WAL last
+    started over (SQLite's WAL format: a 32-byte header, then frames of a 24-byte header
+    and a page; a frame whose commit field is non-zero ends a transaction; frames left
+    from before the last restart carry other salts)."""
+    wal = Path(f"{db}-wal") if db is not None else None
+    if wal is None or not wal.exists() or wal.stat().st_size < 32:
+        return None
+    data = wal.read_bytes()
+    page_size = struct.unpack(">I", data[8:12])[0]
+    salts = data[16:24]
+    counts: list[int] = []
+    pages = 0
+    offset = 32
+    while offset + 24 + page_size <= len(data) and data[offset + 8 : offset + 16] == salts:
+        pages += 1
+        if struct.unpack(">I", data[offset + 4 : offset + 8])[0]:  # a commit frame
+            counts.append(pages)
+            pages = 0
+        offset += 24 + page_size
+    return counts
 
 
 @contextlib.contextmanager
@@ -640,6 +668,13 @@ def print_year_steps(rows: list[YearFigures]) -> None:
         if row.checkpoint_ns is not None:
             line += f" {len(row.checkpoint_ns):>12} {sum(row.checkpoint_ns) / 1e9:>8.3f}"
         print(line)
+    for row in rows:
+        if row.commit_pages:  # the SQL floor of a commit: what SQLite appends to its WAL
+            pages = row.commit_pages
+            print(
+                f"{row.label}: a commit wrote {sum(pages) / len(pages):.1f} WAL pages on average"
+                f" (the last {len(pages)} commits; p50 {sorted(pages)[len(pages) // 2]})"
+            )
 
 
 def print_detectors(with_detectors: Samples, without: Samples) -> None:

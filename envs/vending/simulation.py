@@ -37,6 +37,7 @@ commit) and at the commit (which renews its time).
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -61,7 +62,12 @@ from tycoon.envs.vending.world import (
     EPISODE_COUNTERS,
     VendingWorld,
 )
-from tycoon.envs.world.driver_sql import DriverStatement, step_batch
+from tycoon.envs.world.driver_sql import (
+    DriverStatement,
+    commit_driver,
+    commits_on_driver,
+    step_batch,
+)
 from tycoon.envs.world.schema import BehaviorEvent, Episode, Step
 from tycoon.envs.world.store import (
     StepNotSaved,
@@ -89,13 +95,17 @@ LIMIT_STATUSES = frozenset({"finished", "step_limit"})
 
 
 class StepWriter:
-    """The two statements every step runs, compiled once for the database's dialect.
+    """The two statements every commit runs, compiled once for the database's dialect:
+    the step rows' INSERT (one row, or an executemany of the staged rows) and the
+    episode's counters' UPDATE. One per simulation, for its every-step commits and its
+    staged ones alike.
 
     They run on the driver (`DriverStatement`), skipping SQLAlchemy's per-call
     compilation and result processing: on a cheap step that overhead is most of its cost.
     """
 
     def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
         counters = (
             update(Episode.__table__)
             .where(Episode.__table__.c.id == bindparam("episode_key"))
@@ -104,8 +114,15 @@ class StepWriter:
         self._insert = DriverStatement(insert(Step.__table__), dialect)
         self._update = DriverStatement(counters, dialect)
 
-    def write(self, connection: Connection, step: dict[str, Any], counters: dict[str, Any]) -> None:
-        self._insert.run(connection, step)
+    def write(
+        self,
+        connection: Connection,
+        steps: dict[str, Any] | list[dict[str, Any]],
+        counters: dict[str, Any],
+    ) -> None:
+        """The step row (a dict) or rows (a list), then the counters as of the last."""
+        if steps:
+            self._insert.run(connection, steps)
         self._update.run(connection, counters)
 
 
@@ -116,7 +133,6 @@ class StagedSteps:
     def __init__(self) -> None:
         self.rows: list[dict[str, Any]] = []
         self.counters: dict[str, Any] | None = None
-        self._statements: tuple[Dialect, DriverStatement, DriverStatement] | None = None
 
     def stage(self, row: dict[str, Any], counters: dict[str, Any]) -> None:
         self.rows.append(row)
@@ -126,28 +142,13 @@ class StagedSteps:
         self.rows = []
         self.counters = None
 
-    def write(self, connection: Connection) -> None:
+    def write(self, connection: Connection, writer: StepWriter) -> None:
         """Write the staged rows and counters in the connection's transaction (no commit)."""
         if self.counters is None:
             return
-        dialect = connection.dialect
-        if self._statements is None or self._statements[0] is not dialect:
-            counters = (
-                update(Episode.__table__)
-                .where(Episode.__table__.c.id == bindparam("episode_key"))
-                .values({name: bindparam(name) for name in EPISODE_COUNTERS})
-            )
-            self._statements = (
-                dialect,
-                DriverStatement(insert(Step.__table__), dialect),
-                DriverStatement(counters, dialect),
-            )
-        _, insert_rows, update_counters = self._statements
         rows, counters = self.rows, self.counters
         self.clear()
-        if rows:
-            insert_rows.run(connection, rows)
-        update_counters.run(connection, counters)
+        writer.write(connection, rows, counters)
 
 
 @dataclass(slots=True)
@@ -190,6 +191,8 @@ class VendingSimulation:
         self.store = store
         # step rows not written yet (durability "day" or "episode"), with their counters
         self._staged_steps = StagedSteps()
+        # the step statements, compiled for the dialect of the first commit
+        self._step_writer: StepWriter | None = None
         # the simulation's own connection where the store can spare one per episode
         # (SQLite; PostgreSQL up to a few per store), so a step takes none from the
         # pool; otherwise one per transaction (`WorldStore.held_connection`)
@@ -204,7 +207,9 @@ class VendingSimulation:
             self._close_connection()
             raise StoreError(f"Expected an existing episode id, got {episode_id}")
         try:  # one process runs an episode at a time (a second resume is refused)
-            store.claim_episode(episode_id)
+            # the lease's owner, named once: every commit's fence names it
+            self._lease_owner = store.claim_episode(episode_id)
+            self._lease_pid = os.getpid()
         except StoreError:
             self._close_connection()
             raise
@@ -230,7 +235,6 @@ class VendingSimulation:
         # (hundreds of envs share one store in a rollout)
         self._end_transaction(commit=True)
         self._step_started = time.perf_counter()
-        self._step_writer: StepWriter | None = None
         # the money before the next step (the reward is the change), kept across steps
         self.money = self.money_snapshot()
 
@@ -283,7 +287,7 @@ class VendingSimulation:
         connection = self._begin()
         # with the steps before it, if not committed yet
         self.world.write_changes(connection)
-        self._staged_steps.write(connection)
+        self._staged_steps.write(connection, self._writer(connection))
         connection.execute(
             update(Episode.__table__)
             .where(Episode.__table__.c.id == self.world.episode_id)
@@ -317,10 +321,12 @@ class VendingSimulation:
         if connection is None:
             return
         try:
-            if commit:
-                connection.commit()
-            else:
+            if not commit:
                 connection.rollback()
+            elif self._pooled or not commits_on_driver(connection):
+                connection.commit()
+            else:  # a held SQLite connection: its driver ends the step's transaction
+                commit_driver(connection)
         finally:
             if self._pooled:
                 self._connection = None
@@ -449,7 +455,7 @@ class VendingSimulation:
         world.undo_step()
         connection = self._begin()
         world.write_changes(connection)
-        self._staged_steps.write(connection)
+        self._staged_steps.write(connection, self._writer(connection))
         world.reload(connection)
         world.hooks.reload()
 
@@ -474,11 +480,23 @@ class VendingSimulation:
         if self._uncommitted_steps:
             connection = self._begin()
             with step_batch(connection):
-                self.store.fence_step(connection, self.world.episode_id)
+                self._fence(connection)
                 self.world.write_changes(connection)
-                self._staged_steps.write(connection)
+                self._staged_steps.write(connection, self._writer(connection))
                 self._end_transaction(commit=True)
             self._uncommitted_steps = 0
+
+    def _writer(self, connection: Connection) -> StepWriter:
+        writer = self._step_writer
+        if writer is None or writer.dialect is not connection.dialect:
+            writer = self._step_writer = StepWriter(connection.dialect)
+        return writer
+
+    def _fence(self, connection: Connection) -> None:
+        """The lease fence of this transaction (`WorldStore.fence_step`), naming the owner
+        the lease was claimed as (a process forked since is not that owner)."""
+        owner = self._lease_owner if os.getpid() == self._lease_pid else None
+        self.store.fence_step(connection, self.world.episode_id, owner)
 
     def _commits_now(self, status: str, night: bool) -> bool:
         if self.durability == "step" or status != RUNNING:
@@ -555,22 +573,20 @@ class VendingSimulation:
                     # commit (refused if the lease was lost), whose fence renews the time
                     connection = self._begin()
                     with step_batch(connection):
-                        self.store.fence_step(connection, episode.id)
+                        self._fence(connection)
                 staged.stage(step_row, counters)
                 self._uncommitted_steps += 1
                 world.end_step()
             else:
                 connection = self._begin()
                 with step_batch(connection):  # PostgreSQL: one round trip, COMMIT included
-                    self.store.fence_step(connection, episode.id)
+                    self._fence(connection)
                     world.write_changes(connection)
                     if staged.rows:
                         staged.stage(step_row, counters)
-                        staged.write(connection)
+                        staged.write(connection, self._writer(connection))
                     else:
-                        if self._step_writer is None:
-                            self._step_writer = StepWriter(connection.dialect)
-                        self._step_writer.write(connection, step_row, counters)
+                        self._writer(connection).write(connection, step_row, counters)
                     self._end_transaction(commit=True)
                     self._uncommitted_steps = 0
         except Exception as exc:

@@ -76,15 +76,12 @@ class DriverStatement:
         if self._batchable and (batch := _BATCHES.get(connection)) is not None:
             batch.hold(self, bound, many)  # sent with the step's other statements
             return -1
-        return self._execute(connection, bound, many)
-
-    def _execute(self, connection: Connection, bound: Any, many: bool) -> int:
+        # (inlined: a step runs several statements, each called here)
         cursor = connection.connection.dbapi_connection.cursor()
         try:
-            if connection.dispatch.before_cursor_execute:
-                connection.dispatch.before_cursor_execute(
-                    connection, cursor, self.sql, bound, None, many
-                )
+            listeners = connection.dispatch.before_cursor_execute
+            if listeners:
+                listeners(connection, cursor, self.sql, bound, None, many)
             if many:
                 cursor.executemany(self.sql, bound)
             else:
@@ -94,6 +91,31 @@ class DriverStatement:
             raise _driver_error(connection, exc, cursor, self.sql, bound, [self]) from exc
         finally:
             cursor.close()
+
+
+def commits_on_driver(connection: Connection) -> bool:
+    """Whether `commit_driver` may end this connection's transactions: a driver that
+    begins its transaction itself at the first write (pysqlite, whose BEGIN SQLAlchemy's
+    `begin()` leaves to it) and no listener of SQLAlchemy's commit event to miss it."""
+    dialect = connection.dialect
+    if dialect.name != "sqlite" or dialect.driver != "pysqlite":
+        return False
+    if connection.dispatch.commit:
+        return False
+    return connection.connection.dbapi_connection.isolation_level is not None
+
+
+def commit_driver(connection: Connection) -> None:
+    """Commit the driver's transaction (where `commits_on_driver`) and leave SQLAlchemy's
+    open: SQLAlchemy's begin() and commit() cost more than SQLite's own COMMIT on a
+    cheap step. Nothing is left for SQLAlchemy to track: the driver begins the next
+    transaction at its first write, which SQLAlchemy's later commit() or rollback()
+    ends as it would have. A driver error is raised as SQLAlchemy's `DBAPIError`, as
+    `Connection.commit` raises it."""
+    try:
+        connection.connection.dbapi_connection.commit()
+    except connection.dialect.loaded_dbapi.Error as exc:
+        raise _driver_error(connection, exc, None, "COMMIT", (), []) from exc
 
 
 def _row_getter(positions: Any) -> Callable[[dict[str, Any]], tuple[Any, ...]] | None:
