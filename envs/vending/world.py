@@ -393,10 +393,10 @@ class VendingWorld:
             writer = self._writer(name, dialect)
             new = new_rows.get(name)
             if new:
-                writer.insert.run(connection, writer.insert_objects(new))
+                writer.write_new(connection, new)
             staged = staged_rows.get(name)
             if staged:
-                writer.insert.run(connection, writer.insert_rows(staged))
+                writer.write_staged(connection, staged)
             changed = updates.get(name)
             if changed:
                 if new:
@@ -404,7 +404,7 @@ class VendingWorld:
                     changed = [row for row in changed if row not in fresh]
                 if changed:
                     changed.sort(key=_local_id)
-                    writer.update.run(connection, writer.update_objects(changed))
+                    writer.write_changed(connection, changed)
         for row in deleted_rows:
             writer = self._writer(row.__table__.name, dialect)
             writer.delete.run(connection, {"key_episode_id": row.episode_id, "key_id": row.id})
