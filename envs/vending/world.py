@@ -401,43 +401,49 @@ class VendingWorld:
         changed_rows, deleted_rows = self.changed_rows, self.deleted_rows
         if not (new_rows or staged_rows or changed_rows or deleted_rows):
             return  # most cheap steps: only the episode's counters, which the step writes
-        dialect = connection.dialect
+        writers = self._writers(connection.dialect)
         updates: dict[str, list[Any]] = defaultdict(list)
         for row in changed_rows:
             updates[row.__table__.name].append(row)
         names = set(new_rows).union(staged_rows, updates)
-        for name in sorted(names, key=_TABLE_ORDER.__getitem__):
-            writer = self._writer(name, dialect)
+        for name in sorted(names, key=_TABLE_ORDER.__getitem__) if len(names) > 1 else names:
+            writer = writers.get(name) or self._writer(name, connection.dialect)
             new = new_rows.get(name)
             if new:
-                writer.insert.run(connection, writer.insert_objects(new))
+                writer.write_new(connection, new)
             staged = staged_rows.get(name)
             if staged:
-                writer.insert.run(connection, writer.insert_rows(staged))
+                writer.write_staged(connection, staged)
             changed = updates.get(name)
             if changed:
                 if new:
                     fresh = set(new)
                     changed = [row for row in changed if row not in fresh]
                 if changed:
-                    changed.sort(key=_local_id)
-                    writer.update.run(connection, writer.update_objects(changed))
+                    if len(changed) > 1:
+                        changed.sort(key=_local_id)
+                    writer.write_changed(connection, changed)
         for row in deleted_rows:
-            writer = self._writer(row.__table__.name, dialect)
+            writer = self._writer(row.__table__.name, connection.dialect)
             writer.delete.run(connection, {"key_episode_id": row.episode_id, "key_id": row.id})
-        self.new_rows = defaultdict(list)
-        self.changed_rows = set()
-        self.deleted_rows = []
-        self._staged = defaultdict(list)
+        # emptied in place: what they held is written
+        new_rows.clear()
+        changed_rows.clear()
+        deleted_rows.clear()
+        staged_rows.clear()
+
+    def _writers(self, dialect: Dialect) -> dict[str, TableWriter]:
+        """The world's table writers for the dialect, by table name (filled by `_writer`)."""
+        if self._writer_dialect is not dialect:
+            self._table_writers, self._writer_dialect = {}, dialect
+        return self._table_writers
 
     def _writer(self, name: str, dialect: Dialect) -> TableWriter:
         """A world table's writer for the dialect (kept by the world: looked up per step)."""
-        if self._writer_dialect is not dialect:
-            self._table_writers, self._writer_dialect = {}, dialect
-        writer = self._table_writers.get(name)
+        writers = self._writers(dialect)
+        writer = writers.get(name)
         if writer is None:
-            writer = table_writer(Base.metadata.tables[name], dialect)
-            self._table_writers[name] = writer
+            writer = writers[name] = table_writer(Base.metadata.tables[name], dialect)
         return writer
 
     def counters(self) -> dict[str, Any]:

@@ -52,6 +52,8 @@ class DriverStatement:
         self._ordered = _row_getter(self.positions)
         self.refusal = refusal
         self._batchable = _pipelines(dialect)
+        # whether `run_in_order` can take each row as values in the driver's order
+        self.in_order = self.positions is not None and not self._batchable
         if self._batchable:  # libpq's form: $1, $2... and the values in that order
             from psycopg.adapt import PyFormat
 
@@ -76,7 +78,21 @@ class DriverStatement:
         if self._batchable and (batch := _BATCHES.get(connection)) is not None:
             batch.hold(self, bound, many)  # sent with the step's other statements
             return -1
-        # (inlined: a step runs several statements, each called here)
+        return self._execute(connection, bound, many)
+
+    def run_in_order(self, connection: Connection, rows: list[tuple[Any, ...]]) -> int:
+        """`run` of many rows, each given as its values in the driver's order
+        (`positions`), which spares a dict per row; only on a driver that takes
+        positional parameters and is not batched (SQLite)."""
+        if not self.in_order:
+            raise ValueError(
+                f"Expected a statement with positional, unbatched parameters, got {self.sql!r}"
+            )
+        if not connection.in_transaction():
+            connection.begin()
+        return self._execute(connection, rows, True)
+
+    def _execute(self, connection: Connection, bound: Any, many: bool) -> int:
         cursor = connection.connection.dbapi_connection.cursor()
         try:
             listeners = connection.dispatch.before_cursor_execute
