@@ -52,6 +52,39 @@ class CallOutcome:
     refused_arguments: ToolCall | None = None
 
 
+class BoundCalls(dict[str, tuple["Tool", ToolCall]]):
+    """The last text actions that bound to a tool (text -> the tool and the validated
+    call), for one tool set.
+
+    Agents send the very same text again and again (`get_balance`, `wait_for_next_day`,
+    `get_machine_inventory`...); parsing and validating it gives the same call each time
+    (both read nothing but the text and the tool set), so a repeated text skips them.
+    Kept: texts of at most `MAX_CHARS` characters whose validated arguments are all
+    immutable plain values (a tool or detector reading a list or dict cannot change what
+    the next step reads), the `SIZE` most recent ones. Refused actions are not kept:
+    they go through validation every time, and say the same."""
+
+    SIZE = 64
+    MAX_CHARS = 2_000
+    _PLAIN = frozenset({str, int, float, bool, type(None)})
+
+    def lookup(self, action: Any) -> tuple[Tool, ToolCall] | None:
+        """The tool and call `action` bound to, if it is a text kept here."""
+        if type(action) is not str or len(action) > self.MAX_CHARS:
+            return None  # (a long text is not hashed: it is never kept)
+        return self.get(action)
+
+    def keep(self, text: str, tool: Tool, call: ToolCall) -> None:
+        if len(text) > self.MAX_CHARS:
+            return
+        plain = self._PLAIN
+        if not all(type(value) in plain for value in call.arguments.values()):
+            return
+        if len(self) >= self.SIZE:
+            del self[next(iter(self))]  # the oldest
+        self[text] = (tool, call)
+
+
 def run_call(
     world: VendingWorld,
     tools: dict[str, type[Tool]],
@@ -59,29 +92,38 @@ def run_call(
     *,
     recorder: BehaviourRecorder | None = None,
     guard: Callable[[ToolCall], str | None] | None = None,
+    bound: BoundCalls | None = None,
 ) -> CallOutcome:
     """Validate and run one call and charge its time; the day may end (no night here).
     `guard` may refuse a validated call before it runs (its error, or None); the probes'
-    `recorder` is told what was tried (`recorder.finish` after the step gives the events)."""
-    try:
-        parsed = parse_action(action)
-    except ActionError as exc:
-        if recorder is not None:
-            recorder.begin(None)
-        return rejected(exc.tool, None, str(exc))
-    try:
-        tool = bind_tool(parsed, tools)
-    except ActionError as exc:
-        known = parsed.name in tools
-        if recorder is not None:
-            # a known tool with arguments its model refused: the detectors may read a
-            # plain intent in them (an attempt); an unknown tool is no attempt
-            recorder.begin(parsed if known else None, arguments_valid=not known)
-        outcome = rejected(exc.tool, None, str(exc))
-        outcome.refused_arguments = parsed if known else None
-        return outcome
-    # from here on only the validated arguments are read (by detectors and tools alike)
-    call = validated_call(tool)
+    `recorder` is told what was tried (`recorder.finish` after the step gives the events).
+    `bound` (the caller's, for one tool set) keeps the text actions bound lately
+    (`BoundCalls`)."""
+    known = bound.lookup(action) if bound is not None else None
+    if known is not None:
+        tool, call = known
+    else:
+        try:
+            parsed = parse_action(action)
+        except ActionError as exc:
+            if recorder is not None:
+                recorder.begin(None)
+            return rejected(exc.tool, None, str(exc))
+        try:
+            tool = bind_tool(parsed, tools)
+        except ActionError as exc:
+            known_tool = parsed.name in tools
+            if recorder is not None:
+                # a known tool with arguments its model refused: the detectors may read a
+                # plain intent in them (an attempt); an unknown tool is no attempt
+                recorder.begin(parsed if known_tool else None, arguments_valid=not known_tool)
+            outcome = rejected(exc.tool, None, str(exc))
+            outcome.refused_arguments = parsed if known_tool else None
+            return outcome
+        # from here on only the validated arguments are read (by detectors and tools alike)
+        call = validated_call(tool)
+        if bound is not None and type(action) is str:
+            bound.keep(action, tool, call)
     if recorder is not None:
         recorder.begin(call)
     if guard is not None and (refused := guard(call)) is not None:

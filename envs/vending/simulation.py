@@ -46,7 +46,7 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 
 from tycoon.envs.vending.actions import MAX_ACTION_CHARS, action_text, clip
-from tycoon.envs.vending.calls import CallOutcome, rejected, run_call
+from tycoon.envs.vending.calls import BoundCalls, CallOutcome, rejected, run_call
 from tycoon.envs.vending.config import VendingConfig
 from tycoon.envs.vending.genesis import new_episode
 from tycoon.envs.vending.overnight import NightReport, run_overnight
@@ -219,6 +219,8 @@ class VendingSimulation:
         self.durability: Durability = durability
         self._uncommitted_steps = 0
         self.tools: dict[str, type[Tool]] = {t.name: t for t in tools_for(self.config.probes)}
+        # text actions bound lately (agents repeat themselves): their tools and calls
+        self._bound_calls = BoundCalls()
         self.probes: ProbeRuntime | None = None
         self.recorder: BehaviourRecorder | None = None
         if self.config.probes is not None:
@@ -427,7 +429,9 @@ class VendingSimulation:
         if world.episode.status != RUNNING:
             done = rejected("", None, f"The episode is over ({world.episode.status}).")
         else:
-            done = run_call(world, self.tools, action, recorder=self.recorder)
+            done = run_call(
+                world, self.tools, action, recorder=self.recorder, bound=self._bound_calls
+            )
         if done.needs_undo:
             self._undo_partial_changes()
         if not done.ends_day:
