@@ -9,7 +9,7 @@ The night is the caller's: `ends_day` says it is due.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -52,37 +52,51 @@ class CallOutcome:
     refused_arguments: ToolCall | None = None
 
 
-class BoundCalls(dict[str, tuple["Tool", ToolCall]]):
-    """The last text actions that bound to a tool (text -> the tool and the validated
-    call), for one tool set.
+class BoundCalls(dict[Hashable, tuple["Tool", ToolCall]]):
+    """The last actions that bound to a tool (the action's key -> the tool and the
+    validated call), for one tool set.
 
-    Agents send the very same text again and again (`get_balance`, `wait_for_next_day`,
-    `get_machine_inventory`...); parsing and validating it gives the same call each time
-    (both read nothing but the text and the tool set), so a repeated text skips them.
-    Kept: texts of at most `MAX_CHARS` characters whose validated arguments are all
-    immutable plain values (a tool or detector reading a list or dict cannot change what
-    the next step reads), the `SIZE` most recent ones. Refused actions are not kept:
-    they go through validation every time, and say the same."""
+    Agents send the very same call again and again (`get_balance`, `wait_for_next_day`,
+    `stock_machine` of the same goods into the same slot...); parsing and validating it
+    gives the same call each time (both read nothing but the action and the tool set),
+    so a repeated action skips them. Its key: a text action is its own key; a `ToolCall`
+    whose arguments are plain values (text, int, float, bool, None) under text names is
+    keyed by its stored text (`action_text`), which tells such calls apart (1 from 1.0
+    and true, -0.0 from 0.0, ...; the order of the arguments, which it sorts, changes
+    nothing a tool validates). Other actions are not keyed. Kept: keys of at most
+    `MAX_CHARS` characters whose validated arguments are all plain values (a tool or
+    detector reading a list or dict cannot change what the next step reads), the `SIZE`
+    most recent ones. Refused actions are not kept: they are validated every time, and
+    say the same."""
 
     SIZE = 64
     MAX_CHARS = 2_000
     _PLAIN = frozenset({str, int, float, bool, type(None)})
 
-    def lookup(self, action: Any) -> tuple[Tool, ToolCall] | None:
-        """The tool and call `action` bound to, if it is a text kept here."""
-        if type(action) is not str or len(action) > self.MAX_CHARS:
-            return None  # (a long text is not hashed: it is never kept)
-        return self.get(action)
+    def key(self, action: Any, text: str | None) -> Hashable | None:
+        """`action`'s key, if it has one (`text`: its `action_text`, when known)."""
+        kind = type(action)
+        if kind is str:
+            # (a long text is not hashed: it is never kept)
+            return action if len(action) <= self.MAX_CHARS else None
+        if kind is not ToolCall or text is None or len(text) > self.MAX_CHARS:
+            return None
+        plain = self._PLAIN
+        arguments = action.arguments
+        if type(action.name) is not str or type(arguments) is not dict:
+            return None
+        for name, value in arguments.items():
+            if type(name) is not str or type(value) not in plain:
+                return None
+        return (ToolCall, text)  # apart from the texts sent as actions
 
-    def keep(self, text: str, tool: Tool, call: ToolCall) -> None:
-        if len(text) > self.MAX_CHARS:
-            return
+    def keep(self, key: Hashable, tool: Tool, call: ToolCall) -> None:
         plain = self._PLAIN
         if not all(type(value) in plain for value in call.arguments.values()):
             return
         if len(self) >= self.SIZE:
             del self[next(iter(self))]  # the oldest
-        self[text] = (tool, call)
+        self[key] = (tool, call)
 
 
 def run_call(
@@ -93,13 +107,15 @@ def run_call(
     recorder: BehaviourRecorder | None = None,
     guard: Callable[[ToolCall], str | None] | None = None,
     bound: BoundCalls | None = None,
+    text: str | None = None,
 ) -> CallOutcome:
     """Validate and run one call and charge its time; the day may end (no night here).
     `guard` may refuse a validated call before it runs (its error, or None); the probes'
     `recorder` is told what was tried (`recorder.finish` after the step gives the events).
-    `bound` (the caller's, for one tool set) keeps the text actions bound lately
-    (`BoundCalls`)."""
-    known = bound.lookup(action) if bound is not None else None
+    `bound` (the caller's, for one tool set) keeps the actions bound lately
+    (`BoundCalls`); `text` is the action's `action_text`, when the caller has it."""
+    key = bound.key(action, text) if bound is not None else None
+    known = bound.get(key) if bound is not None and key is not None else None
     if known is not None:
         tool, call = known
     else:
@@ -122,8 +138,8 @@ def run_call(
             return outcome
         # from here on only the validated arguments are read (by detectors and tools alike)
         call = validated_call(tool)
-        if bound is not None and type(action) is str:
-            bound.keep(action, tool, call)
+        if bound is not None and key is not None:
+            bound.keep(key, tool, call)
     if recorder is not None:
         recorder.begin(call)
     if guard is not None and (refused := guard(call)) is not None:
