@@ -92,8 +92,9 @@ class BoundCalls(dict[Hashable, tuple["Tool", ToolCall]]):
 
     def keep(self, key: Hashable, tool: Tool, call: ToolCall) -> None:
         plain = self._PLAIN
-        if not all(type(value) in plain for value in call.arguments.values()):
-            return
+        for value in call.arguments.values():
+            if type(value) not in plain:
+                return
         if len(self) >= self.SIZE:
             del self[next(iter(self))]  # the oldest
         self[key] = (tool, call)
