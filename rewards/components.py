@@ -189,11 +189,58 @@ class RewardSpec(BaseModel):
         functions = tuple(_function_named(name) for name in names)
         return names, functions, tuple(self.weights.get(name, 0.0) for name in names)
 
+    @functools.cached_property
+    def _standard_weights(self) -> tuple[float, ...] | None:
+        """The weights when the spec reports the standard functions and nothing else (no
+        per-tag penalty, `REWARD_FUNCTIONS` as shipped): `compute` then runs them inline."""
+        names, functions, weights = self.terms
+        return weights if (names, functions) == _STANDARD_TERMS else None
+
     def compute(self, context: RewardInputs) -> RewardResult:
+        weights = self._standard_weights
+        if weights is not None:
+            values = _standard_values(context)
+            reward = sum(map(operator.mul, weights, values))
+            return RewardResult(reward=float(reward), components=_standard_components(*values))
         names, functions, weights = self.terms
         values = [function(context) for function in functions]
         reward = sum(map(operator.mul, weights, values))
         return RewardResult(reward=float(reward), components=dict(zip(names, values, strict=True)))
+
+
+# The standard functions' values computed inline, as the functions compute them: a step
+# computes its reward after every action, and five calls cost more than their arithmetic
+# (tests/rewards/test_components.py compares the two ways on varied contexts).
+_STANDARD_TERMS = (
+    ("net_worth_delta", "bank_balance_terminal", "survival", "invalid_action", "behavior_penalty"),
+    (net_worth_delta, bank_balance_terminal, survival, invalid_action, behavior_penalty),
+)
+
+
+def _standard_values(context: RewardInputs) -> tuple[float, float, float, float, float]:
+    """`net_worth_delta(context)`, `bank_balance_terminal(context)`, `survival(context)`,
+    `invalid_action(context)`, `behavior_penalty(context)`."""
+    after, before, terminated = context.after, context.before, context.terminated
+    tags = context.behavior_tags
+    return (
+        (after.net_worth_cents - before.net_worth_cents) / 100,
+        after.bank_score_cents / 100 if terminated or context.truncated else 0.0,
+        0.0 if terminated else float(after.day - before.day),
+        0.0 if context.valid_action else 1.0,
+        float(sum(1 for tag in tags if tag not in DESIRED_TAGS)) if tags else 0.0,
+    )
+
+
+def _standard_components(
+    delta: float, terminal: float, days: float, invalid: float, penalty: float
+) -> dict[str, float]:
+    return {
+        "net_worth_delta": delta,
+        "bank_balance_terminal": terminal,
+        "survival": days,
+        "invalid_action": invalid,
+        "behavior_penalty": penalty,
+    }
 
 
 def _function_named(name: str) -> RewardFunction:

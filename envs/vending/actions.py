@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import reprlib
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -327,7 +328,20 @@ def action_text(action: Any) -> str:
     if isinstance(action, str):
         return clip(action, MAX_ACTION_CHARS)
     if isinstance(action, ToolCall):
-        action = {"name": action.name, "arguments": action.arguments}
+        # the dict's text without the dict: its keys sorted, the arguments come first.
+        # They are encoded inside a list, as deep as in the dict (and inline here, at the
+        # same depth of calls), so a call nested near the recursion limit fails as it
+        # did; a failure or a name that is no text: the dict is encoded, as before.
+        name, arguments = action.name, action.arguments
+        if type(name) is str:
+            try:
+                text = _ACTION_JSON([arguments])
+            except (TypeError, ValueError, RecursionError):
+                pass
+            else:
+                text = f'{{"arguments": {text[1:-1]}, "name": {encode_basestring_ascii(name)}}}'
+                return clip(text, MAX_ACTION_CHARS)
+        action = {"name": name, "arguments": arguments}
     try:
         text = _ACTION_JSON(action)
     except (TypeError, ValueError, RecursionError):

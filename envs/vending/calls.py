@@ -9,7 +9,7 @@ The night is the caller's: `ends_day` says it is due.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +52,54 @@ class CallOutcome:
     refused_arguments: ToolCall | None = None
 
 
+class BoundCalls(dict[Hashable, tuple["Tool", ToolCall]]):
+    """The last actions that bound to a tool (the action's key -> the tool and the
+    validated call), for one tool set.
+
+    Agents send the very same call again and again (`get_balance`, `wait_for_next_day`,
+    `stock_machine` of the same goods into the same slot...); parsing and validating it
+    gives the same call each time (both read nothing but the action and the tool set),
+    so a repeated action skips them. Its key: a text action is its own key; a `ToolCall`
+    whose arguments are plain values (text, int, float, bool, None) under text names is
+    keyed by its stored text (`action_text`), which tells such calls apart (1 from 1.0
+    and true, -0.0 from 0.0, ...; the order of the arguments, which it sorts, changes
+    nothing a tool validates). Other actions are not keyed. Kept: keys of at most
+    `MAX_CHARS` characters whose validated arguments are all plain values (a tool or
+    detector reading a list or dict cannot change what the next step reads), the `SIZE`
+    most recent ones. Refused actions are not kept: they are validated every time, and
+    say the same."""
+
+    SIZE = 64
+    MAX_CHARS = 2_000
+    _PLAIN = frozenset({str, int, float, bool, type(None)})
+
+    def key(self, action: Any, text: str | None) -> Hashable | None:
+        """`action`'s key, if it has one (`text`: its `action_text`, when known)."""
+        kind = type(action)
+        if kind is str:
+            # (a long text is not hashed: it is never kept)
+            return action if len(action) <= self.MAX_CHARS else None
+        if kind is not ToolCall or text is None or len(text) > self.MAX_CHARS:
+            return None
+        plain = self._PLAIN
+        arguments = action.arguments
+        if type(action.name) is not str or type(arguments) is not dict:
+            return None
+        for name, value in arguments.items():
+            if type(name) is not str or type(value) not in plain:
+                return None
+        return (ToolCall, text)  # apart from the texts sent as actions
+
+    def keep(self, key: Hashable, tool: Tool, call: ToolCall) -> None:
+        plain = self._PLAIN
+        for value in call.arguments.values():
+            if type(value) not in plain:
+                return
+        if len(self) >= self.SIZE:
+            del self[next(iter(self))]  # the oldest
+        self[key] = (tool, call)
+
+
 def run_call(
     world: VendingWorld,
     tools: dict[str, type[Tool]],
@@ -59,29 +107,40 @@ def run_call(
     *,
     recorder: BehaviourRecorder | None = None,
     guard: Callable[[ToolCall], str | None] | None = None,
+    bound: BoundCalls | None = None,
+    text: str | None = None,
 ) -> CallOutcome:
     """Validate and run one call and charge its time; the day may end (no night here).
     `guard` may refuse a validated call before it runs (its error, or None); the probes'
-    `recorder` is told what was tried (`recorder.finish` after the step gives the events)."""
-    try:
-        parsed = parse_action(action)
-    except ActionError as exc:
-        if recorder is not None:
-            recorder.begin(None)
-        return rejected(exc.tool, None, str(exc))
-    try:
-        tool = bind_tool(parsed, tools)
-    except ActionError as exc:
-        known = parsed.name in tools
-        if recorder is not None:
-            # a known tool with arguments its model refused: the detectors may read a
-            # plain intent in them (an attempt); an unknown tool is no attempt
-            recorder.begin(parsed if known else None, arguments_valid=not known)
-        outcome = rejected(exc.tool, None, str(exc))
-        outcome.refused_arguments = parsed if known else None
-        return outcome
-    # from here on only the validated arguments are read (by detectors and tools alike)
-    call = validated_call(tool)
+    `recorder` is told what was tried (`recorder.finish` after the step gives the events).
+    `bound` (the caller's, for one tool set) keeps the actions bound lately
+    (`BoundCalls`); `text` is the action's `action_text`, when the caller has it."""
+    key = bound.key(action, text) if bound is not None else None
+    known = bound.get(key) if bound is not None and key is not None else None
+    if known is not None:
+        tool, call = known
+    else:
+        try:
+            parsed = parse_action(action)
+        except ActionError as exc:
+            if recorder is not None:
+                recorder.begin(None)
+            return rejected(exc.tool, None, str(exc))
+        try:
+            tool = bind_tool(parsed, tools)
+        except ActionError as exc:
+            known_tool = parsed.name in tools
+            if recorder is not None:
+                # a known tool with arguments its model refused: the detectors may read a
+                # plain intent in them (an attempt); an unknown tool is no attempt
+                recorder.begin(parsed if known_tool else None, arguments_valid=not known_tool)
+            outcome = rejected(exc.tool, None, str(exc))
+            outcome.refused_arguments = parsed if known_tool else None
+            return outcome
+        # from here on only the validated arguments are read (by detectors and tools alike)
+        call = validated_call(tool)
+        if bound is not None and key is not None:
+            bound.keep(key, tool, call)
     if recorder is not None:
         recorder.begin(call)
     if guard is not None and (refused := guard(call)) is not None:

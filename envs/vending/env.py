@@ -14,7 +14,7 @@ from tycoon.envs.vending.actions import MAX_ACTION_CHARS, ToolCall, action_text
 from tycoon.envs.vending.config import CLASSIC, YEAR, VendingConfig, score_objective
 from tycoon.envs.vending.scenarios import ProbeSet, scenario_named
 from tycoon.envs.vending.simulation import DURABILITIES, Durability, VendingSimulation
-from tycoon.envs.vending.step_view import CHARSET, fit_observation
+from tycoon.envs.vending.step_view import CHARSET, StepResult, fit_observation
 from tycoon.envs.vending.tools import tools_for
 from tycoon.envs.vending.tools.base import money, storable
 from tycoon.envs.vending.world import BANK, MACHINE_CASH
@@ -265,18 +265,30 @@ class VendingEnv(gym.Env[str, str]):
         # timeout, a dropped database connection) was rolled back whole, so it is run
         # again, a bounded number of times: the action is applied once. Other faults
         # (a full disk, a read-only file) raise `StepNotSaved`; the episode resumes.
-        simulation = self._require_simulation()
-        for attempt in range(1, STEP_ATTEMPTS + 1):
+        simulation = self.simulation
+        if simulation is None:
+            raise RuntimeError("Call reset() before step()")
+        try:
+            result = simulation.step(action)
+        except StepNotSaved as exc:
+            result = self._step_again(simulation, action, exc)
+        self._last_observation = result.observation
+        return result.observation, result.reward, result.terminated, result.truncated, result.info
+
+    def _step_again(
+        self, simulation: VendingSimulation, action: Any, fault: StepNotSaved
+    ) -> StepResult:
+        """The step after its first attempt met `fault` (rolled back whole): tried again
+        while the faults are transient, up to `STEP_ATTEMPTS` attempts in all."""
+        for attempt in range(1, STEP_ATTEMPTS):
+            if not fault.transient:
+                raise fault
+            time.sleep(min(2.0, 0.25 * 2**attempt))
             try:
-                result = simulation.step(action)
+                return simulation.step(action)
             except StepNotSaved as exc:
-                if not exc.transient or attempt == STEP_ATTEMPTS:
-                    raise
-                time.sleep(min(2.0, 0.25 * 2**attempt))
-                continue
-            self._last_observation = result.observation
-            return result.as_tuple()
-        raise AssertionError("unreachable")
+                fault = exc
+        raise fault
 
     def render(self) -> str | None:
         if self.render_mode != "ansi" or self.simulation is None:

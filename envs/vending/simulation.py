@@ -47,7 +47,7 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 
 from tycoon.envs.vending.actions import MAX_ACTION_CHARS, action_text, clip
-from tycoon.envs.vending.calls import CallOutcome, rejected, run_call
+from tycoon.envs.vending.calls import BoundCalls, CallOutcome, rejected, run_call
 from tycoon.envs.vending.config import VendingConfig
 from tycoon.envs.vending.genesis import new_episode
 from tycoon.envs.vending.overnight import NightReport, run_overnight
@@ -224,6 +224,8 @@ class VendingSimulation:
         self.durability: Durability = durability
         self._uncommitted_steps = 0
         self.tools: dict[str, type[Tool]] = {t.name: t for t in tools_for(self.config.probes)}
+        # actions bound lately (agents repeat themselves): their tools and calls
+        self._bound_calls = BoundCalls()
         self.probes: ProbeRuntime | None = None
         self.recorder: BehaviourRecorder | None = None
         if self.config.probes is not None:
@@ -351,8 +353,9 @@ class VendingSimulation:
         before = self.money
         episode = self.world.episode
         step_count = episode.step_count + 1
+        text = action_text(action)
         try:
-            outcome = self.execute(action)
+            outcome = self.execute(action, text)
         except DBAPIError as exc:  # a read or write of the tool or the night failed
             # judged before the rollback: uncommitted earlier steps make it no retry alone
             error = self._not_saved(exc, step_count)
@@ -384,7 +387,7 @@ class VendingSimulation:
             info["judge_verdicts"] = [v.step_info() for v in self.recorder.last_verdicts]
         self.commit(
             outcome,
-            action_text(action),
+            text,
             result.reward,
             result.components,
             net_worth_cents=after.net_worth_cents,
@@ -417,10 +420,11 @@ class VendingSimulation:
             self.world, None, {}, self.money, step=episode.step_count, status=episode.status
         )
 
-    def execute(self, action: Any) -> StepOutcome:
-        """Run the action and the night, and the detectors; nothing is committed (step())."""
+    def execute(self, action: Any, text: str | None = None) -> StepOutcome:
+        """Run the action and the night, and the detectors; nothing is committed (step()).
+        `text`: the action's `action_text`, when the caller has it."""
         self._step_started = time.perf_counter()
-        outcome = self._execute(action)
+        outcome = self._execute(action, text)
         # the step's one net-worth figure: events, reward, info and the step row use it
         outcome.net_worth_cents = self.world.net_worth_cents()
         if self.recorder is not None:
@@ -428,12 +432,19 @@ class VendingSimulation:
         self.world.hooks.save()
         return outcome
 
-    def _execute(self, action: Any) -> StepOutcome:
+    def _execute(self, action: Any, text: str | None) -> StepOutcome:
         world = self.world
         if world.episode.status != RUNNING:
             done = rejected("", None, f"The episode is over ({world.episode.status}).")
         else:
-            done = run_call(world, self.tools, action, recorder=self.recorder)
+            done = run_call(
+                world,
+                self.tools,
+                action,
+                recorder=self.recorder,
+                bound=self._bound_calls,
+                text=text,
+            )
         if done.needs_undo:
             self._undo_partial_changes()
         if not done.ends_day:

@@ -40,10 +40,17 @@ class StepResult:
         return self.observation, self.reward, self.terminated, self.truncated, self.info
 
 
+# the ASCII characters of the charset: deleted from an ASCII text, they leave nothing
+# when the text is all in the charset (a byte scan, ~15x faster than the pattern's)
+_ASCII_IN_CHARSET = bytes(sorted(ord(c) for c in CHARSET if c.isascii()))
+
+
 def fit_observation(text: str, limit: int) -> str:
     """Cut to the observation space's length (marked) and keep to its charset."""
     if len(text) > limit:
         text = text[: limit - len(TRUNCATION_MARKER)] + TRUNCATION_MARKER
+    if text.isascii() and not text.encode("ascii").translate(None, _ASCII_IN_CHARSET):
+        return text  # nothing to replace (what tools write, nearly always)
     return _OUTSIDE_CHARSET.sub("?", text)
 
 

@@ -89,3 +89,67 @@ def test_a_step_context_gives_the_models_reward_and_components(spec: RewardSpec)
         assert list(map(repr, ours.components.items())) == list(
             map(repr, theirs.components.items())
         ), seed
+
+
+def _by_the_functions(spec: RewardSpec, context) -> tuple[float, dict[str, float]]:
+    """The reward and components as each reward function computes them, one call each
+    (what `compute` did before it ran the standard functions inline)."""
+    names, functions, weights = spec.terms
+    values = [function(context) for function in functions]
+    reward = float(sum(w * v for w, v in zip(weights, values, strict=True)))
+    return reward, dict(zip(names, values, strict=True))
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=["default", "all", "mixed"])
+def test_compute_gives_what_the_functions_give_one_by_one(spec: RewardSpec) -> None:
+    for seed in range(3_000):
+        for context in _contexts(seed):
+            result = spec.compute(context)
+            reward, components = _by_the_functions(spec, context)
+            assert repr(result.reward) == repr(reward), seed
+            assert list(map(repr, result.components.items())) == list(
+                map(repr, components.items())
+            ), seed
+
+
+def test_compute_on_signed_zeros_huge_sums_and_every_tag() -> None:
+    spec = RewardSpec(
+        weights={
+            name: w
+            for name, w in zip(REWARD_FUNCTIONS, (1.0, -0.0, 1e308, -1e308, 0.5), strict=True)
+        }
+    )
+    money = [
+        StepMoney(n, b, d, loans)
+        for n in (0, -1, 10**18)
+        for b in (0, -5, 10**17)
+        for d in (0, 3)
+        for loans in (0, 7)
+    ]
+    tags = [(), tuple(sorted(TAGS)), ("made.up", "power_seeking")]
+    for before in money:
+        for after in money[::3]:
+            for flags in (
+                (True, False, False),
+                (False, True, False),
+                (True, False, True),
+                (False, True, True),
+            ):
+                for tagged in tags:
+                    context = StepContext(before, after, *flags, tagged)
+                    result = spec.compute(context)
+                    reward, components = _by_the_functions(spec, context)
+                    assert repr(result.reward) == repr(reward)
+                    assert list(map(repr, result.components.items())) == list(
+                        map(repr, components.items())
+                    )
+
+
+def test_a_replaced_standard_function_is_called_not_inlined(monkeypatch) -> None:
+    from tycoon.rewards import components as module
+
+    monkeypatch.setitem(module.REWARD_FUNCTIONS, "survival", lambda _context: 42.0)
+    spec = RewardSpec(weights={"survival": 1.0})
+    plain, _ = _contexts(0)
+    assert spec.compute(plain).reward == 42.0
+    assert spec.compute(plain).components["survival"] == 42.0

@@ -7,7 +7,14 @@ import json
 import random
 from decimal import Decimal
 
-from tycoon.envs.vending.actions import MAX_ACTION_CHARS, ToolCall, action_text, clip, safe_repr
+from tycoon.envs.vending.actions import (
+    _ACTION_JSON,
+    MAX_ACTION_CHARS,
+    ToolCall,
+    action_text,
+    clip,
+    safe_repr,
+)
 
 
 def reference(action: object) -> str:
@@ -93,3 +100,44 @@ def test_action_text_matches_json_dumps_on_random_tool_calls() -> None:
             ToolCall(name="set_price", arguments=arguments),
         ):
             assert action_text(action) == reference(action)
+
+
+def _nested(levels: int) -> dict:
+    value: object = 1
+    for _ in range(levels):
+        value = {"a": value}
+    return {"a": value}
+
+
+def test_a_tool_calls_text_matches_json_dumps_whatever_its_arguments() -> None:
+    """A `ToolCall`'s text is written without the dict around it; the same text on
+    hostile arguments (built unvalidated)."""
+    calls = [
+        ToolCall.model_construct(name=name, arguments=arguments)
+        for action in HOSTILE
+        if isinstance(action, dict)
+        for name in (action["name"], 7, None, 'é\u2028"')
+        for arguments in (action["arguments"], [action["arguments"]], "text", None)
+    ]
+    for call in calls:
+        assert action_text(call) == reference(call), safe_repr(call)
+
+
+def _action_text_before(action: object) -> str:
+    """`action_text` as it was: a ToolCall encoded as a dict (the same depth of calls)."""
+    if isinstance(action, ToolCall):
+        action = {"name": action.name, "arguments": action.arguments}
+    try:
+        text = _ACTION_JSON(action)
+    except (TypeError, ValueError, RecursionError):
+        text = safe_repr(action)
+    return clip(text, MAX_ACTION_CHARS)
+
+
+def test_a_deep_tool_call_fails_where_it_failed() -> None:
+    texts = {}
+    for depth in range(900, 1_010):
+        call = ToolCall.model_construct(name="deep", arguments=_nested(depth))
+        texts[depth] = action_text(call)
+        assert texts[depth] == _action_text_before(call), depth
+    assert texts[900].startswith('{"arguments"') and texts[1_009].startswith("{'arguments'")
