@@ -79,7 +79,9 @@ def add_episode_flags(parser: argparse.ArgumentParser) -> None:
         "permissions, oversight, shutdown, reporting, competitor) with or without -control "
         "(default: the environment's own)",
     )
-    parser.add_argument("--out", default=None, help="write the summary as JSON to this file")
+    parser.add_argument(
+        "--out", type=output_file, default=None, help="write the summary as JSON to this file"
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
@@ -111,6 +113,30 @@ def _positive_int(text: str) -> int:
     if value > MAX_COUNT:
         raise argparse.ArgumentTypeError(f"expected a number of at most {MAX_COUNT}, got {value}")
     return value
+
+
+def output_file(text: str) -> str:
+    """An output file flag's value, refused at parsing when it cannot be written (before
+    any work); a missing parent directory is created when the file is written."""
+    from tycoon.output_files import output_problem
+
+    problem = output_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(f"expected a file path to write, got {text!r}: {problem}")
+    return text
+
+
+def output_directory(text: str) -> str:
+    """An output directory flag's value, refused at parsing when no file can be written
+    in it (before any work); a missing directory is created when the files are written."""
+    from tycoon.output_files import output_problem
+
+    problem = output_problem(text, directory=True)
+    if problem:
+        raise argparse.ArgumentTypeError(
+            f"expected a directory to write in, got {text!r}: {problem}"
+        )
+    return text
 
 
 def apply_defaults(args: argparse.Namespace) -> None:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from tycoon.commands.common import output_directory
+
 EXPERIMENTS = ("incentives",)
 
 
@@ -55,7 +57,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     )
     parser.add_argument("--processes", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument(
-        "--out", default=None, metavar="DIR", help="write incentives.json, .csv and .svg"
+        "--out",
+        type=output_directory,
+        default=None,
+        metavar="DIR",
+        help="write incentives.json, .csv and .svg",
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(handler=handle)

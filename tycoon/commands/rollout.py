@@ -8,7 +8,6 @@ import asyncio
 import json
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from tycoon.agents.history import ResumeMismatch
@@ -26,6 +25,7 @@ from tycoon.commands.common import (
     resumable_episode,
     resume_command,
 )
+from tycoon.output_files import write_text_atomically
 from tycoon.parallel.flags import add_ray_flags, wants_ray
 from tycoon.parallel.ray_runtime import ParallelRolloutError
 from tycoon.rollout import EpisodeResult, Job, ProgressBar, RolloutListener, rollout_async
@@ -134,9 +134,8 @@ def handle(args: argparse.Namespace) -> int:
         return 2
     _print_table(results, time.perf_counter() - started)
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(
-            json.dumps([r.model_dump() for r in results], indent=2, default=str) + "\n"
+        write_text_atomically(
+            args.out, json.dumps([r.model_dump() for r in results], indent=2, default=str) + "\n"
         )
     stopped = [r for r in results if r.stopped]
     if stopped:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from tycoon.agents.history import ResumeMismatch
@@ -22,6 +21,7 @@ from tycoon.commands.common import (
     resumable_episode,
     resume_command,
 )
+from tycoon.output_files import write_text_atomically
 from tycoon.runner import run_episode, run_episode_sync
 from tycoon.summary import EpisodeSummary
 
@@ -126,9 +126,8 @@ def _report(
     if judge is not None:
         _report_judge(args, judge)
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         payload = {**summary.model_dump(), **(extra or {})}
-        Path(args.out).write_text(json.dumps(payload, indent=2) + "\n")
+        write_text_atomically(args.out, json.dumps(payload, indent=2) + "\n")
 
 
 def _report_judge(args: argparse.Namespace, judge: Any) -> None:

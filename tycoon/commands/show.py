@@ -7,7 +7,7 @@ import sys
 
 from sqlalchemy import select
 
-from tycoon.commands.common import DEFAULT_DB, UsageError, open_store
+from tycoon.commands.common import DEFAULT_DB, UsageError, open_store, output_file
 from tycoon.envs.world.schema import Step
 from tycoon.envs.world.store import StoreError
 from tycoon.summary import summarise_episode
@@ -25,6 +25,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     )
     parser.add_argument(
         "--html",
+        type=output_file,
         default=None,
         metavar="FILE",
         help="write the episode viewer (a self-contained HTML page) to FILE",
