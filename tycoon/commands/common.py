@@ -11,6 +11,7 @@ import gymnasium
 import tycoon
 from tycoon.envs.vending.config import MAX_COUNT
 from tycoon.envs.world.store import StoreError, WorldStore
+from tycoon.task_rows import MAX_SEED
 
 DEFAULT_ENV = "tycoon/VendingClassic-v0"
 DEFAULT_DB = "runs/tycoon.db"
@@ -261,9 +262,6 @@ def resume_command(command: str, db: str, episode_ids: list[int]) -> str:
     return f"tycoon {command} --db {shlex.quote(db)} --resume {ids}"
 
 
-MAX_SEED = 2**63 - 1  # seeds are stored as BIGINT
-
-
 def seed_number(text: str) -> int:
     try:
         value = int(text)
@@ -274,10 +272,58 @@ def seed_number(text: str) -> int:
     return value
 
 
+MAX_ID = MAX_SEED  # ids are SQL BIGINT too
+
+
+def episode_number(text: str) -> int:
+    """An episode (or market) id flag: a whole number the database can hold."""
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected an episode id, got {text!r}") from exc
+    if not 1 <= value <= MAX_ID:
+        raise argparse.ArgumentTypeError(f"expected an id from 1 to {MAX_ID}, got {value}")
+    return value
+
+
+def episode_ids(text: str) -> list[int]:
+    """Comma-separated episode ids (`--resume 4,5,6`), or a UsageError naming them."""
+    try:
+        ids = [episode_number(part) for part in text.split(",") if part.strip()]
+    except argparse.ArgumentTypeError as exc:
+        raise UsageError(f"--resume expects comma-separated episode ids, got {text!r}") from exc
+    if not ids:
+        raise UsageError(f"--resume expects comma-separated episode ids, got {text!r}")
+    return ids
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from exc
+    if not 0 <= value <= MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to {MAX_COUNT}, got {value}")
+    return value
+
+
+def fraction(text: str) -> float:
+    """A threshold or score flag: a finite number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}") from exc
+    if not 0.0 <= value <= 1.0:  # NaN fails this too
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}")
+    return value
+
+
 def open_store(db: str, *, must_exist: bool = False, read_only: bool = False) -> WorldStore:
     """The world database. `must_exist` for commands that continue or annotate what runs
     wrote (a missing file is an error naming it, and no file is created); `read_only` for
     commands that only read (nothing in the file changes either)."""
+    if not db.strip():
+        raise UsageError("--db expects a SQLite file or a database URL, got an empty string")
     try:
         return WorldStore(db, must_exist=must_exist, read_only=read_only)
     except StoreError as exc:
@@ -385,7 +431,13 @@ def make_agent(args: argparse.Namespace, store: WorldStore) -> Any:
             raise UsageError("--agent replay needs --replay-episode N (an episode in --db)")
         from tycoon.agent_records import recorded_actions
 
-        return AGENTS["replay"](recorded_actions(store, source))
+        actions = recorded_actions(store, source)
+        if not actions:
+            raise UsageError(
+                f"--replay-episode expects an episode of --db with recorded steps, got {source}: "
+                f"{args.db} has no steps of episode {source}"
+            )
+        return AGENTS["replay"](actions)
     if args.agent == "random":
         return AGENTS["random"](seed=_agent_seed(args))
     if args.agent == "openai":

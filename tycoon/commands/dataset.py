@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import IO
 
-from tycoon.commands.common import DEFAULT_ENV, output_file
+from tycoon.commands.common import DEFAULT_ENV, _positive_int, output_file
 from tycoon.output_files import replaced_on_success, write_atomically
 from tycoon.task_rows import TaskRow, parse_seeds, tasks
 
@@ -32,7 +32,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         help="scenario name; repeat for several (default: the environment's own)",
     )
     parser.add_argument("--seeds", default="0-99", help="seeds, e.g. 0-999 or 0,1,5 (default 0-99)")
-    parser.add_argument("--max-steps", type=int, default=None, help="step cap stored per task")
+    parser.add_argument(
+        "--max-steps", type=_positive_int, default=None, help="step cap stored per task"
+    )
     parser.add_argument(
         "--out", type=output_file, required=True, help="output file: NAME.parquet or NAME.jsonl"
     )

@@ -8,7 +8,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from tycoon.commands.common import DEFAULT_DB, UsageError, open_store, output_file
+from tycoon.commands.common import (
+    DEFAULT_DB,
+    UsageError,
+    episode_number,
+    open_store,
+    output_file,
+)
 from tycoon.envs.world.store import StoreError
 from tycoon.export import iter_records, write_jsonl
 
@@ -22,7 +28,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     parser.add_argument(
         "episodes",
         nargs="*",
-        type=int,
+        type=episode_number,
         metavar="EPISODE",
         help="episode ids (default: every episode in --db)",
     )

@@ -18,6 +18,7 @@ from tycoon.commands.common import (
     add_episode_flags,
     apply_defaults,
     apply_run_spec,
+    episode_ids,
     llm_settings,
     make_agent,
     make_env,
@@ -79,14 +80,7 @@ def _groups(args: argparse.Namespace, store: Any) -> list[tuple[argparse.Namespa
     if args.resume is None:
         apply_defaults(args)
         return [(args, [Job(seed=args.seed + i) for i in range(args.episodes)])]
-    try:
-        ids = [int(part) for part in args.resume.split(",") if part.strip()]
-    except ValueError as exc:
-        raise UsageError(
-            f"--resume expects comma-separated episode ids, got {args.resume!r}"
-        ) from exc
-    if not ids:
-        raise UsageError(f"--resume expects comma-separated episode ids, got {args.resume!r}")
+    ids = episode_ids(args.resume)
     groups: dict[str, tuple[argparse.Namespace, list[Job]]] = {}
     for episode_id in ids:
         episode = resumable_episode(store, episode_id, args.db)

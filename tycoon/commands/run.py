@@ -15,6 +15,7 @@ from tycoon.commands.common import (
     add_judge_flags,
     apply_defaults,
     apply_run_spec,
+    episode_number,
     make_agent,
     make_env,
     open_store,
@@ -39,14 +40,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     add_episode_flags(parser)
     parser.add_argument(
         "--resume",
-        type=int,
+        type=episode_number,
         default=None,
         metavar="EPISODE",
         help="continue an unfinished episode from --db",
     )
     parser.add_argument(
         "--replay-episode",
-        type=int,
+        type=episode_number,
         default=None,
         metavar="EPISODE",
         help="with --agent replay: the recorded episode to replay",
@@ -189,7 +190,7 @@ def _reference_episode(args: argparse.Namespace, store: Any, summary: EpisodeSum
                 Episode.seed == summary.seed,
                 Episode.agent == args.reference_agent,
                 Episode.status != "running",
-                Episode.id != summary.episode_id,
+                Episode.id != summary.episode_number,
             )
             .order_by(Episode.id)
         ):
