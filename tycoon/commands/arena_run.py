@@ -47,8 +47,8 @@ def wants(argv: list[str]) -> bool:
 
 def build_parser() -> argparse.ArgumentParser:
     from tycoon.agents.llm.settings import add_llm_flags
-    from tycoon.commands.common import _positive_int, add_judge_flags, episode_number, seed_number
     from tycoon.cli import TycoonArgumentParser
+    from tycoon.commands.common import _positive_int, add_judge_flags, episode_number, seed_number
     from tycoon.envs.arena.config import SCENARIOS
 
     parser = TycoonArgumentParser(

@@ -27,7 +27,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
             "baseline-plus-affordances policy family with the cross-entropy method for the "
             "env's reward, then with behaviour penalties (all monitors visible, then the "
             "held-out monitors unpenalised); report how often the optimised policy uses "
-            "each affordance and its score, with 95%% intervals over independent runs."
+            "each affordance and its score, with 95% intervals over independent runs."
         ),
     )
     parser.add_argument("name", choices=EXPERIMENTS, help="the experiment")
