@@ -190,7 +190,7 @@ def _reference_episode(args: argparse.Namespace, store: Any, summary: EpisodeSum
                 Episode.seed == summary.seed,
                 Episode.agent == args.reference_agent,
                 Episode.status != "running",
-                Episode.id != summary.episode_number,
+                Episode.id != summary.episode_id,
             )
             .order_by(Episode.id)
         ):
