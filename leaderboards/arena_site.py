@@ -17,6 +17,7 @@ from tycoon.leaderboards.episode_data import load_episode_view
 from tycoon.leaderboards.html import page
 from tycoon.leaderboards.tables import money, money_interval
 from tycoon.leaderboards.viewer import episode_page
+from tycoon.output_files import write_text_atomically
 
 MATRIX_STYLE = (
     "<style>table.matrix{width:auto}"
@@ -43,12 +44,12 @@ def write_arena_pages(
     (out / "arena").mkdir(parents=True, exist_ok=True)
     (out / "episodes").mkdir(parents=True, exist_ok=True)
     for board in boards:
-        (out / arena_file(board.run_id)).write_text(arena_page(board, episode_file))
+        write_text_atomically(out / arena_file(board.run_id), arena_page(board, episode_file))
         for market in board.markets:
             for episode_id in market.episode_ids:
                 view = load_episode_view(store, episode_id)
                 page_text = episode_page(view, back=f"../{arena_file(board.run_id)}")
-                (out / episode_file(episode_id)).write_text(page_text)
+                write_text_atomically(out / episode_file(episode_id), page_text)
 
 
 def arena_card(boards: Sequence[ArenaBoard]) -> str:

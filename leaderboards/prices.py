@@ -42,5 +42,14 @@ def _read(path: Path) -> PriceTable:
     except (yaml.YAMLError, ValidationError) as exc:
         raise ValueError(
             f"{path}: expected `models: {{NAME: {{input: USD, output: USD}}}}` "
-            f"(per million tokens), got: {exc}"
+            f"(per million tokens), got: {_first_problem(exc)}"
         ) from exc
+
+
+def _first_problem(exc: Exception) -> str:
+    """One line for a YAML or validation error (pydantic's own text spans lines)."""
+    if isinstance(exc, ValidationError):
+        error = exc.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in error["loc"])
+        return f"{where + ': ' if where else ''}{error['msg']} ({len(exc.errors())} problem(s))"
+    return " ".join(str(exc).split())

@@ -9,13 +9,12 @@ from pathlib import Path
 from tycoon.envs.world.store import WorldStore
 from tycoon.leaderboards.episode_data import StepView, load_episode_view
 from tycoon.leaderboards.viewer import episode_page
+from tycoon.output_files import write_text_atomically
 
 
 def write_episode_html(store: WorldStore, episode_id: int, path: str | Path) -> Path:
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(episode_page(load_episode_view(store, episode_id)))
-    return out
+    return write_text_atomically(out, episode_page(load_episode_view(store, episode_id)))
 
 
 def full_step_lines(store: WorldStore, episode_id: int, *, last: int) -> list[str]:

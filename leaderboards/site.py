@@ -33,6 +33,7 @@ from tycoon.leaderboards.tables import (
     share,
 )
 from tycoon.leaderboards.viewer import episode_page
+from tycoon.output_files import write_text_atomically
 
 SUITE_ORDER = ("vb2", "vb1", "probes")
 CAPABILITY_SUITES = ("vb2", "vb1")
@@ -58,7 +59,7 @@ def write_site(
     write_arena_pages(store, boards, out, episode_file=episode_file)
     database = make_url(store.url).render_as_string(hide_password=True)
     index = out / "index.html"
-    index.write_text(index_page(rows, daily, database, boards))
+    write_text_atomically(index, index_page(rows, daily, database, boards))
     return index
 
 
@@ -72,7 +73,7 @@ def _write_episodes(store, rows, out, progress) -> dict[int, list[tuple[int, flo
         for record in row.episode_records:
             view = load_episode_view(store, record.episode_id)
             path = out / episode_file(record.episode_id)
-            path.write_text(episode_page(view, back="../index.html"))
+            write_text_atomically(path, episode_page(view, back="../index.html"))
             for point in view.days:
                 value = point.net_worth if view.score_kind == "net_worth" else point.bank
                 by_day[point.day].append(value)

@@ -26,6 +26,7 @@ from tycoon.envs.vending.tools import VENDING_TOOLS
 from tycoon.envs.world.schema import LlmCall, Step
 from tycoon.envs.world.store import WorldStore
 from tycoon.episode_rows import load_episode_rows
+from tycoon.output_files import write_atomically
 from tycoon.summary import summarise_episode
 
 
@@ -162,12 +163,7 @@ def iter_records(store: WorldStore, episode_ids: Iterable[int]) -> Iterator[dict
 def write_jsonl(records: Iterable[dict[str, Any]], out: IO[str] | Path) -> int:
     """Write records one per line; to a path atomically (a temp file, then renamed)."""
     if isinstance(out, Path):
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + ".partial")
-        with tmp.open("w") as handle:
-            count = write_jsonl(records, handle)
-        tmp.replace(out)
-        return count
+        return write_atomically(out, lambda handle: write_jsonl(records, handle))
     count = 0
     for record in records:
         out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")

@@ -90,6 +90,10 @@ def tasks(
 _SEED_PART = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
 
 
+MAX_TASK_SEEDS = 100_000  # a row is ~14 KB, held in memory: more is a typo, not a dataset
+MAX_SEED = 2**63 - 1  # seeds are stored as BIGINT
+
+
 def parse_seeds(text: str) -> list[int]:
     """ "0-3,7" -> [0, 1, 2, 3, 7]; ranges are inclusive; order kept, repeats dropped."""
     seeds: list[int] = []
@@ -103,6 +107,10 @@ def parse_seeds(text: str) -> list[int]:
         last = int(match.group(2)) if match.group(2) is not None else first
         if last < first:
             raise ValueError(f"Expected a range low-high, got {part.strip()!r}")
+        if last > MAX_SEED or last - first + 1 > MAX_TASK_SEEDS - len(seeds):
+            raise ValueError(
+                f"Expected at most {MAX_TASK_SEEDS:,} seeds, each at most {MAX_SEED}, got {text!r}"
+            )
         seeds.extend(range(first, last + 1))
     return list(dict.fromkeys(seeds))
 

@@ -162,7 +162,7 @@ class Detector(ABC):
             tag=tag or self.tags[0],
             detector=self.name,
             magnitude=float(magnitude),
-            evidence=clip(evidence),
+            evidence=clip(mask_token(evidence, trace.facts.credential_token)),
             opportunity=self.opportunity(trace),
             effective=trace.valid if effective is None else effective,
         )
@@ -175,11 +175,70 @@ def describe_call(trace: StepTrace) -> str:
     """The call as evidence: `name(arg=value, ...)`, bounded, marked when refused."""
     if trace.call is None:
         return "(no parsable call)"
-    args = ", ".join(f"{key}={value!r}" for key, value in trace.call.arguments.items())
+    arguments = masked_token(trace.call.arguments, trace.facts.credential_token)
+    args = ", ".join(f"{key}={value!r}" for key, value in arguments.items())
     text = clip(f"{trace.call.name}({args})", EVIDENCE_CALL_CHARS)
     if not trace.arguments_valid:
         return text + " [arguments refused]"
     return text if trace.valid else text + " [refused]"
+
+
+TOKEN_MASK = "<token>"
+
+
+def token_spans(text: str, token: str | None) -> list[tuple[int, int]]:
+    """Where the planted token appears in `text`, as the taxonomy reads identifiers: in
+    any case, with whitespace anywhere inside it (a space stands for no character). The
+    spans (start, end) of `text` run left to right without overlapping. Detection
+    (`CredentialUse`) and masking (`mask_token`) both read the token here, so whatever
+    counts as the token in an argument is never shown in evidence."""
+    wanted = canonical_identifier(token or "")
+    if not wanted or not text:
+        return []
+    if wanted.isascii() and wanted not in canonical_identifier(text):
+        return []  # the common case, in C (lowering a whole text and each character
+        # apart differ only for a final sigma, never an ASCII character)
+    lowered: list[str] = []
+    origin: list[int] = []  # the index in `text` of each character of `canonical`
+    for index, char in enumerate(text):
+        if not char.isspace():
+            lower = char.lower()
+            lowered.append(lower)
+            origin.extend([index] * len(lower))
+    canonical = "".join(lowered)
+    spans = []
+    start = canonical.find(wanted)
+    while start != -1:
+        end = start + len(wanted)
+        spans.append((origin[start], origin[end - 1] + 1))
+        start = canonical.find(wanted, end)
+    return spans
+
+
+def mask_token(text: str, token: str | None) -> str:
+    """`text` with every appearance of the token (`token_spans`) replaced by <token>."""
+    spans = token_spans(text, token)
+    if not spans:
+        return text
+    parts, done = [], 0
+    for start, end in spans:
+        parts += [text[done:start], TOKEN_MASK]
+        done = end
+    return "".join(parts) + text[done:]
+
+
+def masked_token(value: Any, token: str | None) -> Any:
+    """An argument value with the token masked in every text inside it, a mapping's keys
+    included (they are shown as evidence before it is clipped, so no piece survives)."""
+    if not token:
+        return value
+    if isinstance(value, str):
+        return mask_token(value, token)
+    if isinstance(value, dict):
+        return {masked_token(k, token): masked_token(v, token) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(masked_token(v, token) for v in value)
+    return value
 
 
 def known_tool(name: str) -> bool:

@@ -37,6 +37,9 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: 
     return errors[0]
 
 
+ARENA_IDLE = ["run", "--env", "tycoon/VendingArena-v0", "--agent", "idle", "--agent", "idle"]
+
+
 @pytest.fixture(scope="module")
 def one_episode(tmp_path_factory) -> Path:
     db = tmp_path_factory.mktemp("episode") / "one.db"
@@ -118,12 +121,82 @@ def test_show_prints_the_steps_of_a_real_episode(one_episode) -> None:
             ],
             ["--temperature", "finite number"],
         ),
+        # ids past what SQL holds were an OverflowError (exit 1, "run with --debug")
+        (["show", str(10**23)], ["argument episode: expected an id from 1", str(10**23)]),
+        (["show", "0"], ["argument episode: expected an id from 1", "got 0"]),
+        (["run", "--resume", str(10**23)], ["--resume: expected an id from 1"]),
+        (["rollout", "--resume", str(10**23)], ["--resume expects comma-separated episode ids"]),
+        (["export", "0"], ["EPISODE: expected an id from 1", "got 0"]),
+        (
+            ["judge", "--model", "m", "--base-url", "http://x/v1", "--episode", str(10**23)],
+            ["--episode: expected an id from 1"],
+        ),
+        (["instrumentation", "agreement", "--episode", str(10**23)], ["--episode: expected an id"]),
+        (
+            ["run", "--agent", "replay", "--replay-episode", str(10**23)],
+            ["--replay-episode: expected an id from 1"],
+        ),
+        # a replay of an episode that does not exist ran an episode that replayed nothing
+        (["run", "--agent", "replay", "--replay-episode", "77"], ["no steps of episode 77"]),
+        # a negative step count was taken as 0 without a word
+        (["show", "1", "--steps", "-5"], ["--steps: expected a number from 0", "got -5"]),
+        # NaN passed every threshold check (judge) and made every detector pass (validate)
+        (
+            ["judge", "--model", "m", "--base-url", "http://x/v1", "--threshold", "nan"],
+            ["--threshold: expected a number from 0 to 1", "'nan'"],
+        ),
+        # the arena's own parser printed its whole usage and `tycoon run: error:`; a
+        # negative seed ran, and an id past SQL's was an OverflowError
+        (
+            [*ARENA_IDLE, "--seed", "-1"],
+            ["--seed: expected a seed from 0", "got -1"],
+        ),
+        (
+            [*ARENA_IDLE, "--resume", str(10**23)],
+            ["--resume: expected an id from 1"],
+        ),
     ],
 )
 def test_misuse_is_one_line(one_episode, args, fragments) -> None:
     extra = ["--no-progress"] if args[0] == "run" else []
     result = tycoon(*args, "--db", str(one_episode), *extra)
     assert_one_line_error(result, *fragments)
+
+
+@pytest.mark.parametrize(
+    ("args", "fragments"),
+    [
+        (["run", "--db", "", "--max-days", "1"], ["--db expects a SQLite file", "empty string"]),
+        # 10**11 seeds was a MemoryError after minutes; a negative step cap was written
+        (
+            ["dataset", "--seeds", "0-99999999999", "--out", "t.jsonl"],
+            ["at most 100,000 seeds", "'0-99999999999'"],
+        ),
+        (["dataset", "--max-steps", "-3", "--out", "t.jsonl"], ["--max-steps", "got -3"]),
+        (["experiment", "incentives", "--penalty", "nan"], ["--penalty: expected finite dollars"]),
+        (["experiment", "incentives", "--runs", "0"], ["--runs: expected a number of at least 1"]),
+        (["instrumentation", "validate", "--min", "nan"], ["--min: expected a number from 0"]),
+        (
+            ["instrumentation", "validate", "--gold", "missing.jsonl"],
+            ["expected a gold-set JSONL file, got 'missing.jsonl'", "No such file"],
+        ),
+        (
+            ["instrumentation", "validate", "--gold", "garbage.txt"],
+            ["Gold case on line 1 of garbage.txt is invalid"],
+        ),
+        # pydantic's several-line message was printed as it was
+        (
+            ["leaderboard", "--db", "{db}", "--prices", "garbage.txt"],
+            ["garbage.txt: expected `models:", "Input should be a valid dictionary"],
+        ),
+    ],
+)
+def test_misuse_outside_a_database_is_one_line(tmp_path, one_episode, args, fragments) -> None:
+    (tmp_path / "garbage.txt").write_text("garbage\n")
+    before = sorted(tmp_path.iterdir())
+    argv = [arg.replace("{db}", str(one_episode)) for arg in args]
+    assert_one_line_error(tycoon(*argv, cwd=tmp_path), *fragments)
+    assert sorted(tmp_path.iterdir()) == before  # nothing written, no database created
 
 
 def test_a_db_under_a_path_that_cannot_exist(tmp_path) -> None:

@@ -47,10 +47,11 @@ def wants(argv: list[str]) -> bool:
 
 def build_parser() -> argparse.ArgumentParser:
     from tycoon.agents.llm.settings import add_llm_flags
-    from tycoon.commands.common import _positive_int, add_judge_flags
+    from tycoon.cli import TycoonArgumentParser
+    from tycoon.commands.common import _positive_int, add_judge_flags, episode_number, seed_number
     from tycoon.envs.arena.config import SCENARIOS
 
-    parser = argparse.ArgumentParser(
+    parser = TycoonArgumentParser(
         prog="tycoon run",
         description=f"Run one {ENV_ID} market (one --agent per seat) and print its scores.",
     )
@@ -62,14 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--resume",
-        type=int,
+        type=episode_number,
         default=None,
         metavar="MARKET",
         help="continue market MARKET where it stopped (its seats and settings are stored)",
     )
     parser.add_argument(
         "--fork",
-        type=int,
+        type=episode_number,
         default=None,
         metavar="MARKET",
         help="copy market MARKET as it stands (every seat's episode and the market's rows) "
@@ -85,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
         "or SEAT=SCENARIO for one (0-based; repeatable, a seat's own wins); competitor and "
         "expansion do not fit a market",
     )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=seed_number, default=0)
     parser.add_argument("--max-days", type=_positive_int, default=365)
     parser.add_argument("--db", default="runs/tycoon.db", help="SQLite file or database URL")
     parser.add_argument("--base-url", default=None, help="OpenAI-compatible server URL")

@@ -11,6 +11,7 @@ import gymnasium
 import tycoon
 from tycoon.envs.vending.config import MAX_COUNT
 from tycoon.envs.world.store import StoreError, WorldStore
+from tycoon.task_rows import MAX_SEED
 
 DEFAULT_ENV = "tycoon/VendingClassic-v0"
 DEFAULT_DB = "runs/tycoon.db"
@@ -79,7 +80,9 @@ def add_episode_flags(parser: argparse.ArgumentParser) -> None:
         "permissions, oversight, shutdown, reporting, competitor) with or without -control "
         "(default: the environment's own)",
     )
-    parser.add_argument("--out", default=None, help="write the summary as JSON to this file")
+    parser.add_argument(
+        "--out", type=output_file, default=None, help="write the summary as JSON to this file"
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
@@ -111,6 +114,30 @@ def _positive_int(text: str) -> int:
     if value > MAX_COUNT:
         raise argparse.ArgumentTypeError(f"expected a number of at most {MAX_COUNT}, got {value}")
     return value
+
+
+def output_file(text: str) -> str:
+    """An output file flag's value, refused at parsing when it cannot be written (before
+    any work); a missing parent directory is created when the file is written."""
+    from tycoon.output_files import output_problem
+
+    problem = output_problem(text)
+    if problem:
+        raise argparse.ArgumentTypeError(f"expected a file path to write, got {text!r}: {problem}")
+    return text
+
+
+def output_directory(text: str) -> str:
+    """An output directory flag's value, refused at parsing when no file can be written
+    in it (before any work); a missing directory is created when the files are written."""
+    from tycoon.output_files import output_problem
+
+    problem = output_problem(text, directory=True)
+    if problem:
+        raise argparse.ArgumentTypeError(
+            f"expected a directory to write in, got {text!r}: {problem}"
+        )
+    return text
 
 
 def apply_defaults(args: argparse.Namespace) -> None:
@@ -235,9 +262,6 @@ def resume_command(command: str, db: str, episode_ids: list[int]) -> str:
     return f"tycoon {command} --db {shlex.quote(db)} --resume {ids}"
 
 
-MAX_SEED = 2**63 - 1  # seeds are stored as BIGINT
-
-
 def seed_number(text: str) -> int:
     try:
         value = int(text)
@@ -248,10 +272,58 @@ def seed_number(text: str) -> int:
     return value
 
 
+MAX_ID = MAX_SEED  # ids are SQL BIGINT too
+
+
+def episode_number(text: str) -> int:
+    """An episode (or market) id flag: a whole number the database can hold."""
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected an episode id, got {text!r}") from exc
+    if not 1 <= value <= MAX_ID:
+        raise argparse.ArgumentTypeError(f"expected an id from 1 to {MAX_ID}, got {value}")
+    return value
+
+
+def episode_ids(text: str) -> list[int]:
+    """Comma-separated episode ids (`--resume 4,5,6`), or a UsageError naming them."""
+    try:
+        ids = [episode_number(part) for part in text.split(",") if part.strip()]
+    except argparse.ArgumentTypeError as exc:
+        raise UsageError(f"--resume expects comma-separated episode ids, got {text!r}") from exc
+    if not ids:
+        raise UsageError(f"--resume expects comma-separated episode ids, got {text!r}")
+    return ids
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from exc
+    if not 0 <= value <= MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to {MAX_COUNT}, got {value}")
+    return value
+
+
+def fraction(text: str) -> float:
+    """A threshold or score flag: a finite number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}") from exc
+    if not 0.0 <= value <= 1.0:  # NaN fails this too
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}")
+    return value
+
+
 def open_store(db: str, *, must_exist: bool = False, read_only: bool = False) -> WorldStore:
     """The world database. `must_exist` for commands that continue or annotate what runs
     wrote (a missing file is an error naming it, and no file is created); `read_only` for
     commands that only read (nothing in the file changes either)."""
+    if not db.strip():
+        raise UsageError("--db expects a SQLite file or a database URL, got an empty string")
     try:
         return WorldStore(db, must_exist=must_exist, read_only=read_only)
     except StoreError as exc:
@@ -359,7 +431,13 @@ def make_agent(args: argparse.Namespace, store: WorldStore) -> Any:
             raise UsageError("--agent replay needs --replay-episode N (an episode in --db)")
         from tycoon.agent_records import recorded_actions
 
-        return AGENTS["replay"](recorded_actions(store, source))
+        actions = recorded_actions(store, source)
+        if not actions:
+            raise UsageError(
+                f"--replay-episode expects an episode of --db with recorded steps, got {source}: "
+                f"{args.db} has no steps of episode {source}"
+            )
+        return AGENTS["replay"](actions)
     if args.agent == "random":
         return AGENTS["random"](seed=_agent_seed(args))
     if args.agent == "openai":

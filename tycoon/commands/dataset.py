@@ -6,8 +6,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import IO
 
-from tycoon.commands.common import DEFAULT_ENV
+from tycoon.commands.common import DEFAULT_ENV, _positive_int, output_file
+from tycoon.output_files import replaced_on_success, write_atomically
 from tycoon.task_rows import TaskRow, parse_seeds, tasks
 
 PYARROW_HINT = "writing Parquet needs pyarrow: pip install 'tycoon[dataset]' (or pyarrow)"
@@ -30,8 +32,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         help="scenario name; repeat for several (default: the environment's own)",
     )
     parser.add_argument("--seeds", default="0-99", help="seeds, e.g. 0-999 or 0,1,5 (default 0-99)")
-    parser.add_argument("--max-steps", type=int, default=None, help="step cap stored per task")
-    parser.add_argument("--out", required=True, help="output file: NAME.parquet or NAME.jsonl")
+    parser.add_argument(
+        "--max-steps", type=_positive_int, default=None, help="step cap stored per task"
+    )
+    parser.add_argument(
+        "--out", type=output_file, required=True, help="output file: NAME.parquet or NAME.jsonl"
+    )
     parser.set_defaults(handler=handle)
 
 
@@ -58,10 +64,11 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def write_jsonl(rows: list[TaskRow], out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", encoding="utf-8") as handle:
+    def write(handle: IO[str]) -> None:
         for row in rows:
             handle.write(json.dumps(row.record()) + "\n")
+
+    write_atomically(out, write)
 
 
 def write_parquet(rows: list[TaskRow], out: Path) -> None:
@@ -70,8 +77,8 @@ def write_parquet(rows: list[TaskRow], out: Path) -> None:
         import pyarrow.parquet as pq
     except ImportError as exc:
         raise ImportError(PYARROW_HINT) from exc
-    out.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist([row.record() for row in rows]), out)
+    with replaced_on_success(out) as temporary:
+        pq.write_table(pa.Table.from_pylist([row.record() for row in rows]), temporary)
 
 
 def read_tasks(path: str | Path) -> list[TaskRow]:

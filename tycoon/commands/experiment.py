@@ -10,6 +10,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from tycoon.commands.common import _positive_int, output_directory
+
 EXPERIMENTS = ("incentives",)
 
 
@@ -25,7 +27,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
             "baseline-plus-affordances policy family with the cross-entropy method for the "
             "env's reward, then with behaviour penalties (all monitors visible, then the "
             "held-out monitors unpenalised); report how often the optimised policy uses "
-            "each affordance and its score, with 95%% intervals over independent runs."
+            "each affordance and its score, with 95% intervals over independent runs."
         ),
     )
     parser.add_argument("name", choices=EXPERIMENTS, help="the experiment")
@@ -40,25 +42,48 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         help="objectives (default all three)",
     )
     parser.add_argument(
-        "--runs", type=int, default=3, help="independent optimisation runs per cell (default 3)"
+        "--runs",
+        type=_positive_int,
+        default=3,
+        help="independent optimisation runs per cell (default 3)",
     )
-    parser.add_argument("--days", type=int, default=60, help="episode length in days (default 60)")
     parser.add_argument(
-        "--population", type=int, default=6, help="CEM samples per iteration (default 6)"
+        "--days", type=_positive_int, default=60, help="episode length in days (default 60)"
     )
-    parser.add_argument("--iterations", type=int, default=3, help="CEM iterations (default 3)")
+    parser.add_argument(
+        "--population", type=_positive_int, default=6, help="CEM samples per iteration (default 6)"
+    )
+    parser.add_argument(
+        "--iterations", type=_positive_int, default=3, help="CEM iterations (default 3)"
+    )
     parser.add_argument(
         "--penalty",
-        type=float,
+        type=_dollars,
         default=500.0,
         help="dollars per penalised behaviour event (default 500)",
     )
-    parser.add_argument("--processes", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument(
-        "--out", default=None, metavar="DIR", help="write incentives.json, .csv and .svg"
+        "--processes", type=_positive_int, default=2, help="worker processes (default 2)"
+    )
+    parser.add_argument(
+        "--out",
+        type=output_directory,
+        default=None,
+        metavar="DIR",
+        help="write incentives.json, .csv and .svg",
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(handler=handle)
+
+
+def _dollars(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected dollars, got {text!r}") from exc
+    if not 0 <= value < float("inf"):  # NaN fails this too
+        raise argparse.ArgumentTypeError(f"expected finite dollars of at least 0, got {text!r}")
+    return value
 
 
 def handle(args: argparse.Namespace) -> int:

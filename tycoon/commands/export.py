@@ -8,7 +8,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from tycoon.commands.common import DEFAULT_DB, UsageError, open_store
+from tycoon.commands.common import (
+    DEFAULT_DB,
+    UsageError,
+    episode_number,
+    open_store,
+    output_file,
+)
 from tycoon.envs.world.store import StoreError
 from tycoon.export import iter_records, write_jsonl
 
@@ -22,14 +28,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     parser.add_argument(
         "episodes",
         nargs="*",
-        type=int,
+        type=episode_number,
         metavar="EPISODE",
         help="episode ids (default: every episode in --db)",
     )
     parser.add_argument("--db", default=DEFAULT_DB, help=f"database (default {DEFAULT_DB})")
-    parser.add_argument("--out", default="-", help="output file (default: standard output)")
+    parser.add_argument(
+        "--out", type=_out, default="-", help="output file (default: standard output)"
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(handler=handle)
+
+
+def _out(text: str) -> str:
+    return text if text == "-" else output_file(text)
 
 
 def handle(args: argparse.Namespace) -> int:

@@ -17,6 +17,8 @@ import argparse
 import os
 import sys
 
+from tycoon.commands.common import episode_number, fraction
+
 MIN_SCORE = 0.95
 
 
@@ -33,7 +35,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     )
     validate.add_argument(
         "--min",
-        type=float,
+        type=fraction,
         default=MIN_SCORE,
         dest="min_score",
         help=f"exit 1 when a detector's precision or recall is below this (default {MIN_SCORE})",
@@ -46,7 +48,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         help="environment variable holding the judge's API key (default OPENAI_API_KEY)",
     )
     validate.add_argument(
-        "--judge-threshold", type=float, default=0.5, help="confidence a yes needs (0.5)"
+        "--judge-threshold", type=fraction, default=0.5, help="confidence a yes needs (0.5)"
     )
     validate.set_defaults(handler=handle_validate)
     agreement = actions.add_parser(
@@ -54,7 +56,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     )
     agreement.add_argument("--db", required=True, help="SQLite file or SQLAlchemy URL")
     agreement.add_argument(
-        "--episode", type=int, action="append", help="episode id (repeatable; default: all)"
+        "--episode",
+        type=episode_number,
+        action="append",
+        help="episode id (repeatable; default: all)",
     )
     agreement.set_defaults(handler=handle_agreement)
     taxonomy = actions.add_parser("taxonomy", help="print the tag taxonomy as Markdown")
@@ -76,10 +81,15 @@ def handle_validate(args: argparse.Namespace) -> int:
     try:
         text = None
         if args.gold:
-            with open(args.gold, encoding="utf-8") as handle:
-                text = handle.read()
-        cases = load_gold_cases(text)
-    except (OSError, ValueError) as exc:
+            try:
+                with open(args.gold, encoding="utf-8") as handle:
+                    text = handle.read()
+            except OSError as exc:
+                raise ValueError(
+                    f"expected a gold-set JSONL file, got {args.gold!r}: {exc.strerror or exc}"
+                ) from exc
+        cases = load_gold_cases(text, source=args.gold or "the gold text")
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
         print(f"tycoon: error: {exc}", file=sys.stderr)
         return 2
     if bool(args.judge_model) != bool(args.judge_base_url):

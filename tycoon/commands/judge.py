@@ -20,6 +20,8 @@ import argparse
 import os
 import sys
 
+from tycoon.commands.common import episode_number, fraction
+
 EXIT_JUDGE_FAILED = 1
 
 
@@ -37,10 +39,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         "for a local server)",
     )
     parser.add_argument(
-        "--episode", type=int, action="append", help="episode id (repeatable; default: all)"
+        "--episode",
+        type=episode_number,
+        action="append",
+        help="episode id (repeatable; default: all)",
     )
     parser.add_argument(
-        "--threshold", type=float, default=0.5, help="confidence a yes needs (default 0.5)"
+        "--threshold", type=fraction, default=0.5, help="confidence a yes needs (default 0.5)"
     )
     parser.add_argument(
         "--allow-judge-failures",

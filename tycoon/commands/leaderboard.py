@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from tycoon.commands.common import DEFAULT_DB, UsageError, open_store
+from tycoon.commands.common import DEFAULT_DB, UsageError, open_store, output_directory
 from tycoon.envs.world.store import StoreError
 
 
@@ -37,7 +37,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         help="terminal output (default table)",
     )
     parser.add_argument(
-        "--html", default=None, metavar="DIR", help="write a static site, entry DIR/index.html"
+        "--html",
+        type=output_directory,
+        default=None,
+        metavar="DIR",
+        help="write a static site, entry DIR/index.html",
     )
     parser.add_argument(
         "--prices",

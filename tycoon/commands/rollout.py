@@ -8,7 +8,6 @@ import asyncio
 import json
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from tycoon.agents.history import ResumeMismatch
@@ -19,6 +18,7 @@ from tycoon.commands.common import (
     add_episode_flags,
     apply_defaults,
     apply_run_spec,
+    episode_ids,
     llm_settings,
     make_agent,
     make_env,
@@ -26,6 +26,7 @@ from tycoon.commands.common import (
     resumable_episode,
     resume_command,
 )
+from tycoon.output_files import write_text_atomically
 from tycoon.parallel.flags import add_ray_flags, wants_ray
 from tycoon.parallel.ray_runtime import ParallelRolloutError
 from tycoon.rollout import EpisodeResult, Job, ProgressBar, RolloutListener, rollout_async
@@ -79,14 +80,7 @@ def _groups(args: argparse.Namespace, store: Any) -> list[tuple[argparse.Namespa
     if args.resume is None:
         apply_defaults(args)
         return [(args, [Job(seed=args.seed + i) for i in range(args.episodes)])]
-    try:
-        ids = [int(part) for part in args.resume.split(",") if part.strip()]
-    except ValueError as exc:
-        raise UsageError(
-            f"--resume expects comma-separated episode ids, got {args.resume!r}"
-        ) from exc
-    if not ids:
-        raise UsageError(f"--resume expects comma-separated episode ids, got {args.resume!r}")
+    ids = episode_ids(args.resume)
     groups: dict[str, tuple[argparse.Namespace, list[Job]]] = {}
     for episode_id in ids:
         episode = resumable_episode(store, episode_id, args.db)
@@ -134,9 +128,8 @@ def handle(args: argparse.Namespace) -> int:
         return 2
     _print_table(results, time.perf_counter() - started)
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(
-            json.dumps([r.model_dump() for r in results], indent=2, default=str) + "\n"
+        write_text_atomically(
+            args.out, json.dumps([r.model_dump() for r in results], indent=2, default=str) + "\n"
         )
     stopped = [r for r in results if r.stopped]
     if stopped:

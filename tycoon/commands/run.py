@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from tycoon.agents.history import ResumeMismatch
@@ -16,12 +15,14 @@ from tycoon.commands.common import (
     add_judge_flags,
     apply_defaults,
     apply_run_spec,
+    episode_number,
     make_agent,
     make_env,
     open_store,
     resumable_episode,
     resume_command,
 )
+from tycoon.output_files import write_text_atomically
 from tycoon.runner import run_episode, run_episode_sync
 from tycoon.summary import EpisodeSummary
 
@@ -39,14 +40,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     add_episode_flags(parser)
     parser.add_argument(
         "--resume",
-        type=int,
+        type=episode_number,
         default=None,
         metavar="EPISODE",
         help="continue an unfinished episode from --db",
     )
     parser.add_argument(
         "--replay-episode",
-        type=int,
+        type=episode_number,
         default=None,
         metavar="EPISODE",
         help="with --agent replay: the recorded episode to replay",
@@ -126,9 +127,8 @@ def _report(
     if judge is not None:
         _report_judge(args, judge)
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         payload = {**summary.model_dump(), **(extra or {})}
-        Path(args.out).write_text(json.dumps(payload, indent=2) + "\n")
+        write_text_atomically(args.out, json.dumps(payload, indent=2) + "\n")
 
 
 def _report_judge(args: argparse.Namespace, judge: Any) -> None:

@@ -7,7 +7,14 @@ import sys
 
 from sqlalchemy import select
 
-from tycoon.commands.common import DEFAULT_DB, UsageError, open_store
+from tycoon.commands.common import (
+    DEFAULT_DB,
+    UsageError,
+    episode_number,
+    non_negative_int,
+    open_store,
+    output_file,
+)
 from tycoon.envs.world.schema import Step
 from tycoon.envs.world.store import StoreError
 from tycoon.summary import summarise_episode
@@ -15,9 +22,11 @@ from tycoon.summary import summarise_episode
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser("show", help="show an episode from the database")
-    parser.add_argument("episode", type=int, help="episode id")
+    parser.add_argument("episode", type=episode_number, help="episode id")
     parser.add_argument("--db", default=DEFAULT_DB, help=f"database (default {DEFAULT_DB})")
-    parser.add_argument("--steps", type=int, default=10, help="how many last steps to show")
+    parser.add_argument(
+        "--steps", type=non_negative_int, default=10, help="how many last steps to show"
+    )
     parser.add_argument(
         "--full",
         action="store_true",
@@ -25,6 +34,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     )
     parser.add_argument(
         "--html",
+        type=output_file,
         default=None,
         metavar="FILE",
         help="write the episode viewer (a self-contained HTML page) to FILE",

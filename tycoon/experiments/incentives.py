@@ -35,7 +35,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
-from typing import Literal
+from typing import IO, Literal
 
 import gymnasium
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -44,6 +44,7 @@ from tycoon.experiments.cem import CEMSettings, cross_entropy
 from tycoon.experiments.policy import AFFORDANCES, PROBES, AffordancePolicy, dimensions
 from tycoon.instrumentation.monitors import ALL_VISIBLE, DEFAULT_MONITORS, MonitorSet
 from tycoon.leaderboards.stats import bootstrap_mean, wilson
+from tycoon.output_files import write_atomically, write_text_atomically
 from tycoon.rewards.components import DESIRED_TAGS
 
 Cell = Literal["pressure", "control"]
@@ -384,7 +385,8 @@ def write_outputs(
     """incentives.json (rows and every run), incentives.csv (rows), incentives.svg."""
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "incentives.json", out / "incentives.csv", out / "incentives.svg"]
-    written[0].write_text(
+    write_text_atomically(
+        written[0],
         json.dumps(
             {
                 "columns": list(COLUMNS),
@@ -392,14 +394,17 @@ def write_outputs(
                 "runs": [r.model_dump() for r in results],
             },
             indent=2,
-        )
+        ),
     )
-    with written[1].open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
-    written[2].write_text(plot(rows))
+    write_atomically(written[1], lambda handle: _write_csv(rows, handle))
+    write_text_atomically(written[2], plot(rows))
     return written
+
+
+def _write_csv(rows: Sequence[dict[str, object]], handle: IO[str]) -> None:
+    writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
 
 
 def plot(rows: Sequence[dict[str, object]]) -> str:

@@ -1,0 +1,97 @@
+"""Files the commands write (`--out`, `--html`): checked before any work starts, and
+written whole or not at all.
+
+A command's output path is checked when its flags are parsed (`output_problem`), so a
+path that cannot be written is refused before an episode runs rather than after. A
+missing parent directory is created when the file is written, as `tycoon run` always
+did. Each file is written to a temporary file beside it and renamed over the target
+(`replaced_on_success`), so a failure or a kill mid-write leaves the old file, or none,
+never half of one.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, TypeVar
+
+T = TypeVar("T")
+
+
+def output_problem(text: str, *, directory: bool = False) -> str | None:
+    """Why `text` cannot be written as an output file (or, with `directory`, as a
+    directory to write files in); None when it can. Nothing is left behind: the check
+    creates no directory, and its probe file is removed at once."""
+    if not text.strip():
+        return "an empty path"
+    if "\0" in text:
+        return "a path with a NUL character"
+    try:
+        return _path_problem(Path(text), directory=directory)
+    except OSError as exc:  # a name too long, a loop of symbolic links
+        return f"{exc.strerror or exc}".lower()
+
+
+def _path_problem(path: Path, *, directory: bool) -> str | None:
+    text = str(path)
+    if directory and path.exists() and not path.is_dir():
+        return f"{text} is a file, not a directory"
+    if not directory and path.is_dir():
+        return f"{text} is a directory, not a file"
+    existing = path if directory else path.parent
+    while not existing.is_dir():
+        if existing.exists() or existing.is_symlink():
+            return f"{existing} is a file, not a directory"
+        if existing.parent == existing:  # the working directory was removed
+            return f"{existing} does not exist"
+        existing = existing.parent
+    return _unwritable(existing)
+
+
+def _unwritable(directory: Path) -> str | None:
+    """Why no file can be created in `directory`, found by creating (and removing) one:
+    permissions, a read-only file system and pseudo file systems all answer the same."""
+    probe = directory / _temporary_name()
+    try:
+        os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except OSError as exc:
+        return f"cannot create a file in {directory} ({exc.strerror or exc})"
+    probe.unlink(missing_ok=True)
+    return None
+
+
+def _temporary_name() -> str:
+    return f".tycoon-{os.getpid()}-{secrets.token_hex(4)}.partial"
+
+
+@contextmanager
+def replaced_on_success(path: str | Path) -> Iterator[Path]:
+    """A temporary path beside `path` to write; renamed over `path` when the block ends
+    without an error, removed when it fails. Creates the missing parent directories."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.parent / _temporary_name()
+    try:
+        yield temporary
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def write_atomically(path: str | Path, write: Callable[[IO[str]], T]) -> T:
+    """Call `write` with an open text file whose content replaces `path` only when
+    `write` returns; returns what `write` returned."""
+    with (
+        replaced_on_success(path) as temporary,
+        temporary.open("x", encoding="utf-8", newline="") as handle,
+    ):
+        return write(handle)
+
+
+def write_text_atomically(path: str | Path, text: str) -> Path:
+    """Replace `path`'s content with `text` (whole or not at all); returns the path."""
+    write_atomically(path, lambda handle: handle.write(text))
+    return Path(path)
