@@ -2,7 +2,7 @@
 
 A SQLite file is the default (WAL journal, synchronous=NORMAL: a step's commit survives a
 killed process, and readers never block the writer; a new file has 1 KB pages and
-checkpoints every 16 MB of WAL, see `NEW_FILE_PAGE_SIZE`). PostgreSQL works through its
+checkpoints every 4 MB of WAL, see `NEW_FILE_PAGE_SIZE`). PostgreSQL works through its
 URL, for many writers at once. The same code runs on both.
 """
 
@@ -164,12 +164,10 @@ def busy_timeout_ms() -> int:
 NEW_FILE_PAGE_SIZE = 1024
 # SQLite checkpoints when its WAL holds this much (its default is 1000 pages); the WAL
 # file is then reused from its start, and cut back to WAL_SIZE_LIMIT_BYTES if a large
-# transaction (a fork, a day's or an episode's durability) grew it past that. A
-# checkpoint fsyncs the WAL and the file and writes back every page the WAL holds, once
-# however many commits rewrote it (page 1, the episode's row, the index pages): over
-# a scripted Year of every-step commits, 16 MB checkpoints 2 times where 4 MB did 9
-# times, and their steps spend about half the time checkpointing
-WAL_CHECKPOINT_BYTES = 16 * 1024 * 1024
+# transaction (a fork, a day's or an episode's durability) grew it past that. 16 MB
+# checkpoints 2 times a scripted Year where 4 MB does 9, but gained no Year time measured
+# back to back, and the step that checkpoints stalled 3-4x longer (150-180 ms, not 35-45)
+WAL_CHECKPOINT_BYTES = 4 * 1024 * 1024
 WAL_SIZE_LIMIT_BYTES = 4 * WAL_CHECKPOINT_BYTES
 
 

@@ -37,12 +37,12 @@ def pragma(store: WorldStore, name: str):
         return conn.execute(text(f"PRAGMA {name}")).scalar_one()
 
 
-def test_a_new_file_has_small_pages_and_checkpoints_every_16_mb_of_wal(tmp_path) -> None:
+def test_a_new_file_has_small_pages_and_checkpoints_every_4_mb_of_wal(tmp_path) -> None:
     store = WorldStore(tmp_path / "world.db")
     assert pragma(store, "page_size") == NEW_FILE_PAGE_SIZE == 1024
     assert pragma(store, "journal_mode").lower() == "wal"
     assert pragma(store, "synchronous") == 1  # NORMAL: a commit survives a killed process
-    assert pragma(store, "wal_autocheckpoint") == WAL_CHECKPOINT_BYTES // 1024 == 16384
+    assert pragma(store, "wal_autocheckpoint") == WAL_CHECKPOINT_BYTES // 1024 == 4096
     assert pragma(store, "journal_size_limit") == WAL_SIZE_LIMIT_BYTES
     store.dispose()
     raw = sqlite3.connect(tmp_path / "world.db")
@@ -61,7 +61,7 @@ def test_an_existing_file_keeps_its_page_size_and_its_rows(tmp_path) -> None:
     raw.close()
     store = WorldStore(path)  # creates tycoon's tables in it
     assert pragma(store, "page_size") == 4096
-    # the same 16 MB of WAL between checkpoints, in this file's pages
+    # the same 4 MB of WAL between checkpoints, in this file's pages
     assert pragma(store, "wal_autocheckpoint") == WAL_CHECKPOINT_BYTES // 4096
     with store.engine.connect() as conn:
         assert conn.execute(text("SELECT body FROM notes")).scalars().all() == ["kept"]
