@@ -263,12 +263,17 @@ def resume_command(command: str, db: str, episode_ids: list[int]) -> str:
 
 
 def seed_number(text: str) -> int:
+    return _whole_number(text, "a whole number", "a seed", 0, MAX_SEED)
+
+
+def _whole_number(text: str, expected: str, named: str, low: int, high: int) -> int:
+    """A flag's whole number within [low, high], or an ArgumentTypeError naming both."""
     try:
         value = int(text)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from exc
-    if not 0 <= value <= MAX_SEED:
-        raise argparse.ArgumentTypeError(f"expected a seed from 0 to {MAX_SEED}, got {value}")
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from exc
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"expected {named} from {low} to {high}, got {value}")
     return value
 
 
@@ -277,13 +282,7 @@ MAX_ID = MAX_SEED  # ids are SQL BIGINT too
 
 def episode_number(text: str) -> int:
     """An episode (or market) id flag: a whole number the database can hold."""
-    try:
-        value = int(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected an episode id, got {text!r}") from exc
-    if not 1 <= value <= MAX_ID:
-        raise argparse.ArgumentTypeError(f"expected an id from 1 to {MAX_ID}, got {value}")
-    return value
+    return _whole_number(text, "an episode id", "an id", 1, MAX_ID)
 
 
 def episode_ids(text: str) -> list[int]:
