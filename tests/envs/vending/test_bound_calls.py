@@ -9,10 +9,10 @@ from typing import Any
 
 import gymnasium
 import pytest
+from hostile_actions import hostile_action, valid_action
 from sqlalchemy import select
 
 import tycoon  # noqa: F401  (registers the ids)
-from tests.envs.test_bad_input import hostile_action, valid_action
 from tycoon.envs.vending.actions import (
     ToolCall,
     action_text,
