@@ -507,3 +507,18 @@ def valid_action(rng: random.Random, env) -> dict[str, Any]:
     if choice == 12:
         return tool(rng.choice(["get_balance", "get_storage_inventory", "get_machine_inventory"]))
     return tool("read_inbox")
+
+
+def fuzz_context(env) -> dict[str, Any]:
+    """Placeholders for `BAD_ACTIONS` in a fuzz run, which does not set the world up (the
+    skus need not be stored: the action is hostile either way)."""
+    return {
+        "OTHER_STORED": "cola-can-12oz",
+        "UNSTORED": "diet-cola-can-12oz",
+        "STORED_ROW": 1,
+        "STORED_COL": 1,
+        "STORED": "cola-can-12oz",
+        "WRONG_ROW": 3,
+        "ACCOUNT": next(iter(env.simulation.world.suppliers.values())).payment_account,
+        "BANK_PLUS_CENT": 10_000.0,
+    }

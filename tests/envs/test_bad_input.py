@@ -20,6 +20,7 @@ import pytest
 from hostile_actions import (
     BAD_ACTIONS,
     fill,
+    fuzz_context,
     hostile_action,
     text,
     tool,
@@ -168,16 +169,7 @@ def run_fuzz(env_id: str, db: str, seed: int, n_actions: int) -> None:
     env = gymnasium.make(env_id, store=store, config={"max_steps": None}).unwrapped
     env.reset(seed=seed)
     rng = random.Random(seed)
-    context = {
-        "OTHER_STORED": "cola-can-12oz",
-        "UNSTORED": "diet-cola-can-12oz",
-        "STORED_ROW": 1,
-        "STORED_COL": 1,
-        "STORED": "cola-can-12oz",
-        "WRONG_ROW": 3,
-        "ACCOUNT": next(iter(env.simulation.world.suppliers.values())).payment_account,
-        "BANK_PLUS_CENT": 10_000.0,
-    }
+    context = fuzz_context(env)
     crashes: list[str] = []
     info: dict[str, Any] = {}
     invalid = days = 0

@@ -297,13 +297,7 @@ def episode_ids(text: str) -> list[int]:
 
 
 def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from exc
-    if not 0 <= value <= MAX_COUNT:
-        raise argparse.ArgumentTypeError(f"expected a number from 0 to {MAX_COUNT}, got {value}")
-    return value
+    return _whole_number(text, "a whole number", "a number", 0, MAX_COUNT)
 
 
 def fraction(text: str) -> float:

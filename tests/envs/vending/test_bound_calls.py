@@ -9,7 +9,7 @@ from typing import Any
 
 import gymnasium
 import pytest
-from hostile_actions import hostile_action, valid_action
+from hostile_actions import fuzz_context, hostile_action, valid_action
 from sqlalchemy import select
 
 import tycoon  # noqa: F401  (registers the ids)
@@ -23,20 +23,6 @@ from tycoon.envs.vending.actions import (
 from tycoon.envs.vending.calls import BoundCalls
 from tycoon.envs.vending.tools import TOOLS
 from tycoon.envs.world.schema import Step
-
-
-def _context(env) -> dict[str, Any]:
-    world = env.simulation.world
-    return {
-        "OTHER_STORED": "cola-can-12oz",
-        "UNSTORED": "diet-cola-can-12oz",
-        "STORED_ROW": 1,
-        "STORED_COL": 1,
-        "STORED": "cola-can-12oz",
-        "WRONG_ROW": 3,
-        "ACCOUNT": next(iter(world.suppliers.values())).payment_account,
-        "BANK_PLUS_CENT": 10_000.0,
-    }
 
 
 def _as_call(action: Any) -> Any:
@@ -101,7 +87,7 @@ def test_repeated_actions_run_the_steps_they_ran_without_the_shortcut(
     # the actions are drawn against one world; both worlds are the same throughout
     actions: list[Any] = []
     rng = random.Random(5)
-    context = _context(kept)
+    context = fuzz_context(kept)
     pool: list[Any] = []
     for number in range(700):
         if number % 60 == 59:
