@@ -20,7 +20,11 @@ What is measured (wall time around `env.step`, `time.perf_counter_ns`, after war
   Each row splits its env time into the steps that ran a night and the others. A
   second table gives each Year's steps one by one (p50, mean, p99, max: how much of the
   time is a tail) and, on a SQLite file, the steps in which SQLite checkpointed its WAL
-  into the file and the env time they took.
+  into the file and the env time they took. Before each Year the process's garbage is
+  collected (untimed), as timeit and pyperf settle it, so that the one full collection
+  of the ~100k objects that imports and the reset leave behind (90-140 ms here) does not
+  land on a step of whichever Year runs first; the collections that still run inside a
+  Year are counted and timed, and stay in its figures.
 - detectors: `get_balance` in a `tycoon/VendingProbes-v0` episode with its rule
   detectors, and in the same episode with the detectors (the behaviour recorder) off.
 - PostgreSQL (`--postgres auto` starts a throwaway server as the tests do): the same
@@ -36,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import os
 import re
@@ -386,6 +391,34 @@ class YearFigures:
     checkpoint_ns: list[int] | None = None
     # the pages each commit since the WAL's last checkpoint wrote (None: not a file)
     commit_pages: list[int] | None = None
+    # the garbage collections that ran inside the Year's steps, by generation
+    collections: dict[int, int] = field(default_factory=dict)
+    collection_ns: dict[int, int] = field(default_factory=dict)
+
+
+class CollectionWatch:
+    """Counts and times the garbage collector's runs (`gc.callbacks`) while it is entered."""
+
+    def __init__(self) -> None:
+        self.counts: dict[int, int] = {}
+        self.elapsed_ns: dict[int, int] = {}
+        self._started = 0
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter_ns()
+            return
+        generation = info["generation"]
+        self.counts[generation] = self.counts.get(generation, 0) + 1
+        elapsed = time.perf_counter_ns() - self._started
+        self.elapsed_ns[generation] = self.elapsed_ns.get(generation, 0) + elapsed
+
+    def __enter__(self) -> CollectionWatch:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        gc.callbacks.remove(self._callback)
 
 
 def scripted_year(
@@ -409,7 +442,8 @@ def scripted_year(
     steps = nights = night_ns = 0
     step_ns: list[int] = []
     checkpoints = CheckpointWatch(db)
-    with writes_off() if off else contextlib.nullcontext():
+    gc.collect()  # the garbage of imports, earlier runs and the reset: not this Year's
+    with writes_off() if off else contextlib.nullcontext(), CollectionWatch() as collections:
         while True:
             action = agent.act(observation, info)
             elapsed, (observation, _, terminated, truncated, info) = timed(env, action)
@@ -432,6 +466,8 @@ def scripted_year(
     )
     figures.checkpoint_ns = checkpoints.step_ns
     figures.commit_pages = commit_pages
+    figures.collections = collections.counts
+    figures.collection_ns = collections.elapsed_ns
     figures.state_hash = env.store.state_hash(episode_id)[:12]
     env.store.dispose()
     return figures
@@ -668,6 +704,13 @@ def print_year_steps(rows: list[YearFigures]) -> None:
         if row.checkpoint_ns is not None:
             line += f" {len(row.checkpoint_ns):>12} {sum(row.checkpoint_ns) / 1e9:>8.3f}"
         print(line)
+    for row in rows:
+        if row.collections:
+            runs = ", ".join(
+                f"generation {generation}: {count} ({row.collection_ns[generation] / 1e6:.1f} ms)"
+                for generation, count in sorted(row.collections.items())
+            )
+            print(f"{row.label}: garbage collections inside the Year's steps: {runs}")
     for row in rows:
         if row.commit_pages:  # the SQL floor of a commit: what SQLite appends to its WAL
             pages = row.commit_pages
