@@ -11,10 +11,10 @@ function called day by day; a day the function refuses (a negative index, a date
 
 from __future__ import annotations
 
-import datetime
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
+Start = TypeVar("Start", bound=Hashable)
 Value = TypeVar("Value")
 
 BLOCK_DAYS = 366
@@ -22,25 +22,26 @@ BLOCK_DAYS = 366
 KEPT_ENTRIES = 100_000
 
 
-class DayTable(Generic[Value]):
-    """`compute(start, day)` remembered per (start date, day), filled a block at a time."""
+class DayTable(Generic[Start, Value]):
+    """`compute(start, day)` remembered per (start, day), filled a block at a time; `start`
+    is what fixes an episode's days (its start date, or its seed and start date)."""
 
     __slots__ = ("_block_days", "_compute", "_values")
 
     def __init__(
-        self, compute: Callable[[datetime.date, int], Value], block_days: int = BLOCK_DAYS
+        self, compute: Callable[[Start, int], Value], block_days: int = BLOCK_DAYS
     ) -> None:
         self._compute = compute
         self._block_days = block_days
-        self._values: dict[tuple[datetime.date, int], Value] = {}
+        self._values: dict[tuple[Start, int], Value] = {}
 
-    def get(self, start: datetime.date, day: int) -> Value:
+    def get(self, start: Start, day: int) -> Value:
         value = self._values.get((start, day))
         if value is None:
             value = self._fill(start, day)
         return value
 
-    def _fill(self, start: datetime.date, day: int) -> Value:
+    def _fill(self, start: Start, day: int) -> Value:
         value = self._compute(start, day)  # raises for a day it refuses, caching nothing
         values = self._values
         if len(values) >= KEPT_ENTRIES:

@@ -366,7 +366,7 @@ def _calendar_day(start: datetime.date, day_index: int) -> CalendarDay:
 
 
 # worked out a year at a time: a night looks its day up (see `day_table`)
-_CALENDAR: DayTable[CalendarDay] = DayTable(_calendar_day)
+_CALENDAR: DayTable[datetime.date, CalendarDay] = DayTable(_calendar_day)
 
 
 def price_factor(

@@ -652,4 +652,4 @@ def _day_text(start: datetime.date, day: int) -> str:
 
 # the clock's day and date ("Day 3 (Wed 2025-01-08)"), formatted a year at a time: strftime
 # on a night's cold caches was half of the night report's text (see `day_table`)
-_DAY_TEXTS: DayTable[str] = DayTable(_day_text)
+_DAY_TEXTS: DayTable[datetime.date, str] = DayTable(_day_text)
