@@ -21,9 +21,7 @@ from tycoon.envs.vending.randomness import WINDOW_BITS, stream_window
 def _old_weather(seed: int, start: datetime.date, day: int) -> Weather:
     """The old night: a generator built from the seed sequence for the day's window, and
     `draw_weather` on it with the month of the day."""
-    bits = np.random.PCG64(
-        np.random.SeedSequence([seed & (2**63 - 1), 0, zlib.crc32(b"weather")])
-    )
+    bits = np.random.PCG64(np.random.SeedSequence([seed & (2**63 - 1), 0, zlib.crc32(b"weather")]))
     window = stream_window(day)
     if window:
         bits.advance(window << WINDOW_BITS)
