@@ -540,11 +540,13 @@ def draw_day_sales(
         return []
     shared = _shared_day_factor(context, distinct_products_on_offer(listings), rules)
     sigma = rules.noise_sigma
-    # exp(sigma Z - sigma^2 / 2): the product and difference of Python floats are numpy's
-    # (IEEE doubles, rounded alike), exp is numpy's (its SIMD exp differs from libm's)
-    half_variance = sigma * sigma / 2
-    exponents = [sigma * z - half_variance for z in rng.standard_normal(len(listings)).tolist()]
-    noise = np.exp(exponents).tolist()
+    # exp(sigma Z - sigma^2 / 2), worked in place on the draws' array: numpy's product
+    # and difference with a float are each one IEEE double operation, rounded as Python's
+    # (no fused multiply-add), and exp is numpy's (its SIMD exp differs from libm's)
+    noise_array = rng.standard_normal(len(listings))
+    noise_array *= sigma
+    noise_array -= sigma * sigma / 2
+    noise = np.exp(noise_array, out=noise_array).tolist()
     weather_effects = _tables(rules).weather_effects[context.weather]
     poisson, binomial, card_share = rng.poisson, rng.binomial, rules.card_share
     max_multiple, max_boost = rules.max_price_multiple, rules.max_price_boost
