@@ -201,18 +201,18 @@ def _parse_item(kind: RequestKind, item: str) -> RequestLine | str:
     if kind is RequestKind.ORDER and quantity_text is None:
         return f"ORDER item '{shown_token(head)}' has no quantity; write '{sku} x 24'"
 
-    line = RequestLine(sku=sku)
+    quantity: int | str | None = None
     if quantity_text is not None:
         quantity = _parse_quantity(quantity_text)
         if isinstance(quantity, str):
             return quantity
-        line.quantity = quantity
+    price: int | str | None = None
     if at:
         price = _parse_price(price_text.strip())
         if isinstance(price, str):
             return price
-        line.unit_price_cents = price
-    return line
+    # the line made whole at once (setting a model's fields afterwards costs more)
+    return RequestLine(sku=sku, quantity=quantity, unit_price_cents=price)
 
 
 def _parse_quantity(text: str) -> int | str:
