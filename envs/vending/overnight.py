@@ -27,7 +27,7 @@ from tycoon.envs.vending.demand import (
     draw_weather,
 )
 from tycoon.envs.vending.demand import Sale as DaySale
-from tycoon.envs.vending.randomness import stream_generator
+from tycoon.envs.vending.randomness import fresh_generator
 from tycoon.envs.vending.tools.base import money
 from tycoon.envs.vending.world import (
     BANK,
@@ -162,7 +162,7 @@ def day_weather(seed_and_start: tuple[int, datetime.date], day: int) -> Weather:
     (`world.rng("weather")`) from its month's odds. A function of the seed, the start
     date and the day alone, so it is worked out ahead (`_WEATHER`)."""
     seed, start = seed_and_start
-    return draw_weather(stream_generator(seed, "weather", day), calendar_for_day(day, start).month)
+    return draw_weather(fresh_generator(seed, "weather", day), calendar_for_day(day, start).month)
 
 
 # the weather of the days to come, a block at a time (see `day_table`): each day's

@@ -65,6 +65,14 @@ def _prepare(seed: int, stream: str, first_day: int) -> None:
         _PREPARED[(seed, stream, day)] = _new_generator(seed, stream, day, ())
 
 
+def fresh_generator(
+    seed: int, stream: str, day: int, extra: tuple[int, ...] = ()
+) -> np.random.Generator:
+    """The generator `stream_generator` gives, made now: for a caller that works out many
+    days in one loop itself (no prepared generators taken or made)."""
+    return _new_generator(seed, stream, day, extra)
+
+
 def _new_generator(seed: int, stream: str, day: int, extra: tuple[int, ...]) -> np.random.Generator:
     bit_generator = np.random.PCG64(_stream_seed(seed, stream))
     # a day's own window is the day (`stream_window`, which checks the day's range)
