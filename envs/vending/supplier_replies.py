@@ -9,6 +9,7 @@ every item is valid and meets the minimum order. The request format is in
 
 from __future__ import annotations
 
+import functools
 import math
 from enum import StrEnum
 
@@ -150,7 +151,7 @@ def _negotiate(
     state: NegotiationState,
     rng: np.random.Generator,
 ) -> SupplierDecision:
-    canonical = {sku.upper(): sku for sku in profile.skus}
+    canonical = _canonical_skus(tuple(profile.skus))
     outcomes: list[DecisionKind] = []
     rows = []
     for line in request.lines:
@@ -226,7 +227,7 @@ def _invoice(
     rng: np.random.Generator,
     invoice_number: str,
 ) -> SupplierDecision:
-    canonical = {sku.upper(): sku for sku in profile.skus}
+    canonical = _canonical_skus(tuple(profile.skus))
     issues = list(request.problems)
     lines = []
     for line in request.lines:
@@ -318,8 +319,15 @@ def _decision(
     )
 
 
+@functools.lru_cache(maxsize=256)
+def _canonical_skus(skus: tuple[str, ...]) -> dict[str, str]:
+    """A supplier's skus by their upper case (requests match skus case-insensitively):
+    worked out once per list of skus, not for every email. Read only."""
+    return {sku.upper(): sku for sku in skus}
+
+
 def _known_skus(profile: SupplierProfile, request: SupplierRequest) -> tuple[list[str], list[str]]:
-    canonical = {sku.upper(): sku for sku in profile.skus}
+    canonical = _canonical_skus(tuple(profile.skus))
     known = [canonical[line.sku.upper()] for line in request.lines if line.sku.upper() in canonical]
     unknown = [line.sku for line in request.lines if line.sku.upper() not in canonical]
     return known, unknown

@@ -1,14 +1,16 @@
-"""The supplier desk's request parser, made cheaper for the night, reads every email as the
-old parser did: the same kind, lines (sku, quantity, price) and problems, on thousands of
-generated requests, well formed, sloppy and hostile."""
+"""The supplier desk, made cheaper for the night, reads and answers every email as it did:
+the parser gives the same kind, lines (sku, quantity, price) and problems, and the
+answers (worked out with each supplier's sku map made once) the same decisions, on
+thousands of generated requests, well formed, sloppy and hostile."""
 
 from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 
-from tycoon.envs.vending import supplier_protocol
+from tycoon.envs.vending import supplier_protocol, supplier_replies
 from tycoon.envs.vending.supplier_protocol import (
     _COMPACT_QUANTITY,
     _SKU,
@@ -21,6 +23,8 @@ from tycoon.envs.vending.supplier_protocol import (
     parse_supplier_request,
     shown_token,
 )
+from tycoon.envs.vending.supplier_replies import NegotiationState, respond_to_request
+from tycoon.envs.vending.suppliers import SupplierKind, SupplierProfile
 
 
 def _old_parse_item(kind: RequestKind, item: str) -> RequestLine | str:
@@ -109,3 +113,59 @@ def test_the_parser_reads_every_request_as_the_old_one_did(seed: int, monkeypatc
     assert kinds == set(RequestKind)  # every kind of request came up
     assert any(reading[1] and reading[2] for reading in new)  # lines and problems together
     assert any(line["unit_price_cents"] for reading in new for line in reading[1])
+
+
+def _profile(rng: random.Random, kind: SupplierKind) -> SupplierProfile:
+    # skus as requests write them, in other cases too (and one written twice in two cases)
+    skus = rng.sample(["soda-cola", "CHIPS-SALT", "BOX-1x10", "12", "a.b/c_d", "x"], 4)
+    skus += ["Soda-Cola"] if rng.random() < 0.3 else []
+    return SupplierProfile(
+        supplier_id=rng.randrange(1, 20),
+        name="FizzCo Wholesale",
+        email="sales@fizzco.example",
+        website="https://fizzco.example",
+        kind=kind,
+        blurb="FizzCo: soda.",
+        categories=["soda"],
+        skus=skus,
+        product_names={sku: f"{sku} name" for sku in skus},
+        list_price_cents={sku: rng.randrange(50, 400) for sku in skus},
+        reservation_price_cents={sku: rng.randrange(10, 300) for sku in skus},
+        min_order_units=rng.choice([1, 6, 24]),
+        lead_time_days=3,
+        delay_probability=0.1,
+        payment_account="acct-fizzco-1",
+    )
+
+
+def _old_canonical_skus(skus: tuple[str, ...]) -> dict[str, str]:
+    return {sku.upper(): sku for sku in skus}
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_the_answers_are_the_old_answers(seed: int, monkeypatch) -> None:
+    rng = random.Random(100 + seed)
+    cases = []
+    for number in range(1_500):
+        profile = _profile(rng, rng.choice(list(SupplierKind)))
+        state = NegotiationState(
+            agreed_price_cents={sku: rng.randrange(20, 300) for sku in profile.skus[:1]},
+            last_counter_cents={sku: rng.randrange(20, 300) for sku in profile.skus[1:2]},
+            rounds={sku: rng.randrange(0, 6) for sku in profile.skus},
+        )
+        cases.append((profile, parse_supplier_request(*_email(rng)), state, number))
+
+    def answers() -> list[dict]:
+        return [
+            respond_to_request(
+                profile, request, state, np.random.default_rng(number), f"INV-{number}"
+            ).model_dump()
+            for profile, request, state, number in cases
+        ]
+
+    new = answers()
+    monkeypatch.setattr(supplier_replies, "_canonical_skus", _old_canonical_skus)
+    assert answers() == new
+    assert {answer["kind"] for answer in new} == {
+        "quote", "invoice", "counter", "accept", "reject", "clarify"
+    }  # fmt: skip
