@@ -145,16 +145,18 @@ def _step_info_json(info: dict[str, Any], components_text: str) -> str | None:
         or (error is not None and type(error) is not str)
     ):
         return None
+    # a figure seen lately is looked up here, not in a call (zeros and odd values are not kept)
+    known = _FLOAT_TEXTS.get
     try:
         text = _INFO_TEMPLATE % (
             day,
             encode_basestring_ascii(time),
             step,
-            _float_text(bank),
-            _float_text(cash),
-            _float_text(worth),
+            known(bank) or _float_text(bank),
+            known(cash) or _float_text(cash),
+            known(worth) or _float_text(worth),
             encode_basestring_ascii(status),
-            _float_text(score),
+            known(score) or _float_text(score),
             components_text,
             "[]" if type(events) is list and not events else _STRICT_JSON(events),
             "true" if invalid else "false",
