@@ -22,9 +22,9 @@ from typing import Any
 
 def json_encoder(**options: Any) -> Callable[[Any], str]:
     """`json.JSONEncoder(**options).encode` (`json.dumps(value, **options)`), without the
-    Python that `encode` runs per call: the C encoder is called directly, with a fresh
-    table of the containers being encoded (a cycle is refused as before). The text is the
-    same in every case: this is the call `encode` makes."""
+    Python that `encode` runs per call: the C encoder is called directly, built once and
+    reused while its table of the containers being encoded is empty (a cycle is refused
+    as before). The text is the same in every case: this is the call `encode` makes."""
     encoder = json.JSONEncoder(**options)
     if c_make_encoder is None or encoder.indent is not None or not encoder.ensure_ascii:
         return encoder.encode
@@ -40,10 +40,26 @@ def json_encoder(**options: Any) -> Callable[[Any], str]:
     )
     markers = encoder.check_circular
 
+    def fresh() -> Any:
+        return c_make_encoder({} if markers else None, *settings)
+
+    # the C encoders no call is running: a call that returns leaves its encoder's table
+    # of containers empty, so the next call may use it; one that raises may leave
+    # entries behind, and its encoder is dropped. A call made while the kept one runs
+    # (from `default`, a container's own methods, another thread) makes its own.
+    idle = [fresh()]
+
     def encode(value: Any) -> str:
         if isinstance(value, str):  # as `encode` does
             return encode_basestring_ascii(value)
-        return "".join(c_make_encoder({} if markers else None, *settings)(value, 0))
+        try:
+            encoder = idle.pop()
+        except IndexError:
+            encoder = fresh()
+        text = "".join(encoder(value, 0))
+        if len(idle) < 2:
+            idle.append(encoder)
+        return text
 
     return encode
 

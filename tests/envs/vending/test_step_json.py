@@ -257,3 +257,54 @@ def test_the_infos_of_a_scripted_run_take_the_fast_path_and_match_json() -> None
     finally:
         env.close()
     assert nights >= 29 and {"stock_machine", "read_inbox", "send_payment"} <= tools
+
+
+class _Box:
+    def __init__(self, number: int) -> None:
+        self.number = number
+
+
+def test_json_encoder_called_from_within_itself_between_failures_and_threads() -> None:
+    # the encoder is kept between calls: a call from within a call (`default` encoding
+    # again), a call after one that failed half-way (a cycle, NaN) and calls from many
+    # threads at once each write what json.dumps writes
+    import threading
+
+    holder: dict = {}
+    encode = json_encoder(allow_nan=False, default=lambda box: holder["encode"]([box.number]))
+    holder["encode"] = encode
+
+    def reference(value):
+        return json.dumps(value, allow_nan=False, default=lambda box: json.dumps([box.number]))
+
+    loop: list = [1]
+    loop.append(loop)
+    values = [
+        [_Box(1), {"a": _Box(2), "b": [_Box(3)]}],
+        {"x": [1, 2, {"y": loop}]},
+        {"z": [float("nan")]},
+        [loop, [_Box(4)]],
+        {"k": [{"deep": [1, 2, 3]}, "é"]},
+        [{"a": 1}, {"a": 1}],  # the same dict twice is no cycle
+    ]
+    shared = {"a": 1}
+    values.append([shared, shared, [shared]])
+    for _ in range(3):
+        for value in values:
+            assert _encoded(encode, value) == _encoded(reference, value)
+
+    failures: list = []
+
+    def worker(seed: int) -> None:
+        rng = random.Random(seed)
+        for _ in range(2_000):
+            value = rng.choice(values)
+            if _encoded(encode, value) != _encoded(reference, value):
+                failures.append(value)
+
+    threads = [threading.Thread(target=worker, args=(seed,)) for seed in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures
