@@ -394,6 +394,7 @@ class VendingSimulation:
             info=info,
             status=status,
             bank_cents=after.bank_cents,
+            components_json=result.components_json,
         )
         self.money = after
         return StepResult(
@@ -531,13 +532,15 @@ class VendingSimulation:
         info: dict[str, Any] | None = None,
         status: str | None = None,
         bank_cents: int | None = None,
+        components_json: str | None = None,
     ) -> int:
         """Write the trajectory row and commit the step's changes in one transaction.
 
         `info` is what the agent receives for the step, stored with it so that a
         resumed scripted agent can be rebuilt from what it saw. `status` is the episode's
         status after the step, when the caller already decided it; `net_worth_cents` and
-        `bank_cents` the step's figures, when the caller has them.
+        `bank_cents` the step's figures, and `components_json` the reward components'
+        JSON text (`RewardResult.components_json`), when the caller has them.
 
         Everything goes through statements compiled once (`DriverStatement`): the rows
         the world changed, one executemany per table and kind, the step row and the
@@ -551,7 +554,7 @@ class VendingSimulation:
         step_id = episode.step_count + 1
         if status is None:
             status = self.status_after_limits(step_id)
-        components_json, info_json = step_json(info, reward_components)
+        components_json, info_json = step_json(info, reward_components, components_json)
         done = outcome.call_outcome
         step_row = {
             "episode_id": episode.id,

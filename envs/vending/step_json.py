@@ -72,9 +72,15 @@ _SLOT = "\x00reward_components\x00"
 _SLOT_JSON = json.dumps(_SLOT)
 
 
-def step_json(info: dict[str, Any] | None, components: dict[str, float]) -> tuple[str, str | None]:
-    """`(json.dumps(components), info_json(info))`, the components encoded once."""
-    text = _finite_components_json(components)
+def step_json(
+    info: dict[str, Any] | None,
+    components: dict[str, float],
+    components_json: str | None = None,
+) -> tuple[str, str | None]:
+    """`(json.dumps(components), info_json(info))`, the components encoded once (or
+    not at all: `components_json`, their text when the caller has it, e.g.
+    `RewardResult.components_json`)."""
+    text = components_json or _finite_components_json(components)
     if text is None:  # as json.dumps encodes them (NaN, integers...)
         return json.dumps(components), None if info is None else info_json(info)
     if info is None:
