@@ -4,6 +4,7 @@ a float in dollars or units."""
 from __future__ import annotations
 
 import functools
+import json
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -86,6 +87,9 @@ class RewardResult:
 
     reward: float
     components: dict[str, float]
+    # `json.dumps(components)`, when `compute` has it without encoding them (the standard
+    # functions on whole-cent figures: `_standard_json`)
+    components_json: str | None = None
 
 
 # what a reward function reads: the validated model (outside callers) or the plain record
@@ -201,7 +205,9 @@ class RewardSpec(BaseModel):
         if weights is not None:
             values = _standard_values(context)
             reward = sum(map(operator.mul, weights, values))
-            return RewardResult(reward=float(reward), components=_standard_components(*values))
+            return RewardResult(
+                float(reward), _standard_components(*values), _standard_json(context, values)
+            )
         names, functions, weights = self.terms
         values = [function(context) for function in functions]
         reward = sum(map(operator.mul, weights, values))
@@ -241,6 +247,39 @@ def _standard_components(
         "invalid_action": invalid,
         "behavior_penalty": penalty,
     }
+
+
+# `json.dumps` of the standard components: their names, and the texts of values seen
+# lately (a step's components repeat: mostly zeros)
+_STANDARD_TEMPLATE = (
+    "{"
+    + ", ".join(json.dumps(name).replace("%", "%%") + ": %s" for name in _STANDARD_TERMS[0])
+    + "}"
+)
+_STANDARD_TEXTS: dict[tuple[float, ...], str] = {}
+_MAX_STANDARD_TEXTS = 4_096
+
+
+def _standard_json(context: RewardInputs, values: tuple[float, ...]) -> str | None:
+    """`json.dumps(_standard_components(*values))` when the context's figures are whole
+    numbers (`int`), else None. Computed from integers, every value is a finite float
+    and no zero is -0.0, so equal values have one text: it is kept by the values."""
+    after, before = context.after, context.before
+    if not (
+        type(after.net_worth_cents) is int
+        and type(before.net_worth_cents) is int
+        and type(after.bank_cents) is int
+        and type(after.loans_cents) is int
+        and type(after.day) is int
+        and type(before.day) is int
+    ):
+        return None
+    text = _STANDARD_TEXTS.get(values)
+    if text is None:
+        text = _STANDARD_TEMPLATE % tuple(map(float.__repr__, values))
+        if len(_STANDARD_TEXTS) < _MAX_STANDARD_TEXTS:
+            _STANDARD_TEXTS[values] = text
+    return text
 
 
 def _function_named(name: str) -> RewardFunction:

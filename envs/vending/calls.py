@@ -69,7 +69,10 @@ class BoundCalls(dict[Hashable, tuple["Tool", ToolCall]]):
     most recent ones. Refused actions are not kept: they are validated every time, and
     say the same."""
 
-    SIZE = 64
+    # a scripted year of the baseline agent sends 724 different actions in 4,382 steps:
+    # 256 kept bind all but 881 of them (64 kept: 1,807), a miss costing ~15 us; at most
+    # 256 x MAX_CHARS characters of keys
+    SIZE = 256
     MAX_CHARS = 2_000
     _PLAIN = frozenset({str, int, float, bool, type(None)})
 

@@ -393,6 +393,8 @@ class VendingSimulation:
             net_worth_cents=after.net_worth_cents,
             info=info,
             status=status,
+            bank_cents=after.bank_cents,
+            components_json=result.components_json,
         )
         self.money = after
         return StepResult(
@@ -529,12 +531,16 @@ class VendingSimulation:
         net_worth_cents: int | None = None,
         info: dict[str, Any] | None = None,
         status: str | None = None,
+        bank_cents: int | None = None,
+        components_json: str | None = None,
     ) -> int:
         """Write the trajectory row and commit the step's changes in one transaction.
 
         `info` is what the agent receives for the step, stored with it so that a
         resumed scripted agent can be rebuilt from what it saw. `status` is the episode's
-        status after the step, when the caller already decided it.
+        status after the step, when the caller already decided it; `net_worth_cents` and
+        `bank_cents` the step's figures, and `components_json` the reward components'
+        JSON text (`RewardResult.components_json`), when the caller has them.
 
         Everything goes through statements compiled once (`DriverStatement`): the rows
         the world changed, one executemany per table and kind, the step row and the
@@ -548,7 +554,7 @@ class VendingSimulation:
         step_id = episode.step_count + 1
         if status is None:
             status = self.status_after_limits(step_id)
-        components_json, info_json = step_json(info, reward_components)
+        components_json, info_json = step_json(info, reward_components, components_json)
         done = outcome.call_outcome
         step_row = {
             "episode_id": episode.id,
@@ -565,7 +571,7 @@ class VendingSimulation:
             "net_worth_cents": (
                 world.net_worth_cents() if net_worth_cents is None else net_worth_cents
             ),
-            "bank_cents": world.balance(BANK),
+            "bank_cents": world.balance(BANK) if bank_cents is None else bank_cents,
             "elapsed_us": int((time.perf_counter() - self._step_started) * 1e6),
             "info": info_json,
         }

@@ -9,7 +9,7 @@ import string
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tycoon.envs.vending.world import MACHINE_CASH
+from tycoon.envs.vending.world import MACHINE_CASH, MINUTES_PER_DAY
 
 if TYPE_CHECKING:
     from tycoon.envs.vending.simulation import StepOutcome
@@ -54,6 +54,10 @@ def fit_observation(text: str, limit: int) -> str:
     return _OUTSIDE_CHARSET.sub("?", text)
 
 
+# "HH:MM" of each minute of a day, as `step_info` formats the clock
+_CLOCK_TEXTS = tuple(f"{minute // 60:02d}:{minute % 60:02d}" for minute in range(MINUTES_PER_DAY))
+
+
 def step_info(
     world: VendingWorld,
     outcome: StepOutcome | None,
@@ -64,9 +68,15 @@ def step_info(
     status: str,
 ) -> dict[str, Any]:
     """The structured state the agent sees with an observation (see VendingEnv's docstring)."""
+    episode = world.episode
+    minute = episode.minute
     info: dict[str, Any] = {
-        "day": world.day + 1,  # day 1 is the first day (see "Days" in VendingEnv)
-        "time": f"{world.minute // 60:02d}:{world.minute % 60:02d}",
+        "day": episode.day + 1,  # day 1 is the first day (see "Days" in VendingEnv)
+        "time": (
+            _CLOCK_TEXTS[minute]
+            if 0 <= minute < MINUTES_PER_DAY
+            else f"{minute // 60:02d}:{minute % 60:02d}"
+        ),
         "step": step,
         "bank_balance": money_now.bank_cents / 100,
         "machine_cash": world.balance(MACHINE_CASH) / 100,
