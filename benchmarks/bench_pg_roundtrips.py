@@ -34,7 +34,7 @@ the measured get_balance steps' statements are replayed with libpq alone, as `dr
 sends them (each prepared once, psycopg's adaptation, one pipeline and one Sync per step,
 committed; the replayed step rows' ids moved past the episode's), next to a bare round
 trip (a Sync alone) and a prepared `SELECT 1`. That replay is what a step's SQL costs on
-PostgreSQL without tycoon; SQLite's step is compared with it in the README.
+PostgreSQL without tycoon, to set next to SQLite's whole step.
 
 With `--postgres auto` the cheap steps are also timed over the throwaway server's
 Unix-domain socket. That is not a TCP loopback figure (no TCP stack, the socket a
