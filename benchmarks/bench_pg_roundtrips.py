@@ -26,6 +26,16 @@ machine (its backend's `/proc/<pid>/schedstat` is readable), the server backend'
 time per step and its time waiting for a CPU. On a loaded two-core machine the wait is
 the server's CPU plus the wake-ups of both processes.
 
+The split also gives the client's own CPU per step (`time.process_time_ns`, user and
+system: libpq's socket writes and reads are system time), its wait for a CPU
+(`/proc/self/schedstat`) and its context switches (`getrusage`), and the wall time neither
+process spent on a CPU (one waiting in a run queue, or for a wake-up). Then the floor:
+the measured get_balance steps' statements are replayed with libpq alone, as `driver_sql`
+sends them (each prepared once, psycopg's adaptation, one pipeline and one Sync per step,
+committed; the replayed step rows' ids moved past the episode's), next to a bare round
+trip (a Sync alone) and a prepared `SELECT 1`. That replay is what a step's SQL costs on
+PostgreSQL without tycoon, to set next to SQLite's whole step.
+
 With `--postgres auto` the cheap steps are also timed over the throwaway server's
 Unix-domain socket. That is not a TCP loopback figure (no TCP stack, the socket a
 local `psql` uses by default); the table's figures are TCP on 127.0.0.1.
@@ -45,6 +55,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
+import resource
+import select
 import sys
 import tempfile
 import time
@@ -170,6 +183,13 @@ class Split:
     server_queue: int = 0
     steps: int = 0
     server_seen: bool = True
+    wall: list[int] = field(default_factory=list)
+    # this process (the client): CPU (user and system), run-queue wait, context switches
+    client_cpu: int = 0
+    client_queue: int = 0
+    client_seen: bool = True
+    voluntary_switches: int = 0
+    involuntary_switches: int = 0
 
     def line(self, name: str) -> str:
         def p50(values: list[int]) -> float:
@@ -188,6 +208,22 @@ class Split:
             )
         else:
             parts.append("server CPU not measurable (the server is not on this machine)")
+        if self.steps:
+            per_step = self.steps
+            parts.append(
+                f"client on CPU {self.client_cpu / per_step / 1e3:.1f} us a step (user and "
+                f"system), waiting for a CPU {self.client_queue / per_step / 1e3:.1f} us, "
+                f"{self.voluntary_switches / per_step:.2f} voluntary and "
+                f"{self.involuntary_switches / per_step:.2f} involuntary context switches"
+            )
+            if self.server_seen:
+                # the two take turns (the client waits for the server's answer): the rest
+                # of the wall time is one of them waiting for a CPU, or for a wake-up
+                rest = sum(self.wall) - self.server_cpu - self.client_cpu
+                parts.append(
+                    f"wall {sum(self.wall) / per_step / 1e3:.1f} us a step (means), of which "
+                    f"neither process on a CPU {rest / per_step / 1e3:.1f} us"
+                )
         return "; ".join(parts)
 
 
@@ -234,12 +270,26 @@ def _schedstat(pid: int | None) -> tuple[int, int] | None:
 def _split_step(env, action, clock: _PipelineClock, split: Split, record: bool) -> tuple:
     clock.sent_at = clock.answered_at = None
     before = _schedstat(clock.backend_pid)
+    client_before = _schedstat(os.getpid())
+    usage_before = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = time.process_time_ns()
     start = time.perf_counter_ns()
     result = env.step(action)
     end = time.perf_counter_ns()
+    cpu_after = time.process_time_ns()
+    usage_after = resource.getrusage(resource.RUSAGE_SELF)
+    client_after = _schedstat(os.getpid())
     if not record or clock.sent_at is None or clock.answered_at is None:
         return result
     after = _schedstat(clock.backend_pid)
+    split.wall.append(end - start)
+    split.client_cpu += cpu_after - cpu_before
+    if client_before is None or client_after is None:
+        split.client_seen = False
+    else:
+        split.client_queue += client_after[1] - client_before[1]
+    split.voluntary_switches += usage_after.ru_nvcsw - usage_before.ru_nvcsw
+    split.involuntary_switches += usage_after.ru_nivcsw - usage_before.ru_nivcsw
     split.before.append(clock.sent_at - start)
     split.waiting.append(clock.answered_at - clock.sent_at)
     split.after.append(end - clock.answered_at)
@@ -252,17 +302,163 @@ def _split_step(env, action, clock: _PipelineClock, split: Split, record: bool) 
     return result
 
 
-def split_steps(postgres_url: str, steps: int, warmup: int, days: int) -> dict[str, Split]:
+class _BatchRecorder:
+    """Notes each pipeline's statements and values while `recording` (a benchmark's
+    instrument: wraps `driver_sql._send_pipeline` while it is open)."""
+
+    def __init__(self) -> None:
+        self.recording = False
+        self.batches: list[list[tuple[str, list[dict[str, Any]]]]] = []
+
+    def __enter__(self) -> _BatchRecorder:
+        self._send = send = driver_sql._send_pipeline
+
+        def recorded(driver: Any, held: list, *, commit: bool) -> None:
+            if self.recording:
+                self.batches.append(
+                    [
+                        (statement.sql, [dict(row) for row in (bound if many else [bound])])
+                        for statement, bound, many in held
+                    ]
+                )
+            send(driver, held, commit=commit)
+
+        driver_sql._send_pipeline = recorded
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        driver_sql._send_pipeline = self._send
+
+
+@dataclass
+class Floor:
+    """A PostgreSQL step's statements replayed with raw libpq, and bare exchanges (ns)."""
+
+    replay: list[int] = field(default_factory=list)
+    replay_server_cpu: list[int] = field(default_factory=list)
+    round_trip: list[int] = field(default_factory=list)
+    select_one: list[int] = field(default_factory=list)
+
+    def line(self, step_p50_us: float) -> str:
+        def p50(values: list[int]) -> float:
+            ordered = sorted(values)
+            return ordered[len(ordered) // 2] / 1e3 if ordered else float("nan")
+
+        return (
+            f"the floor (TCP loopback, raw libpq, no tycoon): a bare round trip (a Sync alone) "
+            f"{p50(self.round_trip):.1f} us, a prepared SELECT 1 {p50(self.select_one):.1f} us; "
+            f"get_balance's statements replayed (prepared, one pipeline, committed) "
+            f"{p50(self.replay):.1f} us, the server backend on CPU "
+            f"{p50(self.replay_server_cpu):.1f} us of it (p50s); the step costs "
+            f"{step_p50_us - p50(self.replay):.1f} us more than its statements' replay"
+        )
+
+
+# the replayed step rows' ids are moved past the episode's own (the replay commits)
+FLOOR_STEP_ID_OFFSET = 10_000_000
+FLOOR_EXCHANGES = 300
+
+
+def raw_floor(postgres_url: str, batches: list[list[tuple[str, list[dict[str, Any]]]]]) -> Floor:
+    """Replay recorded batches with libpq alone, as `driver_sql` sends them (each statement
+    prepared once, the values adapted by psycopg's `Transformer`, one pipeline and one Sync
+    per step, from an idle connection: one implicit transaction, committed by the Sync);
+    and time a Sync alone and a prepared SELECT 1."""
+    import psycopg
+    from psycopg.adapt import PyFormat, Transformer
+
+    url = make_url(postgres_url).set(drivername="postgresql")
+    floor = Floor()
+    with psycopg.connect(url.render_as_string(hide_password=False)) as conn:
+        pgconn = conn.pgconn
+        transformer = Transformer(conn)
+        prepared: dict[tuple[bytes, tuple[int, ...]], bytes] = {}
+        numbered = {sql: driver_sql._numbered(sql) for batch in batches for sql, _ in batch}
+        for batch in batches:
+            steps = [(sql, [_moved_step_row(sql, row) for row in rows]) for sql, rows in batch]
+            before = _schedstat(pgconn.backend_pid)
+            start = time.perf_counter_ns()
+            pgconn.enter_pipeline_mode()
+            for sql, rows in steps:
+                text, names = numbered[sql]
+                for row in rows:
+                    values = transformer.dump_sequence(
+                        [row[name] for name in names], [PyFormat.AUTO] * len(names)
+                    )
+                    key = (text, transformer.types)
+                    if (name := prepared.get(key)) is None:
+                        name = prepared[key] = b"floor_%d" % len(prepared)
+                        pgconn.send_prepare(name, text, transformer.types)
+                    pgconn.send_query_prepared(name, values, transformer.formats)
+            _sync_and_read(pgconn)
+            floor.replay.append(time.perf_counter_ns() - start)
+            after = _schedstat(pgconn.backend_pid)
+            if before is not None and after is not None:
+                floor.replay_server_cpu.append(after[0] - before[0])
+        pgconn.send_prepare(b"floor_select_one", b"SELECT 1")
+        while pgconn.get_result() is not None:
+            pass
+        for _ in range(FLOOR_EXCHANGES):
+            start = time.perf_counter_ns()
+            pgconn.enter_pipeline_mode()
+            _sync_and_read(pgconn)
+            floor.round_trip.append(time.perf_counter_ns() - start)
+            start = time.perf_counter_ns()
+            pgconn.enter_pipeline_mode()
+            pgconn.send_query_prepared(b"floor_select_one", None)
+            _sync_and_read(pgconn)
+            floor.select_one.append(time.perf_counter_ns() - start)
+    return floor
+
+
+def _moved_step_row(sql: str, row: dict[str, Any]) -> dict[str, Any]:
+    if sql.startswith("INSERT INTO steps "):
+        return {**row, "id": row["id"] + FLOOR_STEP_ID_OFFSET}
+    return row
+
+
+def _sync_and_read(pgconn: Any) -> None:
+    """Send a Sync, read every result up to its answer, leave pipeline mode; a statement
+    the server refused is raised (a floor that failed measures nothing)."""
+    from psycopg import pq
+
+    pgconn.pipeline_sync()
+    while pgconn.flush():
+        select.select([], [pgconn.socket], [])
+    failed = None
+    while True:
+        while pgconn.is_busy():
+            select.select([pgconn.socket], [], [])
+            pgconn.consume_input()
+        result = pgconn.get_result()
+        if result is None:
+            continue
+        if result.status == pq.ExecStatus.PIPELINE_SYNC:
+            break
+        if result.status == pq.ExecStatus.FATAL_ERROR and failed is None:
+            failed = result.error_message.decode(errors="replace")
+    pgconn.exit_pipeline_mode()
+    if failed is not None:
+        raise RuntimeError(f"Expected the replayed statements to succeed, got: {failed}")
+
+
+def split_steps(
+    postgres_url: str, steps: int, warmup: int, days: int
+) -> tuple[dict[str, Split], Floor]:
     """Where the time of PostgreSQL get_balance steps and nights goes (see the module
-    docstring), in a pass of its own."""
+    docstring), in a pass of its own; and the floor of get_balance (its statements
+    replayed with libpq alone, while the episode still holds its lease)."""
     splits = {"get_balance": Split(), "night": Split()}
-    with _PipelineClock() as clock:
+    with _PipelineClock() as clock, _BatchRecorder() as recorder:
         env, _, _ = _make(postgres_url)
         action = call("get_balance")
         for i in range(warmup + steps):
             if env.simulation.world.minute > 22 * 60:
                 env.step(call("wait_for_next_day"))
+            recorder.recording = i >= warmup
             _split_step(env, action, clock, splits["get_balance"], record=i >= warmup)
+            recorder.recording = False
+        floor = raw_floor(postgres_url, recorder.batches)
         env.close()
         env.store.dispose()
         env, observation, info = _make(postgres_url)
@@ -279,7 +475,7 @@ def split_steps(postgres_url: str, steps: int, warmup: int, days: int) -> dict[s
                 break
         env.close()
         env.store.dispose()
-    return splits
+    return splits, floor
 
 
 def unix_socket_url(tcp_url: str) -> str | None:
@@ -381,6 +577,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     splits: dict[str, Split] = {}
+    floor: Floor | None = None
     unix: Backend | None = None
     with tempfile.TemporaryDirectory(prefix="tycoon-pg-bench-") as tmp:
         with postgres_server(args.postgres) as url:
@@ -392,7 +589,9 @@ def main(argv: list[str] | None = None) -> None:
                 warmup=args.warmup,
             )
             if args.split:
-                splits = split_steps(url, args.steps // 2, args.warmup, max(5, args.days // 2))
+                splits, floor = split_steps(
+                    url, args.steps // 2, args.warmup, max(5, args.days // 2)
+                )
             if args.postgres == "auto" and (socket_url := unix_socket_url(url)) is not None:
                 unix = Backend()
                 cheap_steps(socket_url, unix, args.steps, args.warmup, count=False)
@@ -403,6 +602,8 @@ def main(argv: list[str] | None = None) -> None:
             print("where a PostgreSQL step's time goes (TCP loopback):")
             for name, split in splits.items():
                 print("  " + split.line(name))
+        if floor is not None:
+            print(floor.line(figures.postgres.p50_us("get_balance")))
 
 
 def print_unix_socket(unix: Backend, figures: Figures) -> None:

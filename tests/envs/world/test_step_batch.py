@@ -278,3 +278,75 @@ def test_a_listener_sees_each_held_statement_once_and_none_is_told_when_none_lis
         conn.execute(LEASES.delete().where(ours))
         conn.commit()
     store.dispose()
+
+
+def test_inside_a_batch_the_driver_commits_the_step_in_its_one_round_trip(postgres_url) -> None:
+    # the step's commit skips SQLAlchemy's commit (and its next begin): the held statements
+    # and the commit go in one pipeline, and SQLAlchemy's transaction stays open over the
+    # idle connection, as on SQLite (`commit_driver`)
+    store = WorldStore(postgres_url)
+    counter = RoundTripCounter(store.engine)
+    add = DriverStatement(insert(LEASES), store.engine.dialect)
+    ours = LEASES.c.episode_id.in_([990_011, 990_012, 990_013])
+
+    def saved() -> list[str]:
+        with store.engine.connect() as other:
+            owners = other.execute(select(LEASES.c.owner).where(ours).order_by(LEASES.c.owner))
+            return list(owners.scalars())
+
+    with store.engine.connect() as conn:
+        assert not driver_sql.commits_on_driver(conn)  # outside a batch: SQLAlchemy commits
+        driver = conn.connection.driver_connection
+        for episode, owner in ((990_011, "first"), (990_012, "second")):
+            counter.take()
+            with step_batch(conn):
+                assert driver_sql.commits_on_driver(conn)
+                add.run(conn, {"episode_id": episode, "owner": owner, "renewed_at": 1.0})
+                driver_sql.commit_driver(conn)
+            assert counter.take() == 1  # no BEGIN of its own: one pipeline, one Sync
+            assert driver.info.transaction_status.name == "IDLE"  # committed
+            assert conn.in_transaction()  # SQLAlchemy's stays open, as on SQLite
+        assert saved() == ["first", "second"]
+        with step_batch(conn):
+            add.run(conn, {"episode_id": 990_013, "owner": "third", "renewed_at": 1.0})
+            add.run(conn, {"episode_id": 990_011, "owner": "again", "renewed_at": 1.0})
+            with pytest.raises(DBAPIError, match="duplicate key"):
+                driver_sql.commit_driver(conn)
+        conn.rollback()  # as the simulation ends a failed step
+        assert saved() == ["first", "second"]  # nothing of the refused step
+        # the connection goes on: a statement run through SQLAlchemy, then a batch
+        assert conn.execute(select(func.count()).where(ours)).scalar_one() == 2
+        with step_batch(conn):
+            add.run(conn, {"episode_id": 990_013, "owner": "third", "renewed_at": 1.0})
+            driver_sql.commit_driver(conn)
+        assert saved() == ["first", "second", "third"]
+
+        def told(_conn) -> None:
+            pass
+
+        event.listen(store.engine, "commit", told)
+        with step_batch(conn):
+            assert not driver_sql.commits_on_driver(conn)  # a listener is told of each commit
+        event.remove(store.engine, "commit", told)
+        conn.execute(LEASES.delete().where(ours))
+        conn.commit()
+    counter.close()
+    store.dispose()
+
+
+def test_a_listener_of_commits_sees_every_step_commit(postgres_url) -> None:
+    store = WorldStore(postgres_url)
+    env = gymnasium.make("tycoon/VendingYear-v0", store=store).unwrapped
+    env.reset(seed=5)
+    commits: list[object] = []
+
+    def told(conn) -> None:
+        commits.append(conn)
+
+    event.listen(store.engine, "commit", told)
+    for _ in range(3):
+        env.step(action("get_balance"))
+    event.remove(store.engine, "commit", told)
+    assert len(commits) == 3
+    env.close()
+    store.dispose()
