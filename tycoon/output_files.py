@@ -6,19 +6,24 @@ path that cannot be written is refused before an episode runs rather than after.
 missing parent directory is created when the file is written, as `tycoon run` always
 did. Each file is written to a temporary file beside it and renamed over the target
 (`replaced_on_success`), so a failure or a kill mid-write leaves the old file, or none,
-never half of one.
+never half of one. `-` is standard output for every such flag that writes one text
+(`STDOUT`); the command's own text report then goes to standard error (`report_stream`),
+so that standard output holds the file's content alone.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TypeVar
 
 T = TypeVar("T")
+
+STDOUT = "-"  # an output flag's value that means standard output
 
 
 def output_problem(text: str, *, directory: bool = False) -> str | None:
@@ -95,3 +100,19 @@ def write_text_atomically(path: str | Path, text: str) -> Path:
     """Replace `path`'s content with `text` (whole or not at all); returns the path."""
     write_atomically(path, lambda handle: handle.write(text))
     return Path(path)
+
+
+def write_output(path: str | Path, text: str) -> None:
+    """Write `text` to an output flag's file (whole or not at all), or to standard output
+    when the flag is `-`."""
+    if str(path) == STDOUT:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        write_text_atomically(path, text)
+
+
+def report_stream(out: str | None) -> IO[str]:
+    """Where a command prints its text report: standard error when its output file is
+    standard output (so that stays machine-readable), else standard output."""
+    return sys.stderr if out == STDOUT else sys.stdout

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import math
+import re
 import shlex
 from typing import Any
 
@@ -81,7 +83,11 @@ def add_episode_flags(parser: argparse.ArgumentParser) -> None:
         "(default: the environment's own)",
     )
     parser.add_argument(
-        "--out", type=output_file, default=None, help="write the summary as JSON to this file"
+        "--out",
+        type=output_file_or_stdout,
+        default=None,
+        help="write the summary as JSON to this file (-: standard output, and the text "
+        "summary goes to standard error)",
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
@@ -106,7 +112,7 @@ def add_judge_flags(parser: argparse.ArgumentParser, title: str, model_help: str
 
 def _positive_int(text: str) -> int:
     try:
-        value = int(text)
+        value = ascii_int(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from exc
     if value < 1:
@@ -114,6 +120,48 @@ def _positive_int(text: str) -> int:
     if value > MAX_COUNT:
         raise argparse.ArgumentTypeError(f"expected a number of at most {MAX_COUNT}, got {value}")
     return value
+
+
+# the one rule for numbers on the command line: ASCII digits, an optional sign, a point
+# and an exponent. `int` and `float` alone also take other scripts' digits ("١٢" is 12),
+# underscores ("1_000"), surrounding spaces, and `float` takes "inf" and "nan"
+_ASCII_WHOLE = re.compile(r"[+-]?[0-9]+")
+_ASCII_DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
+def ascii_int(text: str) -> int:
+    """A whole number in ASCII digits, or a ValueError."""
+    if not _ASCII_WHOLE.fullmatch(text):
+        raise ValueError(f"expected a whole number in ASCII digits, got {text!r}")
+    return int(text)
+
+
+def ascii_float(text: str) -> float:
+    """A finite decimal number in ASCII digits, or a ValueError."""
+    if not _ASCII_DECIMAL.fullmatch(text):
+        raise ValueError(f"expected a number in ASCII digits, got {text!r}")
+    value = float(text)
+    if not math.isfinite(value):  # "1e999"
+        raise ValueError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def whole_number_flag(text: str) -> int:
+    """An argparse type: a whole number in ASCII digits (bounds are checked by the
+    settings the flag feeds)."""
+    try:
+        return ascii_int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from exc
+
+
+def number_flag(text: str) -> float:
+    """An argparse type: a finite number in ASCII digits (bounds are checked by the
+    settings the flag feeds)."""
+    try:
+        return ascii_float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}") from exc
 
 
 def output_file(text: str) -> str:
@@ -125,6 +173,13 @@ def output_file(text: str) -> str:
     if problem:
         raise argparse.ArgumentTypeError(f"expected a file path to write, got {text!r}: {problem}")
     return text
+
+
+def output_file_or_stdout(text: str) -> str:
+    """An output file flag that may also be `-`, standard output."""
+    from tycoon.output_files import STDOUT
+
+    return text if text == STDOUT else output_file(text)
 
 
 def output_directory(text: str) -> str:
@@ -269,7 +324,7 @@ def seed_number(text: str) -> int:
 def _whole_number(text: str, expected: str, named: str, low: int, high: int) -> int:
     """A flag's whole number within [low, high], or an ArgumentTypeError naming both."""
     try:
-        value = int(text)
+        value = ascii_int(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from exc
     if not low <= value <= high:
@@ -303,7 +358,7 @@ def non_negative_int(text: str) -> int:
 def fraction(text: str) -> float:
     """A threshold or score flag: a finite number from 0 to 1."""
     try:
-        value = float(text)
+        value = ascii_float(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}") from exc
     if not 0.0 <= value <= 1.0:  # NaN fails this too

@@ -21,6 +21,7 @@ from tycoon.commands.common import (
     DEFAULT_DB,
     UsageError,
     _positive_int,
+    ascii_int,
     llm_settings,
     make_agent,
     make_env,
@@ -99,7 +100,7 @@ def parse_seeds(text: str | None) -> list[int] | None:
     if text is None:
         return None
     try:
-        seeds = [int(part) for part in text.split(",") if part.strip()]
+        seeds = [ascii_int(part.strip()) for part in text.split(",") if part.strip()]
     except ValueError as exc:
         raise UsageError(f"--seeds expects comma-separated whole numbers, got {text!r}") from exc
     if not seeds or len(set(seeds)) != len(seeds):
