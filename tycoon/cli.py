@@ -49,9 +49,13 @@ OPTIONAL_EXTRAS = {
 class TycoonArgumentParser(argparse.ArgumentParser):
     """argparse with tycoon's one-line errors (subcommands inherit it)."""
 
+    # the command line whose help describes this parser's flags, when `PROG --help` does
+    # not (the arena's parser: its flags are not `tycoon run`'s)
+    help_command: str | None = None
+
     def error(self, message: str) -> NoReturn:
         command = self.prog.removeprefix("tycoon").strip()
-        see = f"tycoon {command} --help" if command else "tycoon --help"
+        see = self.help_command or (f"tycoon {command} --help" if command else "tycoon --help")
         self.exit(EXIT_USAGE, f"tycoon: error: {message} (see {see})\n")
 
 
@@ -127,6 +131,7 @@ def describe_error(exc: BaseException, args: argparse.Namespace | None = None) -
     """One line for an exception that ended a command, and the exit status."""
     from tycoon.commands.common import UsageError
     from tycoon.envs.world.store import (
+        DRIVER_PACKAGES,
         StepNotSaved,
         StoreError,
         classify_database_error,
@@ -140,7 +145,8 @@ def describe_error(exc: BaseException, args: argparse.Namespace | None = None) -
     if isinstance(exc, ModuleNotFoundError) and exc.name:
         module = exc.name.split(".")[0]
         extra = OPTIONAL_EXTRAS.get(module)
-        hint = f"pip install 'tycoon[{extra}]'" if extra else f"pip install {module}"
+        package = DRIVER_PACKAGES.get(module, module)
+        hint = f"pip install 'tycoon[{extra}]'" if extra else f"pip install {package}"
         return f"{module} is not installed; install it with {hint}", EXIT_USAGE
     from sqlalchemy.exc import DBAPIError
 

@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="tycoon run",
         description=f"Run one {ENV_ID} market (one --agent per seat) and print its scores.",
     )
+    parser.help_command = f"tycoon run --env {ENV_ID} --help"
     parser.add_argument("--env", required=True, choices=[ENV_ID])
     parser.add_argument(
         "--agent",
@@ -122,6 +123,7 @@ def main(argv: list[str]) -> int:
         elif not args.agent:
             raise ValueError("Expected one --agent per seat (or --resume MARKET), got none")
         agents = [make_seat_agent(spec, args) for spec in args.agent]
+        refuse_llm_flags(args)
         if not MIN_OPERATORS <= len(agents) <= MAX_OPERATORS:
             raise ValueError(
                 f"Expected {MIN_OPERATORS}-{MAX_OPERATORS} --agent flags (one per seat), "
@@ -178,6 +180,22 @@ def main(argv: list[str]) -> int:
 
     _report_judge(args, judge)
     return _judge_status(args, judge)
+
+
+def refuse_llm_flags(args: argparse.Namespace) -> None:
+    """A ValueError for an LLM flag given to a market without an LLM seat (as `run` refuses
+    one for a scripted agent)."""
+    from tycoon.commands.common import UsageError, refuse_unused_llm_flags
+
+    llm_seats = [spec for spec in args.agent if spec.startswith("openai:")]
+    try:
+        refuse_unused_llm_flags(
+            args,
+            llm_agent=bool(llm_seats),
+            agents=f"no openai:MODEL seat ({len(args.agent)} scripted)",
+        )
+    except UsageError as exc:
+        raise ValueError(str(exc)) from exc
 
 
 def seat_probes(specs: list[str] | None, seats: int) -> tuple[str | None, ...]:

@@ -272,6 +272,54 @@ def apply_run_spec(args: argparse.Namespace, episode: Any) -> Any:
     return spec
 
 
+# flags only the LLM agent reads, and flags of the model server that the LLM agent and
+# the LLM-written supplier replies (--supplier-model) read
+LLM_AGENT_FLAGS = (
+    "model",
+    "temperature",
+    "max_tokens",
+    "context_tokens",
+    "return_token_ids",
+    "logprobs",
+)
+LLM_SERVER_FLAGS = ("base_url", "api_key_env", "timeout", "max_retries", "backoff", "transport")
+
+
+def refuse_unused_llm_flags(args: argparse.Namespace, *, llm_agent: bool, agents: str) -> None:
+    """A UsageError for an LLM flag given where no model would read it (a scripted
+    agent's run ignores `--temperature`: say so rather than run without it). `agents`
+    names the command's agents for the message."""
+    uses_server = llm_agent or bool(getattr(args, "supplier_model", None))
+    for name in LLM_AGENT_FLAGS + LLM_SERVER_FLAGS:
+        if (name in LLM_SERVER_FLAGS and uses_server) or (name in LLM_AGENT_FLAGS and llm_agent):
+            continue
+        if _given_llm_flag(args, name):
+            flag = "--" + name.replace("_", "-")
+            readers = (
+                "an LLM agent" if name in LLM_AGENT_FLAGS else "an LLM agent or --supplier-model"
+            )
+            raise UsageError(
+                f"{flag} is for {readers}, got {agents}; leave {flag} out (no model reads it)"
+            )
+
+
+def _given_llm_flag(args: argparse.Namespace, name: str) -> bool:
+    """Whether an LLM flag was given a value of its own (not left at its default)."""
+    value = getattr(args, name, None)
+    if value is None or value is False or (isinstance(value, str) and not value):
+        return False
+    defaults = (_llm_flag_defaults().get(name), EPISODE_DEFAULTS.get(name))
+    return not any(type(value) is type(default) and value == default for default in defaults)
+
+
+def _llm_flag_defaults() -> dict[str, Any]:
+    from tycoon.agents.llm.settings import add_llm_flags
+
+    parser = argparse.ArgumentParser(add_help=False)
+    add_llm_flags(parser)
+    return {action.dest: action.default for action in parser._actions}
+
+
 def run_spec_from_args(args: argparse.Namespace) -> Any:
     """The RunSpec of an episode started with these flags (never a key: the spec names
     the variables that hold keys)."""
@@ -378,10 +426,37 @@ def open_store(db: str, *, must_exist: bool = False, read_only: bool = False) ->
         raise UsageError(str(exc)) from exc
 
 
-def make_env(args: argparse.Namespace, store: WorldStore) -> Any:
+def check_episode_flags(args: argparse.Namespace) -> None:
+    """Refuse an unknown environment, scenario or agent, and LLM flags nothing reads, before
+    a database is opened (so that a bad command line creates no file)."""
+    _check_env_id(args.env)
+    _check_scenario(getattr(args, "scenario", None))
+    _check_agent_name(args.agent)
+    refuse_unused_llm_flags(args, llm_agent=args.agent == "openai", agents=f"--agent {args.agent}")
+
+
+def _check_env_id(env_id: str) -> None:
     known = [spec["id"] for spec in tycoon.ENVIRONMENTS]
-    if args.env not in gymnasium.registry or not args.env.startswith("tycoon/"):
-        raise UsageError(f"unknown environment {args.env!r}; expected one of {', '.join(known)}")
+    if env_id not in gymnasium.registry or not env_id.startswith("tycoon/"):
+        raise UsageError(f"unknown environment {env_id!r}; expected one of {', '.join(known)}")
+
+
+def _check_scenario(scenario: str | None) -> None:
+    from tycoon.envs.vending.scenarios import SCENARIOS
+
+    if scenario is not None and scenario not in SCENARIOS:
+        raise UsageError(f"unknown scenario {scenario!r}; expected one of {', '.join(SCENARIOS)}")
+
+
+def _check_agent_name(agent: str) -> None:
+    from tycoon.agents import AGENTS
+
+    if agent not in AGENTS:
+        raise UsageError(f"unknown agent {agent!r}; expected one of {', '.join(AGENTS)}")
+
+
+def make_env(args: argparse.Namespace, store: WorldStore) -> Any:
+    _check_env_id(args.env)
     overrides: dict[str, Any] = {}
     kwargs: dict[str, Any] = {}
     if args.max_days is not None:
@@ -390,12 +465,7 @@ def make_env(args: argparse.Namespace, store: WorldStore) -> Any:
         overrides["max_steps"] = args.max_steps
         kwargs["max_episode_steps"] = args.max_steps
     if getattr(args, "scenario", None) is not None:
-        from tycoon.envs.vending.scenarios import SCENARIOS
-
-        if args.scenario not in SCENARIOS:
-            raise UsageError(
-                f"unknown scenario {args.scenario!r}; expected one of {', '.join(SCENARIOS)}"
-            )
+        _check_scenario(args.scenario)
         kwargs["scenario"] = args.scenario
     judge = live_judge(args)
     if judge is not None:
@@ -471,8 +541,7 @@ def close_supplier_writers() -> None:
 def make_agent(args: argparse.Namespace, store: WorldStore) -> Any:
     from tycoon.agents import AGENTS
 
-    if args.agent not in AGENTS:
-        raise UsageError(f"unknown agent {args.agent!r}; expected one of {', '.join(AGENTS)}")
+    _check_agent_name(args.agent)
     if args.agent == "replay":
         source = getattr(args, "replay_episode", None)
         if source is None:

@@ -26,6 +26,7 @@ from tycoon.commands.common import (
     make_agent,
     make_env,
     open_store,
+    refuse_unused_llm_flags,
 )
 from tycoon.leaderboards.runs import (
     PlannedEpisode,
@@ -171,6 +172,9 @@ def handle(args: argparse.Namespace) -> int:
         return 2
     args.agent = agents[0]
     try:
+        refuse_unused_llm_flags(
+            args, llm_agent=args.agent == "openai", agents=f"--agent {args.agent}"
+        )
         spec = RunSpec.build(
             suite,
             agent=args.agent,

@@ -18,11 +18,13 @@ from tycoon.commands.common import (
     add_episode_flags,
     apply_defaults,
     apply_run_spec,
+    check_episode_flags,
     episode_ids,
     llm_settings,
     make_agent,
     make_env,
     open_store,
+    refuse_unused_llm_flags,
     resumable_episode,
     resume_command,
 )
@@ -92,6 +94,7 @@ def _groups(args: argparse.Namespace, store: Any) -> list[tuple[argparse.Namespa
 
 
 def _validate(args: argparse.Namespace, store: Any) -> None:
+    refuse_unused_llm_flags(args, llm_agent=args.agent == "openai", agents=f"--agent {args.agent}")
     make_env(args, store).close()  # validates --env and friends before anything runs
     if args.agent == "openai":
         llm_settings(args)
@@ -103,6 +106,9 @@ def handle(args: argparse.Namespace) -> int:
     try:
         if wants_ray(args) and args.db in (":memory:", "sqlite://"):
             raise UsageError("--ray needs a database file or server URL, not :memory:")
+        if args.resume is None:
+            apply_defaults(args)
+            check_episode_flags(args)  # before the database file is created
         # creates the tables before any worker opens the file (a resume needs them there)
         store = open_store(args.db, must_exist=args.resume is not None)
         groups = _groups(args, store)

@@ -15,10 +15,12 @@ from tycoon.commands.common import (
     add_judge_flags,
     apply_defaults,
     apply_run_spec,
+    check_episode_flags,
     episode_number,
     make_agent,
     make_env,
     open_store,
+    refuse_unused_llm_flags,
     resumable_episode,
     resume_command,
 )
@@ -95,12 +97,13 @@ def _resume_hint(args: argparse.Namespace, started: list[int]) -> str:
 
 def _handle(args: argparse.Namespace, started: list[int]) -> int:
     try:
+        if args.resume is None:
+            apply_defaults(args)
+            check_episode_flags(args)  # before the database file is created
         store = open_store(args.db, must_exist=args.resume is not None)
         if args.resume is not None:
             apply_run_spec(args, resumable_episode(store, args.resume, args.db))
             started.append(args.resume)
-        else:
-            apply_defaults(args)
         if args.reference_agent is not None:
             from tycoon.agents import AGENTS
 
@@ -109,6 +112,9 @@ def _handle(args: argparse.Namespace, started: list[int]) -> int:
                     f"--reference-agent expects a scripted agent such as baseline, got "
                     f"{args.reference_agent!r}"
                 )
+        refuse_unused_llm_flags(
+            args, llm_agent=args.agent == "openai", agents=f"--agent {args.agent}"
+        )
         env = make_env(args, store)
         agent = make_agent(args, store)
     except UsageError as exc:
