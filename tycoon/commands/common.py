@@ -295,9 +295,8 @@ def refuse_unused_llm_flags(args: argparse.Namespace, *, llm_agent: bool, agents
             continue
         if _given_llm_flag(args, name):
             flag = "--" + name.replace("_", "-")
-            readers = (
-                "an LLM agent" if name in LLM_AGENT_FLAGS else "an LLM agent or --supplier-model"
-            )
+            supplier = name in LLM_SERVER_FLAGS and hasattr(args, "supplier_model")
+            readers = "an LLM agent or --supplier-model" if supplier else "an LLM agent"
             raise UsageError(
                 f"{flag} is for {readers}, got {agents}; leave {flag} out (no model reads it)"
             )
