@@ -139,6 +139,8 @@ def _given(args: argparse.Namespace, name: str, default: object) -> object:
 
 def add_supplier_flags(parser: argparse.ArgumentParser) -> None:
     """Flags for suppliers whose replies a model writes (the decisions stay rule-based)."""
+    from tycoon.commands.common import server_url
+
     group = parser.add_argument_group("LLM-written supplier replies (optional)")
     group.add_argument(
         "--supplier-model",
@@ -148,7 +150,10 @@ def add_supplier_flags(parser: argparse.ArgumentParser) -> None:
         "any failure falls back to the rule-based text)",
     )
     group.add_argument(
-        "--supplier-base-url", default=None, help="server for --supplier-model (default --base-url)"
+        "--supplier-base-url",
+        type=server_url,
+        default=None,
+        help="server for --supplier-model (default --base-url)",
     )
     group.add_argument(
         "--supplier-api-key-env",

@@ -274,3 +274,64 @@ def test_the_cli_names_the_pypi_package_of_a_missing_driver_module() -> None:
     assert status == 2 and message.endswith("pip install mysqlclient"), message
     message, _ = describe_error(ModuleNotFoundError("no x", name="pymysql"))
     assert message.endswith("pip install pymysql"), message
+
+
+# --- more a user meets: a pipe's reader leaving, malformed URLs --------------------------
+
+
+def test_a_reader_that_leaves_the_pipe_ends_the_command_quietly(tmp_path) -> None:
+    """`tycoon export | head -c 10`: exit 141 (as a shell's tools), no error, no traceback."""
+    db = tmp_path / "pipe.db"
+    for seed in ("1", "2"):
+        done = tycoon("run", "--agent", "idle", "--max-days", "3", "--seed", seed,
+                      "--db", str(db), "--no-progress")  # fmt: skip
+        assert done.returncode == 0, done.stderr
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tycoon.cli", "export", "--db", str(db), "--out", "-"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.read(10) == b'{"episode_'
+    process.stdout.close()  # the reader leaves with most of the output unread
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 141, stderr
+    assert stderr == "", stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "fragment"),
+    [
+        ("postgresql://user:secret@[::1", "'postgresql://user:***@[::1'"),
+        ("postgresql://user:secret@host:port/db", "'port'"),
+        ("://nothing", "'://nothing'"),
+    ],
+)
+@pytest.mark.parametrize("command", [["run", "--max-days", "1"], ["show", "1"], ["export"]])
+def test_a_malformed_database_url_is_a_usage_error_without_its_password(
+    command, url, fragment, capsys
+) -> None:
+    error = one_error_line(in_process([*command, "--db", url], capsys))
+    assert "--db expects a SQLite file or a database URL" in error and fragment in error
+    assert "secret" not in error
+
+
+@pytest.mark.parametrize("url", ["notaurl", "localhost:8000/v1", "ftp://h/v1", "http://h:xx/v1"])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "--agent", "openai", "--model", "m", "--base-url"],
+        ["run", "--supplier-model", "m", "--supplier-base-url"],
+        ["run", "--judge-model", "j", "--judge-base-url"],
+        ["judge", "--model", "j", "--base-url"],
+        ["eval", "vb1", "--agent", "openai", "--model", "m", "--base-url"],
+        [*ARENA, "--base-url"],
+    ],
+)
+def test_a_model_server_url_that_is_not_http_is_refused_before_anything_runs(
+    argv, url, tmp_path, capsys, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    error = one_error_line(in_process([*argv, url], capsys))
+    assert "expected an http:// or https:// URL" in error and repr(url) in error, error
+    assert list(tmp_path.iterdir()) == []

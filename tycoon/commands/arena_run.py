@@ -48,7 +48,13 @@ def wants(argv: list[str]) -> bool:
 def build_parser() -> argparse.ArgumentParser:
     from tycoon.agents.llm.settings import add_llm_flags
     from tycoon.cli import TycoonArgumentParser
-    from tycoon.commands.common import _positive_int, add_judge_flags, episode_number, seed_number
+    from tycoon.commands.common import (
+        _positive_int,
+        add_judge_flags,
+        episode_number,
+        seed_number,
+        server_url,
+    )
     from tycoon.envs.arena.config import SCENARIOS
 
     parser = TycoonArgumentParser(
@@ -90,7 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=seed_number, default=0)
     parser.add_argument("--max-days", type=_positive_int, default=365)
     parser.add_argument("--db", default="runs/tycoon.db", help="SQLite file or database URL")
-    parser.add_argument("--base-url", default=None, help="OpenAI-compatible server URL")
+    parser.add_argument(
+        "--base-url", type=server_url, default=None, help="OpenAI-compatible server URL"
+    )
     parser.add_argument(
         "--api-key-env", default=None, help="environment variable holding the API key"
     )

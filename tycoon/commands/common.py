@@ -62,7 +62,9 @@ def add_episode_flags(parser: argparse.ArgumentParser) -> None:
         "or a misbehaving agent (default baseline)",
     )
     parser.add_argument("--model", default=None, help="model name for --agent openai")
-    parser.add_argument("--base-url", default=None, help="OpenAI-compatible server URL")
+    parser.add_argument(
+        "--base-url", type=server_url, default=None, help="OpenAI-compatible server URL"
+    )
     parser.add_argument(
         "--api-key-env",
         default=None,
@@ -96,7 +98,9 @@ def add_judge_flags(parser: argparse.ArgumentParser, title: str, model_help: str
     """The live judge's flags (`--judge-model` and its server), for run and arena run."""
     judge = parser.add_argument_group(title)
     judge.add_argument("--judge-model", default=None, help=model_help)
-    judge.add_argument("--judge-base-url", default=None, help="the judge's OpenAI-compatible URL")
+    judge.add_argument(
+        "--judge-base-url", type=server_url, default=None, help="the judge's OpenAI-compatible URL"
+    )
     judge.add_argument(
         "--judge-api-key-env",
         default="OPENAI_API_KEY",
@@ -162,6 +166,22 @@ def number_flag(text: str) -> float:
         return ascii_float(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}") from exc
+
+
+def server_url(text: str) -> str:
+    """A model server flag's value (`--base-url` and its kin): an http(s) URL with a host,
+    refused at parsing rather than after an episode has started and its requests failed."""
+    from urllib.parse import urlsplit
+
+    expected = "expected an http:// or https:// URL of an OpenAI-compatible server"
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 (a port that is not a number raises here)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{expected}, got {text!r}: {exc}") from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"{expected}, got {text!r}")
+    return text
 
 
 def output_file(text: str) -> str:
@@ -419,6 +439,7 @@ def open_store(db: str, *, must_exist: bool = False, read_only: bool = False) ->
     commands that only read (nothing in the file changes either)."""
     if not db.strip():
         raise UsageError("--db expects a SQLite file or a database URL, got an empty string")
+    _check_database_url(db)
     try:
         return WorldStore(db, must_exist=must_exist, read_only=read_only)
     except StoreError as exc:
@@ -452,6 +473,24 @@ def _check_agent_name(agent: str) -> None:
 
     if agent not in AGENTS:
         raise UsageError(f"unknown agent {agent!r}; expected one of {', '.join(AGENTS)}")
+
+
+def _check_database_url(db: str) -> None:
+    """A UsageError for a `--db` URL SQLAlchemy cannot read (a bad port, an unclosed
+    bracket), naming it without its password."""
+    if "://" not in db:
+        return  # a file path
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(db).port  # noqa: B018 (parsed lazily: a port that is not a number raises)
+    except (ArgumentError, ValueError) as exc:
+        shown = re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", db)
+        raise UsageError(
+            f"--db expects a SQLite file or a database URL (dialect://user@host:port/name), "
+            f"got {shown!r}: {exc}"
+        ) from exc
 
 
 def make_env(args: argparse.Namespace, store: WorldStore) -> Any:

@@ -27,6 +27,7 @@ from tycoon.commands.common import (
     make_env,
     open_store,
     refuse_unused_llm_flags,
+    server_url,
 )
 from tycoon.leaderboards.runs import (
     PlannedEpisode,
@@ -66,7 +67,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         "--agent per entrant: a scripted agent or openai:MODEL",
     )
     parser.add_argument("--model", default="", help="model name for --agent openai")
-    parser.add_argument("--base-url", default=None, help="OpenAI-compatible server URL")
+    parser.add_argument(
+        "--base-url", type=server_url, default=None, help="OpenAI-compatible server URL"
+    )
     parser.add_argument(
         "--api-key-env",
         default="OPENAI_API_KEY",

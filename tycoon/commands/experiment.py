@@ -80,7 +80,9 @@ def _dollars(text: str) -> float:
     try:
         value = ascii_float(text)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected dollars, got {text!r}") from exc
+        raise argparse.ArgumentTypeError(
+            f"expected finite dollars of at least 0, got {text!r}"
+        ) from exc
     if not 0 <= value < float("inf"):  # NaN fails this too
         raise argparse.ArgumentTypeError(f"expected finite dollars of at least 0, got {text!r}")
     return value
