@@ -6,7 +6,8 @@ path that cannot be written is refused before an episode runs rather than after.
 missing parent directory is created when the file is written, as `tycoon run` always
 did. Each file is written to a temporary file beside it and renamed over the target
 (`replaced_on_success`), so a failure or a kill mid-write leaves the old file, or none,
-never half of one. `-` is standard output for every such flag that writes one text
+never half of one; the temporary file a SIGKILLed writer left is removed by the next
+write in that directory. `-` is standard output for every such flag that writes one text
 (`STDOUT`); the command's own text report then goes to standard error (`report_stream`),
 so that standard output holds the file's content alone.
 """
@@ -14,6 +15,7 @@ so that standard output holds the file's content alone.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import sys
 from collections.abc import Callable, Iterator
@@ -72,12 +74,41 @@ def _temporary_name() -> str:
     return f".tycoon-{os.getpid()}-{secrets.token_hex(4)}.partial"
 
 
+_PARTIAL = re.compile(r"\.tycoon-(\d+)-[0-9a-f]{8}\.partial")
+
+
+def _remove_stale_partials(directory: Path) -> None:
+    """Remove the temporary files that killed writers left in `directory` (a SIGKILL
+    skips every cleanup): those whose process is gone. A live writer's are kept."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        match = _PARTIAL.fullmatch(name)
+        if match and not _process_alive(int(match.group(1))):
+            (directory / name).unlink(missing_ok=True)
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # alive, another user's
+        return True
+    return True
+
+
 @contextmanager
 def replaced_on_success(path: str | Path) -> Iterator[Path]:
     """A temporary path beside `path` to write; renamed over `path` when the block ends
     without an error, removed when it fails. Creates the missing parent directories."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_partials(target.parent)
     temporary = target.parent / _temporary_name()
     try:
         yield temporary

@@ -335,3 +335,30 @@ def test_a_model_server_url_that_is_not_http_is_refused_before_anything_runs(
     error = one_error_line(in_process([*argv, url], capsys))
     assert "expected an http:// or https:// URL" in error and repr(url) in error, error
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_temporary_file_of_a_killed_writer_is_removed_by_the_next_write(tmp_path) -> None:
+    """kill -9 mid-`export --out F` leaves F's temporary file (`.tycoon-PID-XXXX.partial`,
+    as large as what was written); the next write in that directory removes it, and
+    keeps a live writer's."""
+    db = tmp_path / "one.db"
+    done = tycoon("run", "--agent", "idle", "--max-days", "2", "--db", str(db), "--no-progress")
+    assert done.returncode == 0, done.stderr
+    out = tmp_path / "out"
+    out.mkdir()
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    stale = out / f".tycoon-{int(gone.stdout)}-0123abcd.partial"
+    stale.write_text('{"episode_id": 1, "half of a li')
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"]) as live_writer:
+        live = out / f".tycoon-{live_writer.pid}-89abcdef.partial"
+        live.write_text("still being written")
+        other = out / "notes.partial"  # not a tycoon writer's
+        other.write_text("mine")
+        try:
+            exported = tycoon("export", "--db", str(db), "--out", str(out / "e.jsonl"))
+        finally:
+            live_writer.kill()
+    assert exported.returncode == 0, exported.stderr
+    assert sorted(p.name for p in out.iterdir()) == sorted(["e.jsonl", live.name, other.name])
+    assert json.loads((out / "e.jsonl").read_text())["episode_id"] == 1
