@@ -27,6 +27,7 @@ from typing import Any
 from tqdm import tqdm
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports SIGINT
 # the judge's settings, stored with a market so that a resume or fork keeps judging
 JUDGE_FLAGS = ("judge_model", "judge_base_url", "judge_api_key_env")
 # the arena's id, spelled here so that `wants` (run on every command line) imports nothing
@@ -161,6 +162,12 @@ def main(argv: list[str]) -> int:
         run_spec=market_spec(args),
         judge=judge,
     )
+    markets: list[int] = [args.resume] if args.resume is not None else []
+
+    def started(market_id: int) -> None:
+        markets.append(market_id)
+        print(f"market {market_id} (resume: {resume_market(args.db, market_id)})", flush=True)
+
     try:
         summary = asyncio.run(
             _play_and_close(
@@ -169,13 +176,18 @@ def main(argv: list[str]) -> int:
                 seed=args.seed,
                 progress=not args.no_progress,
                 resume=args.resume,
-                on_reset=lambda market_id: print(
-                    f"market {market_id} (resume: tycoon run --db {shlex.quote(args.db)} "
-                    f"--env {ENV_ID} --resume {market_id})",
-                    flush=True,
-                ),
+                on_reset=started,
             )
         )
+    except KeyboardInterrupt:
+        hint = (
+            f"every finished step is in the database; continue with: "
+            f"{resume_market(args.db, markets[-1])}"
+            if markets
+            else "no market was started"
+        )
+        print(f"\ninterrupted: {hint}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except ResumeMismatch as exc:
         print(f"tycoon: error: cannot resume market {args.resume} exactly: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -188,6 +200,11 @@ def main(argv: list[str]) -> int:
 
     _report_judge(args, judge)
     return _judge_status(args, judge)
+
+
+def resume_market(db: str, market_id: int) -> str:
+    """The command line that continues a market."""
+    return f"tycoon run --db {shlex.quote(db)} --env {ENV_ID} --resume {market_id}"
 
 
 def refuse_llm_flags(args: argparse.Namespace) -> None:
