@@ -362,3 +362,13 @@ def test_the_temporary_file_of_a_killed_writer_is_removed_by_the_next_write(tmp_
     assert exported.returncode == 0, exported.stderr
     assert sorted(p.name for p in out.iterdir()) == sorted(["e.jsonl", live.name, other.name])
     assert json.loads((out / "e.jsonl").read_text())["episode_id"] == 1
+
+
+def test_a_database_in_a_folder_no_file_can_be_created_in_says_so(capsys) -> None:
+    """`--db` where SQLite cannot create the file: the error names the folder and why,
+    not only SQLite's "unable to open database file"."""
+    error = one_error_line(in_process(["run", "--db", "/proc/tycoon-new.db"], capsys))
+    assert "unable to open database file" in error, error
+    assert "; cannot create a file in /proc (" in error, error
+    error = one_error_line(in_process(["show", "1", "--db", "/proc/tycoon-new.db"], capsys))
+    assert "no such file" in error and "cannot create" not in error, error  # nothing to create

@@ -443,7 +443,32 @@ def open_store(db: str, *, must_exist: bool = False, read_only: bool = False) ->
     try:
         return WorldStore(db, must_exist=must_exist, read_only=read_only)
     except StoreError as exc:
-        raise UsageError(str(exc)) from exc
+        creates = not (must_exist or read_only)
+        raise UsageError(f"{exc}{_unwritable_folder_hint(db, creates=creates)}") from exc
+
+
+def _unwritable_folder_hint(db: str, *, creates: bool) -> str:
+    """Why SQLite could not open a file, when the reason is its folder: no file can be
+    created there (a read-only disk, no permission), and SQLite creates its journal
+    files beside the database even to read one. Empty otherwise."""
+    from tycoon.envs.world.store import database_url, sqlite_path
+    from tycoon.output_files import output_problem
+
+    try:
+        path = sqlite_path(database_url(db))
+    except Exception:  # not a URL SQLite takes: the error already says so
+        return ""
+    if path is None or not path.parent.is_dir():
+        return ""
+    problem = output_problem(str(path.parent), directory=True)
+    if problem is None or not (creates or path.exists()):
+        return ""
+    if not path.exists():
+        return f"; {problem}"
+    return (
+        f"; {problem}, and SQLite creates its journal files beside the database even to "
+        "read it: copy the file to a folder you can write"
+    )
 
 
 def check_episode_flags(args: argparse.Namespace) -> None:
