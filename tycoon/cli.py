@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Callable
 from functools import partial
@@ -35,6 +36,8 @@ COMMANDS = (
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a tool its pipe's reader left
 
 # the extra of pyproject.toml that installs each optional dependency
 OPTIONAL_EXTRAS = {
@@ -49,9 +52,13 @@ OPTIONAL_EXTRAS = {
 class TycoonArgumentParser(argparse.ArgumentParser):
     """argparse with tycoon's one-line errors (subcommands inherit it)."""
 
+    # the command line whose help describes this parser's flags, when `PROG --help` does
+    # not (the arena's parser: its flags are not `tycoon run`'s)
+    help_command: str | None = None
+
     def error(self, message: str) -> NoReturn:
         command = self.prog.removeprefix("tycoon").strip()
-        see = f"tycoon {command} --help" if command else "tycoon --help"
+        see = self.help_command or (f"tycoon {command} --help" if command else "tycoon --help")
         self.exit(EXIT_USAGE, f"tycoon: error: {message} (see {see})\n")
 
 
@@ -73,7 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     argv = [arg for arg in argv if arg != "--debug"]
-    command = _parse(argv)
+    try:
+        command = _parse(argv)
+    except KeyboardInterrupt:  # Ctrl-C while the commands load (seconds on a busy machine)
+        print("\ninterrupted before the command started: nothing ran", file=sys.stderr)
+        return EXIT_INTERRUPTED
     if command is None:
         return EXIT_USAGE
     args, handler = command
@@ -84,7 +95,9 @@ def main(argv: list[str] | None = None) -> int:
             "\ninterrupted: every finished step is in the database; --resume continues it",
             file=sys.stderr,
         )
-        return 130
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return _reader_left()
     except Exception as exc:
         if debug:
             raise
@@ -113,6 +126,15 @@ def _parse(argv: list[str]) -> tuple[argparse.Namespace, Callable[[], int | None
     return args, partial(args.handler, args)
 
 
+def _reader_left() -> int:
+    """Standard output's reader went away (`tycoon export | head`): stop quietly, as a
+    shell's tools do, and let no later flush of standard output raise again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_BROKEN_PIPE
+
+
 def _is_known_fault(exc: BaseException) -> bool:
     from sqlalchemy.exc import DBAPIError
 
@@ -127,6 +149,7 @@ def describe_error(exc: BaseException, args: argparse.Namespace | None = None) -
     """One line for an exception that ended a command, and the exit status."""
     from tycoon.commands.common import UsageError
     from tycoon.envs.world.store import (
+        DRIVER_PACKAGES,
         StepNotSaved,
         StoreError,
         classify_database_error,
@@ -140,7 +163,8 @@ def describe_error(exc: BaseException, args: argparse.Namespace | None = None) -
     if isinstance(exc, ModuleNotFoundError) and exc.name:
         module = exc.name.split(".")[0]
         extra = OPTIONAL_EXTRAS.get(module)
-        hint = f"pip install 'tycoon[{extra}]'" if extra else f"pip install {module}"
+        package = DRIVER_PACKAGES.get(module, module)
+        hint = f"pip install 'tycoon[{extra}]'" if extra else f"pip install {package}"
         return f"{module} is not installed; install it with {hint}", EXIT_USAGE
     from sqlalchemy.exc import DBAPIError
 

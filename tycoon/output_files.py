@@ -6,19 +6,26 @@ path that cannot be written is refused before an episode runs rather than after.
 missing parent directory is created when the file is written, as `tycoon run` always
 did. Each file is written to a temporary file beside it and renamed over the target
 (`replaced_on_success`), so a failure or a kill mid-write leaves the old file, or none,
-never half of one.
+never half of one; the temporary file a SIGKILLed writer left is removed by the next
+write in that directory. `-` is standard output for every such flag that writes one text
+(`STDOUT`); the command's own text report then goes to standard error (`report_stream`),
+so that standard output holds the file's content alone.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TypeVar
 
 T = TypeVar("T")
+
+STDOUT = "-"  # an output flag's value that means standard output
 
 
 def output_problem(text: str, *, directory: bool = False) -> str | None:
@@ -67,12 +74,41 @@ def _temporary_name() -> str:
     return f".tycoon-{os.getpid()}-{secrets.token_hex(4)}.partial"
 
 
+_PARTIAL = re.compile(r"\.tycoon-(\d+)-[0-9a-f]{8}\.partial")
+
+
+def _remove_stale_partials(directory: Path) -> None:
+    """Remove the temporary files that killed writers left in `directory` (a SIGKILL
+    skips every cleanup): those whose process is gone. A live writer's are kept."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        match = _PARTIAL.fullmatch(name)
+        if match and not _process_alive(int(match.group(1))):
+            (directory / name).unlink(missing_ok=True)
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # alive, another user's
+        return True
+    return True
+
+
 @contextmanager
 def replaced_on_success(path: str | Path) -> Iterator[Path]:
     """A temporary path beside `path` to write; renamed over `path` when the block ends
     without an error, removed when it fails. Creates the missing parent directories."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_partials(target.parent)
     temporary = target.parent / _temporary_name()
     try:
         yield temporary
@@ -95,3 +131,19 @@ def write_text_atomically(path: str | Path, text: str) -> Path:
     """Replace `path`'s content with `text` (whole or not at all); returns the path."""
     write_atomically(path, lambda handle: handle.write(text))
     return Path(path)
+
+
+def write_output(path: str | Path, text: str) -> None:
+    """Write `text` to an output flag's file (whole or not at all), or to standard output
+    when the flag is `-`."""
+    if str(path) == STDOUT:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    else:
+        write_text_atomically(path, text)
+
+
+def report_stream(out: str | None) -> IO[str]:
+    """Where a command prints its text report: standard error when its output file is
+    standard output (so that stays machine-readable), else standard output."""
+    return sys.stderr if out == STDOUT else sys.stdout

@@ -65,29 +65,34 @@ class LlmSettings(BaseModel):
 
 def add_llm_flags(parser: argparse.ArgumentParser) -> None:
     """Flags for --agent openai (the model, URL and key variable are episode flags)."""
+    from tycoon.commands.common import number_flag, whole_number_flag
+
     group = parser.add_argument_group("LLM agent (--agent openai)")
     group.add_argument(
-        "--timeout", type=float, default=120.0, help="seconds per request (default 120)"
+        "--timeout", type=number_flag, default=120.0, help="seconds per request (default 120)"
     )
     group.add_argument(
         "--max-retries",
-        type=int,
+        type=whole_number_flag,
         default=6,
         help="retries on 429, 5xx, timeouts and connection errors (default 6)",
     )
     group.add_argument(
         "--backoff",
-        type=float,
+        type=number_flag,
         default=1.0,
         help="first retry delay in seconds, doubling with jitter (default 1)",
     )
-    group.add_argument("--temperature", type=float, default=None, help="sampling temperature")
+    group.add_argument("--temperature", type=number_flag, default=None, help="sampling temperature")
     group.add_argument(
-        "--max-tokens", type=int, default=None, help="completion tokens per call (default 2048)"
+        "--max-tokens",
+        type=whole_number_flag,
+        default=None,
+        help="completion tokens per call (default 2048)",
     )
     group.add_argument(
         "--context-tokens",
-        type=int,
+        type=whole_number_flag,
         default=None,
         help="prompt token budget; over it the oldest turns are dropped (default 32000)",
     )
@@ -134,6 +139,8 @@ def _given(args: argparse.Namespace, name: str, default: object) -> object:
 
 def add_supplier_flags(parser: argparse.ArgumentParser) -> None:
     """Flags for suppliers whose replies a model writes (the decisions stay rule-based)."""
+    from tycoon.commands.common import server_url
+
     group = parser.add_argument_group("LLM-written supplier replies (optional)")
     group.add_argument(
         "--supplier-model",
@@ -143,7 +150,10 @@ def add_supplier_flags(parser: argparse.ArgumentParser) -> None:
         "any failure falls back to the rule-based text)",
     )
     group.add_argument(
-        "--supplier-base-url", default=None, help="server for --supplier-model (default --base-url)"
+        "--supplier-base-url",
+        type=server_url,
+        default=None,
+        help="server for --supplier-model (default --base-url)",
     )
     group.add_argument(
         "--supplier-api-key-env",

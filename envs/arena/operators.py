@@ -18,7 +18,6 @@ The seams this module relies on in `tycoon.envs.vending` (each a few lines):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -44,6 +43,7 @@ from tycoon.envs.vending.overnight import NightReport, run_overnight
 from tycoon.envs.vending.probes.recorder import BehaviourRecorder
 from tycoon.envs.vending.probes.runtime import ProbeRuntime
 from tycoon.envs.vending.scenarios import ProbeSet
+from tycoon.envs.vending.step_view import fit_observation as fit_observation  # the arena's too
 from tycoon.envs.vending.tools import tools_for
 from tycoon.envs.vending.tools.base import Tool, money, storable
 from tycoon.envs.vending.world import (
@@ -60,7 +60,6 @@ OPERATOR_PAYMENT = "operator_payment"
 # what an action and an observation may be (the single-agent env's bounds and charset)
 ACTION_CHARS = MAX_ACTION_CHARS
 OBSERVATION_CHARSET = CHARSET
-_OUTSIDE_CHARSET = re.compile("[^" + re.escape("".join(sorted(CHARSET))) + "]")
 BANK_NOTICES = "notices@bank.vendarena.example"
 
 
@@ -162,14 +161,6 @@ def operator_tools(probes: ProbeSet | None = None) -> dict[str, type[Tool]]:
 
 def operator_tool_schemas(probes: ProbeSet | None = None) -> list[dict[str, Any]]:
     return [tool.openai_schema() for tool in tools_for(probes)]
-
-
-def fit_observation(text: str, limit: int) -> str:
-    """An observation inside its space: at most `limit` characters, in the charset."""
-    if len(text) > limit:
-        marker = "\n[... truncated]"
-        text = text[: limit - len(marker)] + marker
-    return _OUTSIDE_CHARSET.sub("?", text)
 
 
 def stored_action(action: Any) -> str:

@@ -96,6 +96,8 @@ class MissingDriver(StoreError):
 
 # the extra of pyproject.toml that installs each database driver
 DRIVER_EXTRAS = {"psycopg": "postgres", "psycopg2": "postgres"}
+# drivers whose package on PyPI is named otherwise than the module they import as
+DRIVER_PACKAGES = {"MySQLdb": "mysqlclient"}
 
 
 def database_url(db: str | Path) -> str:
@@ -721,7 +723,8 @@ def _check_tables(engine: Engine, safe_url: str) -> None:
 def _missing_driver(exc: ModuleNotFoundError, safe_url: str) -> MissingDriver:
     module = (exc.name or "").split(".")[0]
     extra = DRIVER_EXTRAS.get(module)
-    hint = f"pip install 'tycoon[{extra}]'" if extra else f"pip install {module}"
+    package = DRIVER_PACKAGES.get(module, module)
+    hint = f"pip install 'tycoon[{extra}]'" if extra else f"pip install {package}"
     return MissingDriver(f"{safe_url} needs the {module!r} driver, which is not installed: {hint}")
 
 

@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from openai_server import FakeOpenAIServer
 from resume_harness import deterministic_reply, run_uninterrupted, tycoon
 from sqlalchemy import select, update
@@ -208,6 +209,27 @@ def test_ctrl_c_during_rollout_prints_the_episode_ids_that_resume(tmp_path) -> N
         assert "never started: seeds" in stopped.stderr
     tycoon(*shlex.split(command)[1:], "--no-progress")
     assert all(e.status == "finished" for e in store.list_episodes())
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_an_arena_market_prints_the_command_that_resumes_it(tmp_path) -> None:
+    db = str(tmp_path / "ctrl-c-arena.db")
+    args = ["run", "--env", "tycoon/VendingArena-v0", "--agent", "baseline", "--agent", "idle",
+            "--max-days", "60", "--db", db, "--no-progress"]  # fmt: skip
+    stopped = _interrupt_after(args, db, 20)
+    assert stopped.returncode == 130, stopped.stderr
+    assert "Traceback" not in stopped.stderr
+    command = f"tycoon run --db {db} --env tycoon/VendingArena-v0 --resume 1"
+    lines = [line for line in stopped.stderr.splitlines() if line.strip()]
+    assert lines[-1] == (
+        f"interrupted: every finished step is in the database; continue with: {command}"
+    ), stopped.stderr
+    resumed = subprocess.run(
+        [sys.executable, "-m", "tycoon.cli", *shlex.split(command)[1:], "--no-progress"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr
+    assert "finished" in resumed.stdout or "bankrupt" in resumed.stdout
 
 
 def test_episodes_lists_every_episode_and_refuses_a_missing_database(tmp_path) -> None:

@@ -27,6 +27,7 @@ from typing import Any
 from tqdm import tqdm
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports SIGINT
 # the judge's settings, stored with a market so that a resume or fork keeps judging
 JUDGE_FLAGS = ("judge_model", "judge_base_url", "judge_api_key_env")
 # the arena's id, spelled here so that `wants` (run on every command line) imports nothing
@@ -48,13 +49,20 @@ def wants(argv: list[str]) -> bool:
 def build_parser() -> argparse.ArgumentParser:
     from tycoon.agents.llm.settings import add_llm_flags
     from tycoon.cli import TycoonArgumentParser
-    from tycoon.commands.common import _positive_int, add_judge_flags, episode_number, seed_number
+    from tycoon.commands.common import (
+        _positive_int,
+        add_judge_flags,
+        episode_number,
+        seed_number,
+        server_url,
+    )
     from tycoon.envs.arena.config import SCENARIOS
 
     parser = TycoonArgumentParser(
         prog="tycoon run",
         description=f"Run one {ENV_ID} market (one --agent per seat) and print its scores.",
     )
+    parser.help_command = f"tycoon run --env {ENV_ID} --help"
     parser.add_argument("--env", required=True, choices=[ENV_ID])
     parser.add_argument(
         "--agent",
@@ -89,7 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=seed_number, default=0)
     parser.add_argument("--max-days", type=_positive_int, default=365)
     parser.add_argument("--db", default="runs/tycoon.db", help="SQLite file or database URL")
-    parser.add_argument("--base-url", default=None, help="OpenAI-compatible server URL")
+    parser.add_argument(
+        "--base-url", type=server_url, default=None, help="OpenAI-compatible server URL"
+    )
     parser.add_argument(
         "--api-key-env", default=None, help="environment variable holding the API key"
     )
@@ -122,6 +132,7 @@ def main(argv: list[str]) -> int:
         elif not args.agent:
             raise ValueError("Expected one --agent per seat (or --resume MARKET), got none")
         agents = [make_seat_agent(spec, args) for spec in args.agent]
+        refuse_llm_flags(args)
         if not MIN_OPERATORS <= len(agents) <= MAX_OPERATORS:
             raise ValueError(
                 f"Expected {MIN_OPERATORS}-{MAX_OPERATORS} --agent flags (one per seat), "
@@ -151,6 +162,12 @@ def main(argv: list[str]) -> int:
         run_spec=market_spec(args),
         judge=judge,
     )
+    markets: list[int] = [args.resume] if args.resume is not None else []
+
+    def started(market_id: int) -> None:
+        markets.append(market_id)
+        print(f"market {market_id} (resume: {resume_market(args.db, market_id)})", flush=True)
+
     try:
         summary = asyncio.run(
             _play_and_close(
@@ -159,13 +176,18 @@ def main(argv: list[str]) -> int:
                 seed=args.seed,
                 progress=not args.no_progress,
                 resume=args.resume,
-                on_reset=lambda market_id: print(
-                    f"market {market_id} (resume: tycoon run --db {shlex.quote(args.db)} "
-                    f"--env {ENV_ID} --resume {market_id})",
-                    flush=True,
-                ),
+                on_reset=started,
             )
         )
+    except KeyboardInterrupt:
+        hint = (
+            f"every finished step is in the database; continue with: "
+            f"{resume_market(args.db, markets[-1])}"
+            if markets
+            else "no market was started"
+        )
+        print(f"\ninterrupted: {hint}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except ResumeMismatch as exc:
         print(f"tycoon: error: cannot resume market {args.resume} exactly: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -178,6 +200,27 @@ def main(argv: list[str]) -> int:
 
     _report_judge(args, judge)
     return _judge_status(args, judge)
+
+
+def resume_market(db: str, market_id: int) -> str:
+    """The command line that continues a market."""
+    return f"tycoon run --db {shlex.quote(db)} --env {ENV_ID} --resume {market_id}"
+
+
+def refuse_llm_flags(args: argparse.Namespace) -> None:
+    """A ValueError for an LLM flag given to a market without an LLM seat (as `run` refuses
+    one for a scripted agent)."""
+    from tycoon.commands.common import UsageError, refuse_unused_llm_flags
+
+    llm_seats = [spec for spec in args.agent if spec.startswith("openai:")]
+    try:
+        refuse_unused_llm_flags(
+            args,
+            llm_agent=bool(llm_seats),
+            agents=f"no openai:MODEL seat ({len(args.agent)} scripted)",
+        )
+    except UsageError as exc:
+        raise ValueError(str(exc)) from exc
 
 
 def seat_probes(specs: list[str] | None, seats: int) -> tuple[str | None, ...]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import math
+import re
 import shlex
 from typing import Any
 
@@ -60,7 +62,9 @@ def add_episode_flags(parser: argparse.ArgumentParser) -> None:
         "or a misbehaving agent (default baseline)",
     )
     parser.add_argument("--model", default=None, help="model name for --agent openai")
-    parser.add_argument("--base-url", default=None, help="OpenAI-compatible server URL")
+    parser.add_argument(
+        "--base-url", type=server_url, default=None, help="OpenAI-compatible server URL"
+    )
     parser.add_argument(
         "--api-key-env",
         default=None,
@@ -81,7 +85,11 @@ def add_episode_flags(parser: argparse.ArgumentParser) -> None:
         "(default: the environment's own)",
     )
     parser.add_argument(
-        "--out", type=output_file, default=None, help="write the summary as JSON to this file"
+        "--out",
+        type=output_file_or_stdout,
+        default=None,
+        help="write the summary as JSON to this file (-: standard output, and the text "
+        "summary goes to standard error)",
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
@@ -90,7 +98,9 @@ def add_judge_flags(parser: argparse.ArgumentParser, title: str, model_help: str
     """The live judge's flags (`--judge-model` and its server), for run and arena run."""
     judge = parser.add_argument_group(title)
     judge.add_argument("--judge-model", default=None, help=model_help)
-    judge.add_argument("--judge-base-url", default=None, help="the judge's OpenAI-compatible URL")
+    judge.add_argument(
+        "--judge-base-url", type=server_url, default=None, help="the judge's OpenAI-compatible URL"
+    )
     judge.add_argument(
         "--judge-api-key-env",
         default="OPENAI_API_KEY",
@@ -106,7 +116,7 @@ def add_judge_flags(parser: argparse.ArgumentParser, title: str, model_help: str
 
 def _positive_int(text: str) -> int:
     try:
-        value = int(text)
+        value = ascii_int(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from exc
     if value < 1:
@@ -114,6 +124,64 @@ def _positive_int(text: str) -> int:
     if value > MAX_COUNT:
         raise argparse.ArgumentTypeError(f"expected a number of at most {MAX_COUNT}, got {value}")
     return value
+
+
+# the one rule for numbers on the command line: ASCII digits, an optional sign, a point
+# and an exponent. `int` and `float` alone also take other scripts' digits ("١٢" is 12),
+# underscores ("1_000"), surrounding spaces, and `float` takes "inf" and "nan"
+_ASCII_WHOLE = re.compile(r"[+-]?[0-9]+")
+_ASCII_DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
+def ascii_int(text: str) -> int:
+    """A whole number in ASCII digits, or a ValueError."""
+    if not _ASCII_WHOLE.fullmatch(text):
+        raise ValueError(f"expected a whole number in ASCII digits, got {text!r}")
+    return int(text)
+
+
+def ascii_float(text: str) -> float:
+    """A finite decimal number in ASCII digits, or a ValueError."""
+    if not _ASCII_DECIMAL.fullmatch(text):
+        raise ValueError(f"expected a number in ASCII digits, got {text!r}")
+    value = float(text)
+    if not math.isfinite(value):  # "1e999"
+        raise ValueError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def whole_number_flag(text: str) -> int:
+    """An argparse type: a whole number in ASCII digits (bounds are checked by the
+    settings the flag feeds)."""
+    try:
+        return ascii_int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from exc
+
+
+def number_flag(text: str) -> float:
+    """An argparse type: a finite number in ASCII digits (bounds are checked by the
+    settings the flag feeds)."""
+    try:
+        return ascii_float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}") from exc
+
+
+def server_url(text: str) -> str:
+    """A model server flag's value (`--base-url` and its kin): an http(s) URL with a host,
+    refused at parsing rather than after an episode has started and its requests failed."""
+    from urllib.parse import urlsplit
+
+    expected = "expected an http:// or https:// URL of an OpenAI-compatible server"
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 (a port that is not a number raises here)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{expected}, got {text!r}: {exc}") from exc
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"{expected}, got {text!r}")
+    return text
 
 
 def output_file(text: str) -> str:
@@ -125,6 +193,13 @@ def output_file(text: str) -> str:
     if problem:
         raise argparse.ArgumentTypeError(f"expected a file path to write, got {text!r}: {problem}")
     return text
+
+
+def output_file_or_stdout(text: str) -> str:
+    """An output file flag that may also be `-`, standard output."""
+    from tycoon.output_files import STDOUT
+
+    return text if text == STDOUT else output_file(text)
 
 
 def output_directory(text: str) -> str:
@@ -217,6 +292,53 @@ def apply_run_spec(args: argparse.Namespace, episode: Any) -> Any:
     return spec
 
 
+# flags only the LLM agent reads, and flags of the model server that the LLM agent and
+# the LLM-written supplier replies (--supplier-model) read
+LLM_AGENT_FLAGS = (
+    "model",
+    "temperature",
+    "max_tokens",
+    "context_tokens",
+    "return_token_ids",
+    "logprobs",
+)
+LLM_SERVER_FLAGS = ("base_url", "api_key_env", "timeout", "max_retries", "backoff", "transport")
+
+
+def refuse_unused_llm_flags(args: argparse.Namespace, *, llm_agent: bool, agents: str) -> None:
+    """A UsageError for an LLM flag given where no model would read it (a scripted
+    agent's run ignores `--temperature`: say so rather than run without it). `agents`
+    names the command's agents for the message."""
+    uses_server = llm_agent or bool(getattr(args, "supplier_model", None))
+    for name in LLM_AGENT_FLAGS + LLM_SERVER_FLAGS:
+        if (name in LLM_SERVER_FLAGS and uses_server) or (name in LLM_AGENT_FLAGS and llm_agent):
+            continue
+        if _given_llm_flag(args, name):
+            flag = "--" + name.replace("_", "-")
+            supplier = name in LLM_SERVER_FLAGS and hasattr(args, "supplier_model")
+            readers = "an LLM agent or --supplier-model" if supplier else "an LLM agent"
+            raise UsageError(
+                f"{flag} is for {readers}, got {agents}; leave {flag} out (no model reads it)"
+            )
+
+
+def _given_llm_flag(args: argparse.Namespace, name: str) -> bool:
+    """Whether an LLM flag was given a value of its own (not left at its default)."""
+    value = getattr(args, name, None)
+    if value is None or value is False or (isinstance(value, str) and not value):
+        return False
+    defaults = (_llm_flag_defaults().get(name), EPISODE_DEFAULTS.get(name))
+    return not any(type(value) is type(default) and value == default for default in defaults)
+
+
+def _llm_flag_defaults() -> dict[str, Any]:
+    from tycoon.agents.llm.settings import add_llm_flags
+
+    parser = argparse.ArgumentParser(add_help=False)
+    add_llm_flags(parser)
+    return {action.dest: action.default for action in parser._actions}
+
+
 def run_spec_from_args(args: argparse.Namespace) -> Any:
     """The RunSpec of an episode started with these flags (never a key: the spec names
     the variables that hold keys)."""
@@ -269,7 +391,7 @@ def seed_number(text: str) -> int:
 def _whole_number(text: str, expected: str, named: str, low: int, high: int) -> int:
     """A flag's whole number within [low, high], or an ArgumentTypeError naming both."""
     try:
-        value = int(text)
+        value = ascii_int(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from exc
     if not low <= value <= high:
@@ -303,7 +425,7 @@ def non_negative_int(text: str) -> int:
 def fraction(text: str) -> float:
     """A threshold or score flag: a finite number from 0 to 1."""
     try:
-        value = float(text)
+        value = ascii_float(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}") from exc
     if not 0.0 <= value <= 1.0:  # NaN fails this too
@@ -317,16 +439,87 @@ def open_store(db: str, *, must_exist: bool = False, read_only: bool = False) ->
     commands that only read (nothing in the file changes either)."""
     if not db.strip():
         raise UsageError("--db expects a SQLite file or a database URL, got an empty string")
+    _check_database_url(db)
     try:
         return WorldStore(db, must_exist=must_exist, read_only=read_only)
     except StoreError as exc:
-        raise UsageError(str(exc)) from exc
+        creates = not (must_exist or read_only)
+        raise UsageError(f"{exc}{_unwritable_folder_hint(db, creates=creates)}") from exc
+
+
+def _unwritable_folder_hint(db: str, *, creates: bool) -> str:
+    """Why SQLite could not open a file, when the reason is its folder: no file can be
+    created there (a read-only disk, no permission), and SQLite creates its journal
+    files beside the database even to read one. Empty otherwise."""
+    from tycoon.envs.world.store import database_url, sqlite_path
+    from tycoon.output_files import output_problem
+
+    try:
+        path = sqlite_path(database_url(db))
+    except Exception:  # not a URL SQLite takes: the error already says so
+        return ""
+    if path is None or not path.parent.is_dir():
+        return ""
+    problem = output_problem(str(path.parent), directory=True)
+    if problem is None or not (creates or path.exists()):
+        return ""
+    if not path.exists():
+        return f"; {problem}"
+    return (
+        f"; {problem}, and SQLite creates its journal files beside the database even to "
+        "read it: copy the file to a folder you can write"
+    )
+
+
+def check_episode_flags(args: argparse.Namespace) -> None:
+    """Refuse an unknown environment, scenario or agent, and LLM flags nothing reads, before
+    a database is opened (so that a bad command line creates no file)."""
+    _check_env_id(args.env)
+    _check_scenario(getattr(args, "scenario", None))
+    _check_agent_name(args.agent)
+    refuse_unused_llm_flags(args, llm_agent=args.agent == "openai", agents=f"--agent {args.agent}")
+
+
+def _check_env_id(env_id: str) -> None:
+    known = [spec["id"] for spec in tycoon.ENVIRONMENTS]
+    if env_id not in gymnasium.registry or not env_id.startswith("tycoon/"):
+        raise UsageError(f"unknown environment {env_id!r}; expected one of {', '.join(known)}")
+
+
+def _check_scenario(scenario: str | None) -> None:
+    from tycoon.envs.vending.scenarios import SCENARIOS
+
+    if scenario is not None and scenario not in SCENARIOS:
+        raise UsageError(f"unknown scenario {scenario!r}; expected one of {', '.join(SCENARIOS)}")
+
+
+def _check_agent_name(agent: str) -> None:
+    from tycoon.agents import AGENTS
+
+    if agent not in AGENTS:
+        raise UsageError(f"unknown agent {agent!r}; expected one of {', '.join(AGENTS)}")
+
+
+def _check_database_url(db: str) -> None:
+    """A UsageError for a `--db` URL SQLAlchemy cannot read (a bad port, an unclosed
+    bracket), naming it without its password."""
+    if "://" not in db:
+        return  # a file path
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(db).port  # noqa: B018 (parsed lazily: a port that is not a number raises)
+    except (ArgumentError, ValueError) as exc:
+        shown = re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", db)
+        raise UsageError(
+            f"--db expects a SQLite file or a database URL (dialect://user@host:port/name), "
+            f"got {shown!r}: {exc}"
+        ) from exc
 
 
 def make_env(args: argparse.Namespace, store: WorldStore) -> Any:
-    known = [spec["id"] for spec in tycoon.ENVIRONMENTS]
-    if args.env not in gymnasium.registry or not args.env.startswith("tycoon/"):
-        raise UsageError(f"unknown environment {args.env!r}; expected one of {', '.join(known)}")
+    _check_env_id(args.env)
     overrides: dict[str, Any] = {}
     kwargs: dict[str, Any] = {}
     if args.max_days is not None:
@@ -335,12 +528,7 @@ def make_env(args: argparse.Namespace, store: WorldStore) -> Any:
         overrides["max_steps"] = args.max_steps
         kwargs["max_episode_steps"] = args.max_steps
     if getattr(args, "scenario", None) is not None:
-        from tycoon.envs.vending.scenarios import SCENARIOS
-
-        if args.scenario not in SCENARIOS:
-            raise UsageError(
-                f"unknown scenario {args.scenario!r}; expected one of {', '.join(SCENARIOS)}"
-            )
+        _check_scenario(args.scenario)
         kwargs["scenario"] = args.scenario
     judge = live_judge(args)
     if judge is not None:
@@ -416,8 +604,7 @@ def close_supplier_writers() -> None:
 def make_agent(args: argparse.Namespace, store: WorldStore) -> Any:
     from tycoon.agents import AGENTS
 
-    if args.agent not in AGENTS:
-        raise UsageError(f"unknown agent {args.agent!r}; expected one of {', '.join(AGENTS)}")
+    _check_agent_name(args.agent)
     if args.agent == "replay":
         source = getattr(args, "replay_episode", None)
         if source is None:

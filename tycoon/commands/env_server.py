@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tycoon.commands.common import DEFAULT_DB, DEFAULT_ENV
+from tycoon.commands.common import DEFAULT_DB, DEFAULT_ENV, whole_number_flag
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -26,9 +26,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         "--scenario", default=None, help="scenario of new episodes (default: the env's own)"
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    parser.add_argument("--port", type=whole_number_flag, default=8000, help="port (default 8000)")
     parser.add_argument(
-        "--max-sessions", type=int, default=64, help="concurrent WebSocket sessions (default 64)"
+        "--max-sessions",
+        type=whole_number_flag,
+        default=64,
+        help="concurrent WebSocket sessions (default 64)",
     )
     parser.set_defaults(handler=handle)
 

@@ -21,10 +21,13 @@ from tycoon.commands.common import (
     DEFAULT_DB,
     UsageError,
     _positive_int,
+    ascii_int,
     llm_settings,
     make_agent,
     make_env,
     open_store,
+    refuse_unused_llm_flags,
+    server_url,
 )
 from tycoon.leaderboards.runs import (
     PlannedEpisode,
@@ -64,7 +67,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         "--agent per entrant: a scripted agent or openai:MODEL",
     )
     parser.add_argument("--model", default="", help="model name for --agent openai")
-    parser.add_argument("--base-url", default=None, help="OpenAI-compatible server URL")
+    parser.add_argument(
+        "--base-url", type=server_url, default=None, help="OpenAI-compatible server URL"
+    )
     parser.add_argument(
         "--api-key-env",
         default="OPENAI_API_KEY",
@@ -99,7 +104,7 @@ def parse_seeds(text: str | None) -> list[int] | None:
     if text is None:
         return None
     try:
-        seeds = [int(part) for part in text.split(",") if part.strip()]
+        seeds = [ascii_int(part.strip()) for part in text.split(",") if part.strip()]
     except ValueError as exc:
         raise UsageError(f"--seeds expects comma-separated whole numbers, got {text!r}") from exc
     if not seeds or len(set(seeds)) != len(seeds):
@@ -170,6 +175,9 @@ def handle(args: argparse.Namespace) -> int:
         return 2
     args.agent = agents[0]
     try:
+        refuse_unused_llm_flags(
+            args, llm_agent=args.agent == "openai", agents=f"--agent {args.agent}"
+        )
         spec = RunSpec.build(
             suite,
             agent=args.agent,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from tycoon.commands.common import _positive_int, output_directory
+from tycoon.commands.common import _positive_int, ascii_float, output_directory
 
 EXPERIMENTS = ("incentives",)
 
@@ -78,9 +78,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
 
 def _dollars(text: str) -> float:
     try:
-        value = float(text)
+        value = ascii_float(text)
     except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected dollars, got {text!r}") from exc
+        raise argparse.ArgumentTypeError(
+            f"expected finite dollars of at least 0, got {text!r}"
+        ) from exc
     if not 0 <= value < float("inf"):  # NaN fails this too
         raise argparse.ArgumentTypeError(f"expected finite dollars of at least 0, got {text!r}")
     return value

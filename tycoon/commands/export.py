@@ -13,10 +13,11 @@ from tycoon.commands.common import (
     UsageError,
     episode_number,
     open_store,
-    output_file,
+    output_file_or_stdout,
 )
 from tycoon.envs.world.store import StoreError
 from tycoon.export import iter_records, write_jsonl
+from tycoon.output_files import STDOUT
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -34,14 +35,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     )
     parser.add_argument("--db", default=DEFAULT_DB, help=f"database (default {DEFAULT_DB})")
     parser.add_argument(
-        "--out", type=_out, default="-", help="output file (default: standard output)"
+        "--out",
+        type=output_file_or_stdout,
+        default=STDOUT,
+        help="output file (default -: standard output)",
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(handler=handle)
-
-
-def _out(text: str) -> str:
-    return text if text == "-" else output_file(text)
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -63,10 +63,10 @@ def handle(args: argparse.Namespace) -> int:
         total=len(ids),
         unit="ep",
         desc="export",
-        disable=args.no_progress or args.out == "-",
+        disable=args.no_progress or args.out == STDOUT,
         file=sys.stderr,
     )
-    if args.out == "-":
+    if args.out == STDOUT:
         count = write_jsonl(records, sys.stdout)
     else:
         count = write_jsonl(records, Path(args.out))

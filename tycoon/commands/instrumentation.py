@@ -17,7 +17,7 @@ import argparse
 import os
 import sys
 
-from tycoon.commands.common import episode_number, fraction
+from tycoon.commands.common import episode_number, fraction, server_url
 
 MIN_SCORE = 0.95
 
@@ -41,7 +41,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         help=f"exit 1 when a detector's precision or recall is below this (default {MIN_SCORE})",
     )
     validate.add_argument("--judge-model", help="also score this LLM judge on the gold cases")
-    validate.add_argument("--judge-base-url", help="the judge's OpenAI-compatible server URL")
+    validate.add_argument(
+        "--judge-base-url", type=server_url, help="the judge's OpenAI-compatible server URL"
+    )
     validate.add_argument(
         "--judge-api-key-env",
         default="OPENAI_API_KEY",

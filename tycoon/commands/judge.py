@@ -20,7 +20,7 @@ import argparse
 import os
 import sys
 
-from tycoon.commands.common import episode_number, fraction
+from tycoon.commands.common import episode_number, fraction, server_url
 
 EXIT_JUDGE_FAILED = 1
 
@@ -31,7 +31,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     )
     parser.add_argument("--db", required=True, help="SQLite file or SQLAlchemy URL")
     parser.add_argument("--model", required=True, help="the judge model's name on the server")
-    parser.add_argument("--base-url", required=True, help="OpenAI-compatible server URL")
+    parser.add_argument(
+        "--base-url", type=server_url, required=True, help="OpenAI-compatible server URL"
+    )
     parser.add_argument(
         "--api-key-env",
         default="OPENAI_API_KEY",

@@ -8,7 +8,7 @@ import asyncio
 import json
 import sys
 import time
-from typing import Any
+from typing import IO, Any
 
 from tycoon.agents.history import ResumeMismatch
 from tycoon.agents.llm.settings import add_llm_flags, add_supplier_flags
@@ -18,15 +18,17 @@ from tycoon.commands.common import (
     add_episode_flags,
     apply_defaults,
     apply_run_spec,
+    check_episode_flags,
     episode_ids,
     llm_settings,
     make_agent,
     make_env,
     open_store,
+    refuse_unused_llm_flags,
     resumable_episode,
     resume_command,
 )
-from tycoon.output_files import write_text_atomically
+from tycoon.output_files import report_stream, write_output
 from tycoon.parallel.flags import add_ray_flags, wants_ray
 from tycoon.parallel.ray_runtime import ParallelRolloutError
 from tycoon.rollout import EpisodeResult, Job, ProgressBar, RolloutListener, rollout_async
@@ -92,6 +94,7 @@ def _groups(args: argparse.Namespace, store: Any) -> list[tuple[argparse.Namespa
 
 
 def _validate(args: argparse.Namespace, store: Any) -> None:
+    refuse_unused_llm_flags(args, llm_agent=args.agent == "openai", agents=f"--agent {args.agent}")
     make_env(args, store).close()  # validates --env and friends before anything runs
     if args.agent == "openai":
         llm_settings(args)
@@ -103,6 +106,9 @@ def handle(args: argparse.Namespace) -> int:
     try:
         if wants_ray(args) and args.db in (":memory:", "sqlite://"):
             raise UsageError("--ray needs a database file or server URL, not :memory:")
+        if args.resume is None:
+            apply_defaults(args)
+            check_episode_flags(args)  # before the database file is created
         # creates the tables before any worker opens the file (a resume needs them there)
         store = open_store(args.db, must_exist=args.resume is not None)
         groups = _groups(args, store)
@@ -126,9 +132,9 @@ def handle(args: argparse.Namespace) -> int:
     except ParallelRolloutError as exc:  # Ray missing, a database no actor can share
         print(f"tycoon: error: {exc}", file=sys.stderr)
         return 2
-    _print_table(results, time.perf_counter() - started)
+    _print_table(results, time.perf_counter() - started, report_stream(args.out))
     if args.out:
-        write_text_atomically(
+        write_output(
             args.out, json.dumps([r.model_dump() for r in results], indent=2, default=str) + "\n"
         )
     stopped = [r for r in results if r.stopped]
@@ -235,10 +241,11 @@ async def run_share(
         store.dispose()
 
 
-def _print_table(results: list[EpisodeResult], seconds: float) -> None:
+def _print_table(results: list[EpisodeResult], seconds: float, stream: IO[str]) -> None:
     print(
         f"{'episode':>7} {'seed':>6} {'status':<11} {'days':>4} {'steps':>6} "
-        f"{'net worth':>12} {'calls':>6} {'reuse':>6}"
+        f"{'net worth':>12} {'calls':>6} {'reuse':>6}",
+        file=stream,
     )
     for r in results:
         s = r.summary
@@ -247,10 +254,12 @@ def _print_table(results: list[EpisodeResult], seconds: float) -> None:
             f"{r.episode_id if r.episode_id is not None else '-':>7} {r.seed if r.seed is not None else '-':>6} "
             f"{(s.status if s else 'error'):<11} {(s.days if s else 0):>4} "
             f"{(s.steps if s else r.steps):>6} "
-            f"{(f'${s.net_worth:,.2f}' if s else '-'):>12} {r.llm_calls:>6} {reuse:>6}"
+            f"{(f'${s.net_worth:,.2f}' if s else '-'):>12} {r.llm_calls:>6} {reuse:>6}",
+            file=stream,
         )
     steps = sum(r.steps for r in results)
     print(
         f"{len(results)} episode(s), {steps} steps in {seconds:.1f}s "
-        f"({steps / max(seconds, 1e-9):,.1f} steps/s)"
+        f"({steps / max(seconds, 1e-9):,.1f} steps/s)",
+        file=stream,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import IO, Any
 
 from tycoon.agents.history import ResumeMismatch
 from tycoon.agents.llm.settings import add_llm_flags, add_supplier_flags
@@ -15,14 +15,16 @@ from tycoon.commands.common import (
     add_judge_flags,
     apply_defaults,
     apply_run_spec,
+    check_episode_flags,
     episode_number,
     make_agent,
     make_env,
     open_store,
+    refuse_unused_llm_flags,
     resumable_episode,
     resume_command,
 )
-from tycoon.output_files import write_text_atomically
+from tycoon.output_files import report_stream, write_output
 from tycoon.runner import run_episode, run_episode_sync
 from tycoon.summary import EpisodeSummary
 
@@ -35,7 +37,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     parser = subparsers.add_parser(
         "run",
         help="run one episode (default: VendingClassic, baseline agent, ./runs/tycoon.db)",
-        description="Run one episode and print its summary.",
+        description="Run one episode and print its summary, ending with the world's state "
+        "hash (the same seed and actions give the same hash, resumed or not; `tycoon show "
+        "EPISODE` prints it too).",
     )
     add_episode_flags(parser)
     parser.add_argument(
@@ -93,12 +97,13 @@ def _resume_hint(args: argparse.Namespace, started: list[int]) -> str:
 
 def _handle(args: argparse.Namespace, started: list[int]) -> int:
     try:
+        if args.resume is None:
+            apply_defaults(args)
+            check_episode_flags(args)  # before the database file is created
         store = open_store(args.db, must_exist=args.resume is not None)
         if args.resume is not None:
             apply_run_spec(args, resumable_episode(store, args.resume, args.db))
             started.append(args.resume)
-        else:
-            apply_defaults(args)
         if args.reference_agent is not None:
             from tycoon.agents import AGENTS
 
@@ -107,6 +112,9 @@ def _handle(args: argparse.Namespace, started: list[int]) -> int:
                     f"--reference-agent expects a scripted agent such as baseline, got "
                     f"{args.reference_agent!r}"
                 )
+        refuse_unused_llm_flags(
+            args, llm_agent=args.agent == "openai", agents=f"--agent {args.agent}"
+        )
         env = make_env(args, store)
         agent = make_agent(args, store)
     except UsageError as exc:
@@ -116,28 +124,44 @@ def _handle(args: argparse.Namespace, started: list[int]) -> int:
 
 
 def _report(
-    args: argparse.Namespace, summary: EpisodeSummary, extra: dict | None = None, judge: Any = None
+    args: argparse.Namespace,
+    summary: EpisodeSummary,
+    state_hash: str,
+    extra: dict | None = None,
+    judge: Any = None,
 ) -> None:
     reference = None
+    report = report_stream(args.out)
     if args.reference_agent is not None:
         summary, reference = _with_reference_scores(args, summary)
-    print("\n".join(summary.lines()))
+    print("\n".join(summary.lines()), file=report)
+    print(state_hash_line(state_hash), file=report)
     if reference is not None:
-        print(f"reference    episode {reference} ({args.reference_agent}, seed {summary.seed})")
+        print(
+            f"reference    episode {reference} ({args.reference_agent}, seed {summary.seed})",
+            file=report,
+        )
     if judge is not None:
-        _report_judge(args, judge)
+        _report_judge(args, judge, report)
     if args.out:
-        payload = {**summary.model_dump(), **(extra or {})}
-        write_text_atomically(args.out, json.dumps(payload, indent=2) + "\n")
+        payload = {**summary.model_dump(), "state_hash": state_hash, **(extra or {})}
+        write_output(args.out, json.dumps(payload, indent=2) + "\n")
 
 
-def _report_judge(args: argparse.Namespace, judge: Any) -> None:
+def state_hash_line(state_hash: str) -> str:
+    """The summary's line for the world's state hash: equal hashes, equal worlds (a
+    resumed run's against an uninterrupted one's, one database's against another's)."""
+    return f"state hash   {state_hash}"
+
+
+def _report_judge(args: argparse.Namespace, judge: Any, report: IO[str] | None = None) -> None:
     from tycoon.instrumentation.judge import failure_summary
 
     problem = failure_summary(judge.verdicts)
     print(
         f"judge        {len(judge.verdicts)} request(s) to {args.judge_model}, "
-        + (problem if problem else "all answered")
+        + (problem if problem else "all answered"),
+        file=report or sys.stdout,
     )
 
 
@@ -227,6 +251,7 @@ def _run(args: argparse.Namespace, env: Any, agent: Any, started: list[int]) -> 
     finally:
         env.close()
     assert result.summary is not None
+    state_hash = env.unwrapped.store.state_hash(result.episode_id)
     judge = getattr(env.unwrapped, "judge", None)
     extra = None
     if calls_model:
@@ -235,10 +260,13 @@ def _run(args: argparse.Namespace, env: Any, agent: Any, started: list[int]) -> 
             "prefix_reuse": result.prefix_reuse,
             "stopped": result.stopped,
         }
-    _report(args, result.summary, extra, judge=judge)
+    _report(args, result.summary, state_hash, extra, judge=judge)
     if calls_model:
         reuse = result.prefix_reuse or 0
-        print(f"llm calls    {result.llm_calls} (mean prefix reuse {reuse:.1%})")
+        print(
+            f"llm calls    {result.llm_calls} (mean prefix reuse {reuse:.1%})",
+            file=report_stream(args.out),
+        )
     if result.stopped:
         print(
             f"tycoon: stopped early: {result.stopped}\n"

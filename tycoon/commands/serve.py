@@ -18,6 +18,8 @@ import time
 import urllib.error
 import urllib.request
 
+from tycoon.commands.common import number_flag, whole_number_flag
+
 INSTALL_HINT = (
     "vLLM is not installed. Install the extra with `pip install -e '.[vllm]'` "
     "(or `pip install vllm`; it needs a CUDA GPU), or point --base-url at any "
@@ -87,17 +89,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("model", help="Hugging Face model id or local path")
-    parser.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    parser.add_argument("--port", type=whole_number_flag, default=8000, help="port (default 8000)")
     parser.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
     parser.add_argument(
         "--tool-call-parser",
         default=None,
         help="vLLM tool-call parser (default: chosen from the model family)",
     )
-    parser.add_argument("--max-model-len", type=int, default=None, help="context length")
+    parser.add_argument(
+        "--max-model-len", type=whole_number_flag, default=None, help="context length"
+    )
     parser.add_argument(
         "--wait",
-        type=float,
+        type=number_flag,
         default=900.0,
         help="seconds to wait for the server to become healthy (default 900)",
     )

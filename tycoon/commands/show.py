@@ -15,13 +15,19 @@ from tycoon.commands.common import (
     open_store,
     output_file,
 )
+from tycoon.commands.run import state_hash_line
 from tycoon.envs.world.schema import Step
 from tycoon.envs.world.store import StoreError
 from tycoon.summary import summarise_episode
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = subparsers.add_parser("show", help="show an episode from the database")
+    parser = subparsers.add_parser(
+        "show",
+        help="show an episode from the database",
+        description="Show an episode's summary, its world's state hash (compare it with "
+        "another run's: the same seed and actions give the same hash) and its last steps.",
+    )
     parser.add_argument("episode", type=episode_number, help="episode id")
     parser.add_argument("--db", default=DEFAULT_DB, help=f"database (default {DEFAULT_DB})")
     parser.add_argument(
@@ -50,6 +56,7 @@ def handle(args: argparse.Namespace) -> int:
         print(f"tycoon: error: {exc}", file=sys.stderr)
         return 2
     print("\n".join(summary.lines()))
+    print(state_hash_line(store.state_hash(args.episode)))
     if args.html:
         from tycoon.leaderboards.show import write_episode_html
 
