@@ -5,7 +5,8 @@ durability "step", with timers around the parts of the commit
 (`time.perf_counter_ns`, via `bench_tools.timed`; ~0.1 us a call, in every figure alike):
 
 - the whole `VendingSimulation.commit` (its own Python builds the step row and info JSON);
-- the lease fence (`WorldStore.fence_step`), the world's rows (`write_changes`), the step
+- the lease fence (`StepWriter.fence_with_counters`: on SQLite the counters' UPDATE,
+  `WorldStore.fence_step` only when the lease is due for renewal), the world's rows (`write_changes`), the step
   row and counters (`StepWriter.write`) and the driver's COMMIT (`commit_driver`);
 - each statement run on the driver (`DriverStatement._execute`), by its first words:
   the first write of a transaction also carries SQLite's BEGIN and write lock.
@@ -54,6 +55,7 @@ def timers(timings: Timings) -> Iterator[None]:
     """Timers around the commit's parts and each driver statement (put back after)."""
     parts: list[tuple[Any, str, str]] = [
         (simulation.VendingSimulation, "commit", "commit (all of it)"),
+        (simulation.StepWriter, "fence_with_counters", "StepWriter.fence_with_counters"),
         (WorldStore, "fence_step", "fence_step"),
         (VendingWorld, "write_changes", "write_changes"),
         (simulation.StepWriter, "write", "StepWriter.write"),
