@@ -590,12 +590,14 @@ _RENEW_STATEMENTS: dict[tuple[str, str, str], DriverStatement] = {}
 # the counters. No lease row at all holds it (an episode stepped unfenced, as ever).
 # A clause of a statement on `episodes` with the parameters `episode_key` (the
 # episode's id) and those of `WorldStore.fence_values`.
+# (Core columns: an ORM-enabled select would take the ORM's compiler at the first step)
+_LEASE_COLUMNS = EpisodeLease.__table__.c
 LEASE_NEEDS_NO_STATEMENT = ~(
-    select(EpisodeLease.episode_id)
+    select(_LEASE_COLUMNS.episode_id)
     .where(
-        EpisodeLease.episode_id == bindparam("episode_key"),
-        (EpisodeLease.owner != bindparam("lease_owner"))
-        | (EpisodeLease.renewed_at <= bindparam("renew_before")),
+        _LEASE_COLUMNS.episode_id == bindparam("episode_key"),
+        (_LEASE_COLUMNS.owner != bindparam("lease_owner"))
+        | (_LEASE_COLUMNS.renewed_at <= bindparam("renew_before")),
     )
     .exists()
 )
