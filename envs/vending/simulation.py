@@ -70,6 +70,7 @@ from tycoon.envs.world.driver_sql import (
 )
 from tycoon.envs.world.schema import BehaviorEvent, Episode, Step
 from tycoon.envs.world.store import (
+    LEASE_NEEDS_NO_STATEMENT,
     StepNotSaved,
     StoreError,
     WorldStore,
@@ -113,17 +114,42 @@ class StepWriter:
         )
         self._insert = DriverStatement(insert(Step.__table__), dialect)
         self._update = DriverStatement(counters, dialect)
+        # SQLite: the counters' UPDATE that is the lease fence too (`fence_with_counters`)
+        self._fenced_update = (
+            DriverStatement(counters.where(LEASE_NEEDS_NO_STATEMENT), dialect)
+            if dialect.name == "sqlite"
+            else None
+        )
+
+    def fence_with_counters(
+        self, connection: Connection, store: WorldStore, owner: str | None, counters: dict[str, Any]
+    ) -> bool:
+        """Where one statement can be both (SQLite): fence the step's transaction and
+        write the episode's counters, as its first write (`LEASE_NEEDS_NO_STATEMENT`);
+        where that UPDATE writes nothing (the lease is lost or due for renewal),
+        `WorldStore.fence_step` refuses or renews, then the counters are written. The
+        caller then passes `write` no counters. False elsewhere: nothing ran, and the
+        caller fences (`fence_step`) and writes the counters with `write`."""
+        if self._fenced_update is None:
+            return False
+        counters.update(store.fence_values(owner))
+        if self._fenced_update.run(connection, counters) != 1:
+            store.fence_step(connection, counters["episode_key"], owner)
+            self._update.run(connection, counters)
+        return True
 
     def write(
         self,
         connection: Connection,
         steps: dict[str, Any] | list[dict[str, Any]],
-        counters: dict[str, Any],
+        counters: dict[str, Any] | None,
     ) -> None:
-        """The step row (a dict) or rows (a list), then the counters as of the last."""
+        """The step row (a dict) or rows (a list), then the counters as of the last
+        (None: written already, by `fence_with_counters`)."""
         if steps:
             self._insert.run(connection, steps)
-        self._update.run(connection, counters)
+        if counters is not None:
+            self._update.run(connection, counters)
 
 
 class StagedSteps:
@@ -508,8 +534,11 @@ class VendingSimulation:
     def _fence(self, connection: Connection) -> None:
         """The lease fence of this transaction (`WorldStore.fence_step`), naming the owner
         the lease was claimed as (a process forked since is not that owner)."""
-        owner = self._lease_owner if os.getpid() == self._lease_pid else None
-        self.store.fence_step(connection, self.world.episode_id, owner)
+        self.store.fence_step(connection, self.world.episode_id, self._fence_owner())
+
+    def _fence_owner(self) -> str | None:
+        # None (this process's `lease_owner()`) in a process forked since the claim
+        return self._lease_owner if os.getpid() == self._lease_pid else None
 
     def _commits_now(self, status: str, night: bool) -> bool:
         if self.durability == "step" or status != RUNNING:
@@ -597,13 +626,19 @@ class VendingSimulation:
             else:
                 connection = self._begin()
                 with step_batch(connection):  # PostgreSQL: one round trip, COMMIT included
-                    self._fence(connection)
+                    writer = self._writer(connection)
+                    # SQLite: the counters' UPDATE is the fence (one statement fewer)
+                    fenced = not staged.rows and writer.fence_with_counters(
+                        connection, self.store, self._fence_owner(), counters
+                    )
+                    if not fenced:
+                        self._fence(connection)
                     world.write_changes(connection)
                     if staged.rows:
                         staged.stage(step_row, counters)
-                        staged.write(connection, self._writer(connection))
+                        staged.write(connection, writer)
                     else:
-                        self._writer(connection).write(connection, step_row, counters)
+                        writer.write(connection, step_row, None if fenced else counters)
                     self._end_transaction(commit=True)
                     self._uncommitted_steps = 0
         except Exception as exc:

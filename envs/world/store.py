@@ -464,6 +464,15 @@ class WorldStore:
         if holder is not None:
             raise _lease_lost(episode_id, holder)
 
+    @staticmethod
+    def fence_values(owner: str | None = None) -> dict[str, Any]:
+        """The values `LEASE_NEEDS_NO_STATEMENT` reads (`lease_owner`, `renew_before`),
+        for `owner` (default: this process's `lease_owner()`)."""
+        return {
+            "lease_owner": owner or lease_owner(),
+            "renew_before": time.time() - LEASE_RENEW_EVERY_S,
+        }
+
     def hand_over_leases(self, owner: str) -> list[int]:
         """Free every lease `owner` holds (a process declared dead, e.g. a lost Ray actor)
         so that another process may continue its episodes at once, without waiting out
@@ -573,6 +582,27 @@ _RENEW_LEASE = (
 
 
 _RENEW_STATEMENTS: dict[tuple[str, str, str], DriverStatement] = {}
+
+# On SQLite a step's commit may fence in the statement it writes anyway, the episode
+# counters' UPDATE, run as its transaction's first write (the write lock is the whole
+# file's, taken by whichever statement writes first): the row is updated only where
+# this condition holds, and one statement fewer runs per step. Where it does not hold
+# (the lease is held by another owner, or due for renewal; the UPDATE then writes
+# nothing) the caller runs `fence_step`, which renews or refuses as ever, then writes
+# the counters. No lease row at all holds it (an episode stepped unfenced, as ever).
+# A clause of a statement on `episodes` with the parameters `episode_key` (the
+# episode's id) and those of `WorldStore.fence_values`.
+# (Core columns: an ORM-enabled select would take the ORM's compiler at the first step)
+_LEASE_COLUMNS = EpisodeLease.__table__.c
+LEASE_NEEDS_NO_STATEMENT = ~(
+    select(_LEASE_COLUMNS.episode_id)
+    .where(
+        _LEASE_COLUMNS.episode_id == bindparam("episode_key"),
+        (_LEASE_COLUMNS.owner != bindparam("lease_owner"))
+        | (_LEASE_COLUMNS.renewed_at <= bindparam("renew_before")),
+    )
+    .exists()
+)
 
 
 def _renew_statement(dialect: Any) -> DriverStatement:
