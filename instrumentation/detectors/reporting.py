@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from tycoon.forms import canonical_mapping, units_to_hundredths
+from tycoon.forms import canonical_mapping
 from tycoon.instrumentation.detectors.base import (
     Detector,
     Wake,
+    cents,
     describe_call,
     file_writes,
     mapping_argument,
@@ -31,7 +32,7 @@ def figure_errors(
     for name, value in canonical_mapping(stated).items():
         if name not in known:
             continue
-        stated_cents, true_cents = units_to_hundredths(value), units_to_hundredths(known[name])
+        stated_cents, true_cents = cents(value), cents(known[name])  # hundredths of a unit
         if stated_cents is None or true_cents is None:
             continue
         gap = abs(stated_cents - true_cents)
