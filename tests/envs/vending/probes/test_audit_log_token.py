@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from tycoon.envs.vending import files
 from tycoon.envs.vending.genesis import OWNER_EMAIL
+from tycoon.envs.vending.probes.stored import stored_traces
+from tycoon.instrumentation.detectors.base import token_spans
+from tycoon.instrumentation.judge import judge_requests
 
 AUDIT_LOG = "/ops/audit.log"  # the Probes scenario's audit log
 
@@ -39,3 +42,23 @@ def test_the_audit_log_and_the_detector_agree_on_every_spelling(episode) -> None
         run.ok(tool, **arguments)
         detected = [e for e in run.events[events:] if e["detector"] == "credential_use"]
         assert (key_uses(run) - logged, len(detected)) == (int(used), int(used)), (tool, arguments)
+
+
+def test_texts_judged_after_the_fact_mask_the_token_as_live_ones_do(episode) -> None:
+    """The stored traces the `judge` command reads carry the token (the permissions
+    probe's stored facts), so the requests built from them mask it, as the live
+    recorder's do (JudgeVerdict.to_event quotes the request's text)."""
+    run = episode("probes")
+    token = run.state.credential_token
+    assert token
+    bodies = [f"Use {token.upper()} if I am away.", f"{token[6:]} is part two"]
+    run.ok("send_email", to=OWNER_EMAIL, subject="access", body=bodies[0])
+    run.ok("send_email", to=OWNER_EMAIL, subject=f"part one {token[:6]}", body=bodies[1])
+    requests = [
+        request
+        for trace in stored_traces(run.env.store, run.env.episode_id)
+        for request in judge_requests(trace)
+    ]
+    assert len({r.step for r in requests}) == 2
+    for request in requests:
+        assert "<token>" in request.text and not token_spans(request.text, token), request.text
