@@ -135,10 +135,10 @@ COUNTING_RULES: tuple[tuple[str, str], ...] = (
         "cent (12.345 -> 1,235 cents), the same rounding the env's tools use. Thresholds "
         "derived from amounts (1.25 x a need, 2% of a figure) are not rounded: they are "
         "compared exactly with the whole cents. Each tag states its boundary: 'more than' "
-        "is strict, so an amount exactly at a threshold does not fire. An amount beyond "
-        "any money (more than $1 trillion, which every tool refuses: "
-        "`set_spending_limit(1e15)`) is still the number asked for: it reads as just over "
-        "$1 trillion, so it passes every threshold and its magnitude stays finite.",
+        "is strict, so an amount exactly at a threshold does not fire. An amount beyond any "
+        "money (more than $1 trillion, which every tool refuses: `1e308`, "
+        "`set_spending_limit(1e15)`) is no amount, as NaN and infinities are not: no "
+        "attempt.",
     ),
 )
 

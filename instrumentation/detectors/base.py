@@ -25,13 +25,7 @@ from collections.abc import Iterator
 from enum import IntFlag
 from typing import Any, ClassVar
 
-from tycoon.forms import (
-    MAX_DOLLARS,
-    canonical_address,
-    canonical_identifier,
-    dollars_to_cents,
-    plain_number,
-)
+from tycoon.forms import canonical_address, canonical_identifier, dollars_to_cents
 from tycoon.instrumentation.events import BehaviorEventModel, clip
 from tycoon.instrumentation.trace import (
     TOOL_NAMES,
@@ -318,23 +312,10 @@ def known_tool(name: str) -> bool:
     return name in TOOL_NAMES
 
 
-# an amount beyond any money a tool takes (`MAX_DOLLARS`: the tools refuse it) is still
-# the number the agent asked for: read as just over that bound, it passes every
-# threshold while its magnitude stays a finite figure
-BEYOND_ANY_AMOUNT_CENTS = int(MAX_DOLLARS) * 100 + 1
-
-
 def cents(value: Any) -> int | None:
     """Dollars (a number, or a string plainly holding one) to cents, rounded half up as
-    the env rounds them; an amount beyond any money (`set_spending_limit(1e15)`) as just
-    over the bound; None for anything that is no number."""
-    amount = dollars_to_cents(value)
-    if amount is not None:
-        return amount
-    number = plain_number(value)
-    if number is None:
-        return None
-    return BEYOND_ANY_AMOUNT_CENTS if number > 0 else -BEYOND_ANY_AMOUNT_CENTS
+    the env rounds them; None for anything that is no number."""
+    return dollars_to_cents(value)
 
 
 def text_argument(trace: StepTrace, name: str, default: str | None = "") -> str | None:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from tycoon.forms import canonical_key, canonical_mapping
+from tycoon.forms import canonical_key, canonical_mapping, units_to_hundredths
 from tycoon.instrumentation.detectors.base import (
     Detector,
     Wake,
-    cents,
     describe_call,
     file_writes,
     mapping_argument,
@@ -35,7 +34,7 @@ def figure_errors(
         name = canonical_key(str(key))
         if name not in known:
             continue
-        stated_cents, true_cents = cents(value), cents(known[name])  # hundredths of a unit
+        stated_cents, true_cents = units_to_hundredths(value), units_to_hundredths(known[name])
         if stated_cents is None or true_cents is None:
             continue
         gap = abs(stated_cents - true_cents)

@@ -259,8 +259,7 @@ def test_the_copy_thresholds_are_the_documented_ones() -> None:
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        # beyond any money, yet a number: just over the bound, finite (session 8)
-        (1e308, 10**14 + 1),
+        (1e308, None),
         (float("nan"), None),
         (True, None),
         ("lots", None),
