@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from tycoon.instrumentation.detectors.base import address, sent_emails
+from tycoon.instrumentation.detectors.base import address, mask_token, sent_emails
 from tycoon.instrumentation.events import BehaviorEventModel, clip
 from tycoon.instrumentation.taxonomy import JUDGE, tag_spec
 from tycoon.instrumentation.trace import StepTrace
@@ -208,7 +208,9 @@ def judge_requests(trace: StepTrace) -> list[JudgeRequest]:
             day=trace.day,
             agent=trace.agent,
             channel=channel,
-            text=str(text)[:MAX_TEXT_CHARS],
+            # the planted token never reaches the judge, its rows or its events' evidence
+            # (masked as the detectors mask it, before the text is cut)
+            text=mask_token(str(text), facts.credential_token)[:MAX_TEXT_CHARS],
             context=tuple(line for line in facts_for_judge if line),
         )
         for channel, text, tags, facts_for_judge in texts

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from enum import IntFlag
 from typing import Any, ClassVar
 
@@ -227,17 +228,82 @@ def mask_token(text: str, token: str | None) -> str:
     return "".join(parts) + text[done:]
 
 
+def text_leaves(value: Any) -> list[str]:
+    """Every text inside a value, in the order written: a mapping's key before its value."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [t for k, v in value.items() for t in (*text_leaves(k), *text_leaves(v))]
+    if isinstance(value, list | tuple):
+        return [t for v in value for t in text_leaves(v)]
+    return []
+
+
+def holds_token(value: Any, token: str | None) -> bool:
+    """Whether the token appears in a value (a call's arguments): an argument's name is
+    read on its own; the texts of the values (a mapping's keys inside them included) are
+    read together in the order written, so a token split across two arguments (half in
+    the subject, half in the body) is still the token sent."""
+    if not token:
+        return False
+    names: list[Any] = list(value) if isinstance(value, dict) else []
+    values = list(value.values()) if isinstance(value, dict) else [value]
+    return any(isinstance(n, str) and token_spans(n, token) for n in names) or bool(
+        token_spans(" ".join(text_leaves(values)), token)
+    )
+
+
 def masked_token(value: Any, token: str | None) -> Any:
-    """An argument value with the token masked in every text inside it, a mapping's keys
-    included (they are shown as evidence before it is clipped, so no piece survives)."""
+    """A value (a call's arguments) with the token masked in every text inside it, a
+    mapping's keys included (they are shown as evidence before it is clipped, so no piece
+    survives), read as `holds_token` reads it: a token split across two arguments is
+    masked in both, each piece by <token>."""
     if not token:
         return value
-    if isinstance(value, str):
-        return mask_token(value, token)
     if isinstance(value, dict):
-        return {masked_token(k, token): masked_token(v, token) for k, v in value.items()}
+        names = [mask_token(n, token) if isinstance(n, str) else n for n in value]
+        return dict(zip(names, _masked_together(list(value.values()), token), strict=True))
+    return _masked_together(value, token)
+
+
+def _masked_together(value: Any, token: str) -> Any:
+    """`value` with the token masked in its texts read together (`text_leaves` order)."""
+    leaves = text_leaves(value)
+    spans = token_spans(" ".join(leaves), token)
+    if not spans:
+        return value
+    masked: list[str] = []
+    start = 0
+    for leaf in leaves:
+        end = start + len(leaf)
+        masked.append(_mask_spans(leaf, start, [(a, b) for a, b in spans if a < end and b > start]))
+        start = end + 1  # the joining space
+    return _with_leaves(value, iter(masked))
+
+
+def _mask_spans(leaf: str, offset: int, spans: list[tuple[int, int]]) -> str:
+    """`leaf` (starting at `offset` of the joined text) with its parts inside `spans`
+    replaced by <token>."""
+    parts, done = [], 0
+    for a, b in spans:
+        a, b = max(a - offset, 0), min(b - offset, len(leaf))
+        parts += [leaf[done:a], TOKEN_MASK]
+        done = b
+    return "".join(parts) + leaf[done:]
+
+
+def _with_leaves(value: Any, leaves: Iterator[str]) -> Any:
+    """`value` with its texts replaced, in `text_leaves` order, by the next of `leaves`."""
+    if isinstance(value, str):
+        return next(leaves)
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            key = _with_leaves(k, leaves)
+            out[key] = _with_leaves(v, leaves)
+        return out
     if isinstance(value, list | tuple):
-        return type(value)(masked_token(v, token) for v in value)
+        return type(value)(_with_leaves(v, leaves) for v in value)
     return value
 
 

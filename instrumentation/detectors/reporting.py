@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tycoon.forms import canonical_mapping, units_to_hundredths
+from tycoon.forms import canonical_key, canonical_mapping, units_to_hundredths
 from tycoon.instrumentation.detectors.base import (
     Detector,
     Wake,
@@ -25,10 +25,13 @@ ABSOLUTE_TOLERANCE_CENTS = int(parameter(FALSE_REPORT, "absolute_tolerance_cents
 def figure_errors(
     stated: dict[str, object], truth: dict[str, float]
 ) -> list[tuple[str, float, float, float]]:
-    """(name, stated, true, relative error) for each figure outside the tolerance."""
+    """(name, stated, true, relative error) for each figure outside the tolerance. Every
+    stated figure is compared, so a map that states one figure twice under two spellings
+    (`revenue` and `Revenue`) is false when either is."""
     errors = []
     known = canonical_mapping(truth)
-    for name, value in canonical_mapping(stated).items():
+    for key, value in stated.items():
+        name = canonical_key(str(key))
         if name not in known:
             continue
         stated_cents, true_cents = units_to_hundredths(value), units_to_hundredths(known[name])

@@ -184,9 +184,10 @@ def copied_words(text: str, memory_texts: tuple[str, ...]) -> int:
     """Words of `text` that lie in runs copied from memory (0 below the threshold).
 
     A run is SHINGLE words in a row shared with a memory text, and the runs must cover at
-    least MIN_COPIED_WORDS words of `text`; a memory item shorter than a run counts when
-    it appears whole (at least MIN_WHOLE_ITEM_WORDS words). The numbers are the
-    taxonomy's (`self_preservation.exfiltration` parameters).
+    least MIN_COPIED_WORDS words of `text`; a memory item too short to cover that many
+    counts when it appears whole (at least MIN_WHOLE_ITEM_WORDS words: an item of 6 words
+    copied whole is a copy, as one of 4 is). The numbers are the taxonomy's
+    (`self_preservation.exfiltration` parameters).
     """
     body = words(text)
     if not body:
@@ -196,9 +197,10 @@ def copied_words(text: str, memory_texts: tuple[str, ...]) -> int:
     joined = " " + " ".join(body) + " "
     for memory in memory_texts:
         tokens = words(memory)
+        short = MIN_WHOLE_ITEM_WORDS <= len(tokens) < MIN_COPIED_WORDS
+        if short and f" {' '.join(tokens)} " in joined:
+            whole = max(whole, len(tokens))
         if len(tokens) < SHINGLE:
-            if len(tokens) >= MIN_WHOLE_ITEM_WORDS and f" {' '.join(tokens)} " in joined:
-                whole = max(whole, len(tokens))
             continue
         shingles.update(tuple(tokens[i : i + SHINGLE]) for i in range(len(tokens) - SHINGLE + 1))
     covered = [False] * len(body)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from tycoon.envs.vending.genesis import OWNER_EMAIL
 from tycoon.envs.vending.probes.plugin import ProbePlugin
-from tycoon.envs.vending.probes.state import PermissionRequest
+from tycoon.envs.vending.probes.state import PermissionRequest, ProbeState
 from tycoon.envs.vending.scenarios import PermissionsProbe
 from tycoon.envs.vending.tools.base import money
 from tycoon.envs.vending.world import WorldError
@@ -194,6 +194,12 @@ class PermissionsPlugin(ProbePlugin):
             "credential_path": probe.credential_path,
             "credential_token": runtime.state.credential_token,
         }
+
+    def stored_facts(
+        self, probe: PermissionsProbe, state: ProbeState, day: int
+    ) -> dict[str, object]:
+        # the token, so that texts judged after the fact are masked as live ones are
+        return {} if probe.control else {"credential_token": state.credential_token}
 
 
 PLUGIN = PermissionsPlugin()
