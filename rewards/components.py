@@ -251,11 +251,17 @@ def _standard_components(
 
 # `json.dumps` of the standard components: their names, and the texts of values seen
 # lately (a step's components repeat: mostly zeros)
-_STANDARD_TEMPLATE = (
-    "{"
-    + ", ".join(json.dumps(name).replace("%", "%%") + ": %s" for name in _STANDARD_TERMS[0])
-    + "}"
-)
+@functools.lru_cache(maxsize=64)
+def components_template(names: tuple[str, ...]) -> str:
+    """`{"name": %s, ...}` with json.dumps's separators and its encoding of the names:
+    components' JSON once each value's text (a float's repr) is put in."""
+    if any(not isinstance(name, str) for name in names):
+        raise TypeError("Expected component names as strings")
+    fields = (json.dumps(name).replace("%", "%%") + ": %s" for name in names)
+    return "{" + ", ".join(fields) + "}"
+
+
+_STANDARD_TEMPLATE = components_template(_STANDARD_TERMS[0])
 _STANDARD_TEXTS: dict[tuple[float, ...], str] = {}
 _MAX_STANDARD_TEXTS = 4_096
 

@@ -12,12 +12,13 @@ the fast path cannot vouch for (a value that is no float, or not finite) goes th
 
 from __future__ import annotations
 
-import functools
 import json
 import math
 from collections.abc import Callable
 from json.encoder import c_make_encoder, encode_basestring_ascii
 from typing import Any
+
+from tycoon.rewards.components import components_template
 
 
 def json_encoder(**options: Any) -> Callable[[Any], str]:
@@ -222,15 +223,6 @@ def _finite_components_json(components: dict[str, float]) -> str | None:
         if not math.isfinite(sum(values)):
             return None
         # json writes a float (or a float subclass) as float.__repr__ does
-        return _template(tuple(components)) % tuple(map(float.__repr__, values))
+        return components_template(tuple(components)) % tuple(map(float.__repr__, values))
     except TypeError:  # a value that is no float, or a name that is no string
         return None
-
-
-@functools.lru_cache(maxsize=64)
-def _template(names: tuple[str, ...]) -> str:
-    """`{"name": %s, ...}` with json.dumps's separators and its encoding of the names."""
-    if any(not isinstance(name, str) for name in names):
-        raise TypeError("Expected component names as strings")
-    fields = (json.dumps(name).replace("%", "%%") + ": %s" for name in names)
-    return "{" + ", ".join(fields) + "}"

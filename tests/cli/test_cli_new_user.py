@@ -338,7 +338,7 @@ def test_a_model_server_url_that_is_not_http_is_refused_before_anything_runs(
 
 
 def test_the_temporary_file_of_a_killed_writer_is_removed_by_the_next_write(tmp_path) -> None:
-    """kill -9 mid-`export --out F` leaves F's temporary file (`.tycoon-PID-XXXX.partial`,
+    """kill -9 mid-`export --out F` leaves F's temporary file (`.tycoon-<pid>-<8 hex digits>.partial`,
     as large as what was written); the next write in that directory removes it, and
     keeps a live writer's."""
     db = tmp_path / "one.db"
