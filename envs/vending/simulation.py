@@ -152,6 +152,21 @@ class StepWriter:
             self._update.run(connection, counters)
 
 
+# The step writers compiled so far, one per driver: their statements hold no connection
+# state, and compiling them costs ~50 ms, which every episode paid at its first commit
+_STEP_WRITERS: dict[tuple[str, str, str], StepWriter] = {}
+
+
+def step_writer(dialect: Dialect) -> StepWriter:
+    """The `StepWriter` of a driver, compiled once per process (as the lease's renewal is,
+    `store._renew_statement`)."""
+    key = (dialect.name, dialect.driver, dialect.paramstyle)
+    writer = _STEP_WRITERS.get(key)
+    if writer is None:
+        writer = _STEP_WRITERS[key] = StepWriter(dialect)
+    return writer
+
+
 class StagedSteps:
     """The step rows of a durability other than "step", written at the commit point:
     one executemany of the rows, then the episode's counters as of the last of them."""
@@ -219,6 +234,7 @@ class VendingSimulation:
         self._staged_steps = StagedSteps()
         # the step statements, compiled for the dialect of the first commit
         self._step_writer: StepWriter | None = None
+        self._writer_dialect: Dialect | None = None
         # the simulation's own connection where the store can spare one per episode
         # (SQLite; PostgreSQL up to a few per store), so a step takes none from the
         # pool; otherwise one per transaction (`WorldStore.held_connection`)
@@ -527,8 +543,9 @@ class VendingSimulation:
 
     def _writer(self, connection: Connection) -> StepWriter:
         writer = self._step_writer
-        if writer is None or writer.dialect is not connection.dialect:
-            writer = self._step_writer = StepWriter(connection.dialect)
+        if writer is None or self._writer_dialect is not connection.dialect:
+            writer = self._step_writer = step_writer(connection.dialect)
+            self._writer_dialect = connection.dialect
         return writer
 
     def _fence(self, connection: Connection) -> None:

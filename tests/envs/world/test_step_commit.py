@@ -167,3 +167,17 @@ def test_the_fence_names_the_owner_the_simulation_claimed_the_lease_as(
     assert env.store.get_episode(env.episode_id).step_count == 2
     other.close()
     env.close()
+
+
+def test_episodes_in_two_databases_share_one_compiled_step_writer(tmp_path: Path) -> None:
+    """The step writer's statements are compiled once per driver, not per episode: a
+    second database's episode commits with the writer the first compiled, and its rows
+    and hashes are the first's (same seed, same actions)."""
+    from tycoon.envs.vending import simulation
+
+    steps = actions([GET_BALANCE] * 6)
+    first = run(tmp_path / "first.db", steps, listen_commits=False)
+    compiled = dict(simulation._STEP_WRITERS)
+    second = run(tmp_path / "second.db", steps, listen_commits=False)
+    assert compiled and compiled == simulation._STEP_WRITERS  # the same writer objects
+    assert first["rows"] == second["rows"] and first["hashes"] == second["hashes"]
