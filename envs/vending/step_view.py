@@ -91,7 +91,7 @@ def step_info(
         "reward_components": components,
         "behavior_events": (
             [{**event.model_dump(), "day": event.day + 1} for event in outcome.events]
-            if outcome is not None
+            if outcome is not None and outcome.events
             else []
         ),
         "invalid_action": outcome is not None and not outcome.call_outcome.valid,

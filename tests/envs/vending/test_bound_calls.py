@@ -164,3 +164,27 @@ def test_only_short_texts_and_plain_calls_are_kept_and_the_oldest_goes() -> None
         bound.keep(f"text {number}", tool, validated)
     assert len(bound) == BoundCalls.SIZE
     assert plain not in bound and "text 4" not in bound and "text 5" in bound
+
+
+def test_a_years_distinct_actions_are_each_validated_once(monkeypatch, tmp_path) -> None:
+    # a scripted Year sends ~724 different actions; 256 kept validated 881 times
+    from tycoon.envs.vending import calls
+
+    validations: list[str] = []
+
+    def counted(call: ToolCall, tools: Any) -> Any:
+        validations.append(call.name)
+        return bind_tool(call, tools)
+
+    monkeypatch.setattr(calls, "bind_tool", counted)
+    env = gymnasium.make(
+        "tycoon/VendingClassic-v0", db=f"sqlite:///{tmp_path / 'w.db'}", durability="episode"
+    ).unwrapped
+    env.reset(seed=3)
+    # 800 different texts of one call (JSON allows trailing blanks), sent twice
+    texts = ['{"name": "get_balance", "arguments": {}}' + " " * n for n in range(800)]
+    for text in texts + texts:
+        *_, terminated, truncated, info = env.step(text)
+        assert not info["invalid_action"] and not (terminated or truncated)
+    assert len(validations) == len(texts)
+    env.close()
