@@ -567,10 +567,11 @@ def draw_day_sales(
             group = _category_group(listing.category)
         mean = listing.base_daily_sales * factor * weather_effects[group] * shared * noise_factor
         # numpy draws nothing for a Poisson of mean 0 or a binomial of 0 trials (and
-        # returns 0): skipping those calls leaves the generator where it would be
-        demand = int(poisson(mean)) if mean else 0
+        # returns 0): skipping those calls leaves the generator where it would be. A
+        # scalar draw is already a Python int (no `int()` around it; tests check the type)
+        demand = poisson(mean) if mean else 0
         units = demand if demand < stock else stock
-        card_units = int(binomial(units, card_share)) if units else 0  # as `paid_sale`
+        card_units = binomial(units, card_share) if units else 0  # as `paid_sale`
         sales.append(
             SaleRecord(listing.sku, units, price, card_units, units - card_units, demand - units)
         )
