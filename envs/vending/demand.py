@@ -280,8 +280,9 @@ class Listing(BaseModel):
         )
 
 
-class DayContext(BaseModel):
-    """What the day brings to every product: calendar, weather and the machine's reputation."""
+class DayContext(BaseModel, frozen=True):
+    """What the day brings to every product: calendar, weather and the machine's reputation.
+    A value (frozen): a night reuses the context of an equal day (`overnight._day_context`)."""
 
     weekday: int = Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday")
     month: int = Field(ge=1, le=12)

@@ -5,18 +5,31 @@ supplier's negotiation state (`NegotiationState.as_row`) without pydantic's seri
 its sales draws hand back numpy's scalar draws without an `int()` around them. Each is
 checked against the old way (`model_dump()`, `int(...)`) on many seeded and hostile
 inputs: equal dicts, equal JSON text (key order included), exact `int` types, and a row
-that is its own copy (changing it leaves the model as it was).
+that is its own copy (changing it leaves the model as it was). A night's `DayContext` is
+taken from the contexts of equal days already made: it equals the one the night validated
+afresh, on many seeds, days and reputations.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import gymnasium
 import numpy as np
+import pydantic
 import pytest
 
+import tycoon  # noqa: F401  (registers the ids)
+from tycoon.envs.vending import overnight
 from tycoon.envs.vending.deliveries import DeliveredLine, DeliveryPlan, plan_delivery
-from tycoon.envs.vending.demand import DayContext, ListingRecord, Weather, draw_day_sales
+from tycoon.envs.vending.demand import (
+    DayContext,
+    ListingRecord,
+    Weather,
+    calendar_for_day,
+    draw_day_sales,
+)
 from tycoon.envs.vending.supplier_replies import InvoiceLine, NegotiationState
 from tycoon.envs.vending.suppliers import SupplierKind, SupplierProfile
 
@@ -159,3 +172,43 @@ def test_night_sales_draw_both_ways_in_the_seeds_above() -> None:
         seen_sold |= record.units > 0
         seen_unmet |= record.unmet_units > 0
     assert seen_sold and seen_unmet
+
+
+def old_day_context(world) -> DayContext:
+    """`_day_context` as it was: a new model validated every night."""
+    day, start = world.day, world.config.start_date
+    calendar = calendar_for_day(day, start)
+    return DayContext(
+        weekday=calendar.weekday,
+        month=calendar.month,
+        weather=overnight.day_weather((world.episode.seed, start), day),
+        reputation=min(1.2, max(0.5, world.episode.reputation)),
+    )
+
+
+@pytest.mark.parametrize("seed", [0, 3, 2**40 + 7])
+def test_a_nights_day_context_is_the_one_validated_afresh(tmp_path: Path, seed: int) -> None:
+    env = gymnasium.make("tycoon/VendingClassic-v0", db=str(tmp_path / "w.db"))
+    try:
+        env.reset(seed=seed)
+        world = env.unwrapped.simulation.world
+        rng = np.random.default_rng(seed)
+        reputations = [0.1, 0.5, 0.5000000001, 0.97, 1.0, 1, 1.2, 1.3, float(rng.random())]
+        for day in [*range(0, 400, 7), 5000, 70000]:
+            world.set_clock(day, world.config.day_start_minute)
+            for reputation in reputations:
+                world.episode.reputation = reputation
+                context = overnight._day_context(world)
+                again = overnight._day_context(world)
+                assert context == old_day_context(world)
+                assert type(context.reputation) is float
+                assert again is context  # an equal day's context, not a new one
+    finally:
+        env.close()
+
+
+def test_a_day_context_cannot_change() -> None:
+    context = DayContext(weekday=1, month=2, weather=Weather.RAINY, reputation=0.9)
+    with pytest.raises(pydantic.ValidationError, match="frozen"):
+        context.reputation = 1.0
+    assert context.reputation == 0.9
