@@ -280,8 +280,9 @@ class Listing(BaseModel):
         )
 
 
-class DayContext(BaseModel):
-    """What the day brings to every product: calendar, weather and the machine's reputation."""
+class DayContext(BaseModel, frozen=True):
+    """What the day brings to every product: calendar, weather and the machine's reputation.
+    A value (frozen): a night reuses the context of an equal day (`overnight._day_context`)."""
 
     weekday: int = Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday")
     month: int = Field(ge=1, le=12)
@@ -567,10 +568,11 @@ def draw_day_sales(
             group = _category_group(listing.category)
         mean = listing.base_daily_sales * factor * weather_effects[group] * shared * noise_factor
         # numpy draws nothing for a Poisson of mean 0 or a binomial of 0 trials (and
-        # returns 0): skipping those calls leaves the generator where it would be
-        demand = int(poisson(mean)) if mean else 0
+        # returns 0): skipping those calls leaves the generator where it would be. A
+        # scalar draw is already a Python int (no `int()` around it; tests check the type)
+        demand = poisson(mean) if mean else 0
         units = demand if demand < stock else stock
-        card_units = int(binomial(units, card_share)) if units else 0  # as `paid_sale`
+        card_units = binomial(units, card_share) if units else 0  # as `paid_sale`
         sales.append(
             SaleRecord(listing.sku, units, price, card_units, units - card_units, demand - units)
         )
