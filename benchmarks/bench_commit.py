@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import shutil
 import sqlite3
 import statistics
@@ -125,6 +126,9 @@ def run_year(
     timings: Timings = defaultdict(list)
     steps: list[int] = []
     clock = time.perf_counter_ns
+    # the garbage of imports and the reset is not the Year's: left in, a full collection
+    # (40-110 ms) lands in some timed statement (as bench_steps does)
+    gc.collect()
     with timers(timings, commits):
         while True:
             action = agent.act(observation, info)
