@@ -160,6 +160,9 @@ def _interrupt_after(args: list[str], db: str, steps: int) -> subprocess.Complet
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # a shell's background job (`pytest &`) starts with SIGINT ignored, and Python then
+        # leaves it ignored: the run would finish as if Ctrl-C had never been pressed
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         deadline = time.monotonic() + 120
