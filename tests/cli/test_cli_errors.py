@@ -233,10 +233,10 @@ def _read_only(path: Path) -> contextlib.AbstractContextManager[None]:
     return manage()
 
 
-def test_a_read_only_database_is_one_line(cli, tmp_path) -> None:
-    db = tmp_path / "ro.db"
-    first = cli("run", "--agent", "idle", "--max-days", "1", "--db", str(db), "--no-progress")
-    assert first.returncode == 0, first.stderr
+def test_a_read_only_database_is_one_line(cli, idle_episode_copy) -> None:
+    """The unwritable file is opened by real processes: in this one, SQLite may reuse a
+    descriptor an earlier connection opened for writing before the file became read-only."""
+    db = idle_episode_copy  # one idle episode of 2 days
     before = db.read_bytes()
     # a URI filename opened read-only: SQLite itself refuses every write
     url = f"sqlite:///file:{db}?mode=ro&uri=true"
@@ -244,12 +244,12 @@ def test_a_read_only_database_is_one_line(cli, tmp_path) -> None:
     assert "--debug" not in result.stderr
     assert_one_line_error(result, "read-only")
     with _read_only(db):
-        result = cli("run", "--agent", "idle", "--max-days", "1", "--db", str(db))
+        result = tycoon("run", "--agent", "idle", "--max-days", "1", "--db", str(db))
         assert_one_line_error(result, "read-only")
     assert db.read_bytes() == before
     # reading it still works
     with _read_only(db):
-        shown = cli("show", "1", "--db", str(db))
+        shown = tycoon("show", "1", "--db", str(db))
     assert shown.returncode == 0, shown.stderr
 
 
