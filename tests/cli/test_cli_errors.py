@@ -39,6 +39,9 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: 
     return errors[0]
 
 
+# commands no other test runs as a real `tycoon` process: their refusals here do
+REAL_PROCESS_COMMANDS = {"instrumentation", "leaderboard"}
+
 ARENA_IDLE = ["run", "--env", "tycoon/VendingArena-v0", "--agent", "idle", "--agent", "idle"]
 
 
@@ -195,7 +198,8 @@ def test_misuse_outside_a_database_is_one_line(cli, tmp_path, one_episode, args,
     (tmp_path / "garbage.txt").write_text("garbage\n")
     before = sorted(tmp_path.iterdir())
     argv = [arg.replace("{db}", str(one_episode)) for arg in args]
-    assert_one_line_error(cli(*argv, cwd=tmp_path), *fragments)
+    run = tycoon if argv[0] in REAL_PROCESS_COMMANDS else cli
+    assert_one_line_error(run(*argv, cwd=tmp_path), *fragments)
     assert sorted(tmp_path.iterdir()) == before  # nothing written, no database created
 
 
