@@ -138,3 +138,50 @@ def scripted_actions():
 
 
 # --- end env test helpers ---
+
+
+# --- `cli`: the tycoon command in this process ---
+#
+# A `python -m tycoon.cli` process spends ~2 s (more on a loaded machine) importing tycoon
+# before it reads its first flag. Most CLI tests pin what the command prints, exits with
+# and leaves on disk, none of which depends on the process: they call `tycoon.cli.main`
+# here, with the same parser, handlers and error mapping, standard output and error
+# captured by pytest (capsys), the working directory and environment set for the call
+# (monkeypatch). What is a property of the process (signals, SIGKILL and resume, a pipe's
+# reader leaving, import-time behaviour, the real entry point's streams) keeps a real
+# process in its test, and every command keeps at least one such end-to-end test.
+
+import subprocess  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """`cli(*args, cwd=None, env=None)`: `tycoon ARGS` run by `main` in this process, as a
+    CompletedProcess (returncode, stdout, stderr); argparse's SystemExit is its status."""
+    from tycoon.cli import main
+
+    def run(
+        *args: str, cwd: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        capsys.readouterr()  # what earlier calls printed is not this call's output
+        exit_message = ""
+        with monkeypatch.context() as scoped:
+            if cwd is not None:
+                scoped.chdir(Path(cwd))
+            for name, value in (env or {}).items():
+                scoped.setenv(name, value)
+            try:
+                code = main(list(args))
+            except SystemExit as exc:  # argparse refusing a flag, or --help
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+                if isinstance(exc.code, str):  # the interpreter prints it on exit
+                    exit_message = exc.code + "\n"
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(["tycoon", *args], code, out, err + exit_message)
+
+    return run
+
+
+# --- end `cli` ---

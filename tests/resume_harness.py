@@ -11,6 +11,8 @@ RunSpec must bring back the environment, its limits and the agent.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import signal
 import subprocess
@@ -66,6 +68,31 @@ def tycoon(*args: str, env: dict[str, str] | None = None, timeout: float = 600) 
     return done.stdout
 
 
+def tycoon_in_process(*args: str, env: dict[str, str] | None = None) -> str:
+    """`tycoon ARGS` run by `tycoon.cli.main` in this process (no ~2 s of interpreter and
+    imports); its stdout (fails loudly on a non-zero exit, as `tycoon` does)."""
+    from tycoon.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    saved = {name: os.environ.get(name) for name in env or {}}
+    os.environ.update(env or {})
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exc:  # argparse refusing a flag
+                code = exc.code
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    if code != 0:
+        raise AssertionError(f"tycoon {' '.join(args)} exited {code}: {err.getvalue()}")
+    return out.getvalue()
+
+
 def last_episode_id(store: WorldStore) -> int:
     with store.session() as session:
         return int(session.scalar(select(func.max(Episode.id))) or 0)
@@ -88,11 +115,16 @@ def outcome(store: WorldStore, episode_id: int, killed_at: list[int] | None = No
     )
 
 
-def run_uninterrupted(db: str, run_args: list[str], env: dict[str, str] | None = None) -> Outcome:
+def run_uninterrupted(
+    db: str, run_args: list[str], env: dict[str, str] | None = None, *, in_process: bool = False
+) -> Outcome:
+    """The run left alone: a real process, or with `in_process` `main` in this one (the
+    reference a test compares a killed and resumed process with; same seed, same hash)."""
     store = WorldStore(db)
     try:
         before = last_episode_id(store)
-        tycoon("run", "--db", db, "--no-progress", *run_args, env=env)
+        run = tycoon_in_process if in_process else tycoon
+        run("run", "--db", db, "--no-progress", *run_args, env=env)
         episode_id = last_episode_id(store)
         assert episode_id > before, "the run made no episode"
         return outcome(store, episode_id)

@@ -66,10 +66,13 @@ def _tycoon(*args: str, cwd) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("suffix", [".parquet", ".jsonl"])
-def test_dataset_command_writes_rows_that_read_back(tmp_path, suffix):
+@pytest.mark.parametrize(
+    ("suffix", "in_this_process"), [(".parquet", False), (".jsonl", True)], ids=["parquet", "jsonl"]
+)
+def test_dataset_command_writes_rows_that_read_back(tmp_path, suffix, in_this_process, cli):
+    """Parquet through a real `tycoon` process, JSONL through `main` in this one."""
     out = tmp_path / f"tasks{suffix}"
-    result = _tycoon(
+    result = (cli if in_this_process else _tycoon)(
         "dataset", "--env", "tycoon/VendingProbes-v0", "--scenario", "credit",
         "--scenario", "shutdown", "--seeds", "0-9", "--out", str(out), cwd=tmp_path,
     )  # fmt: skip
@@ -82,11 +85,11 @@ def test_dataset_command_writes_rows_that_read_back(tmp_path, suffix):
     )
 
 
-def test_dataset_refuses_bad_input_and_writes_nothing(tmp_path):
-    result = _tycoon("dataset", "--seeds", "9-1", "--out", "t.jsonl", cwd=tmp_path)
+def test_dataset_refuses_bad_input_and_writes_nothing(tmp_path, cli):
+    result = cli("dataset", "--seeds", "9-1", "--out", "t.jsonl", cwd=tmp_path)
     assert result.returncode == 2
     assert "Expected a range low-high, got '9-1'" in result.stderr
-    result = _tycoon("dataset", "--out", "t.csv", cwd=tmp_path)
+    result = cli("dataset", "--out", "t.csv", cwd=tmp_path)
     assert result.returncode == 2 and ".parquet or .jsonl" in result.stderr
     assert list(tmp_path.iterdir()) == []
 

@@ -1,7 +1,7 @@
 """The kill-and-continue harness of the arena CLI tests (resume and fork).
 
-`tycoon run` processes on a real database: an uninterrupted reference run, then the same
-run killed mid-round (`arena_kill_driver.py`) or from outside (`run_killed_at`); a test
+`tycoon run` on a real database: an uninterrupted reference run (`main` in the test's
+process, `tycoon_in_process`), then the same run, a real process, killed mid-round (`arena_kill_driver.py`) or from outside (`run_killed_at`); a test
 continues the killed market (`--resume`, `--fork`) and compares its state hash with the
 reference's. `journal_reply` is the scripted LLM seat whose next tool depends on its whole
 conversation, so a conversation restored wrong shows in the hash.
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from openai_server import FakeOpenAIServer, Reply
+from resume_harness import tycoon_in_process
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -131,7 +132,7 @@ def reference_and_killed(
     """The uninterrupted `tycoon run ARGS` on `reference_db`, then the same run on `db`
     killed mid-round after the reference's steps // `divisor` (`server`: the LLM seats'
     server, whose completions the reference asked are counted)."""
-    reference = tycoon("run", *args, "--db", reference_db)
+    reference = tycoon_in_process("run", *args, "--db", reference_db)
     calls = None if server is None else len(server.completions)
     total = total_steps(reference)
     market_id = killed_mid_round(db, total // divisor, args)

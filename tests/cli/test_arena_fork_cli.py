@@ -3,7 +3,9 @@ seat's episode and the market's rows) and continued; the copy and the original, 
 continued with the same seats, end in the uninterrupted run's state.
 
 The market is killed mid-round first (tests/cli/arena_kill_driver.py), so the fork also
-carries a round the kill cut short and seats rebuilt from what they saw.
+carries a round the kill cut short and seats rebuilt from what they saw. The killed
+markets and their resumes are real processes; the reference and the forks run in the
+test's process.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from arena_kill import (
     state_hash,
     tycoon,
 )
+from resume_harness import tycoon_in_process
 from sqlalchemy import func, select
 
 from tycoon.cli import main
@@ -45,7 +48,7 @@ def test_a_forked_market_and_its_original_both_end_as_the_uninterrupted_run(
     reference, total, original, at = killed.reference, killed.total, killed.market_id, killed.at
     assert total // 3 <= at < total
 
-    out = tycoon("run", *ARENA, "--fork", str(original), "--db", db, "--no-progress")
+    out = tycoon_in_process("run", *ARENA, "--fork", str(original), "--db", db, "--no-progress")
     match = re.search(rf"forked market {original} at step {at} \(day \d+\) as market (\d+)", out)
     assert match, out
     copy = int(match.group(1))
@@ -130,7 +133,8 @@ def test_a_fork_with_an_llm_seat_continues_from_the_copied_call_journal(tmp_path
         reference_calls = killed.reference_calls
         assert reference_calls is not None
         before_fork = len(server.completions) - reference_calls
-        out = tycoon("run", *ARENA, "--fork", str(killed.market_id), "--db", db, "--no-progress")
+        fork = ["run", *ARENA, "--fork", str(killed.market_id), "--db", db, "--no-progress"]
+        out = tycoon_in_process(*fork)
         # the copy asks only the calls the original had not asked yet
         assert len(server.completions) - reference_calls - before_fork == (
             reference_calls - before_fork

@@ -1,4 +1,5 @@
-"""The `tycoon` command, run as a user runs it: a real process, a real SQLite file."""
+"""The `tycoon` command, run as a user runs it, on a real SQLite file: `envs` in a real
+process, the rest in this one (the `cli` fixture, tests/cli/conftest.py)."""
 
 from __future__ import annotations
 
@@ -32,10 +33,10 @@ def test_envs_lists_every_registered_environment() -> None:
     ]
 
 
-def test_run_prints_a_summary_and_commits_every_step(tmp_path) -> None:
+def test_run_prints_a_summary_and_commits_every_step(cli, tmp_path) -> None:
     db = tmp_path / "run.db"
     out = tmp_path / "summary.json"
-    result = tycoon(
+    result = cli(
         "run", "--agent", "idle", "--max-days", "4", "--db", str(db), "--out", str(out),
         "--seed", "3",
     )  # fmt: skip
@@ -49,19 +50,19 @@ def test_run_prints_a_summary_and_commits_every_step(tmp_path) -> None:
         assert conn.execute(text("select count(*) from steps")).scalar_one() == 4
 
 
-def test_default_run_is_classic_with_the_baseline(tmp_path) -> None:
-    result = tycoon("run", "--max-days", "3", "--no-progress", cwd=tmp_path)
+def test_default_run_is_classic_with_the_baseline(cli, tmp_path) -> None:
+    result = cli("run", "--max-days", "3", "--no-progress", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "tycoon/VendingClassic-v0" in result.stdout and "agent baseline" in result.stdout
     assert (tmp_path / "runs" / "tycoon.db").exists()
 
 
-def test_resuming_an_ended_episode_is_refused_in_one_line(tmp_path) -> None:
+def test_resuming_an_ended_episode_is_refused_in_one_line(cli, tmp_path) -> None:
     db = str(tmp_path / "resume.db")
-    first = tycoon("run", "--agent", "idle", "--max-days", "6", "--db", db, "--no-progress")
+    first = cli("run", "--agent", "idle", "--max-days", "6", "--db", db, "--no-progress")
     assert first.returncode == 0, first.stderr
     # the episode finished its 6 days: there is nothing to resume, and that is an error
-    again = tycoon("run", "--db", db, "--resume", "1", "--no-progress")
+    again = cli("run", "--db", db, "--resume", "1", "--no-progress")
     assert again.returncode == 2
     assert again.stderr.strip().splitlines() == [
         "tycoon: error: episode 1 has already ended (finished, day 6, 6 steps); nothing to resume"
@@ -81,9 +82,9 @@ def test_resuming_an_ended_episode_is_refused_in_one_line(tmp_path) -> None:
         (["show", "999"], "Expected an existing database file"),
     ],
 )
-def test_bad_input_is_a_clear_error(tmp_path, args, message) -> None:
+def test_bad_input_is_a_clear_error(cli, tmp_path, args, message) -> None:
     if "--db" not in args and args[0] in ("run", "show"):
         args = [*args, "--db", str(tmp_path / "bad.db")]
-    result = tycoon(*args, timeout=60)
+    result = cli(*args)
     assert result.returncode == 2
     assert message in result.stderr, result.stderr

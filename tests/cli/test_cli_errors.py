@@ -1,5 +1,7 @@
 """Misuse gives one line, `tycoon: error: ...` (exit 2), never a traceback (unless
---debug); read commands refuse a database that does not exist and create nothing."""
+--debug); read commands refuse a database that does not exist and create nothing.
+The command runs in this process (the `cli` fixture, tests/cli/conftest.py); one test
+keeps the real entry point, whose standard error is what a user reads."""
 
 from __future__ import annotations
 
@@ -37,15 +39,16 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: 
     return errors[0]
 
 
+# commands no other test runs as a real `tycoon` process: their refusals here do
+REAL_PROCESS_COMMANDS = {"instrumentation", "leaderboard"}
+
 ARENA_IDLE = ["run", "--env", "tycoon/VendingArena-v0", "--agent", "idle", "--agent", "idle"]
 
 
-@pytest.fixture(scope="module")
-def one_episode(tmp_path_factory) -> Path:
-    db = tmp_path_factory.mktemp("episode") / "one.db"
-    result = tycoon("run", "--agent", "idle", "--max-days", "2", "--db", str(db), "--no-progress")
-    assert result.returncode == 0, result.stderr
-    return db
+@pytest.fixture
+def one_episode(idle_episode_db) -> Path:
+    """One finished episode (idle, 2 days); the refused command lines below change nothing."""
+    return idle_episode_db
 
 
 @pytest.mark.parametrize(
@@ -63,23 +66,23 @@ def test_read_commands_refuse_a_missing_database_and_create_nothing(
 
 
 @pytest.mark.parametrize("command", ["run", "rollout"])
-def test_resume_refuses_a_missing_database_and_creates_nothing(tmp_path, command) -> None:
+def test_resume_refuses_a_missing_database_and_creates_nothing(cli, tmp_path, command) -> None:
     db = tmp_path / "sub" / "typo.db"
-    result = tycoon(command, "--resume", "1", "--db", str(db), "--no-progress")
+    result = cli(command, "--resume", "1", "--db", str(db), "--no-progress")
     assert_one_line_error(result, str(db), "no such file")
     assert list(tmp_path.iterdir()) == []
 
 
-def test_read_commands_refuse_a_file_that_is_not_a_tycoon_database(tmp_path) -> None:
+def test_read_commands_refuse_a_file_that_is_not_a_tycoon_database(cli, tmp_path) -> None:
     empty = tmp_path / "empty.db"
     empty.write_bytes(b"")
-    result = tycoon("export", "--db", str(empty))
+    result = cli("export", "--db", str(empty))
     assert_one_line_error(result, "Expected a tycoon database")
     assert empty.read_bytes() == b""  # no tables were created in it
 
 
-def test_show_prints_the_steps_of_a_real_episode(one_episode) -> None:
-    result = tycoon("show", "1", "--db", str(one_episode))
+def test_show_prints_the_steps_of_a_real_episode(cli, one_episode) -> None:
+    result = cli("show", "1", "--db", str(one_episode))
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "episode      1 (tycoon/VendingClassic-v0, agent idle" in out
@@ -157,9 +160,9 @@ def test_show_prints_the_steps_of_a_real_episode(one_episode) -> None:
         ),
     ],
 )
-def test_misuse_is_one_line(one_episode, args, fragments) -> None:
+def test_misuse_is_one_line(cli, one_episode, args, fragments) -> None:
     extra = ["--no-progress"] if args[0] == "run" else []
-    result = tycoon(*args, "--db", str(one_episode), *extra)
+    result = cli(*args, "--db", str(one_episode), *extra)
     assert_one_line_error(result, *fragments)
 
 
@@ -191,20 +194,21 @@ def test_misuse_is_one_line(one_episode, args, fragments) -> None:
         ),
     ],
 )
-def test_misuse_outside_a_database_is_one_line(tmp_path, one_episode, args, fragments) -> None:
+def test_misuse_outside_a_database_is_one_line(cli, tmp_path, one_episode, args, fragments) -> None:
     (tmp_path / "garbage.txt").write_text("garbage\n")
     before = sorted(tmp_path.iterdir())
     argv = [arg.replace("{db}", str(one_episode)) for arg in args]
-    assert_one_line_error(tycoon(*argv, cwd=tmp_path), *fragments)
+    run = tycoon if argv[0] in REAL_PROCESS_COMMANDS else cli
+    assert_one_line_error(run(*argv, cwd=tmp_path), *fragments)
     assert sorted(tmp_path.iterdir()) == before  # nothing written, no database created
 
 
-def test_a_db_under_a_path_that_cannot_exist(tmp_path) -> None:
-    result = tycoon("run", "--db", "/proc/x/y.db", "--no-progress", "--max-days", "1")
+def test_a_db_under_a_path_that_cannot_exist(cli, tmp_path) -> None:
+    result = cli("run", "--db", "/proc/x/y.db", "--no-progress", "--max-days", "1")
     assert_one_line_error(result, "/proc/x")
     a_file = tmp_path / "file"
     a_file.write_text("not a folder")
-    result = tycoon("run", "--db", str(a_file / "x.db"), "--no-progress", "--max-days", "1")
+    result = cli("run", "--db", str(a_file / "x.db"), "--no-progress", "--max-days", "1")
     assert_one_line_error(result, str(a_file))
     assert a_file.read_text() == "not a folder"
 
@@ -233,14 +237,14 @@ def _read_only(path: Path) -> contextlib.AbstractContextManager[None]:
     return manage()
 
 
-def test_a_read_only_database_is_one_line(tmp_path) -> None:
-    db = tmp_path / "ro.db"
-    first = tycoon("run", "--agent", "idle", "--max-days", "1", "--db", str(db), "--no-progress")
-    assert first.returncode == 0, first.stderr
+def test_a_read_only_database_is_one_line(cli, idle_episode_copy) -> None:
+    """The unwritable file is opened by real processes: in this one, SQLite may reuse a
+    descriptor an earlier connection opened for writing before the file became read-only."""
+    db = idle_episode_copy  # one idle episode of 2 days
     before = db.read_bytes()
     # a URI filename opened read-only: SQLite itself refuses every write
     url = f"sqlite:///file:{db}?mode=ro&uri=true"
-    result = tycoon("run", "--agent", "idle", "--max-days", "1", "--db", url, "--no-progress")
+    result = cli("run", "--agent", "idle", "--max-days", "1", "--db", url, "--no-progress")
     assert "--debug" not in result.stderr
     assert_one_line_error(result, "read-only")
     with _read_only(db):
@@ -300,12 +304,12 @@ def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(monkeypat
         main(["envs", "--debug"])
 
 
-def test_an_older_database_is_read_as_it_is_and_upgraded_only_by_a_run(tmp_path) -> None:
+def test_an_older_database_is_read_as_it_is_and_upgraded_only_by_a_run(
+    cli, idle_episode_copy
+) -> None:
     """A database written before judge_verdicts and episode_leases existed: show reads it
     without changing it; a run that writes adds the missing tables and carries on."""
-    db = tmp_path / "old.db"
-    first = tycoon("run", "--agent", "idle", "--max-days", "2", "--db", str(db), "--no-progress")
-    assert first.returncode == 0, first.stderr
+    db = idle_episode_copy  # one idle episode of 2 days
     with sqlite3.connect(db) as conn:
         conn.execute("DROP TABLE judge_verdicts")
         conn.execute("DROP TABLE episode_leases")
@@ -318,23 +322,23 @@ def test_an_older_database_is_read_as_it_is_and_upgraded_only_by_a_run(tmp_path)
             return {row[0] for row in conn.execute("select name from sqlite_master")}
 
     before = tables()
-    shown = tycoon("show", "1", "--db", str(db))
+    shown = cli("show", "1", "--db", str(db))
     assert shown.returncode == 0, shown.stderr
     assert tables() == before
-    again = tycoon("run", "--agent", "idle", "--max-days", "1", "--db", str(db), "--no-progress")
+    again = cli("run", "--agent", "idle", "--max-days", "1", "--db", str(db), "--no-progress")
     assert again.returncode == 0, again.stderr
     assert {"judge_verdicts", "episode_leases"} <= tables()
 
 
-def test_arena_faults_are_one_line_errors_too(tmp_path) -> None:
+def test_arena_faults_are_one_line_errors_too(cli, tmp_path) -> None:
     """The arena's own parser shares the CLI's error mapping: an unopenable database and
     an unreachable model server end in one line, not a traceback."""
     arena = ["run", "--env", "tycoon/VendingArena-v0", "--no-progress", "--max-days", "2"]
-    unopenable = tycoon(*arena, "--agent", "baseline", "--agent", "idle", "--db", "/proc/x.db")
+    unopenable = cli(*arena, "--agent", "baseline", "--agent", "idle", "--db", "/proc/x.db")
     assert_one_line_error(unopenable, "/proc/x.db", "cannot be opened")
 
     db = str(tmp_path / "arena.db")
-    unreachable = tycoon(
+    unreachable = cli(
         *arena,
         *("--agent", "openai:m", "--agent", "idle", "--db", db),
         *("--base-url", "http://127.0.0.1:9/v1", "--max-retries", "0"),
@@ -345,9 +349,9 @@ def test_arena_faults_are_one_line_errors_too(tmp_path) -> None:
 
 
 @pytest.mark.parametrize("days", ["-3", "0", "nan", str(10**20)])
-def test_arena_refuses_a_day_count_out_of_range(tmp_path, days) -> None:
+def test_arena_refuses_a_day_count_out_of_range(cli, tmp_path, days) -> None:
     db = tmp_path / "arena.db"
-    result = tycoon(
+    result = cli(
         *("run", "--env", "tycoon/VendingArena-v0", "--agent", "baseline", "--agent", "idle"),
         *("--max-days", days, "--db", str(db)),
     )

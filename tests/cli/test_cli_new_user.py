@@ -1,7 +1,9 @@
 """The command line as a new user meets it: numbers in ASCII digits only, `--out -` is
 standard output wherever a file flag takes it, the state hash a user can compare after a
 resume, LLM flags refused where no model reads them, and errors that name the right help
-and package. Real processes on real databases; a refused command line creates nothing."""
+and package. Real databases; a refused command line creates nothing. The command runs in
+this process (`main`, or the `cli` fixture of tests/cli/conftest.py) except where the
+process itself is the point: standard output of the real entry point, SIGKILL, a pipe."""
 
 from __future__ import annotations
 
@@ -118,9 +120,15 @@ def test_ascii_numbers_still_parse(capsys) -> None:
 # --- `--out -` is standard output for run and rollout, as for export --------------------
 
 
-@pytest.mark.parametrize("command", ["run", "rollout"])
-def test_out_dash_writes_the_json_to_standard_output_and_no_file(command, tmp_path) -> None:
-    done = tycoon(
+@pytest.mark.parametrize(
+    ("command", "in_this_process"), [("run", False), ("rollout", True)], ids=["run", "rollout"]
+)
+def test_out_dash_writes_the_json_to_standard_output_and_no_file(
+    command, in_this_process, tmp_path, cli
+) -> None:
+    """`run` as a real process (its standard output carries the JSON alone), `rollout` in
+    this one (the same writer)."""
+    done = (cli if in_this_process else tycoon)(
         command, "--agent", "idle", "--max-days", "2", "--db", "w.db", "--no-progress",
         "--out", "-", cwd=tmp_path,
     )  # fmt: skip
@@ -141,11 +149,13 @@ def test_out_dash_writes_the_json_to_standard_output_and_no_file(command, tmp_pa
 # --- the state hash, printed where a user looks ------------------------------------------
 
 
-def test_a_killed_and_resumed_run_prints_the_hash_of_an_uninterrupted_one(tmp_path) -> None:
+def test_a_killed_and_resumed_run_prints_the_hash_of_an_uninterrupted_one(tmp_path, cli) -> None:
     """A user checks a resume themselves: `run` ends with the world's state hash, and
-    `show` prints it; kill -9 mid-run, resume, and the hash is the uninterrupted run's."""
+    `show` prints it; kill -9 mid-run, resume, and the hash is the uninterrupted run's.
+    The killed run and its resume are real processes; the reference run and `show` run
+    in this one."""
     flags = [*SCRIPTED_RUNS["baseline"], "--no-progress"]
-    whole = tycoon("run", "--db", str(tmp_path / "whole.db"), *flags)
+    whole = cli("run", "--db", str(tmp_path / "whole.db"), *flags)
     assert whole.returncode == 0, whole.stderr
     expected = hash_of(whole.stdout)
 
@@ -164,13 +174,13 @@ def test_a_killed_and_resumed_run_prints_the_hash_of_an_uninterrupted_one(tmp_pa
             process.kill()
             process.wait()
     assert last_episode_id(store) == episode_id
-    killed = tycoon("show", str(episode_id), "--db", db, "--steps", "0")
+    killed = cli("show", str(episode_id), "--db", db, "--steps", "0")
     assert killed.returncode == 0, killed.stderr
     assert hash_of(killed.stdout) != expected  # the killed world is not the finished one
     resumed = tycoon("run", "--db", db, "--resume", str(episode_id), "--no-progress")
     assert resumed.returncode == 0, resumed.stderr
     assert hash_of(resumed.stdout) == expected, killed_at
-    shown = tycoon("show", str(episode_id), "--db", db, "--steps", "0")
+    shown = cli("show", str(episode_id), "--db", db, "--steps", "0")
     assert hash_of(shown.stdout) == expected == store.state_hash(episode_id)
     store.dispose()
 
@@ -257,11 +267,11 @@ def test_the_arenas_parse_errors_point_at_the_arenas_help(flags, capsys) -> None
     assert "one --agent per seat" in capsys.readouterr().out
 
 
-def test_a_mysql_url_names_the_package_to_install(tmp_path) -> None:
+def test_a_mysql_url_names_the_package_to_install(cli) -> None:
     import importlib.util
 
     assert importlib.util.find_spec("MySQLdb") is None  # else this URL would connect
-    done = tycoon("run", "--db", "mysql://user:secret@127.0.0.1:9/x", "--max-days", "1")
+    done = cli("run", "--db", "mysql://user:secret@127.0.0.1:9/x", "--max-days", "1")
     error = one_error_line(done)
     assert "'MySQLdb' driver" in error and error.endswith("pip install mysqlclient"), error
     assert "secret" not in error
@@ -279,11 +289,12 @@ def test_the_cli_names_the_pypi_package_of_a_missing_driver_module() -> None:
 # --- more a user meets: a pipe's reader leaving, malformed URLs --------------------------
 
 
-def test_a_reader_that_leaves_the_pipe_ends_the_command_quietly(tmp_path) -> None:
-    """`tycoon export | head -c 10`: exit 141 (as a shell's tools), no error, no traceback."""
+def test_a_reader_that_leaves_the_pipe_ends_the_command_quietly(tmp_path, cli) -> None:
+    """`tycoon export | head -c 10`: exit 141 (as a shell's tools), no error, no traceback.
+    The export is a real process (its pipe); the two runs it exports run in this one."""
     db = tmp_path / "pipe.db"
     for seed in ("1", "2"):
-        done = tycoon("run", "--agent", "idle", "--max-days", "3", "--seed", seed,
+        done = cli("run", "--agent", "idle", "--max-days", "3", "--seed", seed,
                       "--db", str(db), "--no-progress")  # fmt: skip
         assert done.returncode == 0, done.stderr
     process = subprocess.Popen(
@@ -337,13 +348,14 @@ def test_a_model_server_url_that_is_not_http_is_refused_before_anything_runs(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_the_temporary_file_of_a_killed_writer_is_removed_by_the_next_write(tmp_path) -> None:
+def test_the_temporary_file_of_a_killed_writer_is_removed_by_the_next_write(
+    tmp_path, cli, idle_episode_db
+) -> None:
     """kill -9 mid-`export --out F` leaves F's temporary file (`.tycoon-<pid>-<8 hex digits>.partial`,
     as large as what was written); the next write in that directory removes it, and
-    keeps a live writer's."""
-    db = tmp_path / "one.db"
-    done = tycoon("run", "--agent", "idle", "--max-days", "2", "--db", str(db), "--no-progress")
-    assert done.returncode == 0, done.stderr
+    keeps a live writer's. (The export runs in this process: the dead writer and the live
+    one are real processes, named by their pids.)"""
+    db = idle_episode_db  # one idle episode of 2 days
     out = tmp_path / "out"
     out.mkdir()
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
@@ -356,7 +368,7 @@ def test_the_temporary_file_of_a_killed_writer_is_removed_by_the_next_write(tmp_
         other = out / "notes.partial"  # not a tycoon writer's
         other.write_text("mine")
         try:
-            exported = tycoon("export", "--db", str(db), "--out", str(out / "e.jsonl"))
+            exported = cli("export", "--db", str(db), "--out", str(out / "e.jsonl"))
         finally:
             live_writer.kill()
     assert exported.returncode == 0, exported.stderr

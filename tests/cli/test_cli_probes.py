@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 from sqlalchemy import create_engine, text
 
@@ -18,15 +16,9 @@ except ImportError:  # ... or tests/ imported as a package
 PROBES_ID = "tycoon/VendingProbes-v0"
 
 
-def tycoon(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tycoon.cli", *args], capture_output=True, text=True, timeout=300
-    )
-
-
-def test_a_misbehaving_run_shows_its_tags(tmp_path) -> None:
+def test_a_misbehaving_run_shows_its_tags(cli, tmp_path) -> None:
     db = str(tmp_path / "run.db")
-    result = tycoon(
+    result = cli(
         "run", "--env", PROBES_ID, "--scenario", "shutdown", "--agent", "schedule-editor",
         "--max-days", "40", "--db", db, "--no-progress",
     )  # fmt: skip
@@ -41,9 +33,9 @@ def test_a_misbehaving_run_shows_its_tags(tmp_path) -> None:
     assert stored >= 2
 
 
-def test_the_baseline_shows_none_in_a_control(tmp_path) -> None:
+def test_the_baseline_shows_none_in_a_control(cli, tmp_path) -> None:
     out = tmp_path / "summary.json"
-    result = tycoon(
+    result = cli(
         "run", "--env", PROBES_ID, "--scenario", "probes-control", "--max-days", "20",
         "--db", str(tmp_path / "run.db"), "--out", str(out), "--no-progress",
     )  # fmt: skip
@@ -52,8 +44,8 @@ def test_the_baseline_shows_none_in_a_control(tmp_path) -> None:
     assert json.loads(out.read_text())["behavior"] == {}
 
 
-def test_an_unknown_scenario_is_a_usage_error(tmp_path) -> None:
-    result = tycoon("run", "--scenario", "nope", "--db", str(tmp_path / "x.db"))
+def test_an_unknown_scenario_is_a_usage_error(cli, tmp_path) -> None:
+    result = cli("run", "--scenario", "nope", "--db", str(tmp_path / "x.db"))
     assert result.returncode == 2 and "unknown scenario 'nope'" in result.stderr
     assert "shutdown-control" in result.stderr
 

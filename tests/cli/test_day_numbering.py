@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 
 import gymnasium
 
@@ -15,12 +13,6 @@ from tycoon.envs.world.store import WorldStore
 from tycoon.summary import summarise_episode
 
 WAIT = {"name": "wait_for_next_day", "arguments": {}}
-
-
-def tycoon_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tycoon.cli", *args], capture_output=True, text=True, timeout=300
-    )
 
 
 def test_the_env_counts_days_from_one(tmp_path) -> None:
@@ -39,7 +31,7 @@ def test_the_env_counts_days_from_one(tmp_path) -> None:
         env.store.dispose()
 
 
-def test_summary_show_and_export_agree_on_the_last_day(tmp_path) -> None:
+def test_summary_show_and_export_agree_on_the_last_day(cli, tmp_path) -> None:
     db = tmp_path / "w.db"
     env = gymnasium.make("tycoon/VendingClassic-v0", db=str(db)).unwrapped
     env.reset(seed=2)
@@ -56,14 +48,14 @@ def test_summary_show_and_export_agree_on_the_last_day(tmp_path) -> None:
     store.dispose()
     assert (summary.days, summary.day) == (3, 4)  # 3 days passed, on day 4
 
-    shown = tycoon_cli("show", str(episode_id), "--db", str(db))
+    shown = cli("show", str(episode_id), "--db", str(db))
     assert shown.returncode == 0, shown.stderr
     assert "days         3 passed; last day 4" in shown.stdout
     step_days = [int(d) for d in re.findall(r"^#\s*\d+ day\s+(\d+)", shown.stdout, re.M)]
     assert step_days == [2, 3, 4, 4]
 
     out = tmp_path / "export.jsonl"
-    exported = tycoon_cli("export", "--db", str(db), "--out", str(out))
+    exported = cli("export", "--db", str(db), "--out", str(out))
     assert exported.returncode == 0, exported.stderr
     record = json.loads(out.read_text().splitlines()[0])
     assert [s["day"] for s in record["steps"]] == step_days

@@ -1,5 +1,7 @@
 """`--resume` runs an episode as it was run, refuses what contradicts that, and Ctrl-C
-says how to resume; `tycoon episodes` lists what a database holds. Real processes."""
+says how to resume; `tycoon episodes` lists what a database holds. The runs Ctrl-C stops
+and `episodes` on a missing database are real processes; the rest run in this one
+(`main`: the `cli` fixture, resume_harness's in-process runs)."""
 
 from __future__ import annotations
 
@@ -16,14 +18,15 @@ from pathlib import Path
 
 import pytest
 from openai_server import FakeOpenAIServer
-from resume_harness import deterministic_reply, run_uninterrupted, tycoon
+from resume_harness import deterministic_reply, run_uninterrupted
+from resume_harness import tycoon_in_process as tycoon
 from sqlalchemy import select, update
 
 from tycoon.envs.world.schema import Episode
 from tycoon.envs.world.store import WorldStore
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
+def tycoon_process(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "tycoon.cli", *args], capture_output=True, text=True, timeout=300
     )
@@ -37,13 +40,14 @@ def reopen(db: str, episode_id: int, **values) -> None:
     store.dispose()
 
 
-def test_resume_refuses_another_agent_model_or_env_naming_both_values(tmp_path) -> None:
+def test_resume_refuses_another_agent_model_or_env_naming_both_values(cli, tmp_path) -> None:
     db = str(tmp_path / "spec.db")
     with FakeOpenAIServer(deterministic_reply) as server:
         run_uninterrupted(
             db,
             ["--agent", "openai", "--model", "fake-model", "--base-url", server.base_url,
              "--env", "tycoon/VendingYear-v0", "--max-steps", "6"],
+            in_process=True,
         )  # fmt: skip
     reopen(db, 1, status="running")
     for flags, message in [
@@ -71,7 +75,8 @@ def test_resume_without_env_runs_under_the_stored_rules(tmp_path) -> None:
     db = str(tmp_path / "year.db")
     # a Year episode with the idle agent, stopped by its step limit, then given more room
     first = run_uninterrupted(db, ["--agent", "idle", "--env", "tycoon/VendingYear-v0",
-                                   "--max-days", "30", "--max-steps", "5"])  # fmt: skip
+                                   "--max-days", "30", "--max-steps", "5"],
+                              in_process=True)  # fmt: skip
     assert first.steps == 5
     reopen(db, 1, status="running")
     store = WorldStore(db)
@@ -89,9 +94,9 @@ def test_resume_without_env_runs_under_the_stored_rules(tmp_path) -> None:
     assert "bank balance $440.00" in out
 
 
-def test_resume_of_a_missing_or_ended_episode_is_one_line(tmp_path) -> None:
+def test_resume_of_a_missing_or_ended_episode_is_one_line(cli, tmp_path) -> None:
     db = str(tmp_path / "ended.db")
-    run_uninterrupted(db, ["--agent", "idle", "--max-days", "3"])
+    run_uninterrupted(db, ["--agent", "idle", "--max-days", "3"], in_process=True)
     missing = cli("run", "--db", db, "--resume", "99")
     assert missing.returncode == 2
     assert missing.stderr.strip().splitlines() == [
@@ -102,7 +107,7 @@ def test_resume_of_a_missing_or_ended_episode_is_one_line(tmp_path) -> None:
     assert len(rollout.stderr.strip().splitlines()) == 1
 
 
-def test_rollout_resume_restores_each_episodes_spec(tmp_path) -> None:
+def test_rollout_resume_restores_each_episodes_spec(cli, tmp_path) -> None:
     db = str(tmp_path / "rollout.db")
     tycoon("rollout", "--db", db, "--agent", "random", "--seed", "7", "--episodes", "2",
            "--max-days", "4", "--no-progress")  # fmt: skip
@@ -155,6 +160,9 @@ def _interrupt_after(args: list[str], db: str, steps: int) -> subprocess.Complet
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # a shell's background job (`pytest &`) starts with SIGINT ignored, and Python then
+        # leaves it ignored: the run would finish as if Ctrl-C had never been pressed
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         deadline = time.monotonic() + 120
@@ -185,7 +193,7 @@ def test_ctrl_c_during_run_prints_the_command_that_resumes(tmp_path) -> None:
     assert "Traceback" not in stopped.stderr
     # the printed command (minus the program name) finishes it as if never interrupted
     tycoon(*shlex.split(command)[1:], "--no-progress")
-    reference = run_uninterrupted(str(tmp_path / "reference.db"), run_args)
+    reference = run_uninterrupted(str(tmp_path / "reference.db"), run_args, in_process=True)
     store = WorldStore(db)
     assert store.state_hash(1) == reference.state_hash
     assert store.get_episode(1).step_count == reference.steps
@@ -234,9 +242,9 @@ def test_ctrl_c_during_an_arena_market_prints_the_command_that_resumes_it(tmp_pa
 
 def test_episodes_lists_every_episode_and_refuses_a_missing_database(tmp_path) -> None:
     db = str(tmp_path / "list.db")
-    run_uninterrupted(db, ["--agent", "idle", "--max-days", "3", "--seed", "4"])
+    run_uninterrupted(db, ["--agent", "idle", "--max-days", "3", "--seed", "4"], in_process=True)
     run_uninterrupted(db, ["--agent", "random", "--env", "tycoon/VendingYear-v0",
-                           "--max-steps", "5"])  # fmt: skip
+                           "--max-steps", "5"], in_process=True)  # fmt: skip
     table = tycoon("episodes", "--db", db).splitlines()
     assert table[0].split() == [
         "id", "env", "scenario", "agent/model", "seed", "status", "day", "steps", "score",
@@ -251,7 +259,7 @@ def test_episodes_lists_every_episode_and_refuses_a_missing_database(tmp_path) -
         (2, "step_limit", 5),
     ]
     missing = tmp_path / "typo.db"
-    done = cli("episodes", "--db", str(missing))
+    done = tycoon_process("episodes", "--db", str(missing))  # the real entry point
     assert done.returncode == 2
     assert done.stderr.strip() == (
         f"tycoon: error: no database at {missing} (expected an existing SQLite file or a URL)"
@@ -260,10 +268,10 @@ def test_episodes_lists_every_episode_and_refuses_a_missing_database(tmp_path) -
 
 
 def test_an_episode_recorded_without_the_agents_view_is_refused_not_resumed_inexactly(
-    tmp_path,
+    cli, tmp_path
 ) -> None:
     db = str(tmp_path / "legacy.db")
-    run_uninterrupted(db, ["--agent", "baseline", "--max-steps", "12"])
+    run_uninterrupted(db, ["--agent", "baseline", "--max-steps", "12"], in_process=True)
     reopen(db, 1, status="running", run_spec=None, reset_info=None)  # as an older tycoon left it
     for command in ("run", "rollout"):
         done = cli(command, "--db", db, "--resume", "1", "--no-progress")

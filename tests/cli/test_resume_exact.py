@@ -6,7 +6,9 @@ the same state hash, step count and score as the same run left alone. The resume
 no --env or --agent: the episode's stored RunSpec must bring back the environment (its
 rules and limits) and the agent with its settings. The LLM agent runs against the
 loopback OpenAI-protocol server with a deterministic policy and a small context budget,
-so its window is trimmed many times across the kills.
+so its window is trimmed many times across the kills. The run left alone is `main` in
+the test's process (its hash is the process's, the same seed's); the killed runs and
+their resumes are real processes.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ def assert_same_run(uninterrupted, resumed) -> None:
 @pytest.mark.parametrize("agent", list(SCRIPTED_RUNS))
 def test_a_killed_scripted_run_resumes_exactly(agent, db) -> None:
     run_args = SCRIPTED_RUNS[agent]
-    uninterrupted = run_uninterrupted(db, run_args)
+    uninterrupted = run_uninterrupted(db, run_args, in_process=True)
     resumed = run_killed_and_resumed(db, run_args, kill_points(uninterrupted.steps))
     assert_same_run(uninterrupted, resumed)
 
@@ -61,16 +63,18 @@ def test_a_killed_scripted_run_resumes_exactly(agent, db) -> None:
 @pytest.mark.postgres
 def test_a_killed_baseline_run_resumes_exactly_on_postgres(postgres_url) -> None:
     run_args = SCRIPTED_RUNS["baseline"]
-    uninterrupted = run_uninterrupted(postgres_url, run_args)
+    uninterrupted = run_uninterrupted(postgres_url, run_args, in_process=True)
     resumed = run_killed_and_resumed(postgres_url, run_args, kill_points(uninterrupted.steps))
     assert_same_run(uninterrupted, resumed)
 
 
 def test_a_killed_replay_resumes_exactly(db) -> None:
-    recorded = run_uninterrupted(db, ["--agent", "random", "--seed", "2", "--max-days", "15"])
+    recorded = run_uninterrupted(
+        db, ["--agent", "random", "--seed", "2", "--max-days", "15"], in_process=True
+    )
     run_args = ["--agent", "replay", "--replay-episode", str(recorded.episode_id)]
     run_args += ["--seed", "2", "--max-days", "15"]
-    uninterrupted = run_uninterrupted(db, run_args)
+    uninterrupted = run_uninterrupted(db, run_args, in_process=True)
     assert uninterrupted.state_hash == recorded.state_hash  # the replay reproduces it
     resumed = run_killed_and_resumed(db, run_args, kill_points(uninterrupted.steps))
     assert_same_run(uninterrupted, resumed)
@@ -97,7 +101,7 @@ def test_a_killed_llm_run_resumes_exactly_with_the_same_context_windows(db) -> N
     with FakeOpenAIServer(deterministic_reply) as server:
         run_args = ["--agent", "openai", "--model", "fake-model", "--base-url", server.base_url]
         run_args += LLM_RUN
-        uninterrupted = run_uninterrupted(db, run_args)
+        uninterrupted = run_uninterrupted(db, run_args, in_process=True)
         resumed = run_killed_and_resumed(db, run_args, kill_points(uninterrupted.steps))
     assert_same_run(uninterrupted, resumed)
     # every request, the trimmed ones after each resume included, is the one the
@@ -114,6 +118,6 @@ def test_a_killed_year_of_the_baseline_resumes_exactly(tmp_path) -> None:
     # $15,234.96 in 3,305 steps when killed and resumed (plans lost with the process)
     db = str(tmp_path / "year.db")
     run_args = ["--agent", "baseline", "--env", "tycoon/VendingYear-v0", "--seed", "0"]
-    uninterrupted = run_uninterrupted(db, run_args)
+    uninterrupted = run_uninterrupted(db, run_args, in_process=True)
     resumed = run_killed_and_resumed(db, run_args, [900, 2100])
     assert_same_run(uninterrupted, resumed)

@@ -117,11 +117,11 @@ def test_out_writes_the_table_as_json_csv_and_svg(tmp_path) -> None:
     assert "<style>svg.chart" in svg  # readable outside the site
 
 
-def test_bad_settings_are_refused_in_one_line() -> None:
-    done = tycoon("experiment", "incentives", "--runs", "0", "--no-progress")
+def test_bad_settings_are_refused_in_one_line(cli) -> None:
+    done = cli("experiment", "incentives", "--runs", "0", "--no-progress")
     assert done.returncode == 2
     assert "--runs: expected a number of at least 1, got 0" in done.stderr
-    done = tycoon("experiment", "incentives", "--probes", "nonsense")
+    done = cli("experiment", "incentives", "--probes", "nonsense")
     assert done.returncode == 2 and "invalid choice" in done.stderr
 
 
