@@ -17,9 +17,11 @@ What is measured (wall time around `env.step`, `time.perf_counter_ns`, after war
   default; `day`; `episode`), once on in-memory SQLite, and once with writes off: the
   same simulation on in-memory SQLite with the world's writes, the step row, the
   counters and the lease fence patched out (the state lives only in memory; no hash).
-  Each row splits its env time into the steps that ran a night and the others. A
-  second table gives each Year's steps one by one (p50, mean, p99, max: how much of the
-  time is a tail) and, on a SQLite file, the steps in which SQLite checkpointed its WAL
+  Each row splits its env time into the steps that ran a night and the others, and
+  gives the reset's own time and the Year's steps without their slowest 1% (body vs
+  tail; the reset is timed, not warmed: a first reset in the process pays imports and
+  compiles that a second would not). A second table gives each Year's steps one by one
+  (p50, mean, p99, max: how much of the time is a tail) and, on a SQLite file, the steps in which SQLite checkpointed its WAL
   into the file and the env time they took. Before each Year the process's garbage is
   collected (untimed), as timeit and pyperf settle it, so that the one full collection
   of the ~100k objects that imports and the reset leave behind (90-140 ms here) does not
@@ -411,6 +413,13 @@ class YearFigures:
     # the garbage collections that ran inside the Year's steps, by generation
     collections: dict[int, int] = field(default_factory=dict)
     collection_ns: dict[int, int] = field(default_factory=dict)
+    # the reset's own time (part of env_s)
+    reset_ns: int = 0
+
+    def body_s(self) -> float:
+        """The steps' time without the slowest 1% of them (the tail) and without the reset."""
+        ordered = sorted(self.step_ns)
+        return sum(ordered[: len(ordered) - len(ordered) // 100]) / 1e9
 
 
 class CollectionWatch:
@@ -454,7 +463,7 @@ def scripted_year(
         agent = agent_class()
     start = time.perf_counter_ns()
     observation, info = env.reset(seed=4)
-    env_ns = time.perf_counter_ns() - start
+    env_ns = reset_ns = time.perf_counter_ns() - start
     agent.reset(observation, info)
     steps = nights = night_ns = 0
     step_ns: list[int] = []
@@ -481,6 +490,7 @@ def scripted_year(
     figures = YearFigures(
         label, env_ns / 1e9, steps, info["day"] - 1, "", night_ns / 1e9, nights, step_ns
     )
+    figures.reset_ns = reset_ns
     figures.checkpoint_ns = checkpoints.step_ns
     figures.commit_pages = commit_pages
     figures.collections = collections.counts
@@ -675,7 +685,7 @@ def print_years(rows: list[YearFigures], days: int) -> None:
     print(f"\n[scripted {days}-day Year, baseline agent, env time only, SQLite]")
     print(
         f"{'durability':38} {'env s':>7} {'nights':>7} {'others':>7} {'steps':>6} {'days':>5}"
-        f" {'hash':>13} {'goal':>8}"
+        f" {'hash':>13} {'goal':>8} {'reset s':>8} {'no tail':>8}"
     )
     memory = [row for row in rows if row.label.startswith("in-memory")]
     reference = memory[0].env_s if memory and len(rows) > 1 else None
@@ -687,6 +697,7 @@ def print_years(rows: list[YearFigures], days: int) -> None:
             f"{row.label:38} {row.env_s:>7.2f} {row.night_s:>7.2f} {row.env_s - row.night_s:>7.2f}"
             f" {row.steps:>6} {row.days:>5} {row.state_hash:>13}"
             f" {f'<= {goal:g} s' if goal else '':>8}"
+            f" {row.reset_ns / 1e9:>8.3f} {row.body_s():>8.2f}"
         )
         if reference and not row.label.startswith("in-memory"):
             line += f"  ({ratio(row.env_s, reference)} the in-memory run)"
@@ -697,6 +708,10 @@ def print_years(rows: list[YearFigures], days: int) -> None:
     print(
         "nights: env time of the steps that ran a night (the tool, the night, the commit; "
         f"{rows[0].nights} of {rows[0].steps} steps); others: every other step"
+    )
+    print(
+        "reset s: the reset's own time (in env s); no tail: the steps alone (no reset, no "
+        "close) without the Year's slowest 1% of them: env s minus this is reset, tail and close"
     )
     print_year_steps(rows)
 
