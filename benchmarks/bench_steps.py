@@ -17,9 +17,13 @@ What is measured (wall time around `env.step`, `time.perf_counter_ns`, after war
   default; `day`; `episode`), once on in-memory SQLite, and once with writes off: the
   same simulation on in-memory SQLite with the world's writes, the step row, the
   counters and the lease fence patched out (the state lives only in memory; no hash).
-  Each row splits its env time into the steps that ran a night and the others. A
-  second table gives each Year's steps one by one (p50, mean, p99, max: how much of the
-  time is a tail) and, on a SQLite file, the steps in which SQLite checkpointed its WAL
+  Each row splits its env time into the steps that ran a night and the others, and
+  gives the reset's own time and the Year's steps without their slowest 1% (body vs
+  tail; the reset is timed, not warmed: a first reset in the process pays imports and
+  compiles that a second would not). A second table gives each Year's steps one by one
+  (p50, mean, p99, max: how much of the time is a tail; the slowest 1% of steps and the
+  CPU time the process spent in them, `time.thread_time_ns`: on a shared machine most of
+  a wall-clock tail is time the process was not running) and, on a SQLite file, the steps in which SQLite checkpointed its WAL
   into the file and the env time they took. Before each Year the process's garbage is
   collected (untimed), as timeit and pyperf settle it, so that the one full collection
   of the ~100k objects that imports and the reset leave behind (90-140 ms here) does not
@@ -402,8 +406,9 @@ class YearFigures:
     # of env_s: the steps that ran a night (their tool, the night, the commit), and how many
     night_s: float = 0.0
     nights: int = 0
-    # each step's env time
+    # each step's env time, and the CPU time this thread spent in it
     step_ns: list[int] = field(default_factory=list)
+    step_cpu_ns: list[int] = field(default_factory=list)
     # the steps during which SQLite checkpointed its WAL into the file (None: not a file)
     checkpoint_ns: list[int] | None = None
     # the pages each commit since the WAL's last checkpoint wrote (None: not a file)
@@ -411,6 +416,13 @@ class YearFigures:
     # the garbage collections that ran inside the Year's steps, by generation
     collections: dict[int, int] = field(default_factory=dict)
     collection_ns: dict[int, int] = field(default_factory=dict)
+    # the reset's own time (part of env_s)
+    reset_ns: int = 0
+
+    def body_s(self) -> float:
+        """The steps' time without the slowest 1% of them (the tail) and without the reset."""
+        ordered = sorted(self.step_ns)
+        return sum(ordered[: len(ordered) - len(ordered) // 100]) / 1e9
 
 
 class CollectionWatch:
@@ -454,16 +466,19 @@ def scripted_year(
         agent = agent_class()
     start = time.perf_counter_ns()
     observation, info = env.reset(seed=4)
-    env_ns = time.perf_counter_ns() - start
+    env_ns = reset_ns = time.perf_counter_ns() - start
     agent.reset(observation, info)
     steps = nights = night_ns = 0
     step_ns: list[int] = []
+    step_cpu_ns: list[int] = []
     checkpoints = CheckpointWatch(db)
     gc.collect()  # the garbage of imports, earlier runs and the reset: not this Year's
     with writes_off() if off else contextlib.nullcontext(), CollectionWatch() as collections:
         while True:
             action = agent.act(observation, info)
+            cpu_start = time.thread_time_ns()
             elapsed, (observation, _, terminated, truncated, info) = timed(env, action)
+            step_cpu_ns.append(time.thread_time_ns() - cpu_start)
             env_ns += elapsed
             step_ns.append(elapsed)
             checkpoints.after_step(elapsed)
@@ -481,6 +496,8 @@ def scripted_year(
     figures = YearFigures(
         label, env_ns / 1e9, steps, info["day"] - 1, "", night_ns / 1e9, nights, step_ns
     )
+    figures.reset_ns = reset_ns
+    figures.step_cpu_ns = step_cpu_ns
     figures.checkpoint_ns = checkpoints.step_ns
     figures.commit_pages = commit_pages
     figures.collections = collections.counts
@@ -675,7 +692,7 @@ def print_years(rows: list[YearFigures], days: int) -> None:
     print(f"\n[scripted {days}-day Year, baseline agent, env time only, SQLite]")
     print(
         f"{'durability':38} {'env s':>7} {'nights':>7} {'others':>7} {'steps':>6} {'days':>5}"
-        f" {'hash':>13} {'goal':>8}"
+        f" {'hash':>13} {'goal':>8} {'reset s':>8} {'no tail':>8}"
     )
     memory = [row for row in rows if row.label.startswith("in-memory")]
     reference = memory[0].env_s if memory and len(rows) > 1 else None
@@ -687,6 +704,7 @@ def print_years(rows: list[YearFigures], days: int) -> None:
             f"{row.label:38} {row.env_s:>7.2f} {row.night_s:>7.2f} {row.env_s - row.night_s:>7.2f}"
             f" {row.steps:>6} {row.days:>5} {row.state_hash:>13}"
             f" {f'<= {goal:g} s' if goal else '':>8}"
+            f" {row.reset_ns / 1e9:>8.3f} {row.body_s():>8.2f}"
         )
         if reference and not row.label.startswith("in-memory"):
             line += f"  ({ratio(row.env_s, reference)} the in-memory run)"
@@ -698,6 +716,10 @@ def print_years(rows: list[YearFigures], days: int) -> None:
         "nights: env time of the steps that ran a night (the tool, the night, the commit; "
         f"{rows[0].nights} of {rows[0].steps} steps); others: every other step"
     )
+    print(
+        "reset s: the reset's own time (in env s); no tail: the steps alone (no reset, no "
+        "close) without the Year's slowest 1% of them: env s minus this is reset, tail and close"
+    )
     print_year_steps(rows)
 
 
@@ -707,7 +729,7 @@ def print_year_steps(rows: list[YearFigures]) -> None:
     print("\n[the same Years, step by step: p50 vs mean is the tail; checkpoints: SQLite file]")
     print(
         f"{'durability':38} {'p50 us':>7} {'mean us':>8} {'p99 us':>8} {'max ms':>7}"
-        f" {'checkpoints':>12} {'their s':>8}"
+        f" {'slowest 1%':>10} {'its cpu':>8} {'checkpoints':>12} {'their s':>8}"
     )
     for row in rows:
         if not row.step_ns:
@@ -719,9 +741,19 @@ def print_year_steps(rows: list[YearFigures]) -> None:
             f" {ordered[min(len(ordered) - 1, len(ordered) * 99 // 100)] / 1e3:>8.1f}"
             f" {ordered[-1] / 1e6:>7.2f}"
         )
+        slowest = sorted(range(len(row.step_ns)), key=row.step_ns.__getitem__)[
+            len(row.step_ns) - len(row.step_ns) // 100 :
+        ]
+        line += f" {sum(row.step_ns[i] for i in slowest) / 1e9:>8.3f} s"
+        line += f" {sum(row.step_cpu_ns[i] for i in slowest) / 1e9:>6.3f} s"
         if row.checkpoint_ns is not None:
             line += f" {len(row.checkpoint_ns):>12} {sum(row.checkpoint_ns) / 1e9:>8.3f}"
         print(line)
+    print(
+        "slowest 1%: the env time of the Year's slowest 1% of steps; its cpu: the CPU time "
+        "this process spent in those steps (the rest it waited: the machine's other work, "
+        "the disk)"
+    )
     for row in rows:
         if row.collections:
             runs = ", ".join(

@@ -7,6 +7,11 @@ there, against ~1 us in a loop. A `DayTable` computes the next `block_days` days
 loop on the first miss, so a night only looks its day up. The values are those of the same
 function called day by day; a day the function refuses (a negative index, a date past
 9999-12-31) is computed alone, so it raises what it raised before.
+
+The block is small (`BLOCK_DAYS`, a week and a day): its first day pays the cold caches
+once and the rest run warm, which is most of the saving; a block of a year (366 calendar
+days, 0.5-0.8 ms; 64 days of weather, 0.3-7 ms) was one night's work among 365 cheap ones,
+the Year's slowest steps after its first and last.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from typing import Generic, TypeVar
 Start = TypeVar("Start", bound=Hashable)
 Value = TypeVar("Value")
 
-BLOCK_DAYS = 366
+BLOCK_DAYS = 8
 # past this many entries the table starts afresh (a process running many start dates)
 KEPT_ENTRIES = 100_000
 

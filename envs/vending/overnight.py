@@ -178,10 +178,7 @@ def day_weather(seed_and_start: tuple[int, datetime.date], day: int) -> Weather:
 
 # the weather of the days to come, a block at a time (see `day_table`): each day's
 # generator made and drawn in one loop instead of on a night's cold caches (~15 us a night)
-WEATHER_BLOCK_DAYS = 64
-_WEATHER: DayTable[tuple[int, datetime.date], Weather] = DayTable(
-    day_weather, block_days=WEATHER_BLOCK_DAYS
-)
+_WEATHER: DayTable[tuple[int, datetime.date], Weather] = DayTable(day_weather)
 
 
 def _shelves(world: VendingWorld, machine_id: int) -> dict[str, list[MachineSlot]]:

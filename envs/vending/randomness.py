@@ -53,7 +53,9 @@ def stream_generator(
 # stream is drawn without extras, its next `PREPARED_DAYS` generators are built in one
 # loop, and each is handed out once (popped): a generator is never given twice, so what
 # it draws is what a new one would draw. Day 0 (the world's making) prepares nothing.
-PREPARED_DAYS = 32
+# A week and a day at a time, as `day_table` fills its blocks: the loop's first generator
+# pays the cold caches, the rest run warm, and no one night builds a month's.
+PREPARED_DAYS = 8
 _PREPARED_KEPT = 4096  # past this many generators waiting, the store starts afresh
 _PREPARED: dict[tuple[int, str, int], np.random.Generator] = {}
 

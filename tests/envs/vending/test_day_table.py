@@ -93,3 +93,42 @@ def test_a_table_computes_each_day_once_a_block_at_a_time(monkeypatch) -> None:
     assert asked[30:] == list(range(100, 110))
     assert table.get(start, 3) == start.toordinal() + 3
     assert asked[40:] == list(range(3, 13))
+
+
+@pytest.mark.parametrize("table_name", ["calendar", "clock text", "weather"])
+def test_no_lookup_of_the_nights_tables_computes_more_than_a_small_block(
+    monkeypatch, table_name: str
+) -> None:
+    """A block of a year (or 64 days of weather) was one night's work among 365 cheap
+    ones, the Year's slowest steps: a lookup now computes at most `BLOCK_DAYS` days, and
+    a walk through two years asks each day once, with the values of the day-by-day code."""
+    from tycoon.envs.vending import demand, overnight, world
+
+    table, key, old = {
+        "calendar": (demand._CALENDAR, datetime.date(2031, 5, 17), _old_calendar_by_start),
+        "clock text": (world._DAY_TEXTS, datetime.date(2031, 5, 17), _old_day_text),
+        "weather": (
+            overnight._WEATHER,
+            (987_654, datetime.date(2031, 5, 17)),
+            lambda key, day: overnight.day_weather(key, day),
+        ),
+    }[table_name]
+    asked: list[int] = []
+    compute = table._compute
+
+    def counted(start, day):
+        asked.append(day)
+        return compute(start, day)
+
+    monkeypatch.setattr(table, "_compute", counted)
+    monkeypatch.setattr(table, "_values", {})  # as in a fresh process
+    assert day_table.BLOCK_DAYS <= 8
+    for day in [*range(0, 731), 400, 5]:  # resumed and forked episodes ask for past days
+        before = len(asked)
+        assert table.get(key, day) == old(key, day), day
+        assert len(asked) - before <= day_table.BLOCK_DAYS
+    assert sorted(asked) == list(range(0, 731 + day_table.BLOCK_DAYS - 731 % day_table.BLOCK_DAYS))
+
+
+def _old_calendar_by_start(start: datetime.date, day: int) -> CalendarDay:
+    return _old_calendar(day, start)

@@ -161,3 +161,24 @@ def test_two_worlds_of_one_seed_interleaved_draw_alike_and_the_store_stays_bound
     stream_generator(SEED, "catalog", 0)
     stream_generator(SEED, "delivery", 5, (3,))
     assert not randomness._PREPARED
+
+
+def test_no_draw_builds_more_than_a_small_block_of_generators(monkeypatch) -> None:
+    """A month of prepared generators was one night's work (a tail step); a draw now
+    builds at most its own and the next `PREPARED_DAYS` (<= 8), and every one of two
+    years' days draws what a new generator draws."""
+    built: list[int] = []
+    new_generator = randomness._new_generator
+
+    def counted(seed, stream, day, extra):
+        built.append(day)
+        return new_generator(seed, stream, day, extra)
+
+    monkeypatch.setattr(randomness, "_new_generator", counted)
+    monkeypatch.setattr(randomness, "_PREPARED", {})
+    assert randomness.PREPARED_DAYS <= 8
+    for day in range(1, 731):
+        before = len(built)
+        drawn = draws(stream_generator(SEED + 99, "customers", day))
+        assert len(built) - before <= randomness.PREPARED_DAYS + 1
+        assert drawn == draws(new_generator(SEED + 99, "customers", day, ())), day
