@@ -1,0 +1,143 @@
+"""The command line as someone who never reads the code meets it: a database on a
+read-only disk, a URL that would save nothing, Ctrl-C at any moment, flags no model
+reads, output folders shared between machines. In-process (`main([...])`) unless the
+behaviour belongs to the process (signals, imports)."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tycoon.cli import main
+
+
+def in_process(argv: list[str], capsys) -> tuple[int, str, str]:
+    """`tycoon ARGV` in this process: its exit status, standard output and error."""
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse refusing a flag
+        code = int(exc.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def one_error_line(code: int, err: str) -> str:
+    assert code == 2, (code, err)
+    assert "Traceback" not in err, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("tycoon: error: "), err
+    return lines[0]
+
+
+@contextlib.contextmanager
+def unwritable_folder(folder: Path) -> Iterator[None]:
+    """A folder no file can be created in, even by root (chattr +i), as on a read-only
+    disk; skips where the file system has no immutable flag and we are root."""
+    chattr = shutil.which("chattr")
+    flagged = bool(chattr) and (
+        subprocess.run([chattr, "+i", str(folder)], capture_output=True).returncode == 0
+    )
+    if not flagged:
+        folder.chmod(0o555)
+    try:
+        probe = folder / "probe"
+        try:
+            probe.touch()
+        except OSError:
+            pass
+        else:
+            probe.unlink()
+            pytest.skip("cannot make a folder unwritable here")
+        yield
+    finally:
+        if flagged:
+            subprocess.run([chattr, "-i", str(folder)], check=True)
+        folder.chmod(0o755)
+
+
+def _idle_run(db: Path, capsys) -> None:
+    code, _, err = in_process(
+        ["run", "--agent", "idle", "--max-days", "1", "--db", str(db), "--no-progress"], capsys
+    )
+    assert code == 0, err
+
+
+def _closed_copy(db: Path, copy: Path) -> None:
+    """`db` as its writer leaves it when its process ends: every connection closed, so
+    no -wal or -shm beside it (this process's run may still hold one open)."""
+    source, target = sqlite3.connect(db), sqlite3.connect(copy)
+    source.backup(target)
+    source.close()
+    target.close()
+
+
+def test_show_and_export_read_a_wal_database_on_a_read_only_disk(tmp_path, capsys) -> None:
+    """No -wal beside the file (its writer closed): opened immutable, nothing created."""
+    folder = tmp_path / "disk ü #?%"  # characters a SQLite URI filename must escape
+    folder.mkdir()
+    db = folder / "t.db"
+    _idle_run(tmp_path / "written.db", capsys)
+    _closed_copy(tmp_path / "written.db", db)
+    connection = sqlite3.connect(db)
+    journal_mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
+    connection.close()
+    assert journal_mode == "wal"
+    before = sorted(p.name for p in folder.iterdir())
+    assert before == ["t.db"]  # no -wal: immutable is safe, and needed (no -shm either)
+    with unwritable_folder(folder):
+        code, out, err = in_process(["show", "1", "--db", str(db)], capsys)
+        assert code == 0, err
+        assert "agent idle" in out
+        code, out, err = in_process(["export", "1", "--db", str(db)], capsys)
+        assert code == 0, err
+        assert '"episode_id": 1' in out
+    assert sorted(p.name for p in folder.iterdir()) == before
+
+
+KILLED_WRITER = """
+import os, signal, sqlite3, sys
+connection = sqlite3.connect(sys.argv[1])
+connection.execute("PRAGMA wal_autocheckpoint=0")  # the change stays in the -wal file
+connection.execute("UPDATE episodes SET agent = 'written-last' WHERE id = 1")
+connection.commit()
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_show_reads_what_a_killed_writer_left_in_the_wal_on_a_read_only_disk(
+    tmp_path, capsys
+) -> None:
+    """A -wal beside the file (its writer was killed): read through it, not immutable
+    (which would skip the last committed change)."""
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    db = folder / "t.db"
+    _idle_run(db, capsys)
+    killed = subprocess.run([sys.executable, "-c", KILLED_WRITER, str(db)], timeout=60)
+    assert killed.returncode == -9
+    assert (folder / "t.db-wal").stat().st_size > 0
+    with unwritable_folder(folder):
+        code, out, err = in_process(["show", "1", "--db", str(db)], capsys)
+    assert code == 0, err
+    assert "agent written-last" in out, out
+
+
+def test_a_path_with_url_characters_opens_the_file_named(tmp_path, capsys) -> None:
+    """`?` would start a URL's query and `%41` read as `A`: the run writes the file the
+    user named, and nowhere else."""
+    folder = tmp_path / "a?b"
+    folder.mkdir()
+    db = folder / "t%41.db"
+    _idle_run(db, capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a?b"]
+    names = sorted(p.name for p in folder.iterdir())
+    assert names[0] == "t%41.db" and set(names) <= {"t%41.db", "t%41.db-wal", "t%41.db-shm"}
+    code, _out, err = in_process(["show", "1", "--db", str(db)], capsys)
+    assert code == 0, err
