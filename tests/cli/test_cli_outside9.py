@@ -141,3 +141,48 @@ def test_a_path_with_url_characters_opens_the_file_named(tmp_path, capsys) -> No
     assert names[0] == "t%41.db" and set(names) <= {"t%41.db", "t%41.db-wal", "t%41.db-shm"}
     code, _out, err = in_process(["show", "1", "--db", str(db)], capsys)
     assert code == 0, err
+
+
+ARENA = ["run", "--env", "tycoon/VendingArena-v0", "--agent", "idle", "--agent", "idle"]
+SAVING_COMMANDS = [
+    ["run", "--agent", "idle"],
+    ["rollout"],
+    ["eval", "vb2", "--agent", "idle"],
+    ["eval", "arena", "--agent", "idle", "--agent", "baseline"],
+    ARENA,
+]
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///"])
+@pytest.mark.parametrize("command", SAVING_COMMANDS, ids=lambda c: " ".join(c[:2]))
+def test_a_database_url_naming_no_file_is_refused_where_a_run_saves(
+    url, command, tmp_path, monkeypatch, capsys
+) -> None:
+    """SQLite takes `sqlite://` and `sqlite:///` as in-memory: the run would save nothing.
+    Refused, saying what to write; `:memory:` still asks for that on purpose."""
+    monkeypatch.chdir(tmp_path)
+    error = one_error_line(*in_process([*command, "--db", url, "--max-days", "1"], capsys)[::2])
+    assert f"got {url!r}, which names none" in error, error
+    assert "--db runs/tycoon.db" in error and "--db :memory:" in error, error
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_memory_on_purpose_still_runs(tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, err = in_process(
+        ["run", "--agent", "idle", "--max-days", "1", "--db", ":memory:", "--no-progress"], capsys
+    )
+    assert code == 0, err
+    assert "state hash" in out
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_eval_arena_refuses_llm_flags_no_entrant_reads(tmp_path, capsys) -> None:
+    """As `run` and `rollout` do for a scripted agent: no silent run without them."""
+    db = tmp_path / "e.db"
+    command = ["eval", "arena", "--agent", "idle", "--agent", "baseline", "--db", str(db)]
+    for flag in (["--temperature", "0.5"], ["--base-url", "http://127.0.0.1:9/v1"]):
+        error = one_error_line(*in_process([*command, *flag, "--max-days", "1"], capsys)[::2])
+        assert f"{flag[0]} is for an LLM agent" in error, error
+        assert "no openai:MODEL entrant (idle, baseline)" in error, error
+    assert not db.exists()
