@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -186,3 +188,87 @@ def test_eval_arena_refuses_llm_flags_no_entrant_reads(tmp_path, capsys) -> None
         assert f"{flag[0]} is for an LLM agent" in error, error
         assert "no openai:MODEL entrant (idle, baseline)" in error, error
     assert not db.exists()
+
+
+# the console script as pip writes it, with Ctrl-C arriving as one module is imported
+INTERRUPTED_START = """
+import sys
+sys.argv[0] = sys.argv.pop(1)  # the console script's path
+TARGET = sys.argv.pop(1)
+
+
+class CtrlC:
+    def find_spec(self, name, path=None, target=None):
+        if name == TARGET:
+            raise KeyboardInterrupt
+
+
+sys.meta_path.insert(0, CtrlC())
+from tycoon.cli import main
+
+sys.exit(main())
+"""
+# modules the command imports as it starts: in `import tycoon`, then loading the commands
+STARTUP_MODULES = [
+    "tycoon.registration",
+    "gymnasium",
+    "numpy",
+    "pydantic",
+    "tycoon.task_rows",
+    "sqlalchemy",
+    "tycoon.commands.run",
+    "tycoon.commands.show",
+]
+
+
+@pytest.mark.parametrize("module", STARTUP_MODULES)
+def test_ctrl_c_while_the_command_starts_exits_130_without_a_traceback(module, tmp_path) -> None:
+    script = str(Path(sys.executable).parent / "tycoon")
+    result = subprocess.run(
+        [sys.executable, "-c", INTERRUPTED_START, script, module, "show", "1", "--db", "x.db"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert result.returncode == 130, (result.returncode, result.stderr)
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "interrupted" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_program_importing_tycoon_still_sees_its_ctrl_c(tmp_path) -> None:
+    """Only the command swallows it: a program's `import tycoon` raises as usual."""
+    program = INTERRUPTED_START.replace("from tycoon.cli import main", "import tycoon")
+    result = subprocess.run(
+        [sys.executable, "-c", program, "prog.py", "gymnasium"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert result.returncode == -signal.SIGINT, (result.returncode, result.stderr)
+    assert "KeyboardInterrupt" in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.2, 0.5, 1.0])
+def test_sigint_at_a_moment_of_the_start_exits_130_quietly(delay, tmp_path) -> None:
+    """The real console script and a real SIGINT, at moments across its start (which
+    stage it lands in depends on the machine: any of them must be quiet)."""
+    command = Path(sys.executable).parent / "tycoon"
+    process = subprocess.Popen(
+        [str(command), "show", "1", "--db", "x.db"],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        cwd=tmp_path,
+    )
+    time.sleep(delay)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert "Traceback" not in err, err
+    # 2: it had finished; killed by the signal: it came before Python's own handler
+    assert process.returncode in (130, 2) or (process.returncode == -signal.SIGINT and not err), (
+        process.returncode,
+        err,
+    )
