@@ -6,8 +6,10 @@ behaviour belongs to the process (signals, imports)."""
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -274,3 +276,41 @@ def test_sigint_at_a_moment_of_the_start_exits_130_quietly(delay, tmp_path) -> N
     _, err = process.communicate(timeout=120)
     assert "Traceback" not in err, err
     assert process.returncode in (130, 2), (process.returncode, err)  # 2: it had finished
+
+
+KILLED_OUTPUT_WRITER = """
+import os, signal, sys
+from tycoon.output_files import write_atomically
+
+def write(handle):
+    handle.write("half of a file")
+    handle.flush()
+    os.kill(os.getpid(), signal.SIGKILL)
+
+write_atomically(sys.argv[1], write)
+"""
+
+
+def test_a_stale_partial_file_is_removed_only_when_it_is_this_machines(tmp_path, capsys) -> None:
+    """A killed writer's temporary file names its machine: the next write here removes
+    this machine's dead writers' files, never another machine's (a folder shared over
+    NFS: that pid means nothing here, its writer may be live)."""
+    db = tmp_path / "one.db"
+    _idle_run(db, capsys)
+    out = tmp_path / "out"
+    out.mkdir()
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_OUTPUT_WRITER, str(out / "e.jsonl")], timeout=120
+    )
+    assert killed.returncode == -signal.SIGKILL
+    [left] = out.iterdir()
+    host = re.sub(r"[^A-Za-z0-9._-]", "_", socket.gethostname())[:64]
+    assert left.name.startswith(f".tycoon-{host}-"), left.name
+    assert left.read_text() == "half of a file"
+    dead_pid = left.name.removeprefix(f".tycoon-{host}-").split("-")[0]
+    elsewhere = out / f".tycoon-other-host.example-{dead_pid}-0123abcd.partial"
+    elsewhere.write_text("another machine's live writer")
+    code, _, err = in_process(["export", "--db", str(db), "--out", str(out / "e.jsonl")], capsys)
+    assert code == 0, err
+    assert sorted(p.name for p in out.iterdir()) == sorted(["e.jsonl", elsewhere.name])
+    assert elsewhere.read_text() == "another machine's live writer"
