@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
 import sys
 from collections.abc import Callable
 from functools import partial
@@ -176,12 +177,29 @@ def describe_error(exc: BaseException, args: argparse.Namespace | None = None) -
         return f"{module} is not installed; install it with {hint}", EXIT_USAGE
     from sqlalchemy.exc import DBAPIError
 
+    if isinstance(exc, DBAPIError) and _tables_differ(exc):
+        return (
+            f"expected a database tycoon wrote, got one whose tables differ "
+            f"({describe_database_error(exc)})",
+            EXIT_USAGE,
+        )
     if isinstance(exc, DBAPIError):
         kind = classify_database_error(exc)
         status = EXIT_USAGE if kind in ("read_only", "unopenable") else EXIT_FAILED
         return f"the database failed: {describe_database_error(exc)}", status
     text = " ".join(str(exc).split())[:300]
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__, EXIT_FAILED
+
+
+# what SQLite and PostgreSQL say of a table or column a query names and the file lacks
+# (a database another tool wrote, with a table of the same name)
+_TABLES_DIFFER = re.compile(
+    r"no such (table|column)|(relation|column) \S+ does not exist", re.IGNORECASE
+)
+
+
+def _tables_differ(exc: BaseException) -> bool:
+    return bool(_TABLES_DIFFER.search(str(getattr(exc, "orig", None) or exc)))
 
 
 def _resume_hint(episode_id: int, args: argparse.Namespace | None) -> str:

@@ -314,3 +314,19 @@ def test_a_stale_partial_file_is_removed_only_when_it_is_this_machines(tmp_path,
     assert code == 0, err
     assert sorted(p.name for p in out.iterdir()) == sorted(["e.jsonl", elsewhere.name])
     assert elsewhere.read_text() == "another machine's live writer"
+
+
+@pytest.mark.parametrize("command", [["show", "1"], ["export"], ["episodes"]])
+def test_a_database_another_tool_wrote_is_one_usage_line(command, tmp_path, capsys) -> None:
+    """Its own `episodes` table: what differs is named, exit 2, the file unchanged."""
+    db = tmp_path / "theirs.db"
+    connection = sqlite3.connect(db)
+    connection.execute("CREATE TABLE episodes (title TEXT)")
+    connection.execute("INSERT INTO episodes VALUES ('pilot')")
+    connection.commit()
+    connection.close()
+    before = db.read_bytes()
+    error = one_error_line(*in_process([*command, "--db", str(db)], capsys)[::2])
+    assert "expected a database tycoon wrote, got one whose tables differ" in error, error
+    assert "no such column: episodes." in error, error
+    assert db.read_bytes() == before
