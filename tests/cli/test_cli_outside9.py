@@ -330,3 +330,21 @@ def test_a_database_another_tool_wrote_is_one_usage_line(command, tmp_path, caps
     assert "expected a database tycoon wrote, got one whose tables differ" in error, error
     assert "no such column: episodes." in error, error
     assert db.read_bytes() == before
+
+
+@pytest.mark.parametrize("seeds", ["1,-2", "0,9223372036854775808", "1,x"])
+@pytest.mark.parametrize(
+    "suite", [["vb2", "--agent", "idle"], ["arena", "--agent", "idle", "--agent", "baseline"]]
+)
+def test_eval_refuses_a_seed_no_episode_takes_before_storing_the_run(
+    seeds, suite, tmp_path, capsys
+) -> None:
+    """On main a negative seed was stored in the eval run and failed its episode: "run
+    the same command again" could never finish it."""
+    db = tmp_path / "e.db"
+    command = ["eval", *suite, "--seeds", seeds, "--max-days", "1", "--db", str(db)]
+    error = one_error_line(*in_process(command, capsys)[::2])
+    assert f"--seeds expects comma-separated whole numbers, got {seeds!r}: expected " in error, (
+        error
+    )
+    assert not db.exists()
