@@ -348,3 +348,12 @@ def test_eval_refuses_a_seed_no_episode_takes_before_storing_the_run(
         error
     )
     assert not db.exists()
+
+
+def test_version_prints_the_installed_version(capsys) -> None:
+    """The first flag an evaluator tries: on main, "unrecognized arguments: --version"."""
+    from importlib.metadata import version
+
+    code, out, err = in_process(["--version"], capsys)
+    assert code == 0, err
+    assert out == f"tycoon {version('tycoon')}\n"
