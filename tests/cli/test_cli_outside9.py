@@ -43,7 +43,7 @@ def one_error_line(code: int, err: str) -> str:
 @contextlib.contextmanager
 def unwritable_folder(folder: Path) -> Iterator[None]:
     """A folder no file can be created in, even by root (chattr +i), as on a read-only
-    disk; skips where the file system has no immutable flag and we are root."""
+    disk; fails where the file system has no immutable flag and we are root."""
     chattr = shutil.which("chattr")
     flagged = bool(chattr) and (
         subprocess.run([chattr, "+i", str(folder)], capture_output=True).returncode == 0
@@ -58,7 +58,7 @@ def unwritable_folder(folder: Path) -> Iterator[None]:
             pass
         else:
             probe.unlink()
-            pytest.skip("cannot make a folder unwritable here")
+            pytest.fail("cannot make a folder unwritable here (no chattr +i, and root)")
         yield
     finally:
         if flagged:
