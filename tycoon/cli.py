@@ -17,6 +17,8 @@ from collections.abc import Callable
 from functools import partial
 from typing import NoReturn
 
+import tycoon
+
 # one module per subcommand; each has add_parser(subparsers) setting `handler`
 COMMANDS = (
     "run",
@@ -71,23 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--debug", action="store_true", help="show the traceback of an error (any position)"
     )
-    parser.add_argument("--version", action="version", version=f"tycoon {_version()}")
+    # the package's own (pyproject's, which the test compares): no metadata scan at start
+    parser.add_argument("--version", action="version", version=f"tycoon {tycoon.__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"tycoon.commands.{name.replace('-', '_')}").add_parser(subparsers)
     return parser
-
-
-def _version() -> str:
-    """The installed distribution's version (what pip reports), else the package's."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("tycoon")
-    except PackageNotFoundError:  # run from a source tree that is not installed
-        import tycoon
-
-        return tycoon.__version__
 
 
 def main(argv: list[str] | None = None) -> int:
