@@ -12,6 +12,7 @@ import argparse
 import importlib
 import os
 import re
+import signal
 import sys
 from collections.abc import Callable
 from functools import partial
@@ -87,6 +88,21 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:  # between the stages, or a second Ctrl-C while one is told
         print("\ninterrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        if argv is None:  # the process's command: nothing is left to do but exit
+            _ctrl_c_ends_the_exit_quietly()
+
+
+def _ctrl_c_ends_the_exit_quietly() -> None:
+    """A Ctrl-C while Python shuts down (joining threads, atexit) would print a
+    traceback: the signal's default action ends the process instead, as a shell
+    reports Ctrl-C (everything is saved by then)."""
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+    except KeyboardInterrupt:  # one came just now (the command's result stands)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+    except ValueError:  # not the main thread: no handler of this process to change
+        pass
 
 
 def _main(argv: list[str] | None) -> int:
