@@ -6,10 +6,33 @@ Importing tycoon registers its Gymnasium environments::
     env = gymnasium.make("tycoon/VendingClassic-v0", db="runs/tycoon.db")
 """
 
-from tycoon.registration import ENVIRONMENTS, register_environments
-from tycoon.task_rows import TaskRow, tasks
+import itertools
+import os
+import sys
 
-register_environments()
+
+def _started_as_the_command() -> bool:
+    """Whether this process is the `tycoon` command (its console script, or `python -m
+    tycoon.cli`), not a program that imports tycoon."""
+    script = os.path.basename(sys.argv[0]) if sys.argv else ""
+    if script.removesuffix(".exe").removesuffix("-script.py") == "tycoon":
+        return True
+    argv = getattr(sys, "orig_argv", [])
+    return any(a == "-m" and b == "tycoon.cli" for a, b in itertools.pairwise(argv))
+
+
+try:
+    from tycoon.registration import ENVIRONMENTS, register_environments
+    from tycoon.task_rows import TaskRow, tasks
+
+    register_environments()
+except KeyboardInterrupt:
+    # Ctrl-C while the command's imports load (a second or more on a busy machine): the
+    # command stops as it does later on, with no traceback; a program's import raises
+    if not _started_as_the_command():
+        raise
+    print("\ninterrupted before the command started: nothing ran", file=sys.stderr)
+    raise SystemExit(130) from None  # tycoon.cli.EXIT_INTERRUPTED (128 + SIGINT)
 
 
 def make(env_id: str = "tycoon/VendingClassic-v0", **kwargs):  # type: ignore[no-untyped-def]

@@ -11,10 +11,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import re
+import signal
 import sys
 from collections.abc import Callable
 from functools import partial
 from typing import NoReturn
+
+import tycoon
 
 # one module per subcommand; each has add_parser(subparsers) setting `handler`
 COMMANDS = (
@@ -70,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--debug", action="store_true", help="show the traceback of an error (any position)"
     )
+    # the package's own (pyproject's, which the test compares): no metadata scan at start
+    parser.add_argument("--version", action="version", version=f"tycoon {tycoon.__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"tycoon.commands.{name.replace('-', '_')}").add_parser(subparsers)
@@ -77,6 +83,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # between the stages, or a second Ctrl-C while one is told
+        print("\ninterrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        if argv is None:  # the process's command: nothing is left to do but exit
+            _ctrl_c_ends_the_exit_quietly()
+
+
+def _ctrl_c_ends_the_exit_quietly() -> None:
+    """A Ctrl-C while Python shuts down (joining threads, atexit) would print a
+    traceback: the signal's default action ends the process instead, as a shell
+    reports Ctrl-C (everything is saved by then)."""
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+    except KeyboardInterrupt:  # one came just now (the command's result stands)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+    except ValueError:  # not the main thread: no handler of this process to change
+        pass
+
+
+def _main(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     argv = [arg for arg in argv if arg != "--debug"]
@@ -168,12 +197,29 @@ def describe_error(exc: BaseException, args: argparse.Namespace | None = None) -
         return f"{module} is not installed; install it with {hint}", EXIT_USAGE
     from sqlalchemy.exc import DBAPIError
 
+    if isinstance(exc, DBAPIError) and _tables_differ(exc):
+        return (
+            f"expected a database tycoon wrote, got one whose tables differ "
+            f"({describe_database_error(exc)})",
+            EXIT_USAGE,
+        )
     if isinstance(exc, DBAPIError):
         kind = classify_database_error(exc)
         status = EXIT_USAGE if kind in ("read_only", "unopenable") else EXIT_FAILED
         return f"the database failed: {describe_database_error(exc)}", status
     text = " ".join(str(exc).split())[:300]
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__, EXIT_FAILED
+
+
+# what SQLite and PostgreSQL say of a table or column a query names and the file lacks
+# (a database another tool wrote, with a table of the same name)
+_TABLES_DIFFER = re.compile(
+    r"no such (table|column)|(relation|column) \S+ does not exist", re.IGNORECASE
+)
+
+
+def _tables_differ(exc: BaseException) -> bool:
+    return bool(_TABLES_DIFFER.search(str(getattr(exc, "orig", None) or exc)))
 
 
 def _resume_hint(episode_id: int, args: argparse.Namespace | None) -> str:

@@ -7,7 +7,7 @@ missing parent directory is created when the file is written, as `tycoon run` al
 did. Each file is written to a temporary file beside it and renamed over the target
 (`replaced_on_success`), so a failure or a kill mid-write leaves the old file, or none,
 never half of one; the temporary file a SIGKILLed writer left is removed by the next
-write in that directory. `-` is standard output for every such flag that writes one text
+write in that directory on the same machine. `-` is standard output for every such flag that writes one text
 (`STDOUT`); the command's own text report then goes to standard error (`report_stream`),
 so that standard output holds the file's content alone.
 """
@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import socket
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -71,22 +72,35 @@ def _unwritable(directory: Path) -> str | None:
 
 
 def _temporary_name() -> str:
-    return f".tycoon-{os.getpid()}-{secrets.token_hex(4)}.partial"
+    return f".tycoon-{_HOST}-{os.getpid()}-{secrets.token_hex(4)}.partial"
 
 
-_PARTIAL = re.compile(r"\.tycoon-(\d+)-[0-9a-f]{8}\.partial")
+def _host_in_a_name(host: str) -> str:
+    """This machine's name as a file name may hold it (and the pattern reads it back)."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", host)[:64] or "_"
+
+
+# the writer's machine is in the name: a folder shared between machines (NFS) holds
+# other machines' writers' files, whose process ids mean nothing here
+_HOST = _host_in_a_name(socket.gethostname())
+# .tycoon-HOST-PID-HEX.partial; without HOST, as tycoon wrote them before it named hosts
+_PARTIAL = re.compile(r"\.tycoon-(?:(?P<host>[A-Za-z0-9._-]+)-)?(?P<pid>\d+)-[0-9a-f]{8}\.partial")
 
 
 def _remove_stale_partials(directory: Path) -> None:
-    """Remove the temporary files that killed writers left in `directory` (a SIGKILL
-    skips every cleanup): those whose process is gone. A live writer's are kept."""
+    """Remove the temporary files that killed writers of this machine left in
+    `directory` (a SIGKILL skips every cleanup): those whose process is gone. A live
+    writer's are kept, and so is every other machine's (its pid says nothing here). A
+    name without a host is an earlier tycoon's, judged here as it always was."""
     try:
         names = os.listdir(directory)
     except OSError:
         return
     for name in names:
         match = _PARTIAL.fullmatch(name)
-        if match and not _process_alive(int(match.group(1))):
+        if match is None or match["host"] not in (None, _HOST):
+            continue
+        if not _process_alive(int(match["pid"])):
             (directory / name).unlink(missing_ok=True)
 
 

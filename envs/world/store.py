@@ -15,6 +15,7 @@ import os
 import socket
 import threading
 import time
+import urllib.parse
 import weakref
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ from sqlalchemy import (
     literal_column,
     select,
 )
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import QueuePool, SingletonThreadPool, StaticPool
@@ -107,7 +108,14 @@ def database_url(db: str | Path) -> str:
         return db
     if db == ":memory:":
         return "sqlite://"
-    return f"sqlite:///{Path(db).expanduser()}"
+    path = str(Path(db).expanduser())
+    url = f"sqlite:///{path}"
+    parsed = make_url(url)
+    if parsed.database == path and not parsed.query:
+        return url
+    # a name a URL reads otherwise ("?" starts a query, "%41" is "A"): escaped, so the
+    # file opened is the file named, not another one
+    return URL.create("sqlite", database=path).render_as_string(hide_password=False)
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -147,6 +155,35 @@ def _prepare_sqlite_file(url: str, *, must_exist: bool) -> None:
         raise StoreError(f"Expected a folder for the database file, got {str(parent)!r}")
     if path.exists() and not path.is_file():
         raise StoreError(f"Expected a database file, got {str(path)!r}: not a file")
+
+
+def read_only_url(url: str) -> str:
+    """The URL that reads a SQLite file in a folder nothing can be created in (a
+    read-only disk): a URI filename with `mode=ro`. Any other URL is returned as it is
+    (a writable folder's file opens as before: a read-only connection could not remove
+    the `-wal` and `-shm` files it makes, and would leave them behind).
+
+    SQLite reads a WAL database through its `-shm` file, which it creates beside the
+    database even to read. Where it cannot, the file is opened `immutable=1`, which needs
+    none, but only when no writer can be live: no `-wal` or `-journal` file is beside it.
+    SQLite keeps the WAL file while any connection has the database open and removes it
+    when the last one closes cleanly, so then nothing committed waits in a WAL that
+    immutable would skip, and no writer can start (it could not create its WAL here
+    either). With a WAL file present, `mode=ro` reads it through the existing `-shm`.
+    """
+    path = sqlite_path(url)
+    if path is None or make_url(url).database.startswith("file:"):  # type: ignore[union-attr]
+        return url  # not a SQLite file, or a URI filename whose options the user chose
+    path = path.resolve()
+    if os.access(path.parent, os.W_OK):
+        return url
+    query = {"mode": "ro", "uri": "true"}
+    journals = (path.with_name(path.name + suffix) for suffix in ("-wal", "-journal"))
+    if not any(journal.exists() for journal in journals):
+        query["immutable"] = "1"
+    filename = "file:" + urllib.parse.quote(str(path))
+    rendered = URL.create("sqlite", database=filename, query=query)
+    return rendered.render_as_string(hide_password=False)
 
 
 def busy_timeout_ms() -> int:
@@ -286,7 +323,9 @@ class WorldStore:
         safe_url = make_url(self.url).render_as_string(hide_password=True)
         _prepare_sqlite_file(self.url, must_exist=must_exist)
         try:
-            self.engine = make_engine(self.url, existing=read_only)
+            self.engine = make_engine(
+                read_only_url(self.url) if read_only else self.url, existing=read_only
+            )
         except ModuleNotFoundError as exc:
             raise _missing_driver(exc, safe_url) from exc
         except Exception as exc:

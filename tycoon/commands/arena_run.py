@@ -133,6 +133,7 @@ def main(argv: list[str]) -> int:
             raise ValueError("Expected one --agent per seat (or --resume MARKET), got none")
         agents = [make_seat_agent(spec, args) for spec in args.agent]
         refuse_llm_flags(args)
+        refuse_memory_database(args.db)
         if not MIN_OPERATORS <= len(agents) <= MAX_OPERATORS:
             raise ValueError(
                 f"Expected {MIN_OPERATORS}-{MAX_OPERATORS} --agent flags (one per seat), "
@@ -219,6 +220,16 @@ def refuse_llm_flags(args: argparse.Namespace) -> None:
             llm_agent=bool(llm_seats),
             agents=f"no openai:MODEL seat ({len(args.agent)} scripted)",
         )
+    except UsageError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def refuse_memory_database(db: str) -> None:
+    """A ValueError for a `--db` URL that names no file (the market would save nothing)."""
+    from tycoon.commands.common import UsageError, refuse_unnamed_memory_database
+
+    try:
+        refuse_unnamed_memory_database(db)
     except UsageError as exc:
         raise ValueError(str(exc)) from exc
 

@@ -440,11 +440,30 @@ def open_store(db: str, *, must_exist: bool = False, read_only: bool = False) ->
     if not db.strip():
         raise UsageError("--db expects a SQLite file or a database URL, got an empty string")
     _check_database_url(db)
+    if not (must_exist or read_only):
+        refuse_unnamed_memory_database(db)
     try:
         return WorldStore(db, must_exist=must_exist, read_only=read_only)
     except StoreError as exc:
         creates = not (must_exist or read_only)
         raise UsageError(f"{exc}{_unwritable_folder_hint(db, creates=creates)}") from exc
+
+
+def refuse_unnamed_memory_database(db: str) -> None:
+    """A UsageError for `--db sqlite://` or `sqlite:///` on a command that saves: a URL
+    with the file's name left out, which SQLite takes as an in-memory database, so the
+    run would save nothing (`--db :memory:` still asks for that on purpose)."""
+    if "://" not in db:
+        return
+    from sqlalchemy.engine import make_url
+
+    url = make_url(db)
+    if url.get_backend_name() == "sqlite" and not url.database:
+        raise UsageError(
+            f"--db expects a SQLite file, got {db!r}, which names none: SQLite would keep "
+            f"the run in memory and save nothing; write a file (--db runs/tycoon.db or "
+            f"--db sqlite:///runs/tycoon.db), or --db :memory: to save nothing on purpose"
+        )
 
 
 def _unwritable_folder_hint(db: str, *, creates: bool) -> str:

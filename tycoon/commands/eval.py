@@ -21,12 +21,12 @@ from tycoon.commands.common import (
     DEFAULT_DB,
     UsageError,
     _positive_int,
-    ascii_int,
     llm_settings,
     make_agent,
     make_env,
     open_store,
     refuse_unused_llm_flags,
+    seed_number,
     server_url,
 )
 from tycoon.leaderboards.runs import (
@@ -104,9 +104,13 @@ def parse_seeds(text: str | None) -> list[int] | None:
     if text is None:
         return None
     try:
-        seeds = [ascii_int(part.strip()) for part in text.split(",") if part.strip()]
-    except ValueError as exc:
-        raise UsageError(f"--seeds expects comma-separated whole numbers, got {text!r}") from exc
+        seeds = [seed_number(part.strip()) for part in text.split(",") if part.strip()]
+    except argparse.ArgumentTypeError as exc:
+        # before the run is stored: a seed no episode can take is refused, not run and
+        # failed (which "run the same command again" could never finish)
+        raise UsageError(
+            f"--seeds expects comma-separated whole numbers, got {text!r}: {exc}"
+        ) from exc
     if not seeds or len(set(seeds)) != len(seeds):
         raise UsageError(f"--seeds expects distinct seeds, got {text!r}")
     return seeds

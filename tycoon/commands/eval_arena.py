@@ -13,7 +13,7 @@ import argparse
 import asyncio
 import sys
 
-from tycoon.commands.common import UsageError, open_store
+from tycoon.commands.common import UsageError, open_store, refuse_unused_llm_flags
 from tycoon.leaderboards.suite import Suite
 
 EXIT_USAGE = 2
@@ -49,6 +49,12 @@ def arena_spec(args: argparse.Namespace, suite: Suite):  # -> ArenaRunSpec
         raise UsageError(f"suite {suite.name} runs its markets in this process; drop --ray")
     if getattr(args, "supplier_model", None):
         raise UsageError(f"suite {suite.name} has no LLM supplier writer; drop --supplier-model")
+    scripted = [e for e in entrants if not e.startswith("openai:")]
+    refuse_unused_llm_flags(  # as `run` and `rollout` refuse them for a scripted agent
+        args,
+        llm_agent=len(scripted) < len(entrants),
+        agents=f"no openai:MODEL entrant ({', '.join(scripted)})",
+    )
     try:
         spec = ArenaRunSpec.build(
             suite,
