@@ -6,19 +6,19 @@ Importing tycoon registers its Gymnasium environments::
     env = gymnasium.make("tycoon/VendingClassic-v0", db="runs/tycoon.db")
 """
 
-import itertools
-import os
-import sys
+import itertools as _itertools
+import os as _os
+import sys as _sys
 
 
 def _started_as_the_command() -> bool:
     """Whether this process is the `tycoon` command (its console script, or `python -m
     tycoon.cli`), not a program that imports tycoon."""
-    script = os.path.basename(sys.argv[0]) if sys.argv else ""
+    script = _os.path.basename(_sys.argv[0]) if _sys.argv else ""
     if script.removesuffix(".exe").removesuffix("-script.py") == "tycoon":
         return True
-    argv = getattr(sys, "orig_argv", [])
-    return any(a == "-m" and b == "tycoon.cli" for a, b in itertools.pairwise(argv))
+    argv = getattr(_sys, "orig_argv", [])
+    return any(a == "-m" and b == "tycoon.cli" for a, b in _itertools.pairwise(argv))
 
 
 try:
@@ -31,7 +31,7 @@ except KeyboardInterrupt:
     # command stops as it does later on, with no traceback; a program's import raises
     if not _started_as_the_command():
         raise
-    print("\ninterrupted before the command started: nothing ran", file=sys.stderr)
+    print("\ninterrupted before the command started: nothing ran", file=_sys.stderr)
     raise SystemExit(130) from None  # tycoon.cli.EXIT_INTERRUPTED (128 + SIGINT)
 
 
