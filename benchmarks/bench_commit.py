@@ -157,19 +157,14 @@ def replay(start: Path, commits: list[Commit]) -> list[int]:
             f"journal_size_limit={WAL_SIZE_LIMIT_BYTES}",
         ):
             connection.execute(f"PRAGMA {pragma}")
+        cursor = connection.cursor()
         times: list[int] = []
         clock = time.perf_counter_ns
         for statements in commits:
             if not statements:
                 continue
             started = clock()
-            connection.execute("BEGIN")
-            for sql, values, many in statements:
-                if many:
-                    connection.executemany(sql, values)
-                else:
-                    connection.execute(sql, values)
-            connection.execute("COMMIT")
+            bench_steps.replay_transaction(cursor, statements)
             times.append(clock() - started)
     return times
 

@@ -160,19 +160,25 @@ def replay(copy: Path, steps: list[tuple[str, list[tuple[str, Any, bool]]]]) -> 
     timings: dict[str, Samples] = {}
     for label, statements in steps:
         start = time.perf_counter_ns()
-        cursor.execute("BEGIN")
-        for sql, parameters, many in statements:
-            if many:
-                cursor.executemany(sql, parameters)
-            else:
-                cursor.execute(sql, parameters)
-                if cursor.description is not None:
-                    cursor.fetchall()
-        cursor.execute("COMMIT")
+        replay_transaction(cursor, statements)
         elapsed = time.perf_counter_ns() - start
         timings.setdefault(label, Samples(label)).ns.append(elapsed)
     connection.close()
     return timings
+
+
+def replay_transaction(cursor: Any, statements: Any) -> None:
+    """One step's (or commit's) statements, (sql, parameters, many), in one raw sqlite3
+    transaction, reading what a query returns as the step did."""
+    cursor.execute("BEGIN")
+    for sql, parameters, many in statements:
+        if many:
+            cursor.executemany(sql, parameters)
+        else:
+            cursor.execute(sql, parameters)
+            if cursor.description is not None:
+                cursor.fetchall()
+    cursor.execute("COMMIT")
 
 
 # -- round trips on PostgreSQL ------------------------------------------------------------
