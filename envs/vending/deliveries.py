@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -50,22 +49,6 @@ class DeliveryPlan(BaseModel):
     arrival_day: int | None  # None: it never arrives
     delivered: list[DeliveredLine] = Field(default_factory=list)
     note: str  # for the arrival email, or (when it never arrives) the reason, for logs
-
-    def as_row(self) -> dict[str, Any]:
-        """`model_dump()`, written out: what an order's `delivery` column stores (the same
-        dict, key for key; a night ships its paid orders without pydantic's serializer)."""
-        return {
-            "arrival_day": self.arrival_day,
-            "delivered": [
-                {
-                    "sku": line.sku,
-                    "quantity": line.quantity,
-                    "unit_cost_cents": line.unit_cost_cents,
-                }
-                for line in self.delivered
-            ],
-            "note": self.note,
-        }
 
 
 def is_open(profile: SupplierProfile, day: int) -> bool:

@@ -104,7 +104,7 @@ def _answer(
     decision = answer_with_state(
         profile, request, state, world.rng("supplier_mail", email.id), invoice_number
     )
-    negotiation = decision.new_state.as_row()
+    negotiation = decision.new_state.model_dump()
     # a quote or an order leaves the state as it was: no update of the supplier's row
     # (the state is only ever added to, so an equal state is the same JSON)
     if supplier.negotiation is None or negotiation != supplier.negotiation:
@@ -182,7 +182,7 @@ def ship_paid_orders(world: VendingWorld) -> None:
         )
         if world.market is not None:  # an arena's suppliers share their stock
             plan = world.market.fill(world, order, plan)
-        order.delivery = plan.as_row()
+        order.delivery = plan.model_dump()
         order.arrival_day = plan.arrival_day
         # "lost" is the simulator's knowledge; the agent only sees nothing arrive
         if plan.arrival_day is None:

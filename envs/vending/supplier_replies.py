@@ -33,16 +33,6 @@ class NegotiationState(BaseModel):
     last_counter_cents: dict[str, int] = Field(default_factory=dict)
     rounds: dict[str, int] = Field(default_factory=dict)  # counter-offers made per sku
 
-    def as_row(self) -> dict[str, dict[str, int]]:
-        """`model_dump()`, written out: what a supplier's `negotiation` column stores (the
-        same dict, key for key, its dicts copied; a night answers mail without pydantic's
-        serializer)."""
-        return {
-            "agreed_price_cents": dict(self.agreed_price_cents),
-            "last_counter_cents": dict(self.last_counter_cents),
-            "rounds": dict(self.rounds),
-        }
-
 
 class DecisionKind(StrEnum):
     QUOTE = "quote"
