@@ -23,11 +23,11 @@ What is measured (wall time around `env.step`, `time.perf_counter_ns`, after war
   compiles that a second would not). A second table gives each Year's steps one by one
   (p50, mean, p99, max: how much of the time is a tail; the slowest 1% of steps and the
   CPU time the process spent in them, `time.thread_time_ns`: on a shared machine most of
-  a wall-clock tail is time the process was not running) and, on a SQLite file, the steps in which SQLite checkpointed its WAL
-  into the file and the env time they took. Before each Year the process's garbage is
-  collected (untimed), as timeit and pyperf settle it, so that the one full collection
-  of the ~100k objects that imports and the reset leave behind (90-140 ms here) does not
-  land on a step of whichever Year runs first; the collections that still run inside a
+  a wall-clock tail is time the process was not running) and, on a SQLite file, the
+  steps in which SQLite checkpointed its WAL into the file and the env time they took.
+  Before each Year the process's garbage is collected (untimed), as timeit and pyperf
+  settle it, so that the one full collection of the ~100k objects that imports and the
+  reset leave behind (90-140 ms here) does not land on a step of whichever Year runs first; the collections that still run inside a
   Year are counted and timed, and stay in its figures.
 - detectors: `get_balance` in a `tycoon/VendingProbes-v0` episode with its rule
   detectors, and in the same episode with the detectors (the behaviour recorder) off.

@@ -7,9 +7,9 @@ missing parent directory is created when the file is written, as `tycoon run` al
 did. Each file is written to a temporary file beside it and renamed over the target
 (`replaced_on_success`), so a failure or a kill mid-write leaves the old file, or none,
 never half of one; the temporary file a SIGKILLed writer left is removed by the next
-write in that directory on the same machine. `-` is standard output for every such flag that writes one text
-(`STDOUT`); the command's own text report then goes to standard error (`report_stream`),
-so that standard output holds the file's content alone.
+write in that directory on the same machine. `-` is standard output for every such flag
+that writes one text (`STDOUT`); the command's own text report then goes to standard
+error (`report_stream`), so that standard output holds the file's content alone.
 """
 
 from __future__ import annotations
